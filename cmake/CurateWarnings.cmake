@@ -1,0 +1,10 @@
+# curate_warnings: an interface target carrying the project's warning flags (and sanitizers when enabled).
+add_library(curate_warnings INTERFACE)
+target_compile_options(curate_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
+if(CURATE_WERROR)
+  target_compile_options(curate_warnings INTERFACE -Werror)
+endif()
+if(CURATE_ENABLE_SANITIZERS)
+  target_compile_options(curate_warnings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_link_options(curate_warnings INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,53 @@
+// Streaming line reader for JSONL files, plain or compressed with gzip or zstd (detected from the
+// first bytes, whatever the file name). Memory is bounded by the buffer plus the longest line kept.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace curate::data {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to `capacity` bytes; returns 0 at the end. Throws DataError naming the file on failure.
+  virtual std::size_t read(char* buffer, std::size_t capacity) = 0;
+};
+
+// Opens `path` and picks plain, gzip or zstd decoding. Throws DataError naming the path when the
+// file is missing or unreadable.
+std::unique_ptr<ByteSource> open_source(const std::filesystem::path& path);
+
+struct Line {
+  std::string text;         // without the trailing "\n" or "\r\n"; empty when too_long
+  int64_t number = 0;       // 1-based line number
+  uint64_t offset = 0;      // byte offset of the line start in the decompressed stream
+  uint64_t length = 0;      // bytes of the line, terminator included
+  bool too_long = false;    // longer than max_line_bytes: text dropped, the reader moved past it
+};
+
+class LineReader {
+ public:
+  // Lines longer than `max_line_bytes` are reported with too_long and never held in memory whole.
+  explicit LineReader(const std::filesystem::path& path, std::size_t max_line_bytes = 64u << 20);
+
+  // Next line, or false at the end of the file. A final line without "\n" is still a line.
+  bool next(Line& line);
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  bool fill();
+
+  std::filesystem::path path_;
+  std::unique_ptr<ByteSource> source_;
+  std::size_t max_line_bytes_;
+  std::string buffer_;
+  std::size_t pos_ = 0, end_ = 0;
+  bool eof_ = false;
+  int64_t line_number_ = 0;
+  uint64_t offset_ = 0;
+};
+
+}  // namespace curate::data

@@ -1,0 +1,43 @@
+// Error types of curate_dist. Bad input throws a subclass of curate::Error whose message names the
+// file, line, tensor or rank involved and what to do; `main` catches once and exits with exit_code().
+// Broken internal invariants are asserts, not exceptions.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace curate {
+
+// Process exit codes (documented in docs/USAGE.md).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInternal = 1,     // a bug: unexpected exception
+  kExitConfig = 2,       // bad command line or configuration
+  kExitData = 3,         // bad dataset or tokenizer input
+  kExitModel = 4,        // bad model folder (config.json, safetensors)
+  kExitStore = 5,        // output/HDF5 file problem
+  kExitDist = 6,         // MPI/NCCL failure, dead or hung rank
+  kExitInterrupted = 130 // SIGINT/SIGTERM: work so far is kept, rerun to resume
+};
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+  virtual int exit_code() const noexcept { return kExitInternal; }
+};
+
+#define CURATE_DEFINE_ERROR(Name, code)                                    \
+  class Name : public Error {                                              \
+   public:                                                                 \
+    explicit Name(const std::string& what) : Error(what) {}                \
+    int exit_code() const noexcept override { return code; }               \
+  }
+
+CURATE_DEFINE_ERROR(ConfigError, kExitConfig);
+CURATE_DEFINE_ERROR(DataError, kExitData);
+CURATE_DEFINE_ERROR(ModelError, kExitModel);
+CURATE_DEFINE_ERROR(StoreError, kExitStore);
+CURATE_DEFINE_ERROR(DistError, kExitDist);
+#undef CURATE_DEFINE_ERROR
+
+}  // namespace curate

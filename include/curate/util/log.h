@@ -1,0 +1,22 @@
+// Logging interface. spdlog lives behind it (in curate_util), so translation units that include
+// torch headers, which bundle a different fmt, can log too. Thread-safe.
+#pragma once
+
+#include <string_view>
+
+namespace curate::log {
+
+enum class Level { kDebug, kInfo, kWarn, kError, kOff };
+
+// Parses "debug", "info", "warn", "error", "off"; throws ConfigError otherwise.
+Level parse_level(std::string_view name);
+void set_level(Level level);
+// Prefix every line with "[rank N]" (set once MPI is up).
+void set_rank(int rank);
+
+void debug(std::string_view message);
+void info(std::string_view message);
+void warn(std::string_view message);
+void error(std::string_view message);
+
+}  // namespace curate::log

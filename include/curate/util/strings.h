@@ -1,0 +1,29 @@
+// Small string helpers that need no formatting library (torch and spdlog bundle different fmt
+// versions, so code that sees torch builds messages with these).
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace curate {
+
+// Concatenates the stream representations of all arguments.
+template <typename... Args>
+std::string cat(Args&&... args) {
+  std::ostringstream out;
+  (out << ... << std::forward<Args>(args));
+  return out.str();
+}
+
+// Shortest decimal text that reads back as the same float (std::to_chars round-trip form).
+std::string format_float(float value);
+
+// Human-readable byte count ("1.5 GiB").
+std::string format_bytes(double bytes);
+
+// Human-readable duration ("1h02m", "3m05s", "4.2s").
+std::string format_seconds(double seconds);
+
+}  // namespace curate

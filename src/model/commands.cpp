@@ -1,0 +1,209 @@
+#include "curate/model/commands.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "curate/data/line_reader.h"
+#include "curate/model/scorer.h"
+#include "curate/util/error.h"
+#include "curate/util/log.h"
+#include "curate/util/strings.h"
+
+namespace curate::model {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+TensorTarget apply_runtime(const RuntimeOptions& runtime) {
+  if (runtime.threads < 0) throw ConfigError("--threads must be >= 0");
+  if (runtime.threads > 0) torch::set_num_threads(runtime.threads);
+  TensorTarget target{parse_device(runtime.device), parse_dtype(runtime.dtype)};
+  if (target.device.is_cpu() && target.dtype != torch::kFloat32) {
+    log::warn("--dtype " + runtime.dtype + " on CPU is slow and less accurate; float32 is recommended");
+  }
+  return target;
+}
+
+struct PendingLine {
+  nlohmann::ordered_json object;
+  std::vector<int64_t> ids;
+};
+
+// Parses one input line of `curate_tool nll`. Throws DataError naming path:line.
+PendingLine parse_nll_line(const data::Line& line, const std::string& path, int64_t vocab) {
+  auto fail = [&](const std::string& why) -> void {
+    throw DataError(cat(path, ":", line.number, ": ", why));
+  };
+  if (line.too_long) fail("line is longer than the line size limit");
+  PendingLine pending;
+  pending.object = nlohmann::ordered_json::parse(line.text, nullptr, /*allow_exceptions=*/false);
+  if (pending.object.is_discarded()) fail("not valid JSON");
+  if (!pending.object.is_object()) fail("expected a JSON object like {\"input_ids\": [...]}");
+  auto it = pending.object.find("input_ids");
+  if (it == pending.object.end() || !it->is_array()) fail("missing \"input_ids\" array");
+  pending.ids.reserve(it->size());
+  for (const auto& id : *it) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= vocab) {
+      fail(cat("input_ids[", pending.ids.size(), "] = ", id.dump(), " is not a token id of this model (vocabulary ",
+               vocab, ")"));
+    }
+    pending.ids.push_back(id.get<int64_t>());
+  }
+  pending.object.erase("nll");
+  return pending;
+}
+
+void write_scored(std::ofstream& out, const PendingLine& line, const std::vector<float>& nll) {
+  std::string text = line.object.dump();
+  text.pop_back();  // reopen the object to append "nll" without a double round trip
+  text += line.object.empty() ? "\"nll\":[" : ",\"nll\":[";
+  for (std::size_t i = 0; i < nll.size(); ++i) {
+    if (i) text += ',';
+    text += format_float(nll[i]);
+  }
+  text += "]}\n";
+  out << text;
+}
+
+}  // namespace
+
+void run_nll(const NllOptions& options) {
+  if (options.model.empty() || options.input.empty() || options.output.empty()) {
+    throw ConfigError("nll needs --model, --input and --output");
+  }
+  if (options.batch_tokens <= 0 || options.window_tokens <= 0) {
+    throw ConfigError("--batch-tokens and --window-tokens must be positive");
+  }
+  const TensorTarget target = apply_runtime(options.runtime);
+  const auto load_start = Clock::now();
+  Scorer scorer(load_causal_lm(options.model, target), {.batch_tokens = options.batch_tokens});
+  const int64_t vocab = scorer.model()->config().vocab_size;
+  log::info(cat("loaded ", options.model, " (", scorer.model()->config().architecture_name, ", ",
+                scorer.model()->config().num_parameters() / 1e6, "M parameters) on ", options.runtime.device,
+                " in ", format_seconds(seconds_since(load_start))));
+
+  data::LineReader reader(options.input);
+  const std::filesystem::path partial = options.output + ".partial";
+  std::ofstream out(partial, std::ios::trunc);
+  if (!out) throw ConfigError("cannot create '" + partial.string() + "': check the output folder");
+
+  const auto start = Clock::now();
+  auto last_report = start;
+  int64_t lines = 0;
+  std::vector<PendingLine> window;
+  int64_t window_tokens = 0;
+  auto flush = [&] {
+    std::vector<ScoreRequest> requests;
+    for (const auto& p : window) {
+      const auto n = static_cast<int64_t>(p.ids.size());
+      requests.push_back({p.ids, 0, std::max<int64_t>(n - 1, 0)});
+    }
+    auto nll = scorer.score(requests);
+    for (std::size_t i = 0; i < window.size(); ++i) write_scored(out, window[i], nll[i]);
+    if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+    lines += static_cast<int64_t>(window.size());
+    window.clear();
+    window_tokens = 0;
+    if (seconds_since(last_report) > 10) {
+      last_report = Clock::now();
+      const double elapsed = seconds_since(start);
+      log::info(cat(lines, " lines, ", scorer.stats().tokens, " tokens, ",
+                    static_cast<int64_t>(scorer.stats().tokens / elapsed), " tokens/s"));
+    }
+  };
+  data::Line line;
+  while (reader.next(line)) {
+    if (!line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    window.push_back(parse_nll_line(line, options.input, vocab));
+    window_tokens += static_cast<int64_t>(window.back().ids.size());
+    if (window_tokens >= options.window_tokens) flush();
+  }
+  flush();
+  out.close();
+  if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+  std::filesystem::rename(partial, options.output);
+
+  const double elapsed = seconds_since(start);
+  const ScoreStats& stats = scorer.stats();
+  log::info(cat("scored ", lines, " lines (", stats.tokens, " tokens, ", stats.scored, " losses) in ",
+                format_seconds(elapsed), ": ", static_cast<int64_t>(stats.tokens / std::max(elapsed, 1e-9)),
+                " tokens/s, padding ",
+                stats.padded_tokens ? 100.0 * (stats.padded_tokens - stats.tokens) / stats.padded_tokens : 0.0,
+                "%; wrote ", options.output));
+}
+
+void run_make_model(const MakeModelOptions& options) {
+  if (options.output.empty()) throw ConfigError("make-model needs --output");
+  if (!(options.init_std > 0)) throw ConfigError("--init-std must be positive");
+  const ModelConfig config = builtin_shape(options.shape);
+  write_random_model(config, options.output, options.seed, options.init_std, parse_dtype(options.dtype),
+                     options.shard_bytes);
+  log::info(cat("wrote ", options.shape, " (", config.num_parameters() / 1e6, "M parameters, ", options.dtype,
+                ") to ", options.output));
+}
+
+void run_bench(const BenchOptions& options) {
+  if (options.batch <= 0 || options.seq_len < 2 || options.iters <= 0 || options.scored < 0) {
+    throw ConfigError("bench needs --batch > 0, --seq-len > 1, --iters > 0 and --scored >= 0");
+  }
+  const TensorTarget target = apply_runtime(options.runtime);
+  const ModelConfig config = builtin_shape(options.shape);
+  RandomWeights weights(options.seed, 0.02, target);
+  CausalLM model = [&] {
+    torch::InferenceMode guard;
+    return CausalLM(weights, config, target);
+  }();
+
+  const int64_t scored = options.scored > 0 ? options.scored : options.seq_len - 1;
+  std::mt19937_64 rng(options.seed);
+  std::vector<std::vector<int64_t>> ids(static_cast<std::size_t>(options.batch));
+  for (auto& seq : ids) {
+    int64_t length = options.mix ? std::uniform_int_distribution<int64_t>(50, 600)(rng) + scored : options.seq_len;
+    if (length <= scored) throw ConfigError("--scored must be smaller than --seq-len");
+    seq.resize(static_cast<std::size_t>(length));
+    for (auto& id : seq) id = std::uniform_int_distribution<int64_t>(0, config.vocab_size - 1)(rng);
+  }
+  // The peer scores labels at positions [n - scored, n), i.e. our nll positions [n - scored - 1, n - 1).
+  std::vector<ScoreRequest> requests;
+  int64_t real_tokens = 0, max_len = 0;
+  for (const auto& seq : ids) {
+    const auto n = static_cast<int64_t>(seq.size());
+    requests.push_back({seq, n - scored - 1, n - 1});
+    real_tokens += n;
+    max_len = std::max(max_len, n);
+  }
+  const int64_t batch_tokens = options.batch_tokens > 0 ? options.batch_tokens : options.batch * max_len;
+  Scorer scorer(model, {.batch_tokens = batch_tokens});
+  const bool cuda = target.device.is_cuda();
+  auto sync = [&] {
+    if (cuda) torch::cuda::synchronize();
+  };
+  scorer.score(requests);  // warm-up
+  sync();
+  const auto start = Clock::now();
+  for (int i = 0; i < options.iters; ++i) scorer.score(requests);
+  sync();
+  const double step = seconds_since(start) / options.iters;
+  nlohmann::ordered_json result = {
+      {"impl", "curate_tool"},          {"shape", options.shape},
+      {"device", options.runtime.device}, {"dtype", options.runtime.dtype},
+      {"threads", torch::get_num_threads()}, {"batch", options.batch},
+      {"mix", options.mix},              {"max_len", max_len},
+      {"real_tokens", real_tokens},      {"scored", scored},
+      {"tokens_per_s", real_tokens / step}, {"scored_per_s", options.batch * scored / step},
+      {"params", config.num_parameters()}};
+  std::printf("%s\n", result.dump().c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace curate::model

@@ -1,0 +1,131 @@
+// curate_tool: single-process commands for inspecting models and data.
+//   curate_tool nll        per-token losses of tokenized sequences
+//   curate_tool make-model a random-weight model folder of a built-in shape
+//   curate_tool bench      scoring throughput on random weights (mirrors shared/bench/hf_peer.py)
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "curate/model/commands.h"
+#include "curate/util/error.h"
+#include "curate/util/log.h"
+
+namespace po = boost::program_options;
+using namespace curate;
+
+namespace {
+
+template <typename T>
+po::typed_value<T>* bind(T& field) {
+  return po::value<T>(&field)->default_value(field);
+}
+
+void add_runtime(po::options_description& desc, model::RuntimeOptions& o) {
+  desc.add_options()
+      ("device", bind(o.device), "cpu, cuda or cuda:N")
+      ("dtype", bind(o.dtype), "compute dtype: float32, bfloat16 or float16")
+      ("threads", bind(o.threads), "CPU threads for torch (0 = all cores)");
+}
+
+struct Command {
+  std::string summary;
+  std::function<void(po::options_description&)> describe;  // binds options to a settings struct
+  std::function<void()> run;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  model::NllOptions nll;
+  model::MakeModelOptions make;
+  model::BenchOptions bench;
+  std::string log_level = "info";
+
+  const std::map<std::string, Command> commands = {
+      {"nll",
+       {"per-token losses: each input line {\"input_ids\": [...]} gains \"nll\": [len - 1 values]",
+        [&](po::options_description& d) {
+          d.add_options()
+              ("model", po::value(&nll.model)->required(), "Hugging Face model folder")
+              ("input", po::value(&nll.input)->required(), "input JSONL (plain, .gz or .zst)")
+              ("output", po::value(&nll.output)->required(), "output JSONL")
+              ("batch-tokens", bind(nll.batch_tokens), "padded tokens per forward batch")
+              ("window-tokens", bind(nll.window_tokens), "tokens read ahead and scored together");
+          add_runtime(d, nll.runtime);
+        },
+        [&] { model::run_nll(nll); }}},
+      {"make-model",
+       {"write a random-weight model folder of a built-in shape",
+        [&](po::options_description& d) {
+          d.add_options()
+              ("shape", bind(make.shape), "tiny-qwen2, tiny-llama, qwen2.5-0.5b, qwen2.5-7b or llama3.1-8b")
+              ("output", po::value(&make.output)->required(), "folder to create")
+              ("dtype", bind(make.dtype), "stored dtype: float32, bfloat16 or float16")
+              ("seed", bind(make.seed), "random seed")
+              ("init-std", bind(make.init_std), "standard deviation of matrix entries")
+              ("shard-bytes", bind(make.shard_bytes), "split into shards of at most this many bytes (0 = one file)");
+        },
+        [&] { model::run_make_model(make); }}},
+      {"bench",
+       {"time scoring on random weights; prints one JSON line like shared/bench/hf_peer.py",
+        [&](po::options_description& d) {
+          d.add_options()
+              ("shape", bind(bench.shape), "built-in model shape")
+              ("batch", bind(bench.batch), "sequences per step")
+              ("seq-len", bind(bench.seq_len), "tokens per sequence (without --mix)")
+              ("scored", bind(bench.scored), "scored positions per sequence (0 = seq-len - 1)")
+              ("mix", po::bool_switch(&bench.mix), "prompts of 50-600 tokens plus --scored tokens")
+              ("iters", bind(bench.iters), "timed steps")
+              ("seed", bind(bench.seed), "random seed")
+              ("batch-tokens", bind(bench.batch_tokens), "scorer batch budget (0 = whole step at once)");
+          add_runtime(d, bench.runtime);
+        },
+        [&] { model::run_bench(bench); }}},
+  };
+
+  auto usage = [&](std::FILE* to) {
+    std::fprintf(to, "usage: curate_tool COMMAND [options]   (curate_tool COMMAND --help for its options)\n\n");
+    for (const auto& [name, command] : commands) {
+      std::fprintf(to, "  %-11s %s\n", name.c_str(), command.summary.c_str());
+    }
+  };
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? kExitConfig : kExitOk;
+  }
+  auto found = commands.find(argv[1]);
+  if (found == commands.end()) {
+    std::fprintf(stderr, "curate_tool: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return kExitConfig;
+  }
+  const Command& command = found->second;
+  po::options_description desc("curate_tool " + found->first + " options");
+  desc.add_options()("help,h", "show this help")("log-level", bind(log_level), "debug, info, warn, error or off");
+  command.describe(desc);
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc - 1, argv + 1, desc), vm);
+    if (vm.count("help")) {
+      std::cout << command.summary << "\n\n" << desc << "\n";
+      return kExitOk;
+    }
+    po::notify(vm);
+    log::set_level(log::parse_level(log_level));
+    command.run();
+    return kExitOk;
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "curate_tool %s: %s (see --help)\n", found->first.c_str(), e.what());
+    return kExitConfig;
+  } catch (const Error& e) {
+    log::error(e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    log::error(std::string("unexpected error: ") + e.what());
+    return kExitInternal;
+  }
+}

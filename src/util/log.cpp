@@ -1,0 +1,49 @@
+#include "curate/util/log.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+#include "curate/util/error.h"
+
+namespace curate::log {
+namespace {
+
+spdlog::logger& logger() {
+  static std::shared_ptr<spdlog::logger> instance = [] {
+    auto created = spdlog::stderr_color_mt("curate");
+    created->set_pattern("[%H:%M:%S] %^%l%$ %v");
+    return created;
+  }();
+  return *instance;
+}
+
+}  // namespace
+
+Level parse_level(std::string_view name) {
+  if (name == "debug") return Level::kDebug;
+  if (name == "info") return Level::kInfo;
+  if (name == "warn") return Level::kWarn;
+  if (name == "error") return Level::kError;
+  if (name == "off") return Level::kOff;
+  throw ConfigError("unknown log level '" + std::string(name) + "': use debug, info, warn, error or off");
+}
+
+void set_level(Level level) {
+  static constexpr spdlog::level::level_enum kMap[] = {spdlog::level::debug, spdlog::level::info,
+                                                       spdlog::level::warn, spdlog::level::err,
+                                                       spdlog::level::off};
+  logger().set_level(kMap[static_cast<int>(level)]);
+}
+
+void set_rank(int rank) {
+  logger().set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] %^%l%$ %v");
+}
+
+void debug(std::string_view message) { logger().debug("{}", message); }
+void info(std::string_view message) { logger().info("{}", message); }
+void warn(std::string_view message) { logger().warn("{}", message); }
+void error(std::string_view message) { logger().error("{}", message); }
+
+}  // namespace curate::log

@@ -1,0 +1,42 @@
+#include "curate/util/strings.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace curate {
+
+std::string format_float(float value) {
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string format_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024.0 && unit < 4) {
+    bytes /= 1024.0;
+    ++unit;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[unit]);
+  return buffer;
+}
+
+std::string format_seconds(double seconds) {
+  char buffer[32];
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (seconds < 60) {
+    std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
+  } else if (seconds < 3600) {
+    auto s = static_cast<long>(seconds);
+    std::snprintf(buffer, sizeof buffer, "%ldm%02lds", s / 60, s % 60);
+  } else {
+    auto m = static_cast<long>(seconds / 60);
+    std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", m / 60, m % 60);
+  }
+  return buffer;
+}
+
+}  // namespace curate

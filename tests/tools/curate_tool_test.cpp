@@ -1,0 +1,120 @@
+// End-to-end tests of the curate_tool binary: what a user types and sees.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
+
+namespace {
+
+using curate::testing::golden_model;
+using curate::testing::read_file;
+using curate::testing::ScratchDir;
+using curate::testing::write_file;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Result run_tool(const std::string& args) {
+  std::string command = std::string(CURATE_TOOL_PATH) + " " + args + " 2>&1";
+  std::FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST(CurateToolNll, MatchesGoldenAndKeepsOtherKeysInOrder) {
+  ScratchDir dir;
+  auto golden = nlohmann::json::parse(read_file(golden_model("qwen2_tiny") / "golden.json"));
+  std::string input;
+  int i = 0;
+  for (const auto& s : golden["sequences"]) {
+    input += nlohmann::ordered_json{{"id", i++}, {"input_ids", s["input_ids"]}, {"nll", "stale"}}.dump() + "\n";
+    if (i == 2) input += "\n";  // blank lines are skipped
+  }
+  write_file(dir / "in.jsonl", input);
+  auto result = run_tool("nll --model " + golden_model("qwen2_tiny_bf16").string() + " --input " +
+                         (dir / "in.jsonl").string() + " --output " + (dir / "out.jsonl").string() +
+                         " --batch-tokens 300");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::istringstream lines(read_file(dir / "out.jsonl"));
+  std::string line;
+  int j = 0;
+  while (std::getline(lines, line)) {
+    auto out = nlohmann::ordered_json::parse(line);
+    EXPECT_EQ(out["id"], j);
+    EXPECT_EQ(out.begin().key(), "id");
+    const auto& want = golden["sequences"][j]["loss_bf16_weights"];
+    ASSERT_EQ(out["nll"].size(), golden["sequences"][j]["input_ids"].size() - 1);
+    for (std::size_t t = 0; t < want.size(); ++t) {
+      EXPECT_NEAR(out["nll"][t].get<double>(), want[t].get<double>(), 1e-4);
+    }
+    ++j;
+  }
+  EXPECT_EQ(j, static_cast<int>(golden["sequences"].size()));
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.jsonl.partial"));
+}
+
+TEST(CurateToolNll, MalformedLineIsReportedWithItsNumber) {
+  ScratchDir dir;
+  write_file(dir / "in.jsonl", "{\"input_ids\": [1, 2, 3]}\n{\"input_ids\": [1, \"x\"]}\n");
+  auto result = run_tool("nll --model " + golden_model("qwen2_tiny").string() + " --input " +
+                         (dir / "in.jsonl").string() + " --output " + (dir / "out.jsonl").string());
+  EXPECT_EQ(result.exit_code, 3) << result.output;
+  EXPECT_NE(result.output.find("in.jsonl:2:"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("input_ids[1]"), std::string::npos) << result.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.jsonl"));
+
+  write_file(dir / "in.jsonl", "{\"input_ids\": [1]}\n{\"input_ids\": [1, 2]}\n{oops\n");
+  result = run_tool("nll --model " + golden_model("qwen2_tiny").string() + " --input " + (dir / "in.jsonl").string() +
+                    " --output " + (dir / "out.jsonl").string());
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_NE(result.output.find("in.jsonl:3: not valid JSON"), std::string::npos) << result.output;
+  write_file(dir / "in.jsonl", "{\"input_ids\": [1, 5000]}\n");
+  result = run_tool("nll --model " + golden_model("qwen2_tiny").string() + " --input " + (dir / "in.jsonl").string() +
+                    " --output " + (dir / "out.jsonl").string());
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_NE(result.output.find("5000"), std::string::npos) << result.output;
+}
+
+TEST(CurateTool, UsageErrorsAndBadModelExitCodes) {
+  ScratchDir dir;
+  write_file(dir / "in.jsonl", "{\"input_ids\": [1, 2, 3]}\n");
+  EXPECT_EQ(run_tool("").exit_code, 2);
+  EXPECT_EQ(run_tool("frobnicate").exit_code, 2);
+  auto missing = run_tool("nll --input x");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("--model"), std::string::npos) << missing.output;
+  auto bad_model = run_tool("nll --model " + dir.path().string() + " --input " + (dir / "in.jsonl").string() +
+                            " --output " + (dir / "o.jsonl").string());
+  EXPECT_EQ(bad_model.exit_code, 4);
+  EXPECT_NE(bad_model.output.find("config.json"), std::string::npos) << bad_model.output;
+  auto bad_device = run_tool("nll --model " + golden_model("qwen2_tiny").string() + " --input " +
+                             (dir / "in.jsonl").string() + " --output o --device tpu");
+  EXPECT_EQ(bad_device.exit_code, 2);
+  EXPECT_NE(bad_device.output.find("tpu"), std::string::npos);
+  EXPECT_EQ(run_tool("nll --help").exit_code, 0);
+}
+
+TEST(CurateTool, MakeModelThenScoreIt) {
+  ScratchDir dir;
+  auto made = run_tool("make-model --shape tiny-llama --seed 3 --dtype bfloat16 --shard-bytes 200000 --output " +
+                       (dir / "m").string());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "m" / "model.safetensors.index.json"));
+  write_file(dir / "in.jsonl", "{\"input_ids\": [1, 2, 3, 4, 5]}\n");
+  auto scored = run_tool("nll --model " + (dir / "m").string() + " --input " + (dir / "in.jsonl").string() +
+                         " --output " + (dir / "out.jsonl").string());
+  ASSERT_EQ(scored.exit_code, 0) << scored.output;
+  auto out = nlohmann::json::parse(read_file(dir / "out.jsonl"));
+  ASSERT_EQ(out["nll"].size(), 4u);
+  // A random model with std 0.02 is nearly uniform: loss close to log(vocab).
+  EXPECT_NEAR(out["nll"][0].get<double>(), std::log(1000.0), 0.5);
+}
+
+}  // namespace

@@ -11,8 +11,8 @@
 namespace curate::model {
 
 Scorer::Scorer(CausalLM model, ScoreOptions options) : model_(std::move(model)), options_(options) {
-  if (options_.batch_tokens <= 0 || options_.lm_head_rows <= 0) {
-    throw ConfigError("batch_tokens and lm_head_rows must be positive");
+  if (options_.batch_tokens <= 0 || options_.lm_head_rows <= 0 || !(options_.max_padding >= 0)) {
+    throw ConfigError("batch_tokens and lm_head_rows must be positive and max_padding non-negative");
   }
 }
 
@@ -47,7 +47,15 @@ std::vector<std::vector<float>> Scorer::score(std::span<const ScoreRequest> requ
   while (start < order.size()) {
     const int64_t length = requests[order[start]].end;  // fed tokens: positions [0, end)
     const auto rows = static_cast<std::size_t>(std::max<int64_t>(1, options_.batch_tokens / length));
-    const std::size_t stop = std::min(order.size(), start + rows);
+    std::size_t stop = start + 1;
+    int64_t real = length;
+    while (stop < order.size() && stop - start < rows) {
+      const int64_t with_next = real + requests[order[stop]].end;
+      const auto padded = static_cast<double>((stop - start + 1) * length);
+      if ((padded - with_next) / padded > options_.max_padding) break;
+      real = with_next;
+      ++stop;
+    }
     score_batch(requests, std::span(order).subspan(start, stop - start), results);
     start = stop;
     if (progress) progress(stats_);

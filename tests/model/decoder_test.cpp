@@ -85,7 +85,7 @@ TEST_P(GoldenParity, AllSequencesBatchedTogetherMatch) {
   auto golden = load_golden(c.family, "golden.json", c.bf16);
   auto requests = whole(golden);
   Scorer alone(load_causal_lm(golden_model(c.folder), {}), {.batch_tokens = 1});
-  Scorer batched(load_causal_lm(golden_model(c.folder), {}), {.batch_tokens = 1 << 20, .lm_head_rows = 7});
+  Scorer batched(load_causal_lm(golden_model(c.folder), {}), {.batch_tokens = 1 << 20, .lm_head_rows = 7, .max_padding = 1.0});
   auto one_by_one = alone.score(requests);
   auto together = batched.score(requests);
   EXPECT_EQ(batched.stats().padded_tokens, static_cast<int64_t>(golden.size()) * (int64_t)(golden[3].ids.size() - 1));

@@ -76,13 +76,22 @@ TEST(Scorer, BatchingByTokenBudgetGivesSameLosses) {
   for (int i = 0; i < 12; ++i) seqs.push_back(random_ids(10 + 37 * i % 200, 10 + i));
   for (const auto& s : seqs) requests.push_back({s, 3, static_cast<int64_t>(s.size()) - 1});
   Scorer small(load_causal_lm(golden_model("llama31_tiny"), {}), {.batch_tokens = 64, .lm_head_rows = 5});
-  Scorer large(load_causal_lm(golden_model("llama31_tiny"), {}), {.batch_tokens = 100000});
+  Scorer large(load_causal_lm(golden_model("llama31_tiny"), {}), {.batch_tokens = 100000, .max_padding = 1.0});
   auto a = small.score(requests), b = large.score(requests);
   for (std::size_t i = 0; i < requests.size(); ++i) {
     ASSERT_EQ(a[i].size(), b[i].size());
     for (std::size_t t = 0; t < a[i].size(); ++t) EXPECT_NEAR(a[i][t], b[i][t], 2e-5);
   }
-  EXPECT_GT(small.stats().sequences, 0);
+  EXPECT_EQ(small.stats().sequences, 12);
+  // The padding cap splits a mixed-length set into several batches with little waste.
+  Scorer capped(load_causal_lm(golden_model("llama31_tiny"), {}), {.batch_tokens = 100000, .max_padding = 0.1});
+  auto c = capped.score(requests);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    for (std::size_t t = 0; t < c[i].size(); ++t) EXPECT_NEAR(c[i][t], b[i][t], 2e-5);
+  }
+  const ScoreStats& s = capped.stats();
+  EXPECT_LE(s.padded_tokens - s.tokens, 0.1 * s.padded_tokens);  // each batch within 10%
+  EXPECT_GT(large.stats().padded_tokens - large.stats().tokens, 0.3 * large.stats().padded_tokens);
   EXPECT_LT(small.stats().padded_tokens, large.stats().padded_tokens);
 }
 

@@ -243,7 +243,10 @@ ModelConfig builtin_shape(std::string_view name) {
     c.head_dim = hidden / heads, c.rope_theta = 5e5, c.rms_norm_eps = 1e-5;
     c.rope_scaling = {RopeType::kLlama3, 8.0, 1.0, 4.0, 8192};
   };
-  if (name == "tiny-qwen2") {
+  if (name == "tiny") {  // shared/bench/hf_peer.py's "tiny": Qwen2Config defaults, untied
+    qwen(1000, 64, 160, 3, 4, 2, false);
+    c.rope_theta = 10000.0;
+  } else if (name == "tiny-qwen2") {
     qwen(1000, 64, 160, 3, 4, 2, true);
   } else if (name == "tiny-llama") {
     llama(1000, 64, 160, 3, 4, 2);
@@ -256,7 +259,7 @@ ModelConfig builtin_shape(std::string_view name) {
     llama(128256, 4096, 14336, 32, 32, 8);
   } else {
     throw ConfigError("unknown model shape '" + std::string(name) +
-                      "'; built-in shapes: tiny-qwen2, tiny-llama, qwen2.5-0.5b, qwen2.5-7b, llama3.1-8b");
+                      "'; built-in shapes: tiny, tiny-qwen2, tiny-llama, qwen2.5-0.5b, qwen2.5-7b, llama3.1-8b");
   }
   return c;
 }

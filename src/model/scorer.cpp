@@ -95,9 +95,9 @@ void Scorer::score_batch(std::span<const ScoreRequest> requests, std::span<const
   std::vector<torch::Tensor> chunks;
   for (int64_t first = 0; first < scored; first += options_.lm_head_rows) {
     const int64_t last = std::min(scored, first + options_.lm_head_rows);
-    torch::Tensor logits = model_->logits(selected.slice(0, first, last)).to(torch::kFloat32);
-    torch::Tensor picked = logits.gather(1, targets.slice(0, first, last).unsqueeze(1)).squeeze(1);
-    chunks.push_back(torch::logsumexp(logits, -1) - picked);
+    // log_softmax is one fused pass over [rows, vocab]; logsumexp takes several.
+    torch::Tensor logp = torch::log_softmax(model_->logits(selected.slice(0, first, last)), -1, torch::kFloat32);
+    chunks.push_back(-logp.gather(1, targets.slice(0, first, last).unsqueeze(1)).squeeze(1));
   }
   torch::Tensor nll = torch::cat(chunks).to(torch::kCPU).contiguous();
   const float* values = nll.data_ptr<float>();

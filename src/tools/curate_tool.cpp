@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
        {"write a random-weight model folder of a built-in shape",
         [&](po::options_description& d) {
           d.add_options()
-              ("shape", bind(make.shape), "tiny-qwen2, tiny-llama, qwen2.5-0.5b, qwen2.5-7b or llama3.1-8b")
+              ("shape", bind(make.shape), "tiny, tiny-qwen2, tiny-llama, qwen2.5-0.5b, qwen2.5-7b or llama3.1-8b")
               ("output", po::value(&make.output)->required(), "folder to create")
               ("dtype", bind(make.dtype), "stored dtype: float32, bfloat16 or float16")
               ("seed", bind(make.seed), "random seed")

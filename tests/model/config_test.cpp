@@ -96,7 +96,7 @@ TEST(ModelConfig, MissingFolderNamesPath) {
 }
 
 TEST(ModelConfig, JsonRoundTripOfBuiltinShapes) {
-  for (const char* shape : {"tiny-qwen2", "tiny-llama", "qwen2.5-0.5b", "qwen2.5-7b", "llama3.1-8b"}) {
+  for (const char* shape : {"tiny", "tiny-qwen2", "tiny-llama", "qwen2.5-0.5b", "qwen2.5-7b", "llama3.1-8b"}) {
     ModelConfig c = builtin_shape(shape);
     ModelConfig back = parse_model_config(model_config_to_json(c), shape);
     EXPECT_EQ(back.architecture, c.architecture) << shape;
@@ -106,6 +106,7 @@ TEST(ModelConfig, JsonRoundTripOfBuiltinShapes) {
   // Published sizes: Qwen2.5-0.5B has 494M parameters, Llama-3.1-8B 8.03B.
   EXPECT_EQ(builtin_shape("qwen2.5-0.5b").num_parameters(), 494032768);
   EXPECT_EQ(builtin_shape("llama3.1-8b").num_parameters(), 8030261248);
+  EXPECT_EQ(builtin_shape("tiny").num_parameters(), 257856);  // as hf_peer.py reports for its "tiny"
   EXPECT_THROW_WITH(builtin_shape("gpt2"), ConfigError, "gpt2", "tiny-qwen2");
 }
 

@@ -153,8 +153,9 @@ void run_make_model(const MakeModelOptions& options) {
 }
 
 void run_bench(const BenchOptions& options) {
-  if (options.batch <= 0 || options.seq_len < 2 || options.iters <= 0 || options.scored < 0) {
-    throw ConfigError("bench needs --batch > 0, --seq-len > 1, --iters > 0 and --scored >= 0");
+  if (options.batch <= 0 || (!options.mix && options.seq_len < 2) || options.iters <= 0 || options.scored < 0 ||
+      (options.mix && options.scored == 0)) {
+    throw ConfigError("bench needs --batch > 0, --iters > 0, --scored >= 0, and --seq-len > 1 or --mix with --scored > 0");
   }
   const TensorTarget target = apply_runtime(options.runtime);
   const ModelConfig config = builtin_shape(options.shape);
@@ -165,6 +166,7 @@ void run_bench(const BenchOptions& options) {
   }();
 
   const int64_t scored = options.scored > 0 ? options.scored : options.seq_len - 1;
+  // Peak resident memory is reported like the peer's peak GPU memory (CPU: whole process).
   std::mt19937_64 rng(options.seed);
   std::vector<std::vector<int64_t>> ids(static_cast<std::size_t>(options.batch));
   for (auto& seq : ids) {

@@ -1,6 +1,7 @@
 // curate_tool: single-process commands for inspecting models and data.
 //   curate_tool nll        per-token losses of tokenized sequences
 //   curate_tool make-model a random-weight model folder of a built-in shape
+//   curate_tool tokenize   token ids of texts with a Hugging Face tokenizer.json
 //   curate_tool bench      scoring throughput on random weights (mirrors shared/bench/hf_peer.py)
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "curate/data/commands.h"
 #include "curate/model/commands.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
   model::NllOptions nll;
   model::MakeModelOptions make;
   model::BenchOptions bench;
+  data::TokenizeOptions tokenize;
   std::string log_level = "info";
 
   const std::map<std::string, Command> commands = {
@@ -58,6 +61,17 @@ int main(int argc, char** argv) {
           add_runtime(d, nll.runtime);
         },
         [&] { model::run_nll(nll); }}},
+      {"tokenize",
+       {"token ids of texts: each input line {\"text\": ...} becomes {\"ids\": [...]} (no special tokens added)",
+        [&](po::options_description& d) {
+          d.add_options()
+              ("tokenizer", po::value(&tokenize.tokenizer)->required(), "tokenizer.json or a model folder holding one")
+              ("input", po::value(&tokenize.input)->required(), "input JSONL (plain, .gz or .zst)")
+              ("output", po::value(&tokenize.output)->required(), "output JSONL")
+              ("threads", bind(tokenize.threads), "encoding threads (0 = all cores)")
+              ("window-bytes", bind(tokenize.window_bytes), "text read ahead and encoded together");
+        },
+        [&] { data::run_tokenize(tokenize); }}},
       {"make-model",
        {"write a random-weight model folder of a built-in shape",
         [&](po::options_description& d) {

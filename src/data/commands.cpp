@@ -1,0 +1,84 @@
+#include "curate/data/commands.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "curate/data/line_reader.h"
+#include "curate/data/tokenizer.h"
+#include "curate/util/error.h"
+#include "curate/util/log.h"
+#include "curate/util/strings.h"
+
+namespace curate::data {
+
+void run_tokenize(const TokenizeOptions& options) {
+  if (options.tokenizer.empty() || options.input.empty() || options.output.empty()) {
+    throw ConfigError("tokenize needs --tokenizer, --input and --output");
+  }
+  if (options.threads < 0 || options.window_bytes <= 0) throw ConfigError("--threads >= 0 and --window-bytes > 0 needed");
+  const Tokenizer tokenizer = Tokenizer::load(options.tokenizer);
+  LineReader reader(options.input);
+  const std::filesystem::path partial = options.output + ".partial";
+  std::ofstream out(partial, std::ios::trunc);
+  if (!out) throw ConfigError("cannot create '" + partial.string() + "': check the output folder");
+
+  using Clock = std::chrono::steady_clock;
+  double encode_seconds = 0;
+  int64_t bytes = 0, tokens = 0, lines = 0;
+  std::vector<std::string> texts;
+  std::vector<int64_t> line_numbers;
+  int64_t window = 0;
+  auto flush = [&] {
+    const auto start = Clock::now();
+    std::vector<std::vector<TokenId>> ids;
+    try {
+      ids = tokenizer.encode_batch(texts, options.threads);
+    } catch (const DataError& e) {  // "document i: ..." -> "input:line: ..."
+      const std::string what = e.what();
+      const auto index = static_cast<std::size_t>(std::stoll(what.substr(9)));
+      throw DataError(cat(options.input, ":", line_numbers.at(index), ": ", what.substr(what.find(": ") + 2)));
+    }
+    encode_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    std::string line;
+    for (const auto& doc : ids) {
+      line = "{\"ids\":[";
+      for (std::size_t i = 0; i < doc.size(); ++i) {
+        if (i) line += ',';
+        line += std::to_string(doc[i]);
+      }
+      line += "]}\n";
+      out << line;
+      tokens += static_cast<int64_t>(doc.size());
+    }
+    if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+    lines += static_cast<int64_t>(texts.size());
+    texts.clear();
+    line_numbers.clear();
+    window = 0;
+  };
+  Line line;
+  while (reader.next(line)) {
+    auto fail = [&](const std::string& why) { throw DataError(cat(options.input, ":", line.number, ": ", why)); };
+    if (line.too_long) fail("line is longer than the line size limit");
+    if (line.text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto json = nlohmann::json::parse(line.text, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) fail("not valid JSON (or not valid UTF-8)");
+    if (!json.is_object() || !json.contains("text") || !json["text"].is_string()) fail("expected {\"text\": \"...\"}");
+    texts.push_back(json["text"].get<std::string>());
+    line_numbers.push_back(line.number);
+    bytes += static_cast<int64_t>(texts.back().size());
+    window += static_cast<int64_t>(texts.back().size());
+    if (window >= options.window_bytes) flush();
+  }
+  flush();
+  out.close();
+  if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+  std::filesystem::rename(partial, options.output);
+  const double seconds = std::max(encode_seconds, 1e-9);
+  log::info(cat("tokenized ", lines, " lines: ", bytes, " bytes -> ", tokens, " tokens; encoding ", format_seconds(seconds),
+                ", ", bytes / seconds / 1e6, " MB/s, ", static_cast<int64_t>(tokens / seconds), " tokens/s"));
+}
+
+}  // namespace curate::data

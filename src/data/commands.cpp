@@ -82,3 +82,77 @@ void run_tokenize(const TokenizeOptions& options) {
 }
 
 }  // namespace curate::data
+
+#include <atomic>
+#include <thread>
+
+#include "curate/data/dataset.h"
+
+namespace curate::data {
+
+void run_prepare(const PrepareOptions& options) {
+  if (options.tokenizer.empty() || options.input.empty() || options.output.empty()) {
+    throw ConfigError("prepare needs --tokenizer, --input and --output");
+  }
+  const Tokenizer tokenizer = Tokenizer::load(options.tokenizer);
+  const std::filesystem::path tokenizer_dir = std::filesystem::is_directory(options.tokenizer)
+                                                  ? std::filesystem::path(options.tokenizer)
+                                                  : std::filesystem::path(options.tokenizer).parent_path();
+  const ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir, options.prompt.chat_template);
+  const std::string report_path = options.report.empty() ? options.output + ".skipped.tsv" : options.report;
+  std::ofstream report(report_path, std::ios::trunc);
+  if (!report) throw ConfigError("cannot create '" + report_path + "'");
+  DatasetReader reader(options.input, options.data, &report);
+  const std::filesystem::path partial = options.output + ".partial";
+  std::ofstream out(partial, std::ios::trunc);
+  if (!out) throw ConfigError("cannot create '" + partial.string() + "': check the output folder");
+
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<Example> batch;
+  int64_t examples = 0, tokens = 0;
+  auto flush = [&] {
+    std::vector<TokenizedExample> done(batch.size());
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    auto work = [&] {
+      Tokenizer::Session session(tokenizer);
+      try {
+        for (std::size_t i; (i = next.fetch_add(1)) < batch.size();) done[i] = assemble(batch[i], chat, options.prompt, session);
+      } catch (...) {
+        failure = std::current_exception();
+        next = batch.size();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      nlohmann::ordered_json row = {{"id", batch[i].id},          {"line", batch[i].line},
+                                    {"source", batch[i].source},  {"domain", batch[i].domain},
+                                    {"input_ids", done[i].ids},   {"reasoning_start", done[i].reasoning_start},
+                                    {"full_length", done[i].full_length}};
+      out << row.dump() << '\n';
+      tokens += done[i].full_length;
+    }
+    examples += static_cast<int64_t>(batch.size());
+    batch.clear();
+  };
+  Example example;
+  while (reader.next(example)) {
+    batch.push_back(std::move(example));
+    if (batch.size() >= 4096) flush();
+  }
+  flush();
+  out.close();
+  if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+  std::filesystem::rename(partial, options.output);
+  std::string skipped;
+  for (const auto& [reason, count] : reader.skipped()) skipped += cat(" ", reason, "=", count);
+  log::info(cat("prepared ", examples, " examples (", tokens, " tokens) into ", options.output, "; skipped ",
+                reader.skipped_total(), skipped.empty() ? "" : ":" + skipped,
+                reader.skipped_total() ? " (see " + report_path + ")" : ""));
+}
+
+}  // namespace curate::data

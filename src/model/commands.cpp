@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <sys/resource.h>
 
 #include "curate/data/line_reader.h"
 #include "curate/model/scorer.h"
@@ -73,6 +73,13 @@ void write_scored(std::ofstream& out, const PendingLine& line, const std::vector
   }
   text += "]}\n";
   out << text;
+}
+
+// Peak resident set of this process in GiB (the CPU counterpart of the peer's peak GPU memory).
+double peak_rss_gb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / (1 << 20);
 }
 
 }  // namespace
@@ -166,14 +173,18 @@ void run_bench(const BenchOptions& options) {
   }();
 
   const int64_t scored = options.scored > 0 ? options.scored : options.seq_len - 1;
-  // Peak resident memory is reported like the peer's peak GPU memory (CPU: whole process).
-  std::mt19937_64 rng(options.seed);
+  // Lengths and ids drawn exactly as hf_peer.py draws them (torch CPU generator seeded with --seed),
+  // so both sides score the same sequences.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  torch::Tensor lengths = options.mix ? torch::randint(50, 601, {options.batch}, generator) + scored
+                                      : torch::full({options.batch}, options.seq_len, torch::kInt64);
+  if (lengths.min().item<int64_t>() <= scored) throw ConfigError("--scored must be smaller than --seq-len");
+  torch::Tensor all_ids = torch::randint(0, config.vocab_size, {options.batch, lengths.max().item<int64_t>()}, generator);
   std::vector<std::vector<int64_t>> ids(static_cast<std::size_t>(options.batch));
-  for (auto& seq : ids) {
-    int64_t length = options.mix ? std::uniform_int_distribution<int64_t>(50, 600)(rng) + scored : options.seq_len;
-    if (length <= scored) throw ConfigError("--scored must be smaller than --seq-len");
-    seq.resize(static_cast<std::size_t>(length));
-    for (auto& id : seq) id = std::uniform_int_distribution<int64_t>(0, config.vocab_size - 1)(rng);
+  for (int64_t b = 0; b < options.batch; ++b) {
+    const int64_t length = lengths[b].item<int64_t>();
+    const int64_t* row = all_ids[b].contiguous().data_ptr<int64_t>();
+    ids[static_cast<std::size_t>(b)].assign(row, row + length);
   }
   // The peer scores labels at positions [n - scored, n), i.e. our nll positions [n - scored - 1, n - 1).
   std::vector<ScoreRequest> requests;
@@ -203,7 +214,8 @@ void run_bench(const BenchOptions& options) {
       {"mix", options.mix},              {"max_len", max_len},
       {"real_tokens", real_tokens},      {"scored", scored},
       {"tokens_per_s", real_tokens / step}, {"scored_per_s", options.batch * scored / step},
-      {"params", config.num_parameters()}};
+      {"params", config.num_parameters()},
+      {"peak_gb", cuda ? nlohmann::json(nullptr) : nlohmann::json(peak_rss_gb())}};
   std::printf("%s\n", result.dump().c_str());
   std::fflush(stdout);
 }

@@ -33,6 +33,29 @@ void add_runtime(po::options_description& desc, model::RuntimeOptions& o) {
       ("threads", bind(o.threads), "CPU threads for torch (0 = all cores)");
 }
 
+void add_data_options(po::options_description& desc, data::DataOptions& o, data::PromptOptions& p) {
+  desc.add_options()
+      ("data.format", bind(o.format), "auto, sharegpt, flat or pretokenized")
+      ("data.id_field", bind(o.id_field), "field with a stable example id (empty: line number)")
+      ("data.source_field", bind(o.source_field), "field naming the example's source")
+      ("data.domain_field", bind(o.domain_field), "field naming the example's domain")
+      ("data.conversations_field", bind(o.conversations_field), "sharegpt: list of turns")
+      ("data.prompt_field", bind(o.prompt_field), "flat: user prompt (OpenThoughts: problem)")
+      ("data.reasoning_field", bind(o.reasoning_field), "flat: reasoning text")
+      ("data.answer_field", bind(o.answer_field), "flat: final answer")
+      ("data.response_field", bind(o.response_field), "flat: assistant text with reasoning between markers")
+      ("data.think_begin", bind(o.think_begin), "marker opening the reasoning in an assistant text")
+      ("data.think_end", bind(o.think_end), "marker closing the reasoning")
+      ("data.ids_field", bind(o.ids_field), "pretokenized: token ids")
+      ("data.reasoning_start_field", bind(o.reasoning_start_field), "pretokenized: first reasoning token index")
+      ("data.max_line_bytes", bind(o.max_line_bytes), "longer lines are skipped")
+      ("data.strict", po::bool_switch(&o.strict), "stop at the first bad record")
+      ("data.chat_template", bind(p.chat_template), "auto (tokenizer_config.json), chatml, llama3 or plain")
+      ("data.system_prompt", bind(p.system_prompt), "auto (template default), none, or the text")
+      ("data.generation_prompt", bind(p.generation_prompt), "emit the assistant header before the response")
+      ("data.response_prefix", bind(p.response_prefix), "text before the reasoning (e.g. '<think>\\n')");
+}
+
 struct Command {
   std::string summary;
   std::function<void(po::options_description&)> describe;  // binds options to a settings struct
@@ -46,6 +69,7 @@ int main(int argc, char** argv) {
   model::MakeModelOptions make;
   model::BenchOptions bench;
   data::TokenizeOptions tokenize;
+  data::PrepareOptions prepare;
   std::string log_level = "info";
 
   const std::map<std::string, Command> commands = {
@@ -72,6 +96,18 @@ int main(int argc, char** argv) {
               ("window-bytes", bind(tokenize.window_bytes), "text read ahead and encoded together");
         },
         [&] { data::run_tokenize(tokenize); }}},
+      {"prepare",
+       {"read a dataset, apply the chat template and tokenize: one JSON line of ids per kept example",
+        [&](po::options_description& d) {
+          d.add_options()
+              ("tokenizer", po::value(&prepare.tokenizer)->required(), "model or tokenizer folder")
+              ("input", po::value(&prepare.input)->required(), "dataset JSONL (plain, .gz or .zst)")
+              ("output", po::value(&prepare.output)->required(), "output JSONL")
+              ("report", bind(prepare.report), "skipped-records report (default OUTPUT.skipped.tsv)")
+              ("threads", bind(prepare.threads), "tokenization threads (0 = all cores)");
+          add_data_options(d, prepare.data, prepare.prompt);
+        },
+        [&] { data::run_prepare(prepare); }}},
       {"make-model",
        {"write a random-weight model folder of a built-in shape",
         [&](po::options_description& d) {

@@ -91,3 +91,24 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def chat_template_goldens():
+    """Prompt texts rendered by transformers' apply_chat_template, for the built-in templates."""
+    from transformers import AutoTokenizer
+    shared = pathlib.Path(__file__).resolve().parents[3] / "shared" / "testdata" / "tokenizers"
+    cases = [
+        [{"role": "user", "content": "What is 2+2?"}],
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "  Name a prime.\n"}],
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Again"}],
+    ]
+    with open(HERE / "chat_templates.jsonl", "w") as out:
+        for name in ["qwen3", "llama3_1"]:
+            tok = AutoTokenizer.from_pretrained(str(shared / name))
+            for messages in cases:
+                text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+                out.write(json.dumps({"tokenizer": name, "messages": messages, "prompt": text}) + "\n")
+
+
+if __name__ == "__main__":
+    chat_template_goldens()

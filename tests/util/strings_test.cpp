@@ -31,6 +31,12 @@ TEST(Strings, HumanReadableUnits) {
   EXPECT_EQ(cat("a", 1, '-', 2.5), "a1-2.5");
 }
 
+TEST(Strings, Unescape) {
+  EXPECT_EQ(unescape("<think>\\n"), "<think>\n");
+  EXPECT_EQ(unescape("a\\tb\\\\n\\q"), "a\tb\\n\\q");
+  EXPECT_EQ(unescape("trailing\\"), "trailing\\");
+}
+
 TEST(Hash, StableValues) {
   // Fixed values: seeds derived from these hashes must never change between builds or platforms.
   EXPECT_EQ(fnv1a64(""), 0xcbf29ce484222325ull);

@@ -19,3 +19,23 @@ struct TokenizeOptions {
 void run_tokenize(const TokenizeOptions& options);
 
 }  // namespace curate::data
+
+#include "curate/data/prompt.h"
+#include "curate/data/record.h"
+
+namespace curate::data {
+
+struct PrepareOptions {
+  std::string tokenizer;     // tokenizer folder (tokenizer.json, tokenizer_config.json for the chat template)
+  std::string input;         // dataset JSONL (plain, .gz or .zst)
+  std::string output;        // JSONL: id, line, source, domain, input_ids (prompt + reasoning), reasoning_start, full_length
+  std::string report;        // skipped records (line, reason, detail); default OUTPUT.skipped.tsv
+  int threads = 0;           // tokenization threads; 0 = all cores
+  DataOptions data;
+  PromptOptions prompt;
+};
+
+// Reads, assembles and tokenizes a dataset the way the scoring service does, for inspection.
+void run_prepare(const PrepareOptions& options);
+
+}  // namespace curate::data

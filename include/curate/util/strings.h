@@ -27,3 +27,11 @@ std::string format_bytes(double bytes);
 std::string format_seconds(double seconds);
 
 }  // namespace curate
+
+namespace curate {
+
+// Replaces the escapes \n, \t, \r and \\ (other backslashes stay), so options given in INI files
+// or on a command line can hold control characters.
+std::string unescape(std::string_view text);
+
+}  // namespace curate

@@ -1,0 +1,65 @@
+// Reading a JSONL dataset: a streaming pass that yields Examples and accounts for every skipped
+// line, and an index of record byte offsets for random access (cached beside the output).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "curate/data/line_reader.h"
+#include "curate/data/record.h"
+
+namespace curate::data {
+
+// Streams the examples of one file. Bad records are skipped, counted by reason and, when a report
+// stream is set, written to it as "line<TAB>reason<TAB>detail". With options.strict the first bad
+// record throws DataError naming path:line. A missing or unreadable file throws DataError.
+class DatasetReader {
+ public:
+  DatasetReader(const std::filesystem::path& path, DataOptions options, std::ostream* report = nullptr);
+
+  bool next(Example& example);
+  const std::map<std::string, int64_t>& skipped() const { return skipped_; }
+  int64_t skipped_total() const;
+
+ private:
+  void skip(const Line& line, SkipReason reason, const std::string& detail);
+
+  std::filesystem::path path_;
+  DataOptions options_;
+  LineReader reader_;
+  std::ostream* report_;
+  std::map<std::string, int64_t> skipped_;
+};
+
+// Byte offsets of every non-blank line of a dataset file, in the decompressed stream.
+struct RecordIndex {
+  uint64_t file_size = 0;     // of the indexed file, to detect a changed file
+  int64_t file_mtime_ns = 0;
+  bool compressed = false;
+  std::vector<uint64_t> offsets;
+  std::vector<uint64_t> lengths;  // terminator included
+  std::vector<int64_t> lines;     // 1-based line numbers
+
+  std::size_t size() const { return offsets.size(); }
+};
+
+// One streaming pass over `path`.
+RecordIndex build_index(const std::filesystem::path& path);
+
+// The index cached at `cache`, rebuilt (and the cache rewritten atomically) when it is missing,
+// unreadable, corrupt or older than the dataset file.
+RecordIndex load_or_build_index(const std::filesystem::path& path, const std::filesystem::path& cache);
+
+// Reads the records at `positions` (indices into `index`, ascending) and parses them. Plain files are
+// read with pread at the indexed offsets; compressed files are streamed up to the last wanted record.
+// Results are in the order of `positions`; skipped records come back without an example.
+std::vector<ParseResult> read_records(const std::filesystem::path& path, const RecordIndex& index,
+                                      std::span<const std::size_t> positions, const DataOptions& options);
+
+}  // namespace curate::data

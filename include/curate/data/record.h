@@ -1,0 +1,69 @@
+// Dataset records: JSONL lines in the formats users have (ShareGPT/LLaMA-Factory conversations, flat
+// M23K/OpenThoughts fields, pre-tokenized ids) parsed into one Example shape. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "curate/data/tokenizer.h"
+
+namespace curate::data {
+
+struct DataOptions {
+  std::string format = "auto";        // auto, sharegpt, flat, pretokenized (auto: by the keys of each line)
+  std::string id_field;               // field holding a stable id; empty = the line number
+  std::string source_field = "source";
+  std::string domain_field = "domain";
+  std::string conversations_field = "conversations";  // sharegpt: list of {role|from, content|value}
+  std::string prompt_field = "prompt";                // flat: user prompt (OpenThoughts: "problem")
+  std::string reasoning_field = "reasoning";          // flat: reasoning text; empty = take it from response_field
+  std::string answer_field = "distilled_answer_string";  // flat: final answer (optional)
+  std::string response_field = "response";            // flat: assistant text holding the reasoning between markers
+  std::string think_begin = "<|begin_of_thought|>";   // reasoning markers inside an assistant text
+  std::string think_end = "<|end_of_thought|>";
+  std::string ids_field = "input_ids";                // pretokenized: token ids
+  std::string reasoning_start_field = "reasoning_start";  // pretokenized: index of the first reasoning token
+  int64_t max_line_bytes = 16 << 20;  // longer lines are skipped with a reason
+  bool strict = false;                // the first bad record is fatal
+};
+
+struct Message {
+  std::string role;  // system, user, assistant (ShareGPT's human/gpt are mapped)
+  std::string content;
+};
+
+struct Example {
+  std::string id;                 // id field, or the 1-based line number
+  int64_t line = 0;               // 1-based line in the file
+  uint64_t offset = 0;            // byte offset of the line (decompressed stream)
+  std::string source = "default";
+  std::string domain = "default";
+  std::vector<Message> context;   // messages before the scored assistant turn (system included)
+  std::string reasoning;          // reasoning text (scored)
+  std::string answer;             // text after the reasoning (not scored)
+  bool pretokenized = false;
+  std::vector<TokenId> input_ids;  // pretokenized only
+  int64_t reasoning_start = 0;     // pretokenized only
+};
+
+// Why a record is skipped; each has a stable name for reports.
+enum class SkipReason { kMalformedJson, kNotObject, kMissingField, kEmptyReasoning, kInvalidUtf8, kLineTooLong,
+                        kUnknownRole, kBadTokenIds, kUnknownFormat };
+std::string_view skip_reason_name(SkipReason reason);
+
+struct ParseResult {
+  std::optional<Example> example;
+  SkipReason reason = SkipReason::kMalformedJson;  // when !example
+  std::string detail;                              // human-readable, e.g. the missing field's name
+};
+
+// Parses one line. Never throws for bad input: it returns the reason instead.
+ParseResult parse_record(std::string_view line, int64_t line_number, const DataOptions& options);
+
+// Throws ConfigError naming the option when settings contradict each other.
+void validate(const DataOptions& options);
+
+}  // namespace curate::data

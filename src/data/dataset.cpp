@@ -1,0 +1,211 @@
+#include "curate/data/dataset.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "curate/util/error.h"
+#include "curate/util/log.h"
+
+namespace curate::data {
+namespace {
+
+constexpr char kIndexMagic[8] = {'C', 'U', 'R', 'I', 'D', 'X', '1', '\n'};
+
+bool is_blank(const Line& line) {
+  return !line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos;
+}
+
+struct FileStamp {
+  uint64_t size;
+  int64_t mtime_ns;
+};
+
+FileStamp stamp(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) throw DataError("cannot stat '" + path.string() + "': " + std::strerror(errno));
+  return {static_cast<uint64_t>(info.st_size), static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec};
+}
+
+bool is_compressed(const std::filesystem::path& path) {
+  unsigned char magic[4] = {0, 0, 0, 0};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(magic), 4);
+  return (magic[0] == 0x1f && magic[1] == 0x8b) || (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f);
+}
+
+template <typename T>
+void write_array(std::ostream& out, const std::vector<T>& values) {
+  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(T)));
+}
+
+template <typename T>
+bool read_array(std::istream& in, std::vector<T>& values, uint64_t count) {
+  values.resize(count);
+  in.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(count * sizeof(T)));
+  return static_cast<bool>(in);
+}
+
+std::optional<RecordIndex> read_index(const std::filesystem::path& cache) {
+  std::ifstream in(cache, std::ios::binary);
+  char magic[8];
+  RecordIndex index;
+  uint64_t count = 0;
+  uint8_t compressed = 0;
+  if (!in.read(magic, 8) || std::memcmp(magic, kIndexMagic, 8) != 0) return std::nullopt;
+  in.read(reinterpret_cast<char*>(&index.file_size), 8);
+  in.read(reinterpret_cast<char*>(&index.file_mtime_ns), 8);
+  in.read(reinterpret_cast<char*>(&compressed), 1);
+  in.read(reinterpret_cast<char*>(&count), 8);
+  if (!in || count > (uint64_t{1} << 40)) return std::nullopt;
+  index.compressed = compressed != 0;
+  if (!read_array(in, index.offsets, count) || !read_array(in, index.lengths, count) || !read_array(in, index.lines, count)) {
+    return std::nullopt;
+  }
+  if (in.peek() != std::char_traits<char>::eof()) return std::nullopt;  // trailing garbage
+  return index;
+}
+
+}  // namespace
+
+DatasetReader::DatasetReader(const std::filesystem::path& path, DataOptions options, std::ostream* report)
+    : path_(path), options_(std::move(options)), reader_(path, static_cast<std::size_t>(options_.max_line_bytes)),
+      report_(report) {
+  validate(options_);
+}
+
+int64_t DatasetReader::skipped_total() const {
+  int64_t total = 0;
+  for (const auto& [reason, count] : skipped_) total += count;
+  return total;
+}
+
+void DatasetReader::skip(const Line& line, SkipReason reason, const std::string& detail) {
+  if (options_.strict) {
+    throw DataError(path_.string() + ":" + std::to_string(line.number) + ": " + std::string(skip_reason_name(reason)) +
+                    ": " + detail + " (data.strict is set; unset it to skip such records)");
+  }
+  ++skipped_[std::string(skip_reason_name(reason))];
+  if (report_ != nullptr) *report_ << line.number << '\t' << skip_reason_name(reason) << '\t' << detail << '\n';
+}
+
+bool DatasetReader::next(Example& example) {
+  Line line;
+  while (reader_.next(line)) {
+    if (is_blank(line)) continue;
+    if (line.too_long) {
+      skip(line, SkipReason::kLineTooLong, "line of " + std::to_string(line.length) + " bytes exceeds data.max_line_bytes");
+      continue;
+    }
+    ParseResult result = parse_record(line.text, line.number, options_);
+    if (!result.example) {
+      skip(line, result.reason, result.detail);
+      continue;
+    }
+    example = std::move(*result.example);
+    example.offset = line.offset;
+    return true;
+  }
+  return false;
+}
+
+RecordIndex build_index(const std::filesystem::path& path) {
+  RecordIndex index;
+  const FileStamp s = stamp(path);
+  index.file_size = s.size;
+  index.file_mtime_ns = s.mtime_ns;
+  index.compressed = is_compressed(path);
+  LineReader reader(path, /*max_line_bytes=*/64);  // long lines are never held; short ones are checked for blanks
+  Line line;
+  while (reader.next(line)) {
+    if (is_blank(line)) continue;
+    index.offsets.push_back(line.offset);
+    index.lengths.push_back(line.length);
+    index.lines.push_back(line.number);
+  }
+  return index;
+}
+
+RecordIndex load_or_build_index(const std::filesystem::path& path, const std::filesystem::path& cache) {
+  const FileStamp s = stamp(path);
+  if (auto cached = read_index(cache); cached && cached->file_size == s.size && cached->file_mtime_ns == s.mtime_ns) {
+    return std::move(*cached);
+  }
+  RecordIndex index = build_index(path);
+  const auto partial = std::filesystem::path(cache.string() + ".partial");
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    const uint64_t count = index.size();
+    const uint8_t compressed = index.compressed;
+    out.write(kIndexMagic, 8);
+    out.write(reinterpret_cast<const char*>(&index.file_size), 8);
+    out.write(reinterpret_cast<const char*>(&index.file_mtime_ns), 8);
+    out.write(reinterpret_cast<const char*>(&compressed), 1);
+    out.write(reinterpret_cast<const char*>(&count), 8);
+    write_array(out, index.offsets);
+    write_array(out, index.lengths);
+    write_array(out, index.lines);
+    out.close();
+    if (!out) {
+      log::warn("cannot write the record index cache '" + cache.string() + "'; it will be rebuilt next time");
+      std::filesystem::remove(partial);
+      return index;
+    }
+  }
+  std::filesystem::rename(partial, cache);
+  return index;
+}
+
+std::vector<ParseResult> read_records(const std::filesystem::path& path, const RecordIndex& index,
+                                      std::span<const std::size_t> positions, const DataOptions& options) {
+  std::vector<ParseResult> results;
+  results.reserve(positions.size());
+  auto parse = [&](std::string text, std::size_t position) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (static_cast<int64_t>(index.lengths[position]) > options.max_line_bytes) {
+      ParseResult skipped;
+      skipped.reason = SkipReason::kLineTooLong;
+      skipped.detail = "line exceeds data.max_line_bytes";
+      results.push_back(std::move(skipped));
+      return;
+    }
+    ParseResult result = parse_record(text, index.lines[position], options);
+    if (result.example) result.example->offset = index.offsets[position];
+    results.push_back(std::move(result));
+  };
+  for (std::size_t p : positions) {
+    if (p >= index.size()) throw DataError("record " + std::to_string(p) + " is outside the index of '" + path.string() + "'");
+  }
+  if (!index.compressed) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
+    std::string buffer;
+    for (std::size_t p : positions) {
+      buffer.resize(std::min<uint64_t>(index.lengths[p], static_cast<uint64_t>(options.max_line_bytes) + 1));
+      ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(index.offsets[p]));
+      if (n < 0 || static_cast<std::size_t>(n) != buffer.size()) {
+        ::close(fd);
+        throw DataError("'" + path.string() + "' changed or shrank since it was indexed (record at line " +
+                        std::to_string(index.lines[p]) + "); delete the index cache and rerun");
+      }
+      parse(buffer, p);
+    }
+    ::close(fd);
+    return results;
+  }
+  LineReader reader(path, static_cast<std::size_t>(options.max_line_bytes));
+  Line line;
+  std::size_t next = 0;
+  while (next < positions.size() && reader.next(line)) {
+    while (next < positions.size() && index.lines[positions[next]] == line.number) parse(line.text, positions[next++]);
+  }
+  if (next < positions.size()) throw DataError("'" + path.string() + "' has fewer lines than its index; delete the index cache");
+  return results;
+}
+
+}  // namespace curate::data

@@ -1,0 +1,115 @@
+#include "curate/data/prompt.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "curate/util/error.h"
+#include "curate/util/strings.h"
+
+namespace curate::data {
+namespace {
+
+constexpr const char* kQwenDefaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
+
+std::string trim(const std::string& text) {  // Jinja's |trim: Python str.strip()
+  const char* space = " \t\n\r\f\v";
+  const auto begin = text.find_first_not_of(space);
+  if (begin == std::string::npos) return {};
+  return text.substr(begin, text.find_last_not_of(space) - begin + 1);
+}
+
+}  // namespace
+
+ChatTemplate ChatTemplate::resolve(const std::filesystem::path& tokenizer_dir, const std::string& name) {
+  ChatTemplate chat;
+  std::string source_template, bos;
+  const auto config_path = tokenizer_dir / "tokenizer_config.json";
+  if (std::ifstream in(config_path); in) {
+    auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (config.is_object()) {
+      if (config.contains("chat_template") && config["chat_template"].is_string()) {
+        source_template = config["chat_template"].get<std::string>();
+      }
+      if (config.contains("bos_token") && config["bos_token"].is_string()) bos = config["bos_token"].get<std::string>();
+    }
+  }
+  std::string kind = name;
+  if (kind == "auto") {
+    if (source_template.find("<|im_start|>") != std::string::npos) kind = "chatml";
+    else if (source_template.find("<|start_header_id|>") != std::string::npos) kind = "llama3";
+    else kind = "plain";
+  }
+  if (kind == "chatml") {
+    chat.kind = TemplateKind::kChatML;
+    if (source_template.find(kQwenDefaultSystem) != std::string::npos) chat.default_system = kQwenDefaultSystem;
+  } else if (kind == "llama3") {
+    chat.kind = TemplateKind::kLlama3;
+    chat.bos = bos.empty() ? "<|begin_of_text|>" : bos;
+    chat.llama31_dates = source_template.find("Cutting Knowledge Date") != std::string::npos;
+  } else if (kind == "plain") {
+    chat.kind = TemplateKind::kPlain;
+  } else {
+    throw ConfigError("data.chat_template '" + name + "' is unknown: use auto, chatml, llama3 or plain");
+  }
+  return chat;
+}
+
+Rendered render(const ChatTemplate& chat, const PromptOptions& options, const Example& example) {
+  std::vector<Message> messages = example.context;
+  const bool has_system = !messages.empty() && messages.front().role == "system";
+  if (!has_system && options.system_prompt != "none") {
+    std::string system = options.system_prompt == "auto" ? chat.default_system : unescape(options.system_prompt);
+    if (!system.empty() || (chat.kind == TemplateKind::kLlama3 && chat.llama31_dates)) {
+      messages.insert(messages.begin(), Message{"system", system});
+    }
+  }
+  Rendered out;
+  out.prompt = chat.bos;
+  switch (chat.kind) {
+    case TemplateKind::kChatML:
+      for (const auto& m : messages) out.prompt += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      if (options.generation_prompt) out.prompt += "<|im_start|>assistant\n";
+      out.suffix = example.answer + "<|im_end|>\n";
+      break;
+    case TemplateKind::kLlama3:
+      for (const auto& m : messages) {
+        std::string content = trim(m.content);
+        if (m.role == "system" && chat.llama31_dates) {
+          content = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n" + content;
+        }
+        out.prompt += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + content + "<|eot_id|>";
+      }
+      if (options.generation_prompt) out.prompt += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+      out.suffix = example.answer + "<|eot_id|>";
+      break;
+    case TemplateKind::kPlain:
+      for (const auto& m : messages) out.prompt += m.content + "\n\n";
+      out.suffix = example.answer;
+      break;
+  }
+  out.prompt += unescape(options.response_prefix);
+  return out;
+}
+
+TokenizedExample assemble(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
+                          Tokenizer::Session& session) {
+  TokenizedExample out;
+  if (example.pretokenized) {
+    out.ids = example.input_ids;
+    out.reasoning_start = example.reasoning_start;
+    out.full_length = static_cast<int64_t>(out.ids.size());
+    return out;
+  }
+  const Rendered rendered = render(chat, options, example);
+  std::vector<TokenId> prompt_ids;
+  session.encode(rendered.prompt, prompt_ids);
+  session.encode(rendered.prompt + example.reasoning, out.ids);
+  const auto common = std::mismatch(prompt_ids.begin(), prompt_ids.end(), out.ids.begin(), out.ids.end());
+  out.reasoning_start = common.first - prompt_ids.begin();
+  std::vector<TokenId> suffix_ids;
+  session.encode(rendered.suffix, suffix_ids);
+  out.full_length = static_cast<int64_t>(out.ids.size() + suffix_ids.size());
+  return out;
+}
+
+}  // namespace curate::data

@@ -1,0 +1,236 @@
+// Dataset formats, bad records, the record index, chat templates and prompt assembly.
+#include "curate/data/dataset.h"
+
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "curate/data/prompt.h"
+#include "curate/util/error.h"
+#include "support/test_support.h"
+
+namespace curate::data {
+namespace {
+
+using curate::testing::read_file;
+using curate::testing::ScratchDir;
+using curate::testing::shared_dir;
+using curate::testing::write_file;
+
+const std::filesystem::path kDatasets = CURATE_TEST_SOURCE_DIR "/data/fixtures/datasets";
+
+std::vector<Example> read_all(const std::filesystem::path& path, DataOptions options, std::ostream* report = nullptr,
+                              std::map<std::string, int64_t>* skipped = nullptr) {
+  DatasetReader reader(path, options, report);
+  std::vector<Example> out;
+  Example example;
+  while (reader.next(example)) out.push_back(example);
+  if (skipped) *skipped = reader.skipped();
+  return out;
+}
+
+TEST(Dataset, ShareGptWithMarkersRolesAndSkips) {
+  std::ostringstream report;
+  std::map<std::string, int64_t> skipped;
+  auto examples = read_all(kDatasets / "sharegpt.jsonl", {}, &report, &skipped);
+  ASSERT_EQ(examples.size(), 2u);
+  EXPECT_EQ(examples[0].id, "1");
+  EXPECT_EQ(examples[0].source, "math_a");
+  EXPECT_EQ(examples[0].domain, "math");
+  ASSERT_EQ(examples[0].context.size(), 1u);
+  EXPECT_EQ(examples[0].context[0].role, "user");
+  EXPECT_EQ(examples[0].reasoning, "\nAdd two and two.\n");
+  EXPECT_EQ(examples[0].answer, "\n\n<|begin_of_solution|>4<|end_of_solution|>");
+  EXPECT_EQ(examples[1].context[0].role, "system");
+  EXPECT_EQ(examples[1].reasoning, "Primes have two divisors. 7 works.");  // no markers: all reasoning
+  EXPECT_EQ(examples[1].domain, "default");
+  EXPECT_EQ(examples[1].line, 2);
+  EXPECT_EQ(skipped["empty_reasoning"], 1);
+  EXPECT_EQ(skipped["unknown_role"], 1);
+  EXPECT_EQ(skipped["missing_field"], 1);
+  EXPECT_NE(report.str().find("4\tempty_reasoning\t"), std::string::npos) << report.str();  // blank line 3 is skipped silently
+  EXPECT_NE(report.str().find("5\tunknown_role\tunknown role \"wizard\""), std::string::npos) << report.str();
+  EXPECT_NE(report.str().find("6\tmissing_field\tthe conversation does not end with an assistant turn"), std::string::npos);
+}
+
+TEST(Dataset, M23kFlatFieldsWithIdField) {
+  DataOptions options;
+  options.id_field = "qid";
+  std::map<std::string, int64_t> skipped;
+  auto examples = read_all(kDatasets / "m23k.jsonl", options, nullptr, &skipped);
+  ASSERT_EQ(examples.size(), 2u);
+  EXPECT_EQ(examples[0].id, "m-1");
+  EXPECT_EQ(examples[0].context[0].content, "A 45-year-old man has chest pain. Next step?");
+  EXPECT_EQ(examples[0].answer, "ECG");
+  EXPECT_EQ(examples[1].source, "medmcqa");
+  EXPECT_EQ(skipped["missing_field"], 1);
+  EXPECT_EQ(skipped["malformed_json"], 1);
+  EXPECT_EQ(skipped["not_an_object"], 1);
+}
+
+TEST(Dataset, OpenThoughtsResponseWithMarkers) {
+  DataOptions options;
+  options.prompt_field = "problem";
+  auto examples = read_all(kDatasets / "openthoughts.jsonl", options);
+  ASSERT_EQ(examples.size(), 2u);
+  EXPECT_EQ(examples[0].reasoning, "\n\nDivide both sides by 2, x = 3.\n\n");
+  EXPECT_EQ(examples[0].source, "numina");
+  EXPECT_EQ(examples[1].reasoning, "3! = 6 since 3*2*1 = 6.");
+  options.think_begin = "<think>";  // other markers: the whole response is reasoning
+  EXPECT_EQ(read_all(kDatasets / "openthoughts.jsonl", options)[0].reasoning.substr(0, 20), "<|begin_of_thought|>");
+}
+
+TEST(Dataset, PretokenizedIdsAndReasoningStart) {
+  std::map<std::string, int64_t> skipped;
+  auto examples = read_all(kDatasets / "pretokenized.jsonl", {}, nullptr, &skipped);
+  ASSERT_EQ(examples.size(), 2u);
+  EXPECT_TRUE(examples[0].pretokenized);
+  EXPECT_EQ(examples[0].input_ids, (std::vector<TokenId>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(examples[0].reasoning_start, 2);
+  EXPECT_EQ(examples[1].domain, "d");
+  EXPECT_EQ(skipped["empty_reasoning"], 1);  // reasoning_start == size
+  EXPECT_EQ(skipped["bad_token_ids"], 1);
+}
+
+TEST(Dataset, InvalidUtf8LongLinesStrictAndCompressed) {
+  std::map<std::string, int64_t> skipped;
+  auto examples = read_all(kDatasets / "invalid_utf8.jsonl", {}, nullptr, &skipped);
+  ASSERT_EQ(examples.size(), 1u);
+  EXPECT_EQ(skipped["invalid_utf8"], 1);
+
+  DataOptions strict;
+  strict.strict = true;
+  EXPECT_THROW_WITH(read_all(kDatasets / "invalid_utf8.jsonl", strict), DataError, "invalid_utf8.jsonl:1:", "invalid_utf8");
+
+  ScratchDir dir;
+  std::string text = read_file(kDatasets / "m23k.jsonl") + "{\"prompt\": \"" + std::string(5000, 'x') + "\", \"reasoning\": \"r\"}\n";
+  DataOptions small;
+  small.max_line_bytes = 1000;
+  std::string compressed(ZSTD_compressBound(text.size()), '\0');
+  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), text.data(), text.size(), 1));
+  write_file(dir / "data.jsonl.zst", compressed);
+  auto from_zstd = read_all(dir / "data.jsonl.zst", small, nullptr, &skipped);
+  EXPECT_EQ(from_zstd.size(), 2u);
+  EXPECT_EQ(skipped["line_too_long"], 1);
+  EXPECT_THROW_WITH(read_all(dir / "missing.jsonl", {}), DataError, "missing.jsonl");
+}
+
+TEST(Dataset, UnknownFormatAndBadOptions) {
+  ScratchDir dir;
+  write_file(dir / "d.jsonl", "{\"question\": \"q\", \"thoughts\": \"t\"}\n");
+  std::map<std::string, int64_t> skipped;
+  EXPECT_TRUE(read_all(dir / "d.jsonl", {}, nullptr, &skipped).empty());
+  EXPECT_EQ(skipped["unknown_format"], 1);
+  DataOptions renamed;
+  renamed.prompt_field = "question";
+  renamed.reasoning_field = "thoughts";
+  EXPECT_EQ(read_all(dir / "d.jsonl", renamed).size(), 1u);
+  DataOptions bad;
+  bad.format = "parquet";
+  EXPECT_THROW_WITH(DatasetReader(dir / "d.jsonl", bad), ConfigError, "parquet");
+}
+
+TEST(RecordIndex, RandomAccessEqualsStreamingPlainAndCompressed) {
+  ScratchDir dir;
+  std::string text = read_file(kDatasets / "sharegpt.jsonl") + read_file(kDatasets / "m23k.jsonl");
+  write_file(dir / "d.jsonl", text);
+  std::string compressed(ZSTD_compressBound(text.size()), '\0');
+  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), text.data(), text.size(), 1));
+  write_file(dir / "d.jsonl.zst", compressed);
+  for (const char* name : {"d.jsonl", "d.jsonl.zst"}) {
+    RecordIndex index = load_or_build_index(dir / name, dir / (std::string(name) + ".index"));
+    ASSERT_EQ(index.size(), 10u) << name;  // 11 lines, one blank
+    EXPECT_EQ(index.lines[2], 4);  // line 3 is blank
+    EXPECT_EQ(index.lines[3], 5);
+    std::vector<std::size_t> wanted = {0, 1, 6, 7};
+    auto records = read_records(dir / name, index, wanted, {});
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_EQ(records[0].example->reasoning, "\nAdd two and two.\n");
+    EXPECT_EQ(records[1].example->line, 2);
+    EXPECT_EQ(records[2].example->context[0].content, "Which vitamin deficiency causes scurvy?");
+    EXPECT_FALSE(records[3].example.has_value());
+    EXPECT_EQ(skip_reason_name(records[3].reason), "missing_field");
+    // The cache is reused while the file is unchanged, and rebuilt when it changes.
+    EXPECT_EQ(load_or_build_index(dir / name, dir / (std::string(name) + ".index")).offsets, index.offsets);
+  }
+  write_file(dir / "d.jsonl.index", "garbage");
+  EXPECT_EQ(load_or_build_index(dir / "d.jsonl", dir / "d.jsonl.index").size(), 10u);
+  write_file(dir / "d.jsonl", "{\"prompt\": \"p\", \"reasoning\": \"r\"}\n");
+  EXPECT_EQ(load_or_build_index(dir / "d.jsonl", dir / "d.jsonl.index").size(), 1u);
+}
+
+TEST(ChatTemplate, MatchesTransformersApplyChatTemplate) {
+  std::istringstream lines(read_file(CURATE_TEST_SOURCE_DIR "/data/fixtures/chat_templates.jsonl"));
+  std::string line;
+  int checked = 0;
+  while (std::getline(lines, line)) {
+    auto json = nlohmann::json::parse(line);
+    ChatTemplate chat = ChatTemplate::resolve(shared_dir() / "testdata/tokenizers" / json["tokenizer"].get<std::string>(), "auto");
+    Example example;
+    for (const auto& m : json["messages"]) example.context.push_back({m["role"], m["content"]});
+    EXPECT_EQ(render(chat, {}, example).prompt, json["prompt"].get<std::string>()) << line;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
+  EXPECT_THROW_WITH(ChatTemplate::resolve(shared_dir(), "vicuna"), ConfigError, "vicuna");
+}
+
+TEST(ChatTemplate, SystemPromptAndResponsePrefixOptions) {
+  ChatTemplate chat = ChatTemplate::resolve(shared_dir() / "testdata/tokenizers/qwen3", "auto");
+  Example example;
+  example.context = {{"user", "Q"}};
+  example.reasoning = "R";
+  PromptOptions m23k;
+  m23k.system_prompt = "You are a doctor.";
+  m23k.generation_prompt = false;
+  m23k.response_prefix = "<|im_start|>think\\n";
+  EXPECT_EQ(render(chat, m23k, example).prompt,
+            "<|im_start|>system\nYou are a doctor.<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>think\n");
+  ChatTemplate qwen25 = chat;
+  qwen25.default_system = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
+  EXPECT_EQ(render(qwen25, {}, example).prompt.substr(0, 30), "<|im_start|>system\nYou are Qwe");
+  PromptOptions none;
+  none.system_prompt = "none";
+  EXPECT_EQ(render(qwen25, none, example).prompt.substr(0, 16), "<|im_start|>user");
+}
+
+TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
+  const Tokenizer tokenizer = Tokenizer::load(shared_dir() / "testdata/tokenizers/qwen3");
+  ChatTemplate chat = ChatTemplate::resolve(shared_dir() / "testdata/tokenizers/qwen3", "auto");
+  Tokenizer::Session session(tokenizer);
+  Example example;
+  example.context = {{"user", "What is 2+2?"}};
+  example.reasoning = "Two plus two is four.";
+  example.answer = "4";
+  PromptOptions options;
+  options.response_prefix = "<think>\\n";
+  TokenizedExample t = assemble(example, chat, options, session);
+  const std::string prompt = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n";
+  EXPECT_EQ(t.ids, tokenizer.encode(prompt + example.reasoning));
+  EXPECT_EQ(t.reasoning_start, static_cast<int64_t>(tokenizer.encode(prompt).size()));
+  EXPECT_EQ(tokenizer.decode(std::span(t.ids).subspan(t.reasoning_start)), example.reasoning);
+  EXPECT_EQ(t.full_length, static_cast<int64_t>(t.ids.size() + tokenizer.encode("4<|im_end|>\n").size()));
+
+  // A merge across the boundary: the straddling token counts as reasoning.
+  PromptOptions plain;
+  ChatTemplate raw;  // plain: "content\n\n" then the reasoning
+  example.context = {{"user", "x"}};
+  example.reasoning = "\n\nabc";
+  TokenizedExample merged = assemble(example, raw, plain, session);
+  auto prompt_ids = tokenizer.encode("x\n\n");
+  EXPECT_LT(merged.reasoning_start, static_cast<int64_t>(prompt_ids.size()));
+  EXPECT_EQ(merged.ids, tokenizer.encode("x\n\n\n\nabc"));
+
+  Example pre;
+  pre.pretokenized = true;
+  pre.input_ids = {5, 6, 7};
+  pre.reasoning_start = 1;
+  TokenizedExample same = assemble(pre, chat, options, session);
+  EXPECT_EQ(same.ids, pre.input_ids);
+  EXPECT_EQ(same.full_length, 3);
+}
+
+}  // namespace
+}  // namespace curate::data

@@ -18,7 +18,7 @@ for name in qwen3 llama3_1; do
   for threads in 1 0; do
     "$tool" tokenize --tokenizer "$tokenizers_dir/$name" --input "$work/corpus.jsonl" --output "$work/ids.jsonl" \
       --threads "$threads" 2>&1 | sed "s/^/curate_tool $name threads=$threads: /"
-    "$py" launch/bench/tokenizer_peer.py "$tokenizers_dir/$name/tokenizer.json" "$work/corpus.jsonl" "$threads" \
+    "$py" launch/bench/tokenizer_peer.py "$tokenizers_dir/$name/tokenizer.json" "$work/corpus.jsonl" "$threads" "$work/ids.jsonl" \
       | sed "s/^/peer $name: /"
   done
 done

@@ -1,0 +1,53 @@
+// Perturbed checkpoints, regenerated in memory (never written to disk). The noise for a tensor at a
+// step comes from a generator seeded by hash(seed, family, step, tensor name), so a checkpoint is the
+// same bits whatever the number of ranks, the order of tensors or the rank that builds it.
+// Noise is drawn on the CPU (torch's mt19937 generator) and added on the model's device.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "curate/model/decoder.h"
+
+namespace curate::model {
+
+struct PerturbOptions {
+  uint64_t seed = 0;                 // run seed for all noise
+  int gaussian_checkpoints = 8;      // n: cumulative Gaussian checkpoints (difficulty)
+  double gaussian_min_std = 2e-3;    // a: standard deviation added at step 1 (absolute, per element)
+  double gaussian_max_std = 8e-3;    // b: total standard deviation of checkpoint n
+  int directional_checkpoints = 8;   // n: checkpoints along the fine-tuning direction (similarity)
+  double max_radius = 10.0;          // R: distance of the last directional checkpoint
+  double min_radius = 0.0;           // r_1; 0 = R / n
+  bool direction_excludes_embeddings = false;  // leave embeddings out of e and of the perturbation
+};
+
+// Throws ConfigError naming the option when a value is out of range.
+void validate(const PerturbOptions& options);
+
+// Standard deviation added at Gaussian step s (1-based): a for s = 1, sqrt((b² − a²)/(n − 1)) after.
+double gaussian_step_std(const PerturbOptions& options, int step);
+// Total standard deviation of Gaussian checkpoint j: sqrt(a² + (j − 1)Δ²).
+double gaussian_total_std(const PerturbOptions& options, int checkpoint);
+
+// Target radii r_1..r_n, linear from r_min to R.
+std::vector<double> directional_radii(const PerturbOptions& options);
+// Step sizes λ_j = (−m + sqrt(m² + 2(r_j² − r_{j−1}²)))/2 with m = λ_1 + … + λ_{j−1}, r_0 = 0.
+std::vector<double> directional_lambdas(const std::vector<double>& radii);
+
+// True for parameters the Gaussian family perturbs: every name without "embed" (a tied lm_head is the
+// embedding and is left alone).
+bool gaussian_perturbs(const std::string& name);
+
+// Adds the cumulative noise of Gaussian checkpoint `checkpoint` (1..n) to `model` in place.
+// The model must hold the base weights.
+void apply_gaussian(CausalLM& model, const PerturbOptions& options, int checkpoint);
+
+// Moves `model` (holding θ₀) to directional checkpoint `checkpoint` (1..n) along
+// e = (θ_f − θ₀)/‖θ_f − θ₀‖, with θ_f read tensor by tensor from `finetuned` (never two whole models
+// on the device). Returns the achieved distance ‖θ_j − θ₀‖ (float64 accumulation).
+// Throws ModelError when the fine-tuned model's config or tensors do not match, or θ_f == θ₀.
+double apply_directional(CausalLM& model, WeightSource& finetuned, const PerturbOptions& options, int checkpoint);
+
+}  // namespace curate::model

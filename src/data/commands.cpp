@@ -5,10 +5,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "curate/data/dataset.h"
 #include "curate/data/line_reader.h"
 #include "curate/data/tokenizer.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
+#include "curate/util/parallel.h"
 #include "curate/util/strings.h"
 
 namespace curate::data {
@@ -32,13 +34,14 @@ void run_tokenize(const TokenizeOptions& options) {
   int64_t window = 0;
   auto flush = [&] {
     const auto start = Clock::now();
-    std::vector<std::vector<TokenId>> ids;
+    std::vector<std::vector<TokenId>> ids(texts.size());
+    std::size_t failed = 0;
     try {
-      ids = tokenizer.encode_batch(texts, options.threads);
-    } catch (const DataError& e) {  // "document i: ..." -> "input:line: ..."
-      const std::string what = e.what();
-      const auto index = static_cast<std::size_t>(std::stoll(what.substr(9)));
-      throw DataError(cat(options.input, ":", line_numbers.at(index), ": ", what.substr(what.find(": ") + 2)));
+      parallel_for(
+          texts.size(), options.threads, [&] { return Tokenizer::Session(tokenizer); },
+          [&](Tokenizer::Session& session, std::size_t i) { session.encode(texts[i], ids[i]); }, &failed);
+    } catch (const Error& e) {
+      throw DataError(cat(options.input, ":", line_numbers[failed], ": ", e.what()));
     }
     encode_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     std::string line;
@@ -83,10 +86,6 @@ void run_tokenize(const TokenizeOptions& options) {
 
 }  // namespace curate::data
 
-#include <atomic>
-#include <thread>
-
-#include "curate/data/dataset.h"
 
 namespace curate::data {
 
@@ -107,27 +106,13 @@ void run_prepare(const PrepareOptions& options) {
   std::ofstream out(partial, std::ios::trunc);
   if (!out) throw ConfigError("cannot create '" + partial.string() + "': check the output folder");
 
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<Example> batch;
   int64_t examples = 0, tokens = 0;
   auto flush = [&] {
     std::vector<TokenizedExample> done(batch.size());
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    auto work = [&] {
-      Tokenizer::Session session(tokenizer);
-      try {
-        for (std::size_t i; (i = next.fetch_add(1)) < batch.size();) done[i] = assemble(batch[i], chat, options.prompt, session);
-      } catch (...) {
-        failure = std::current_exception();
-        next = batch.size();
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
+    parallel_for(
+        batch.size(), options.threads, [&] { return Tokenizer::Session(tokenizer); },
+        [&](Tokenizer::Session& session, std::size_t i) { done[i] = assemble(batch[i], chat, options.prompt, session); });
     for (std::size_t i = 0; i < batch.size(); ++i) {
       nlohmann::ordered_json row = {{"id", batch[i].id},          {"line", batch[i].line},
                                     {"source", batch[i].source},  {"domain", batch[i].domain},

@@ -1,12 +1,9 @@
 // Encoding and decoding with a loaded tokenizer (loading is in tokenizer_load.cpp).
 #include "curate/data/tokenizer.h"
 
-#include <atomic>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include "curate/util/error.h"
+#include "curate/util/parallel.h"
 #include "detail/tokenizer_impl.h"
 #include "detail/utf8.h"
 
@@ -205,28 +202,14 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text) const {
 
 std::vector<std::vector<TokenId>> Tokenizer::encode_batch(std::span<const std::string> texts, int threads) const {
   std::vector<std::vector<TokenId>> results(texts.size());
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), std::max<std::size_t>(texts.size(), 1)));
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto work = [&] {
-    Session session(*this);
-    for (std::size_t i; (i = next.fetch_add(1)) < texts.size();) {
-      try {
-        session.encode(texts[i], results[i]);
-      } catch (const Error& e) {
-        std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::make_exception_ptr(DataError("document " + std::to_string(i) + ": " + e.what()));
-        next = texts.size();
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& thread : pool) thread.join();
-  if (failure) std::rethrow_exception(failure);
+  std::size_t failed = 0;
+  try {
+    parallel_for(
+        texts.size(), threads, [&] { return Session(*this); },
+        [&](Session& session, std::size_t i) { session.encode(texts[i], results[i]); }, &failed);
+  } catch (const Error& e) {
+    throw DataError("document " + std::to_string(failed) + ": " + e.what());
+  }
   return results;
 }
 

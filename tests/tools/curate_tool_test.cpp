@@ -117,4 +117,58 @@ TEST(CurateTool, MakeModelThenScoreIt) {
   EXPECT_NEAR(out["nll"][0].get<double>(), std::log(1000.0), 0.5);
 }
 
+TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
+  ScratchDir dir;
+  std::istringstream golden(read_file(curate::testing::shared_dir() / "testdata/golden/tokenizers/llama3_1_golden.jsonl"));
+  std::string input, line;
+  std::vector<nlohmann::json> want;
+  while (std::getline(golden, line)) {
+    auto row = nlohmann::json::parse(line);
+    input += nlohmann::json{{"text", row["text"]}}.dump() + "\n";
+    want.push_back(row["ids"]);
+  }
+  write_file(dir / "in.jsonl", input);
+  auto result = run_tool("tokenize --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/llama3_1").string() +
+                         " --input " + (dir / "in.jsonl").string() + " --output " + (dir / "out.jsonl").string() +
+                         " --threads 2 --window-bytes 1000");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::istringstream out(read_file(dir / "out.jsonl"));
+  std::size_t i = 0;
+  while (std::getline(out, line)) EXPECT_EQ(nlohmann::json::parse(line)["ids"], want.at(i++)) << i;
+  EXPECT_EQ(i, want.size());
+  EXPECT_NE(result.output.find("MB/s"), std::string::npos);
+
+  write_file(dir / "bad.jsonl", "{\"text\": \"fine\"}\n{\"txt\": \"oops\"}\n");
+  auto bad = run_tool("tokenize --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/qwen3").string() +
+                      " --input " + (dir / "bad.jsonl").string() + " --output " + (dir / "o.jsonl").string());
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_NE(bad.output.find("bad.jsonl:2:"), std::string::npos) << bad.output;
+}
+
+TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
+  ScratchDir dir;
+  const std::string fixtures = CURATE_TEST_SOURCE_DIR "/data/fixtures/datasets/";
+  auto result = run_tool("prepare --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/qwen3").string() +
+                         " --input " + fixtures + "m23k.jsonl --output " + (dir / "p.jsonl").string() +
+                         " --data.id_field qid --data.generation_prompt false --data.response_prefix '<|im_start|>think\\n'");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::istringstream rows(read_file(dir / "p.jsonl"));
+  std::string line;
+  std::vector<nlohmann::json> kept;
+  while (std::getline(rows, line)) kept.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0]["id"], "m-1");
+  EXPECT_EQ(kept[0]["source"], "medqa");
+  EXPECT_GT(kept[0]["full_length"].get<int>(), kept[0]["input_ids"].size());
+  const std::string report = read_file(dir / "p.jsonl.skipped.tsv");
+  EXPECT_NE(report.find("3\tmissing_field"), std::string::npos) << report;
+  EXPECT_NE(report.find("4\tmalformed_json"), std::string::npos) << report;
+  EXPECT_NE(result.output.find("skipped 3"), std::string::npos) << result.output;
+
+  auto strict = run_tool("prepare --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/qwen3").string() +
+                         " --input " + fixtures + "m23k.jsonl --output " + (dir / "s.jsonl").string() + " --data.strict");
+  EXPECT_EQ(strict.exit_code, 3);
+  EXPECT_NE(strict.output.find("m23k.jsonl:3: missing_field"), std::string::npos) << strict.output;
+}
+
 }  // namespace

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <string>
 
+#include "curate/data/prompt.h"
+#include "curate/data/record.h"
+
 namespace curate::data {
 
 struct TokenizeOptions {
@@ -19,9 +22,6 @@ struct TokenizeOptions {
 void run_tokenize(const TokenizeOptions& options);
 
 }  // namespace curate::data
-
-#include "curate/data/prompt.h"
-#include "curate/data/record.h"
 
 namespace curate::data {
 

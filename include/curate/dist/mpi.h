@@ -1,0 +1,53 @@
+// MPI wrapped once: the only file that includes <mpi.h> is src/dist/mpi.cpp. Failures throw
+// DistError naming the call, the rank and MPI's error string.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace curate::dist {
+
+// MPI_Init_thread (funneled) on construction, MPI_Finalize on destruction. One per process.
+class Environment {
+ public:
+  Environment(int& argc, char**& argv);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+};
+
+struct Message {
+  int source = -1;
+  int tag = 0;
+  std::vector<std::byte> data;
+};
+
+// MPI_COMM_WORLD. Not owned (never freed).
+class Comm {
+ public:
+  static Comm world();
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+  // Blocking standard-mode send of `data` to `dest` with `tag`.
+  void send(int dest, int tag, std::span<const std::byte> data) const;
+  // The next message from any rank (or from `source` when >= 0), polling until it arrives or
+  // `timeout_seconds` pass (<= 0: wait forever). nullopt on timeout.
+  std::optional<Message> receive(double timeout_seconds, int source = -1) const;
+  void barrier() const;
+  // Rank 0's string on every rank.
+  std::string broadcast(const std::string& text) const;
+  // Ends every rank of the job with `code` (MPI_Abort); for failures a rank cannot report otherwise.
+  [[noreturn]] void abort(int code) const;
+
+ private:
+  Comm(int rank, int size) : rank_(rank), size_(size) {}
+  int rank_;
+  int size_;
+};
+
+}  // namespace curate::dist

@@ -1,0 +1,61 @@
+// HDF5 (C API) wrapped once: every H5* call lives in src/store/hdf5.cpp; handles are move-only and
+// closed by their destructor; a failing call throws StoreError with the file, the object and HDF5's
+// own error stack.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace curate::store {
+
+// One open HDF5 file. Datasets are addressed by path ("/passes/difficulty/loss").
+class H5File {
+ public:
+  // Creates (truncating) or opens read-write / read-only. Open failures name the path and say
+  // whether the file is missing, not HDF5, or damaged.
+  static H5File create(const std::filesystem::path& path);
+  static H5File open(const std::filesystem::path& path, bool writable);
+  ~H5File();
+  H5File(H5File&& other) noexcept;
+  H5File& operator=(H5File&&) = delete;
+  H5File(const H5File&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  bool exists(const std::string& object) const;
+  void flush();
+
+  // Chunked datasets of float32 (filled with NaN), int64, uint8 (filled with 0); `dims` fixed.
+  void create_f32(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk);
+  void create_i64(const std::string& name, const std::vector<uint64_t>& dims);
+  void create_u8(const std::string& name, const std::vector<uint64_t>& dims);
+  void create_strings(const std::string& name, const std::vector<std::string>& values);  // UTF-8, written at once
+  std::vector<uint64_t> dims(const std::string& name) const;
+
+  // Hyperslab [offset, offset + count) in row-major order; `data` holds prod(count) values.
+  void write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+             std::span<const float> data);
+  void write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+             std::span<const int64_t> data);
+  void write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+             std::span<const uint8_t> data);
+  std::vector<float> read_f32(const std::string& name) const;
+  std::vector<int64_t> read_i64(const std::string& name) const;
+  std::vector<uint8_t> read_u8(const std::string& name) const;
+  std::vector<std::string> read_strings(const std::string& name) const;
+
+  // String and integer attributes on an object ("/" for the file).
+  void set_attribute(const std::string& object, const std::string& name, const std::string& value);
+  void set_attribute(const std::string& object, const std::string& name, int64_t value);
+  std::string string_attribute(const std::string& object, const std::string& name) const;
+  int64_t int_attribute(const std::string& object, const std::string& name) const;
+
+ private:
+  H5File(std::filesystem::path path, int64_t id) : path_(std::move(path)), id_(id) {}
+  std::filesystem::path path_;
+  int64_t id_ = -1;  // hid_t
+};
+
+}  // namespace curate::store

@@ -1,0 +1,284 @@
+#include "curate/store/hdf5.h"
+
+#include <hdf5.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+#include "curate/util/error.h"
+
+namespace curate::store {
+namespace {
+
+// HDF5's error stack as text (the innermost messages first).
+std::string error_stack() {
+  std::string text;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* error, void* out) -> herr_t {
+        auto* s = static_cast<std::string*>(out);
+        if (!s->empty()) *s += "; ";
+        *s += error->desc ? error->desc : "?";
+        return 0;
+      },
+      &text);
+  H5Eclear2(H5E_DEFAULT);
+  return text;
+}
+
+// A hid_t closed by `close` on destruction.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+struct Silence {  // HDF5 prints its error stack to stderr by default; we put it in exceptions instead
+  Silence() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+const Silence silence;
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
+  throw StoreError(path.string() + ": " + what + " (" + error_stack() + ")");
+}
+
+hid_t check(hid_t id, const std::filesystem::path& path, const std::string& what) {
+  if (id < 0) fail(path, what);
+  return id;
+}
+
+void create_groups(hid_t file, const std::string& name, const std::filesystem::path& path) {
+  for (std::size_t slash = name.find('/', 1); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+    const std::string group = name.substr(0, slash);
+    if (H5Lexists(file, group.c_str(), H5P_DEFAULT) > 0) continue;
+    Handle g(check(H5Gcreate2(file, group.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path, "create group " + group),
+             H5Gclose);
+  }
+}
+
+void create_dataset(hid_t file, const std::filesystem::path& path, const std::string& name, hid_t type,
+            const std::vector<uint64_t>& dims, std::vector<uint64_t> chunk, const void* fill) {
+  create_groups(file, name, path);
+  std::vector<hsize_t> d(dims.begin(), dims.end());
+  Handle space(check(H5Screate_simple(static_cast<int>(d.size()), d.data(), nullptr), path, "dataspace for " + name),
+               H5Sclose);
+  Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (chunk.empty()) chunk = dims;
+  bool empty = false;
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    chunk[i] = std::max<uint64_t>(1, std::min(chunk[i], dims[i]));
+    empty = empty || dims[i] == 0;
+  }
+  if (!empty) {
+    std::vector<hsize_t> c(chunk.begin(), chunk.end());
+    H5Pset_chunk(plist.get(), static_cast<int>(c.size()), c.data());
+  }
+  if (fill != nullptr) H5Pset_fill_value(plist.get(), type, fill);
+  H5Pset_fill_time(plist.get(), H5D_FILL_TIME_ALLOC);
+  Handle set(check(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT), path,
+                   "create dataset " + name),
+             H5Dclose);
+}
+
+void write_slab(hid_t file, const std::filesystem::path& path, const std::string& name, hid_t type,
+                const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count, const void* data,
+                std::size_t values) {
+  const uint64_t expected = std::accumulate(count.begin(), count.end(), uint64_t{1}, std::multiplies<>());
+  if (expected != values) fail(path, "write to " + name + ": " + std::to_string(values) + " values for a slab of " +
+                                         std::to_string(expected));
+  Handle set(check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "open dataset " + name), H5Dclose);
+  Handle space(H5Dget_space(set.get()), H5Sclose);
+  std::vector<hsize_t> o(offset.begin(), offset.end()), c(count.begin(), count.end());
+  if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, o.data(), nullptr, c.data(), nullptr) < 0) {
+    fail(path, "select a slab of " + name);
+  }
+  Handle memory(H5Screate_simple(static_cast<int>(c.size()), c.data(), nullptr), H5Sclose);
+  if (H5Dwrite(set.get(), type, memory.get(), space.get(), H5P_DEFAULT, data) < 0) fail(path, "write " + name);
+}
+
+template <typename T>
+std::vector<T> read_all(hid_t file, const std::filesystem::path& path, const std::string& name, hid_t type) {
+  Handle set(check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "open dataset " + name), H5Dclose);
+  Handle space(H5Dget_space(set.get()), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0) fail(path, "size of " + name);
+  std::vector<T> values(static_cast<std::size_t>(n));
+  if (n > 0 && H5Dread(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) fail(path, "read " + name);
+  return values;
+}
+
+hid_t string_type() {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  return type;
+}
+
+}  // namespace
+
+H5File H5File::create(const std::filesystem::path& path) {
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (id < 0) fail(path, "cannot create the file: check that its folder exists and is writable");
+  return H5File(path, id);
+}
+
+H5File H5File::open(const std::filesystem::path& path, bool writable) {
+  if (!std::filesystem::exists(path)) throw StoreError(path.string() + ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw StoreError(path.string() + ": not an HDF5 file, or its superblock is damaged (a write was cut off?); move it "
+                     "away to start over");
+  }
+  hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) fail(path, "cannot open the file (damaged, or locked by another process)");
+  return H5File(path, id);
+}
+
+H5File::~H5File() {
+  if (id_ >= 0) H5Fclose(id_);
+}
+
+H5File::H5File(H5File&& other) noexcept : path_(std::move(other.path_)), id_(std::exchange(other.id_, -1)) {}
+
+bool H5File::exists(const std::string& object) const {
+  if (object == "/") return true;
+  for (std::size_t slash = object.find('/', 1);; slash = object.find('/', slash + 1)) {
+    const std::string prefix = object.substr(0, slash);
+    if (H5Lexists(id_, prefix.c_str(), H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return false;
+    }
+    if (slash == std::string::npos) return true;
+  }
+}
+
+void H5File::flush() {
+  if (H5Fflush(id_, H5F_SCOPE_GLOBAL) < 0) fail(path_, "flush (disk full or read-only?)");
+}
+
+void H5File::create_f32(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  create_dataset(id_, path_, name, H5T_NATIVE_FLOAT, dims, chunk, &nan);
+}
+
+void H5File::create_i64(const std::string& name, const std::vector<uint64_t>& dims) {
+  const int64_t zero = 0;
+  create_dataset(id_, path_, name, H5T_NATIVE_INT64, dims, {}, &zero);
+}
+
+void H5File::create_u8(const std::string& name, const std::vector<uint64_t>& dims) {
+  const uint8_t zero = 0;
+  create_dataset(id_, path_, name, H5T_NATIVE_UINT8, dims, {}, &zero);
+}
+
+void H5File::create_strings(const std::string& name, const std::vector<std::string>& values) {
+  Handle type(string_type(), H5Tclose);
+  create_dataset(id_, path_, name, type.get(), {values.size()}, {}, nullptr);
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  if (!values.empty()) write_slab(id_, path_, name, type.get(), {0}, {values.size()}, pointers.data(), values.size());
+}
+
+std::vector<uint64_t> H5File::dims(const std::string& name) const {
+  Handle set(check(H5Dopen2(id_, name.c_str(), H5P_DEFAULT), path_, "open dataset " + name), H5Dclose);
+  Handle space(H5Dget_space(set.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> d(static_cast<std::size_t>(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
+  return {d.begin(), d.end()};
+}
+
+void H5File::write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+                   std::span<const float> data) {
+  write_slab(id_, path_, name, H5T_NATIVE_FLOAT, offset, count, data.data(), data.size());
+}
+void H5File::write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+                   std::span<const int64_t> data) {
+  write_slab(id_, path_, name, H5T_NATIVE_INT64, offset, count, data.data(), data.size());
+}
+void H5File::write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+                   std::span<const uint8_t> data) {
+  write_slab(id_, path_, name, H5T_NATIVE_UINT8, offset, count, data.data(), data.size());
+}
+
+std::vector<float> H5File::read_f32(const std::string& name) const { return read_all<float>(id_, path_, name, H5T_NATIVE_FLOAT); }
+std::vector<int64_t> H5File::read_i64(const std::string& name) const {
+  return read_all<int64_t>(id_, path_, name, H5T_NATIVE_INT64);
+}
+std::vector<uint8_t> H5File::read_u8(const std::string& name) const {
+  return read_all<uint8_t>(id_, path_, name, H5T_NATIVE_UINT8);
+}
+
+std::vector<std::string> H5File::read_strings(const std::string& name) const {
+  Handle type(string_type(), H5Tclose);
+  std::vector<char*> pointers = read_all<char*>(id_, path_, name, type.get());
+  std::vector<std::string> out;
+  for (char* p : pointers) out.emplace_back(p ? p : "");
+  if (!pointers.empty()) {
+    Handle set(H5Dopen2(id_, name.c_str(), H5P_DEFAULT), H5Dclose);
+    Handle space(H5Dget_space(set.get()), H5Sclose);
+    H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
+  }
+  return out;
+}
+
+void H5File::set_attribute(const std::string& object, const std::string& name, const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), std::max<std::size_t>(1, value.size()));
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  if (H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0) H5Adelete_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT);
+  Handle attribute(check(H5Acreate_by_name(id_, object.c_str(), name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                                           H5P_DEFAULT, H5P_DEFAULT),
+                         path_, "create attribute " + object + "@" + name),
+                   H5Aclose);
+  std::string padded = value.empty() ? std::string(1, '\0') : value;
+  if (H5Awrite(attribute.get(), type.get(), padded.data()) < 0) fail(path_, "write attribute " + name);
+}
+
+void H5File::set_attribute(const std::string& object, const std::string& name, int64_t value) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  if (H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0) H5Adelete_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT);
+  Handle attribute(check(H5Acreate_by_name(id_, object.c_str(), name.c_str(), H5T_NATIVE_INT64, space.get(), H5P_DEFAULT,
+                                           H5P_DEFAULT, H5P_DEFAULT),
+                         path_, "create attribute " + object + "@" + name),
+                   H5Aclose);
+  if (H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value) < 0) fail(path_, "write attribute " + name);
+}
+
+std::string H5File::string_attribute(const std::string& object, const std::string& name) const {
+  Handle attribute(check(H5Aopen_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), path_,
+                         "missing attribute " + object + "@" + name),
+                   H5Aclose);
+  Handle type(H5Aget_type(attribute.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
+    fail(path_, "attribute " + object + "@" + name + " is not a fixed-length string");
+  }
+  std::string value(H5Tget_size(type.get()), '\0');
+  if (H5Aread(attribute.get(), type.get(), value.data()) < 0) fail(path_, "read attribute " + name);
+  while (!value.empty() && value.back() == '\0') value.pop_back();
+  return value;
+}
+
+int64_t H5File::int_attribute(const std::string& object, const std::string& name) const {
+  Handle attribute(check(H5Aopen_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), path_,
+                         "missing attribute " + object + "@" + name),
+                   H5Aclose);
+  int64_t value = 0;
+  if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) fail(path_, "read attribute " + name);
+  return value;
+}
+
+}  // namespace curate::store

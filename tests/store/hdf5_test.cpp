@@ -1,0 +1,74 @@
+#include "curate/store/hdf5.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "curate/util/error.h"
+#include "support/test_support.h"
+
+namespace curate::store {
+namespace {
+
+using curate::testing::read_file;
+using curate::testing::ScratchDir;
+using curate::testing::write_file;
+
+TEST(H5File, DatasetsSlabsAttributesRoundTrip) {
+  ScratchDir dir;
+  {
+    H5File file = H5File::create(dir / "run.h5");
+    file.create_f32("/passes/difficulty/loss", {5, 2, 3}, {2, 1, 3});
+    file.create_i64("/examples/line", {5});
+    file.create_u8("/passes/difficulty/done", {2, 3});
+    file.create_strings("/examples/id", {"a", "", "ünï", "4", "x y"});
+    std::vector<float> block = {1, 2, 3, 4, 5, 6};
+    file.write("/passes/difficulty/loss", {1, 0, 0}, {1, 2, 3}, block);
+    std::vector<int64_t> lines = {10, 20, 30, 40, 50};
+    file.write("/examples/line", {0}, {5}, lines);
+    std::vector<uint8_t> done = {1};
+    file.write("/passes/difficulty/done", {1, 2}, {1, 1}, done);
+    file.set_attribute("/", "fingerprint", "abc");
+    file.set_attribute("/", "fingerprint", "replaced");
+    file.set_attribute("/passes/difficulty", "checkpoint", int64_t{3});
+    EXPECT_THROW_WITH(file.write("/examples/line", {0}, {5}, std::span(lines).first(3)), StoreError, "3 values");
+    file.flush();
+  }
+  H5File file = H5File::open(dir / "run.h5", false);
+  EXPECT_TRUE(file.exists("/passes/difficulty/loss"));
+  EXPECT_FALSE(file.exists("/passes/profile/loss"));
+  EXPECT_EQ(file.dims("/passes/difficulty/loss"), (std::vector<uint64_t>{5, 2, 3}));
+  auto loss = file.read_f32("/passes/difficulty/loss");
+  EXPECT_TRUE(std::isnan(loss[0]));  // unwritten values are NaN
+  EXPECT_EQ(loss[6], 1.0f);
+  EXPECT_EQ(loss[11], 6.0f);
+  EXPECT_EQ(file.read_i64("/examples/line")[4], 50);
+  EXPECT_EQ(file.read_u8("/passes/difficulty/done"), (std::vector<uint8_t>{0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(file.read_strings("/examples/id"), (std::vector<std::string>{"a", "", "ünï", "4", "x y"}));
+  EXPECT_EQ(file.string_attribute("/", "fingerprint"), "replaced");
+  EXPECT_EQ(file.int_attribute("/passes/difficulty", "checkpoint"), 3);
+  EXPECT_THROW_WITH(file.int_attribute("/", "nope"), StoreError, "run.h5", "nope");
+}
+
+TEST(H5File, MissingDamagedAndUnwritableFilesAreNamed) {
+  ScratchDir dir;
+  EXPECT_THROW_WITH(H5File::open(dir / "none.h5", true), StoreError, "none.h5", "no such file");
+  write_file(dir / "text.h5", "not hdf5 at all");
+  EXPECT_THROW_WITH(H5File::open(dir / "text.h5", true), StoreError, "text.h5", "not an HDF5 file");
+  {
+    H5File file = H5File::create(dir / "good.h5");
+    file.create_f32("/x", {1000, 100}, {100, 100});
+  }
+  std::string bytes = read_file(dir / "good.h5");
+  write_file(dir / "cut.h5", bytes.substr(0, bytes.size() / 3));
+  EXPECT_THROW(
+      {
+        H5File cut = H5File::open(dir / "cut.h5", false);
+        cut.read_f32("/x");
+      },
+      StoreError);
+  EXPECT_THROW_WITH(H5File::create(dir / "missing_folder" / "x.h5"), StoreError, "missing_folder");
+}
+
+}  // namespace
+}  // namespace curate::store

@@ -191,6 +191,18 @@ void H5File::create_strings(const std::string& name, const std::vector<std::stri
   if (!values.empty()) write_slab(id_, path_, name, type.get(), {0}, {values.size()}, pointers.data(), values.size());
 }
 
+void H5File::create_strings(const std::string& name, uint64_t count) {
+  Handle type(string_type(), H5Tclose);
+  create_dataset(id_, path_, name, type.get(), {count}, {std::min<uint64_t>(count, 4096)}, nullptr);
+}
+
+void H5File::write(const std::string& name, uint64_t offset, std::span<const std::string> values) {
+  Handle type(string_type(), H5Tclose);
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  if (!values.empty()) write_slab(id_, path_, name, type.get(), {offset}, {values.size()}, pointers.data(), values.size());
+}
+
 std::vector<uint64_t> H5File::dims(const std::string& name) const {
   Handle set(check(H5Dopen2(id_, name.c_str(), H5P_DEFAULT), path_, "open dataset " + name), H5Dclose);
   Handle space(H5Dget_space(set.get()), H5Sclose);

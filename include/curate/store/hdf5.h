@@ -32,6 +32,7 @@ class H5File {
   void create_i64(const std::string& name, const std::vector<uint64_t>& dims);
   void create_u8(const std::string& name, const std::vector<uint64_t>& dims);
   void create_strings(const std::string& name, const std::vector<std::string>& values);  // UTF-8, written at once
+  void create_strings(const std::string& name, uint64_t count);  // UTF-8, empty until written
   std::vector<uint64_t> dims(const std::string& name) const;
 
   // Hyperslab [offset, offset + count) in row-major order; `data` holds prod(count) values.
@@ -41,6 +42,7 @@ class H5File {
              std::span<const int64_t> data);
   void write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
              std::span<const uint8_t> data);
+  void write(const std::string& name, uint64_t offset, std::span<const std::string> values);  // strings
   std::vector<float> read_f32(const std::string& name) const;
   std::vector<int64_t> read_i64(const std::string& name) const;
   std::vector<uint8_t> read_u8(const std::string& name) const;

@@ -1,0 +1,174 @@
+#include "curate/service/options.h"
+
+#include <sys/stat.h>
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "curate/util/error.h"
+#include "curate/util/strings.h"
+
+namespace curate::service {
+namespace {
+
+namespace po = boost::program_options;
+
+template <typename T>
+po::typed_value<T>* bind(T& field) {
+  return po::value<T>(&field)->default_value(field);
+}
+
+// The option table: every setting once, with its INI key and help.
+po::options_description describe(Options& o) {
+  po::options_description run("[run]");
+  run.add_options()
+      ("run.model", bind(o.run.model), "base model folder (config.json + safetensors)")
+      ("run.finetuned", bind(o.run.finetuned), "fine-tuned model folder for the directional profile checkpoints (empty: Gaussian family)")
+      ("run.dataset", bind(o.run.dataset), "dataset JSONL (plain, .gz or .zst)")
+      ("run.tokenizer", bind(o.run.tokenizer), "tokenizer folder (default: the model folder)")
+      ("run.output", bind(o.run.output), "HDF5 result file; rerun the same configuration to resume it")
+      ("run.seed", bind(o.run.seed), "seed of all noise and sampling")
+      ("run.log_level", bind(o.run.log_level), "debug, info, warn, error or off")
+      ("run.progress_seconds", bind(o.run.progress_seconds), "seconds between progress reports")
+      ("run.flush_seconds", bind(o.run.flush_seconds), "seconds between flushes of the HDF5 file")
+      ("run.worker_timeout", bind(o.run.worker_timeout), "seconds a busy worker may stay silent before the job stops")
+      ("run.passes", bind(o.run.passes), "passes to run: difficulty,profile (calibration runs when needed)");
+  po::options_description pass("[pass]");
+  pass.add_options()
+      ("pass.unit_examples", bind(o.pass.unit_examples), "examples per work unit")
+      ("pass.difficulty_tokens", bind(o.pass.difficulty_tokens), "reasoning tokens scored for difficulty")
+      ("pass.profile_tokens", bind(o.pass.profile_tokens), "reasoning tokens scored for the loss profile")
+      ("pass.gaussian_checkpoint", bind(o.pass.gaussian_checkpoint), "Gaussian checkpoint of the difficulty pass (0 = calibrate)")
+      ("pass.calibration_samples", bind(o.pass.calibration_samples), "examples in the calibration sample")
+      ("pass.calibration_low", bind(o.pass.calibration_low), "wanted loss ratio to the base model: low end")
+      ("pass.calibration_high", bind(o.pass.calibration_high), "wanted loss ratio to the base model: high end");
+  po::options_description score("[score]");
+  score.add_options()
+      ("score.device", bind(o.engine.device), "cpu, cuda or cuda:N")
+      ("score.dtype", bind(o.engine.dtype), "float32, bfloat16 or float16")
+      ("score.threads", bind(o.engine.threads), "torch CPU threads per rank (fixed for reproducible bits)")
+      ("score.batch_tokens", bind(o.engine.score.batch_tokens), "padded tokens per forward batch")
+      ("score.lm_head_rows", bind(o.engine.score.lm_head_rows), "scored positions per lm_head chunk")
+      ("score.max_padding", bind(o.engine.score.max_padding), "largest padding fraction of a batch");
+  po::options_description perturb("[perturb]");
+  perturb.add_options()
+      ("perturb.gaussian_checkpoints", bind(o.engine.perturb.gaussian_checkpoints), "number of cumulative Gaussian checkpoints")
+      ("perturb.gaussian_min_std", bind(o.engine.perturb.gaussian_min_std), "noise std of step 1 (absolute, per element)")
+      ("perturb.gaussian_max_std", bind(o.engine.perturb.gaussian_max_std), "total noise std of the last checkpoint")
+      ("perturb.directional_checkpoints", bind(o.engine.perturb.directional_checkpoints), "checkpoints along the fine-tuning direction")
+      ("perturb.max_radius", bind(o.engine.perturb.max_radius), "distance of the last directional checkpoint")
+      ("perturb.min_radius", bind(o.engine.perturb.min_radius), "distance of the first (0 = max_radius / n)")
+      ("perturb.direction_excludes_embeddings", bind(o.engine.perturb.direction_excludes_embeddings), "leave embeddings out of the direction");
+  po::options_description data("[data]");
+  data.add_options()
+      ("data.format", bind(o.data.format), "auto, sharegpt, flat or pretokenized")
+      ("data.id_field", bind(o.data.id_field), "field with a stable example id (empty: line number)")
+      ("data.source_field", bind(o.data.source_field), "field naming the source")
+      ("data.domain_field", bind(o.data.domain_field), "field naming the domain")
+      ("data.conversations_field", bind(o.data.conversations_field), "sharegpt turns")
+      ("data.prompt_field", bind(o.data.prompt_field), "flat prompt")
+      ("data.reasoning_field", bind(o.data.reasoning_field), "flat reasoning")
+      ("data.answer_field", bind(o.data.answer_field), "flat answer")
+      ("data.response_field", bind(o.data.response_field), "flat assistant text with reasoning markers")
+      ("data.think_begin", bind(o.data.think_begin), "reasoning begin marker")
+      ("data.think_end", bind(o.data.think_end), "reasoning end marker")
+      ("data.ids_field", bind(o.data.ids_field), "pretokenized ids")
+      ("data.reasoning_start_field", bind(o.data.reasoning_start_field), "pretokenized first reasoning token")
+      ("data.max_line_bytes", bind(o.data.max_line_bytes), "longer lines are skipped")
+      ("data.strict", bind(o.data.strict), "stop at the first bad record")
+      ("data.chat_template", bind(o.prompt.chat_template), "auto, chatml, llama3 or plain")
+      ("data.system_prompt", bind(o.prompt.system_prompt), "auto, none, or the text")
+      ("data.generation_prompt", bind(o.prompt.generation_prompt), "emit the assistant header")
+      ("data.response_prefix", bind(o.prompt.response_prefix), "text before the reasoning (\\n escapes)");
+  po::options_description all;
+  all.add(run).add(pass).add(score).add(perturb).add(data);
+  return all;
+}
+
+int64_t mtime_ns(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return 0;
+  return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+bool parse_options(int argc, char** argv, Options& options) {
+  po::options_description table = describe(options);
+  std::string config;
+  po::options_description generic("general");
+  generic.add_options()("help,h", "show this help")("config,c", po::value(&config), "INI file with [section] key = value");
+  po::options_description cli;
+  cli.add(generic).add(table);
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, cli), vm);
+    if (vm.count("help")) {
+      std::cout << "curate_dist: scores early reasoning tokens under perturbed checkpoints and selects SFT data.\n\n"
+                   "usage: mpirun -np N curate_dist --config run.ini [--section.key value ...]\n\n"
+                << cli << "\n";
+      return false;
+    }
+    if (vm.count("config")) {
+      std::ifstream in(vm["config"].as<std::string>());
+      if (!in) throw ConfigError("cannot read --config '" + vm["config"].as<std::string>() + "'");
+      po::store(po::parse_config_file(in, table), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw ConfigError(std::string(e.what()) + (config.empty() ? "" : " (in " + config + " or on the command line)") +
+                      "; see curate_dist --help");
+  }
+  return true;
+}
+
+void validate(Options& o) {
+  if (o.run.model.empty()) throw ConfigError("run.model is required: a Hugging Face model folder");
+  if (o.run.dataset.empty()) throw ConfigError("run.dataset is required: a JSONL dataset");
+  if (o.run.tokenizer.empty()) o.run.tokenizer = o.run.model;
+  if (o.pass.unit_examples <= 0) throw ConfigError("pass.unit_examples must be positive");
+  if (o.pass.difficulty_tokens <= 0 || o.pass.profile_tokens <= 0) throw ConfigError("pass.*_tokens must be positive");
+  if (o.pass.gaussian_checkpoint < 0 || o.pass.gaussian_checkpoint > o.engine.perturb.gaussian_checkpoints) {
+    throw ConfigError(cat("pass.gaussian_checkpoint = ", o.pass.gaussian_checkpoint, " is outside 0..",
+                          o.engine.perturb.gaussian_checkpoints, " (0 = calibrate)"));
+  }
+  if (o.pass.calibration_samples <= 0 || !(o.pass.calibration_low < o.pass.calibration_high)) {
+    throw ConfigError("pass.calibration_samples must be positive and calibration_low < calibration_high");
+  }
+  std::stringstream passes(o.run.passes);
+  for (std::string name; std::getline(passes, name, ',');) {
+    if (name != "difficulty" && name != "profile") {
+      throw ConfigError("run.passes: unknown pass '" + name + "'; use difficulty and/or profile");
+    }
+  }
+  model::validate(o.engine.perturb);
+  data::validate(o.data);
+  o.engine.model = o.run.model;
+  o.engine.finetuned = o.run.finetuned;
+  o.engine.perturb.seed = o.run.seed;
+}
+
+std::string fingerprint(const Options& o) {
+  std::ostringstream f;
+  f << "model=" << o.run.model << "@" << mtime_ns(o.run.model + "/config.json")
+    << ";finetuned=" << o.run.finetuned << ";dataset=" << o.run.dataset << "@" << mtime_ns(o.run.dataset)
+    << ";tokenizer=" << o.run.tokenizer << ";seed=" << o.run.seed << ";unit=" << o.pass.unit_examples
+    << ";tokens=" << o.pass.difficulty_tokens << "," << o.pass.profile_tokens << ";checkpoint=" << o.pass.gaussian_checkpoint
+    << ";calibration=" << o.pass.calibration_samples << "," << o.pass.calibration_low << "," << o.pass.calibration_high
+    << ";device=" << o.engine.device << ";dtype=" << o.engine.dtype << ";threads=" << o.engine.threads
+    << ";batch=" << o.engine.score.batch_tokens << "," << o.engine.score.lm_head_rows << "," << o.engine.score.max_padding
+    << ";gauss=" << o.engine.perturb.gaussian_checkpoints << "," << o.engine.perturb.gaussian_min_std << ","
+    << o.engine.perturb.gaussian_max_std << ";dir=" << o.engine.perturb.directional_checkpoints << ","
+    << o.engine.perturb.max_radius << "," << o.engine.perturb.min_radius << ","
+    << o.engine.perturb.direction_excludes_embeddings << ";data=" << o.data.format << "," << o.data.id_field << ","
+    << o.data.source_field << "," << o.data.domain_field << "," << o.data.conversations_field << "," << o.data.prompt_field
+    << "," << o.data.reasoning_field << "," << o.data.answer_field << "," << o.data.response_field << ","
+    << o.data.think_begin << "," << o.data.think_end << "," << o.data.ids_field << "," << o.data.reasoning_start_field
+    << "," << o.data.max_line_bytes << ";prompt=" << o.prompt.chat_template << "," << o.prompt.system_prompt << ","
+    << o.prompt.generation_prompt << "," << o.prompt.response_prefix;
+  return f.str();
+}
+
+}  // namespace curate::service

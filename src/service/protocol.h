@@ -1,0 +1,92 @@
+// Messages between rank 0 (coordinator) and workers. Every message is a dist::Writer buffer.
+//   worker -> 0  kRequest  (empty)                       "I am idle"
+//   0 -> worker  kUnit     Unit                          "score these records at this checkpoint"
+//   worker -> 0  kResult   UnitResult                    results of the unit; also asks for the next
+//   0 -> worker  kStop     (empty)                       "no more work: exit"
+//   worker -> 0  kFailure  string                        the worker cannot continue (message names it)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "curate/dist/wire.h"
+#include "curate/model/checkpoint_scorer.h"
+
+namespace curate::service {
+
+enum Tag : int { kRequest = 1, kUnit = 2, kResult = 3, kStop = 4, kFailure = 5 };
+
+struct Unit {
+  int32_t pass = 0;            // index into the job's pass list
+  int32_t slot = 0;            // checkpoint slot within the pass
+  int64_t index = 0;           // unit number within the pass
+  model::CheckpointKey checkpoint;
+  int64_t tokens = 0;          // reasoning tokens to score per example
+  std::vector<uint64_t> positions;  // record index positions, ascending
+};
+
+struct ExampleResult {
+  uint8_t status = 0;          // 0 kept; 1 + SkipReason for skipped records
+  int64_t line = 0;
+  std::string id, source, domain;
+  int64_t prompt_tokens = 0, reasoning_tokens = 0, full_length = 0;
+  std::vector<float> losses;   // first min(tokens, reasoning_tokens) reasoning-token losses
+};
+
+struct UnitResult {
+  int32_t pass = 0, slot = 0;
+  int64_t index = 0;
+  double measure = 0;          // checkpoint distance (directional) or noise std (Gaussian)
+  std::vector<ExampleResult> examples;  // in the order of Unit::positions
+};
+
+inline void encode(dist::Writer& w, const Unit& u) {
+  w.put(u.pass).put(u.slot).put(u.index).put(static_cast<int32_t>(u.checkpoint.family)).put(u.checkpoint.index);
+  w.put(u.tokens).put(u.positions);
+}
+
+inline Unit decode_unit(dist::Reader& r) {
+  Unit u;
+  u.pass = r.get<int32_t>();
+  u.slot = r.get<int32_t>();
+  u.index = r.get<int64_t>();
+  u.checkpoint.family = static_cast<model::Family>(r.get<int32_t>());
+  u.checkpoint.index = r.get<int32_t>();
+  u.tokens = r.get<int64_t>();
+  u.positions = r.get_vector<uint64_t>();
+  return u;
+}
+
+inline void encode(dist::Writer& w, const UnitResult& u) {
+  w.put(u.pass).put(u.slot).put(u.index).put(u.measure).put<uint64_t>(u.examples.size());
+  for (const auto& e : u.examples) {
+    w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
+    w.put(e.prompt_tokens).put(e.reasoning_tokens).put(e.full_length).put(e.losses);
+  }
+}
+
+inline UnitResult decode_result(dist::Reader& r) {
+  UnitResult u;
+  u.pass = r.get<int32_t>();
+  u.slot = r.get<int32_t>();
+  u.index = r.get<int64_t>();
+  u.measure = r.get<double>();
+  const auto n = r.get<uint64_t>();
+  if (n > (1u << 24)) throw DistError("malformed result: " + std::to_string(n) + " examples in one unit");
+  u.examples.resize(n);
+  for (auto& e : u.examples) {
+    e.status = r.get<uint8_t>();
+    e.line = r.get<int64_t>();
+    e.id = r.get_string();
+    e.source = r.get_string();
+    e.domain = r.get_string();
+    e.prompt_tokens = r.get<int64_t>();
+    e.reasoning_tokens = r.get<int64_t>();
+    e.full_length = r.get<int64_t>();
+    e.losses = r.get_vector<float>();
+  }
+  return u;
+}
+
+}  // namespace curate::service

@@ -1,0 +1,39 @@
+// The worker role: holds one checkpoint at a time and scores units of records.
+#pragma once
+
+#include <memory>
+
+#include "curate/data/dataset.h"
+#include "curate/data/prompt.h"
+#include "curate/data/tokenizer.h"
+#include "curate/dist/mpi.h"
+#include "curate/model/checkpoint_scorer.h"
+#include "curate/service/options.h"
+#include "protocol.h"
+
+namespace curate::service {
+
+class Worker {
+ public:
+  // Loads the model, tokenizer and the record index (built by rank 0 beforehand).
+  explicit Worker(const Options& options);
+
+  // Scores one unit. Deterministic: the result depends only on the unit and the options.
+  UnitResult process(const Unit& unit);
+
+  // Serves rank 0 until it says stop. Failures are reported to rank 0 (kFailure) and rethrown.
+  void serve(const dist::Comm& comm);
+
+ private:
+  const Options& options_;
+  data::Tokenizer tokenizer_;
+  data::Tokenizer::Session session_;
+  data::ChatTemplate chat_;
+  data::RecordIndex index_;
+  model::CheckpointScorer scorer_;
+};
+
+// Where the record index of a run is cached: next to the output file.
+std::filesystem::path index_cache_path(const Options& options);
+
+}  // namespace curate::service

@@ -1,0 +1,41 @@
+// curate_dist: the distributed scoring job. `mpirun -np N curate_dist --config run.ini`.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "curate/dist/mpi.h"
+#include "curate/service/job.h"
+#include "curate/service/options.h"
+#include "curate/util/error.h"
+#include "curate/util/log.h"
+
+namespace {
+
+extern "C" void on_signal(int) { curate::service::request_stop(); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace curate;
+  dist::Environment mpi(argc, argv);
+  const dist::Comm comm = dist::Comm::world();
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGUSR1, on_signal);  // Slurm's --signal before the time limit
+  try {
+    service::Options options;
+    if (!service::parse_options(argc, argv, options)) return kExitOk;
+    service::validate(options);
+    log::set_level(log::parse_level(options.run.log_level));
+    if (comm.rank() != 0 && options.run.log_level == "info") log::set_level(log::Level::kWarn);  // workers stay quiet
+    if (comm.size() > 1) log::set_rank(comm.rank());
+    service::run_job(options, comm);
+    return kExitOk;
+  } catch (const Error& e) {
+    if (comm.rank() == 0 || e.exit_code() != kExitConfig) log::error(e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    log::error(std::string("unexpected error: ") + e.what());
+    return kExitInternal;
+  }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# End-to-end test of curate_dist under mpirun: the same configuration gives bitwise the same HDF5
+# results with 1, 2 and 3 ranks; a run stopped by SIGTERM exits 130 and, rerun, ends equal to an
+# uninterrupted run; a changed configuration is refused on resume; a failing worker ends the job
+# with a message naming its rank.
+#   service_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR
+set -euo pipefail
+tool=$1 dist=$2 same=$3 mpiexec=$4 tokenizer=$5
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output base --log-level warn
+"$tool" make-model --shape tiny-qwen2 --seed 2 --init-std 0.1 --output tuned --log-level warn
+python3 - <<'PY'
+import json, random
+r = random.Random(0)
+words = "the patient has fever cough so we consider pneumonia order chest x ray antibiotics sum of two primes even wait check".split()
+with open("data.jsonl", "w") as f:
+    for i in range(600):
+        f.write(json.dumps({"prompt": "Q%d: %s" % (i, " ".join(r.choice(words) for _ in range(r.randint(3, 30)))),
+                            "reasoning": " ".join(r.choice(words) for _ in range(r.randint(5, 200))),
+                            "source": r.choice(["a", "b"]), "domain": "d"}) + "\n")
+    f.write("not json\n")
+PY
+cat > run.ini <<INI
+[run]
+model = base
+finetuned = tuned
+dataset = data.jsonl
+tokenizer = $tokenizer
+progress_seconds = 1
+flush_seconds = 0
+[pass]
+unit_examples = 8
+difficulty_tokens = 20
+profile_tokens = 80
+calibration_samples = 32
+[perturb]
+gaussian_checkpoints = 4
+directional_checkpoints = 3
+max_radius = 5
+INI
+datasets="/examples/status /examples/line /examples/id /examples/source /examples/prompt_tokens /examples/reasoning_tokens
+  /examples/full_length /calibration/loss /calibration/ratio /passes/difficulty/loss /passes/difficulty/done
+  /passes/profile/mean_loss /passes/profile/mean_loss_first /passes/profile/scored_tokens /passes/profile/measure"
+
+for np in 1 2 3; do
+  "$mpiexec" -n $np "$dist" --config run.ini --run.output np$np.h5 > np$np.log 2>&1 || { cat np$np.log; fail "np=$np run failed"; }
+done
+"$same" np1.h5 np2.h5 $datasets || fail "1 and 2 ranks differ"
+"$same" np1.h5 np3.h5 $datasets || fail "1 and 3 ranks differ"
+grep -q "chosen: gaussian" np1.log || fail "no calibration table in the log"
+grep -q "profile pass done" np3.log || fail "np=3 did not finish the profile pass"
+echo "ok: identical results with 1, 2 and 3 ranks"
+
+# Stop with SIGTERM (to the ranks, as scancel and Ctrl-C deliver it) once some profile units are stored, then resume.
+"$mpiexec" -n 3 "$dist" --config run.ini --run.output stopped.h5 > stopped.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q "profile pass:" stopped.log 2>/dev/null && break
+  sleep 0.05
+done
+pkill -TERM -P $pid
+set +e
+wait $pid
+code=$?
+set -e
+[ $code -eq 130 ] || { cat stopped.log; fail "stopped run exited $code, expected 130"; }
+grep -q "stop requested" stopped.log || { cat stopped.log; fail "no stop message"; }
+"$mpiexec" -n 2 "$dist" --config run.ini --run.output stopped.h5 > resumed.log 2>&1 || { cat resumed.log; fail "resume failed"; }
+grep -q "resuming" resumed.log || { cat resumed.log; fail "the rerun did not resume"; }
+"$same" np1.h5 stopped.h5 $datasets || fail "resumed run differs from the uninterrupted one"
+echo "ok: SIGTERM exits 130 and the resumed run equals the uninterrupted one"
+
+# A different configuration must not be mixed into an existing file.
+set +e
+"$mpiexec" -n 1 "$dist" --config run.ini --run.output np1.h5 --run.seed 5 > changed.log 2>&1
+code=$?
+set -e
+[ $code -eq 2 ] || { cat changed.log; fail "changed configuration exited $code, expected 2"; }
+grep -q "different configuration" changed.log || fail "no explanation for the refused resume"
+echo "ok: a changed configuration is refused"
+
+# A worker that cannot load the fine-tuned model ends the job naming its rank.
+mkdir broken && cp tuned/config.json broken/ && head -c 1000 tuned/model.safetensors > broken/model.safetensors
+set +e
+"$mpiexec" -n 2 "$dist" --config run.ini --run.output broken.h5 --run.finetuned broken --run.passes profile > broken.log 2>&1
+code=$?
+set -e
+[ $code -ne 0 ] || fail "a broken fine-tuned model did not fail the job"
+grep -q "rank 1" broken.log || { cat broken.log; fail "the failure does not name the rank"; }
+grep -q "truncated" broken.log || { cat broken.log; fail "the failure does not say what is wrong"; }
+echo "ok: a failing worker is named"
+echo "1 passed, 0 failed"

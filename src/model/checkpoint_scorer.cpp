@@ -47,7 +47,7 @@ double CheckpointScorer::select(const CheckpointKey& key) {
   if (key.family == Family::kGaussian) {
     apply_gaussian(model, o.perturb, key.index);
   } else if (key.family == Family::kDirectional) {
-    if (o.finetuned.empty()) throw ConfigError("directional checkpoints need run.finetuned (a fine-tuned model folder)");
+    if (o.finetuned.empty()) throw ConfigError("directional checkpoints need perturb.target (a fine-tuned model folder)");
     CheckpointWeights finetuned(o.finetuned, impl_->target);
     measure = apply_directional(model, finetuned, o.perturb, key.index);
   }

@@ -41,16 +41,14 @@ std::vector<uint64_t> calibration_sample(uint64_t records, int64_t count, uint64
 class Coordinator {
  public:
   Coordinator(const Options& options, const dist::Comm& comm, uint64_t records)
-      : options_(options), comm_(comm), file_(options.run.output, fingerprint(options), records), records_(records) {
+      : options_(options), comm_(comm), file_(options.run.output, fingerprint(options), records, options.run.fresh), records_(records) {
     if (comm.size() == 1) local_ = std::make_unique<Worker>(options);
   }
 
   void run() {
-    std::stringstream passes(options_.run.passes);
-    for (std::string name; std::getline(passes, name, ',');) {
-      if (name == "difficulty") run_pass(difficulty_plan(gaussian_checkpoint()));
-      if (name == "profile") run_pass(profile_plan());
-    }
+    const std::string& stage = options_.run.stage;
+    if (stage == "all" || stage == "difficulty") run_pass(difficulty_plan(gaussian_checkpoint()));
+    if (stage == "all" || stage == "profile") run_pass(profile_plan());
     finish();
   }
 
@@ -85,7 +83,7 @@ class Coordinator {
     return all;
   }
   PassPlan difficulty_plan(int checkpoint) const {
-    return plan("difficulty", "/passes/difficulty", {{model::Family::kGaussian, checkpoint}},
+    return plan("difficulty", "/difficulty", {{model::Family::kGaussian, checkpoint}},
                 options_.pass.difficulty_tokens, all_records());
   }
   PassPlan profile_plan() const {
@@ -93,7 +91,7 @@ class Coordinator {
     const int n = directional ? options_.engine.perturb.directional_checkpoints : options_.engine.perturb.gaussian_checkpoints;
     std::vector<model::CheckpointKey> slots;
     for (int j = 1; j <= n; ++j) slots.push_back({directional ? model::Family::kDirectional : model::Family::kGaussian, j});
-    return plan("profile", "/passes/profile", slots, options_.pass.profile_tokens, all_records());
+    return plan("profile", "/profile", slots, options_.pass.profile_tokens, all_records());
   }
 
   // The Gaussian checkpoint of the difficulty pass: fixed, stored by an earlier calibration, or calibrated now.
@@ -116,14 +114,15 @@ class Coordinator {
     const std::vector<float> loss = f.read_f32("/calibration/loss");
     const std::size_t slots = calibration.slots.size();
     std::vector<float> means(slots), ratios(slots);
+    const std::size_t rows = loss.size() / slots;
     for (std::size_t c = 0; c < slots; ++c) {
       double sum = 0;
       int64_t n = 0;
-      for (std::size_t row = 0; row * slots + c < loss.size(); ++row) {
+      for (std::size_t row = 0; row < rows; ++row) {
         // Only examples scored at every checkpoint count, so that all means cover the same examples.
         bool complete = true;
-        for (std::size_t k = 0; k < slots; ++k) complete = complete && std::isfinite(loss[row * slots + k]);
-        if (complete) sum += loss[row * slots + c], ++n;
+        for (std::size_t k = 0; k < slots; ++k) complete = complete && std::isfinite(loss[k * rows + row]);
+        if (complete) sum += loss[c * rows + row], ++n;
       }
       if (n == 0) throw DataError("calibration: no example of the sample has reasoning tokens to score; check the dataset");
       means[c] = static_cast<float>(sum / n);
@@ -146,6 +145,7 @@ class Coordinator {
     f.create_f32("/calibration/ratio", {slots}, {slots});
     f.write("/calibration/ratio", {0}, {slots}, std::span<const float>(ratios));
     f.set_attribute("/calibration", "chosen", static_cast<int64_t>(chosen));
+    f.set_attribute("/calibration", "table", table);
     f.flush();
     log::info(table + cat("\n  chosen: gaussian ", chosen, " (wanted ratio ", low, "-", high, ")"));
     return chosen;

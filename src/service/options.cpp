@@ -22,19 +22,22 @@ po::typed_value<T>* bind(T& field) {
 
 // The option table: every setting once, with its INI key and help.
 po::options_description describe(Options& o) {
+  po::options_description top("general");
+  top.add_options()
+      ("stage", bind(o.run.stage), "difficulty, profile or all")
+      ("fresh", po::bool_switch(&o.run.fresh), "move an output file of another configuration aside and start over")
+      ("model.path", bind(o.run.model), "base model folder (config.json + safetensors)")
+      ("model.tokenizer", bind(o.run.tokenizer), "tokenizer folder (default: model.path)")
+      ("data.path", bind(o.run.dataset), "dataset JSONL (plain, .gz or .zst)")
+      ("output.path", bind(o.run.output), "HDF5 result file; rerun the same configuration to resume it")
+      ("perturb.target", bind(o.run.finetuned), "fine-tuned model folder: the direction of the profile checkpoints (empty: Gaussian family)");
   po::options_description run("[run]");
   run.add_options()
-      ("run.model", bind(o.run.model), "base model folder (config.json + safetensors)")
-      ("run.finetuned", bind(o.run.finetuned), "fine-tuned model folder for the directional profile checkpoints (empty: Gaussian family)")
-      ("run.dataset", bind(o.run.dataset), "dataset JSONL (plain, .gz or .zst)")
-      ("run.tokenizer", bind(o.run.tokenizer), "tokenizer folder (default: the model folder)")
-      ("run.output", bind(o.run.output), "HDF5 result file; rerun the same configuration to resume it")
       ("run.seed", bind(o.run.seed), "seed of all noise and sampling")
       ("run.log_level", bind(o.run.log_level), "debug, info, warn, error or off")
       ("run.progress_seconds", bind(o.run.progress_seconds), "seconds between progress reports")
       ("run.flush_seconds", bind(o.run.flush_seconds), "seconds between flushes of the HDF5 file")
-      ("run.worker_timeout", bind(o.run.worker_timeout), "seconds a busy worker may stay silent before the job stops")
-      ("run.passes", bind(o.run.passes), "passes to run: difficulty,profile (calibration runs when needed)");
+      ("run.worker_timeout", bind(o.run.worker_timeout), "seconds a busy worker may stay silent before the job stops");
   po::options_description pass("[pass]");
   pass.add_options()
       ("pass.unit_examples", bind(o.pass.unit_examples), "examples per work unit")
@@ -83,7 +86,7 @@ po::options_description describe(Options& o) {
       ("data.generation_prompt", bind(o.prompt.generation_prompt), "emit the assistant header")
       ("data.response_prefix", bind(o.prompt.response_prefix), "text before the reasoning (\\n escapes)");
   po::options_description all;
-  all.add(run).add(pass).add(score).add(perturb).add(data);
+  all.add(top).add(run).add(pass).add(score).add(perturb).add(data);
   return all;
 }
 
@@ -125,8 +128,12 @@ bool parse_options(int argc, char** argv, Options& options) {
 }
 
 void validate(Options& o) {
-  if (o.run.model.empty()) throw ConfigError("run.model is required: a Hugging Face model folder");
-  if (o.run.dataset.empty()) throw ConfigError("run.dataset is required: a JSONL dataset");
+  if (o.run.model.empty()) throw ConfigError("model.path is required: a Hugging Face model folder");
+  if (o.run.dataset.empty()) throw ConfigError("data.path is required: a JSONL dataset");
+  if (o.run.stage != "all" && o.run.stage != "difficulty" && o.run.stage != "profile") {
+    throw ConfigError("stage '" + o.run.stage + "' is unknown: use difficulty, profile or all (select arrives with the "
+                      "reduction stage)");
+  }
   if (o.run.tokenizer.empty()) o.run.tokenizer = o.run.model;
   if (o.pass.unit_examples <= 0) throw ConfigError("pass.unit_examples must be positive");
   if (o.pass.difficulty_tokens <= 0 || o.pass.profile_tokens <= 0) throw ConfigError("pass.*_tokens must be positive");
@@ -136,12 +143,6 @@ void validate(Options& o) {
   }
   if (o.pass.calibration_samples <= 0 || !(o.pass.calibration_low < o.pass.calibration_high)) {
     throw ConfigError("pass.calibration_samples must be positive and calibration_low < calibration_high");
-  }
-  std::stringstream passes(o.run.passes);
-  for (std::string name; std::getline(passes, name, ',');) {
-    if (name != "difficulty" && name != "profile") {
-      throw ConfigError("run.passes: unknown pass '" + name + "'; use difficulty and/or profile");
-    }
   }
   model::validate(o.engine.perturb);
   data::validate(o.data);

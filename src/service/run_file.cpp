@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <limits>
 
 #include "curate/util/error.h"
+#include "curate/util/log.h"
 #include "curate/util/strings.h"
 
 namespace curate::service {
@@ -12,7 +14,7 @@ namespace {
 
 constexpr const char* kFormat = "curate_dist results";
 constexpr int64_t kVersion = 1;
-constexpr const char* kExampleInts[] = {"line", "prompt_tokens", "reasoning_tokens", "full_length"};
+constexpr const char* kExampleInts[] = {"id", "prompt_tokens", "reasoning_tokens", "full_length"};
 
 float mean(const std::vector<float>& values, std::size_t count) {
   count = std::min(count, values.size());
@@ -24,27 +26,50 @@ float mean(const std::vector<float>& values, std::size_t count) {
 
 }  // namespace
 
-RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records)
-    : file_(std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path)),
-      records_(records) {
-  if (file_.exists("/examples/status")) {
-    const std::string stored = file_.string_attribute("/", "fingerprint");
+namespace {
+
+// Why `path` cannot be resumed under `fingerprint`, or "" when it can (or does not exist).
+std::string resume_problem(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records) {
+  if (!std::filesystem::exists(path)) return "";
+  try {
+    store::H5File file = store::H5File::open(path, false);
+    if (!file.exists("/examples/status")) return path.string() + " was not written by curate_dist";
+    const std::string stored = file.string_attribute("/", "fingerprint");
     if (stored != fingerprint) {
-      throw ConfigError(path.string() + " holds results of a different configuration or dataset; give a new run.output "
-                        "or move the file away (stored: " + stored + ")");
+      return path.string() + " holds results of a different configuration or dataset (stored: " + stored + ")";
     }
-    if (file_.dims("/examples/status") != std::vector<uint64_t>{records}) {
-      throw StoreError(path.string() + ": /examples has another size than the dataset's " + std::to_string(records) +
-                       " records; move the file away");
+    if (file.dims("/examples/status") != std::vector<uint64_t>{records}) {
+      return path.string() + " was written for another number of records than the dataset's " + std::to_string(records);
     }
-    return;
+  } catch (const StoreError& e) {
+    return e.what();
   }
+  return "";
+}
+
+store::H5File open_or_create(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records,
+                             bool fresh) {
+  const std::string problem = resume_problem(path, fingerprint, records);
+  if (!problem.empty()) {
+    if (!fresh) throw ConfigError(problem + "; give another output.path, or --fresh to move it aside and start over");
+    const auto aside = path.string() + ".discarded-" + std::to_string(std::time(nullptr));
+    std::filesystem::rename(path, aside);
+    log::warn("--fresh: moved " + path.string() + " to " + aside + " (" + problem + ")");
+  }
+  return std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path);
+}
+
+}  // namespace
+
+RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, bool fresh)
+    : file_(open_or_create(path, fingerprint, records, fresh)), records_(records) {
+  if (file_.exists("/examples/status")) return;  // resuming: checked above
   file_.set_attribute("/", "format", kFormat);
   file_.set_attribute("/", "version", kVersion);
   file_.set_attribute("/", "fingerprint", fingerprint);
   file_.create_u8("/examples/status", {records});
   for (const char* name : kExampleInts) file_.create_i64(std::string("/examples/") + name, {records});
-  for (const char* name : {"id", "source", "domain"}) file_.create_strings(std::string("/examples/") + name, records);
+  for (const char* name : {"key", "source", "domain"}) file_.create_strings(std::string("/examples/") + name, records);
   file_.flush();
 }
 
@@ -53,15 +78,18 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
   const uint64_t chunk_rows = static_cast<uint64_t>(std::max<int64_t>(1, plan.unit_examples));
   const std::string g = plan.group;
   if (!file_.exists(g + "/done")) {
+    const auto t = static_cast<uint64_t>(plan.tokens);
     if (plan.name == "calibration") {
-      file_.create_f32(g + "/loss", {rows, slots}, {chunk_rows, slots});
-    } else if (plan.name == "difficulty") {
-      file_.create_f32(g + "/loss", {rows, static_cast<uint64_t>(plan.tokens)}, {chunk_rows, static_cast<uint64_t>(plan.tokens)});
+      file_.create_f32(g + "/loss", {slots, rows}, {1, rows});
+      file_.create_i64(g + "/sample", {rows});
+      std::vector<int64_t> sample(plan.positions.begin(), plan.positions.end());
+      file_.write(g + "/sample", {0}, {rows}, std::span<const int64_t>(sample));
     } else {
-      file_.create_f32(g + "/mean_loss", {rows, slots}, {chunk_rows, slots});
-      file_.create_f32(g + "/mean_loss_first", {rows, slots}, {chunk_rows, slots});
-      file_.create_i64(g + "/scored_tokens", {rows});
-      file_.create_f32(g + "/measure", {slots}, {slots});
+      file_.create_f32(g + "/losses", {slots, rows, t}, {1, chunk_rows, t});
+      file_.create_f32(g + "/mean_loss", {slots, rows}, {1, chunk_rows});
+      if (plan.name == "profile") file_.create_f32(g + "/mean_loss_first", {slots, rows}, {1, chunk_rows});
+      const bool directional = plan.slots.front().family == model::Family::kDirectional;
+      file_.create_f32(g + (directional ? "/distance" : "/noise_std"), {slots}, {slots});
     }
     file_.create_u8(g + "/done", {slots, static_cast<uint64_t>(plan.units())});
     file_.set_attribute(g, "tokens", plan.tokens);
@@ -82,13 +110,13 @@ void RunFile::store_examples(const PassPlan& plan, const UnitResult& result) {
   std::vector<std::string> ids, sources, domains;
   for (const auto& e : result.examples) {
     status.push_back(e.status);
-    ints[0].push_back(e.line), ints[1].push_back(e.prompt_tokens);
+    ints[0].push_back(e.line), ints[1].push_back(e.prompt_tokens);  // the id is the line number
     ints[2].push_back(e.reasoning_tokens), ints[3].push_back(e.full_length);
-    ids.push_back(e.id), sources.push_back(e.source), domains.push_back(e.domain);
+    ids.push_back(e.id.empty() ? std::to_string(e.line) : e.id), sources.push_back(e.source), domains.push_back(e.domain);
   }
   file_.write("/examples/status", {first}, {n}, std::span<const uint8_t>(status));
   for (int k = 0; k < 4; ++k) file_.write(std::string("/examples/") + kExampleInts[k], {first}, {n}, std::span<const int64_t>(ints[k]));
-  file_.write("/examples/id", first, ids);
+  file_.write("/examples/key", first, ids);
   file_.write("/examples/source", first, sources);
   file_.write("/examples/domain", first, domains);
 }
@@ -104,29 +132,22 @@ void RunFile::store(const PassPlan& plan, const UnitResult& result) {
   if (plan.name == "calibration") {
     std::vector<float> means;
     for (const auto& e : result.examples) means.push_back(mean(e.losses, static_cast<std::size_t>(plan.tokens)));
-    file_.write(g + "/loss", {row, slot}, {n, 1}, std::span<const float>(means));
-  } else if (plan.name == "difficulty") {
+    file_.write(g + "/loss", {slot, row}, {1, n}, std::span<const float>(means));
+  } else {
     const auto t = static_cast<std::size_t>(plan.tokens);
-    std::vector<float> block(n * t, nan);
+    std::vector<float> block(n * t, nan), all, first;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& losses = result.examples[i].losses;
       std::copy_n(losses.begin(), std::min(losses.size(), t), block.begin() + static_cast<std::ptrdiff_t>(i * t));
+      all.push_back(mean(losses, losses.size()));
+      first.push_back(mean(losses, static_cast<std::size_t>(plan.first_tokens)));
     }
-    file_.write(g + "/loss", {row, 0}, {n, t}, std::span<const float>(block));
-    store_examples(plan, result);
-  } else {
-    std::vector<float> all, first;
-    std::vector<int64_t> scored;
-    for (const auto& e : result.examples) {
-      all.push_back(mean(e.losses, e.losses.size()));
-      first.push_back(mean(e.losses, static_cast<std::size_t>(plan.first_tokens)));
-      scored.push_back(static_cast<int64_t>(e.losses.size()));
-    }
-    file_.write(g + "/mean_loss", {row, slot}, {n, 1}, std::span<const float>(all));
-    file_.write(g + "/mean_loss_first", {row, slot}, {n, 1}, std::span<const float>(first));
-    file_.write(g + "/scored_tokens", {row}, {n}, std::span<const int64_t>(scored));
+    file_.write(g + "/losses", {slot, row, 0}, {1, n, t}, std::span<const float>(block));
+    file_.write(g + "/mean_loss", {slot, row}, {1, n}, std::span<const float>(all));
+    if (plan.name == "profile") file_.write(g + "/mean_loss_first", {slot, row}, {1, n}, std::span<const float>(first));
+    const bool directional = plan.slots.front().family == model::Family::kDirectional;
     const float measure = static_cast<float>(result.measure);
-    file_.write(g + "/measure", {slot}, {1}, std::span<const float>(&measure, 1));
+    file_.write(g + (directional ? "/distance" : "/noise_std"), {slot}, {1}, std::span<const float>(&measure, 1));
     store_examples(plan, result);
   }
   const uint8_t one = 1;

@@ -1,12 +1,20 @@
 // The HDF5 result file of a run: layout, resume check and storage of unit results (rank 0 only).
-//
-//   /                      attrs format, version, fingerprint
-//   /examples/{status,line,prompt_tokens,reasoning_tokens,full_length}  [N]; {id,source,domain} strings [N]
-//   /calibration/loss      f32 [S, C]  per-example mean loss of the first T reasoning tokens, C = base + Gaussian
-//   /calibration/{mean_loss,ratio} f32 [C], attr chosen
-//   /passes/difficulty/loss f32 [N, T] per-token losses at the chosen Gaussian checkpoint (NaN = none)
-//   /passes/profile/{mean_loss,mean_loss_first} f32 [N, C]; scored_tokens i64 [N]; measure f64 [C]
-//   /<pass>/done           u8 [C, U]   unit u of checkpoint slot c is stored
+// N records, C checkpoints of a pass, T scored tokens, U units, S calibration samples:
+//   /                         attrs format, version, fingerprint (every setting that changes results)
+//   /examples/id              i64 [N]  stable example id: the record's 1-based line number
+//   /examples/key             str [N]  the data.id_field value (or the line number as text)
+//   /examples/{source,domain} str [N]
+//   /examples/{prompt_tokens,reasoning_tokens,full_length} i64 [N]; /examples/status u8 [N] (0 kept, 1+ skip reason)
+//   /calibration/loss         f32 [C, S] mean loss of the first T reasoning tokens; C = base + Gaussian 1..n
+//   /calibration/sample       i64 [S]  record positions of the sample
+//   /calibration/{mean_loss,ratio} f32 [C]; attrs chosen (Gaussian index), table (text)
+//   /difficulty/losses        f32 [1, N, T] per-token losses at the chosen Gaussian checkpoint, NaN past the end
+//   /profile/losses           f32 [C, N, T] per-token losses at every profile checkpoint
+//   /<pass>/mean_loss         f32 [C, N] mean over the scored tokens; /profile/mean_loss_first over the first
+//                             pass.difficulty_tokens
+//   /<pass>/distance          f32 [C] achieved ‖θ_j − θ₀‖ (directional) or /<pass>/noise_std (Gaussian)
+//   /<pass>/done              u8 [C, U] unit u of checkpoint c is stored (written after its data)
+//   /<pass>                   attrs tokens, checkpoints
 #pragma once
 
 #include <filesystem>
@@ -34,8 +42,9 @@ struct PassPlan {
 class RunFile {
  public:
   // Opens `path` when it exists (its fingerprint must equal `fingerprint`, else ConfigError), or
-  // creates it for `records` examples.
-  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records);
+  // creates it for `records` examples. With `fresh`, a file that cannot be resumed (other
+  // configuration, damaged) is renamed to PATH.discarded-<unix time> and a new one is created.
+  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, bool fresh);
 
   // Creates the pass's datasets when missing; returns its done flags [slots × units].
   std::vector<uint8_t> open_pass(const PassPlan& plan);

@@ -26,11 +26,17 @@ with open("data.jsonl", "w") as f:
     f.write("not json\n")
 PY
 cat > run.ini <<INI
-[run]
-model = base
-finetuned = tuned
-dataset = data.jsonl
+[model]
+path = base
 tokenizer = $tokenizer
+[data]
+path = data.jsonl
+[perturb]
+target = tuned
+gaussian_checkpoints = 4
+directional_checkpoints = 3
+max_radius = 5
+[run]
 progress_seconds = 1
 flush_seconds = 0
 [pass]
@@ -38,17 +44,13 @@ unit_examples = 8
 difficulty_tokens = 20
 profile_tokens = 80
 calibration_samples = 32
-[perturb]
-gaussian_checkpoints = 4
-directional_checkpoints = 3
-max_radius = 5
 INI
-datasets="/examples/status /examples/line /examples/id /examples/source /examples/prompt_tokens /examples/reasoning_tokens
-  /examples/full_length /calibration/loss /calibration/ratio /passes/difficulty/loss /passes/difficulty/done
-  /passes/profile/mean_loss /passes/profile/mean_loss_first /passes/profile/scored_tokens /passes/profile/measure"
+datasets="/examples/status /examples/id /examples/key /examples/source /examples/prompt_tokens /examples/reasoning_tokens
+  /examples/full_length /calibration/loss /calibration/ratio /difficulty/losses /difficulty/mean_loss /difficulty/done
+  /difficulty/noise_std /profile/losses /profile/mean_loss /profile/mean_loss_first /profile/distance /profile/done"
 
 for np in 1 2 3; do
-  "$mpiexec" -n $np "$dist" --config run.ini --run.output np$np.h5 > np$np.log 2>&1 || { cat np$np.log; fail "np=$np run failed"; }
+  "$mpiexec" -n $np "$dist" --config run.ini --output.path np$np.h5 > np$np.log 2>&1 || { cat np$np.log; fail "np=$np run failed"; }
 done
 "$same" np1.h5 np2.h5 $datasets || fail "1 and 2 ranks differ"
 "$same" np1.h5 np3.h5 $datasets || fail "1 and 3 ranks differ"
@@ -57,7 +59,7 @@ grep -q "profile pass done" np3.log || fail "np=3 did not finish the profile pas
 echo "ok: identical results with 1, 2 and 3 ranks"
 
 # Stop with SIGTERM (to the ranks, as scancel and Ctrl-C deliver it) once some profile units are stored, then resume.
-"$mpiexec" -n 3 "$dist" --config run.ini --run.output stopped.h5 > stopped.log 2>&1 &
+"$mpiexec" -n 3 "$dist" --config run.ini --output.path stopped.h5 > stopped.log 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
   grep -q "profile pass:" stopped.log 2>/dev/null && break
@@ -70,24 +72,27 @@ code=$?
 set -e
 [ $code -eq 130 ] || { cat stopped.log; fail "stopped run exited $code, expected 130"; }
 grep -q "stop requested" stopped.log || { cat stopped.log; fail "no stop message"; }
-"$mpiexec" -n 2 "$dist" --config run.ini --run.output stopped.h5 > resumed.log 2>&1 || { cat resumed.log; fail "resume failed"; }
+"$mpiexec" -n 2 "$dist" --config run.ini --output.path stopped.h5 > resumed.log 2>&1 || { cat resumed.log; fail "resume failed"; }
 grep -q "resuming" resumed.log || { cat resumed.log; fail "the rerun did not resume"; }
 "$same" np1.h5 stopped.h5 $datasets || fail "resumed run differs from the uninterrupted one"
 echo "ok: SIGTERM exits 130 and the resumed run equals the uninterrupted one"
 
 # A different configuration must not be mixed into an existing file.
 set +e
-"$mpiexec" -n 1 "$dist" --config run.ini --run.output np1.h5 --run.seed 5 > changed.log 2>&1
+"$mpiexec" -n 1 "$dist" --config run.ini --output.path np1.h5 --run.seed 5 > changed.log 2>&1
 code=$?
 set -e
 [ $code -eq 2 ] || { cat changed.log; fail "changed configuration exited $code, expected 2"; }
 grep -q "different configuration" changed.log || fail "no explanation for the refused resume"
-echo "ok: a changed configuration is refused"
+"$mpiexec" -n 1 "$dist" --config run.ini --output.path np1.h5 --run.seed 5 --stage difficulty --fresh > fresh.log 2>&1 \
+  || { cat fresh.log; fail "--fresh did not start over"; }
+ls np1.h5.discarded-* > /dev/null || fail "--fresh did not keep the old file aside"
+echo "ok: a changed configuration is refused, and --fresh starts over keeping the old file aside"
 
 # A worker that cannot load the fine-tuned model ends the job naming its rank.
 mkdir broken && cp tuned/config.json broken/ && head -c 1000 tuned/model.safetensors > broken/model.safetensors
 set +e
-"$mpiexec" -n 2 "$dist" --config run.ini --run.output broken.h5 --run.finetuned broken --run.passes profile > broken.log 2>&1
+"$mpiexec" -n 2 "$dist" --config run.ini --output.path broken.h5 --perturb.target broken --stage profile > broken.log 2>&1
 code=$?
 set -e
 [ $code -ne 0 ] || fail "a broken fine-tuned model did not fail the job"

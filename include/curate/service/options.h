@@ -12,17 +12,18 @@
 namespace curate::service {
 
 struct RunOptions {
-  std::string model;              // base model folder (Hugging Face format)
-  std::string finetuned;          // fine-tuned model folder: the direction of the profile pass; empty = Gaussian family
-  std::string dataset;            // JSONL dataset (plain, .gz or .zst)
-  std::string tokenizer;          // tokenizer folder; empty = the model folder
-  std::string output = "curate_run.h5";  // HDF5 result file; rerunning the same config resumes it
+  std::string stage = "all";      // difficulty, profile or all (select arrives with the reduction stage)
+  bool fresh = false;             // an existing output of another configuration is moved aside, not refused
+  std::string model;              // [model] path: base model folder (Hugging Face format)
+  std::string tokenizer;          // [model] tokenizer: tokenizer folder; empty = the model folder
+  std::string finetuned;          // [perturb] target: fine-tuned model folder (θ_f); empty = Gaussian profile
+  std::string dataset;            // [data] path: JSONL dataset (plain, .gz or .zst)
+  std::string output = "curate_run.h5";  // [output] path: HDF5 result file; rerunning the same config resumes it
   uint64_t seed = 0;              // seed of every random choice (noise, calibration sample)
   std::string log_level = "info";
   double progress_seconds = 10;   // rank 0 reports progress this often
   double flush_seconds = 30;      // results are flushed to the HDF5 file at least this often
   double worker_timeout = 1800;   // seconds without any message from a busy worker before the job stops
-  std::string passes = "difficulty,profile";  // passes to run, in order (calibration runs when needed)
 };
 
 struct PassOptions {

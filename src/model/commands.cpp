@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "curate/data/line_reader.h"
+#include "curate/model/perturb.h"
 #include "curate/model/scorer.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
@@ -93,7 +94,18 @@ void run_nll(const NllOptions& options) {
   }
   const TensorTarget target = apply_runtime(options.runtime);
   const auto load_start = Clock::now();
-  Scorer scorer(load_causal_lm(options.model, target), {.batch_tokens = options.batch_tokens});
+  CausalLM model = load_causal_lm(options.model, target);
+  if (options.family == "gaussian") {
+    apply_gaussian(model, options.perturb, options.checkpoint);
+  } else if (options.family == "directional") {
+    if (options.target.empty()) throw ConfigError("--family directional needs --perturb.target (a fine-tuned model folder)");
+    CheckpointWeights finetuned(options.target, target);
+    log::info(cat("directional checkpoint ", options.checkpoint, ": distance ",
+                  apply_directional(model, finetuned, options.perturb, options.checkpoint)));
+  } else if (options.family != "base") {
+    throw ConfigError("--family '" + options.family + "' is unknown: use base, gaussian or directional");
+  }
+  Scorer scorer(std::move(model), {.batch_tokens = options.batch_tokens});
   const int64_t vocab = scorer.model()->config().vocab_size;
   log::info(cat("loaded ", options.model, " (", scorer.model()->config().architecture_name, ", ",
                 scorer.model()->config().num_parameters() / 1e6, "M parameters) on ", options.runtime.device,

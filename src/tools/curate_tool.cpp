@@ -13,6 +13,7 @@
 
 #include "curate/data/commands.h"
 #include "curate/model/commands.h"
+#include "curate/service/inspect.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   model::BenchOptions bench;
   data::TokenizeOptions tokenize;
   data::PrepareOptions prepare;
+  std::string inspect_path;
   std::string log_level = "info";
 
   const std::map<std::string, Command> commands = {
@@ -81,7 +83,18 @@ int main(int argc, char** argv) {
               ("input", po::value(&nll.input)->required(), "input JSONL (plain, .gz or .zst)")
               ("output", po::value(&nll.output)->required(), "output JSONL")
               ("batch-tokens", bind(nll.batch_tokens), "padded tokens per forward batch")
-              ("window-tokens", bind(nll.window_tokens), "tokens read ahead and scored together");
+              ("window-tokens", bind(nll.window_tokens), "tokens read ahead and scored together")
+              ("family", bind(nll.family), "checkpoint family: base, gaussian or directional")
+              ("checkpoint", bind(nll.checkpoint), "checkpoint index (1..n) of the family")
+              ("perturb.target", bind(nll.target), "fine-tuned model folder (directional)")
+              ("perturb.seed", bind(nll.perturb.seed), "noise seed (curate_dist's run.seed)")
+              ("perturb.gaussian_checkpoints", bind(nll.perturb.gaussian_checkpoints), "as in curate_dist")
+              ("perturb.gaussian_min_std", bind(nll.perturb.gaussian_min_std), "as in curate_dist")
+              ("perturb.gaussian_max_std", bind(nll.perturb.gaussian_max_std), "as in curate_dist")
+              ("perturb.directional_checkpoints", bind(nll.perturb.directional_checkpoints), "as in curate_dist")
+              ("perturb.max_radius", bind(nll.perturb.max_radius), "as in curate_dist")
+              ("perturb.min_radius", bind(nll.perturb.min_radius), "as in curate_dist")
+              ("perturb.direction_excludes_embeddings", bind(nll.perturb.direction_excludes_embeddings), "as in curate_dist");
           add_runtime(d, nll.runtime);
         },
         [&] { model::run_nll(nll); }}},
@@ -108,6 +121,12 @@ int main(int argc, char** argv) {
           add_data_options(d, prepare.data, prepare.prompt);
         },
         [&] { data::run_prepare(prepare); }}},
+      {"inspect",
+       {"summarise a curate_dist result file: examples, passes and progress, calibration, distances",
+        [&](po::options_description& d) {
+          d.add_options()("file", po::value(&inspect_path)->required(), "the HDF5 result file (also positional)");
+        },
+        [&] { service::inspect(inspect_path, std::cout); }}},
       {"make-model",
        {"write a random-weight model folder of a built-in shape",
         [&](po::options_description& d) {
@@ -159,7 +178,9 @@ int main(int argc, char** argv) {
   command.describe(desc);
   try {
     po::variables_map vm;
-    po::store(po::parse_command_line(argc - 1, argv + 1, desc), vm);
+    po::positional_options_description positional;
+    if (found->first == "inspect") positional.add("file", 1);
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional).run(), vm);
     if (vm.count("help")) {
       std::cout << command.summary << "\n\n" << desc << "\n";
       return kExitOk;

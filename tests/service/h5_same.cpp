@@ -1,6 +1,10 @@
 // h5_same A.h5 B.h5 DATASET...: exit 0 when every named dataset is bitwise identical in both files
-// (NaN fill included), 1 otherwise, printing the first difference. Used by the service tests.
+// (NaN fill included), 1 otherwise, printing the first difference.
+// h5_same --row FILE.h5 DATASET INDEX: prints row INDEX (leading dimensions collapsed) of a float dataset as JSON
+// (non-finite values as null). Used by the service tests.
+#include <cmath>
 #include <cstdio>
+#include <string>
 #include <cstring>
 #include <exception>
 
@@ -13,6 +17,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (std::string(argv[1]) == "--row") {
+      const H5File file = H5File::open(argv[2], false);
+      const auto dims = file.dims(argv[3]);
+      const auto values = file.read_f32(argv[3]);
+      const std::size_t width = dims.back(), row = std::stoul(argv[4]);  // leading dimensions collapse into rows
+      std::printf("[");
+      for (std::size_t i = 0; i < width; ++i) {
+        const float v = values.at(row * width + i);
+        std::printf(i ? ",%s" : "%s", std::isfinite(v) ? std::to_string(v).c_str() : "null");
+      }
+      std::printf("]\n");
+      return 0;
+    }
     const H5File a = H5File::open(argv[1], false), b = H5File::open(argv[2], false);
     for (int i = 3; i < argc; ++i) {
       const std::string name = argv[i];

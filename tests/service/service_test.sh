@@ -58,6 +58,35 @@ grep -q "chosen: gaussian" np1.log || fail "no calibration table in the log"
 grep -q "profile pass done" np3.log || fail "np=3 did not finish the profile pass"
 echo "ok: identical results with 1, 2 and 3 ranks"
 
+# The service's losses equal curate_tool nll's on the same tokens at the same perturbed checkpoint.
+chosen=$("$tool" inspect np1.h5 | sed -n 's/^calibration: done, chosen gaussian //p')
+[ -n "$chosen" ] || fail "inspect does not show the chosen checkpoint"
+"$tool" prepare --tokenizer "$tokenizer" --input data.jsonl --output prepared.jsonl --log-level warn
+python3 - <<'PY'
+import json
+with open("nll_in.jsonl", "w") as out:
+    for line in list(open("prepared.jsonl"))[:6]:
+        row = json.loads(line)
+        out.write(json.dumps({"line": row["line"], "start": row["reasoning_start"], "input_ids": row["input_ids"]}) + "\n")
+PY
+"$tool" nll --model base --input nll_in.jsonl --output nll_out.jsonl --family gaussian --checkpoint "$chosen" \
+  --perturb.gaussian_checkpoints 4 --threads 1 --log-level warn
+while read -r row; do
+  line=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["line"])' "$row")
+  "$same" --row np1.h5 /difficulty/losses $((line - 1)) > stored.json
+  python3 - "$row" <<'PY' || fail "service and curate_tool nll disagree on line $line"
+import json, sys
+row = json.loads(sys.argv[1])
+stored = json.load(open("stored.json"))
+mine = row["nll"][row["start"] - 1:row["start"] - 1 + len(stored)]
+pairs = [(a, b) for a, b in zip(stored, mine) if a is not None]
+assert pairs, "nothing to compare"
+worst = max(abs(a - b) for a, b in pairs)
+assert worst < 1e-5, worst
+PY
+done < nll_out.jsonl
+echo "ok: difficulty losses equal curate_tool nll at gaussian $chosen within 1e-5"
+
 # Stop with SIGTERM (to the ranks, as scancel and Ctrl-C deliver it) once some profile units are stored, then resume.
 "$mpiexec" -n 3 "$dist" --config run.ini --output.path stopped.h5 > stopped.log 2>&1 &
 pid=$!
@@ -99,4 +128,3 @@ set -e
 grep -q "rank 1" broken.log || { cat broken.log; fail "the failure does not name the rank"; }
 grep -q "truncated" broken.log || { cat broken.log; fail "the failure does not say what is wrong"; }
 echo "ok: a failing worker is named"
-echo "1 passed, 0 failed"

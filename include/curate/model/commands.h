@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "curate/model/perturb_options.h"
+
 namespace curate::model {
 
 struct RuntimeOptions {
@@ -20,6 +22,10 @@ struct NllOptions {
   int64_t batch_tokens = 16384;     // padded tokens per forward batch
   int64_t window_tokens = 1 << 20;  // tokens read ahead and scored together (bounds memory)
   RuntimeOptions runtime;
+  std::string family = "base";      // checkpoint to score: base, gaussian or directional
+  int checkpoint = 0;               // its index (1..n) for gaussian and directional
+  std::string target;               // fine-tuned model folder (directional)
+  PerturbOptions perturb;           // the same settings as curate_dist's [perturb] section
 };
 
 // Scores every line of `input`; writes `output` atomically (OUT.partial, renamed when complete).

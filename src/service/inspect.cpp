@@ -1,0 +1,52 @@
+#include "curate/service/inspect.h"
+
+#include <cmath>
+#include <map>
+
+#include "curate/data/record.h"
+#include "curate/store/hdf5.h"
+#include "curate/util/error.h"
+
+namespace curate::service {
+
+void inspect(const std::filesystem::path& path, std::ostream& out) {
+  const store::H5File file = store::H5File::open(path, false);
+  if (!file.exists("/examples/status")) throw StoreError(path.string() + ": not a curate_dist result file");
+  out << path.string() << ": " << file.string_attribute("/", "format") << " v" << file.int_attribute("/", "version") << "\n";
+  const auto status = file.read_u8("/examples/status");
+  const auto full = file.read_i64("/examples/full_length");
+  std::map<std::string, int64_t> counts;
+  int64_t kept = 0, unseen = 0, tokens = 0;
+  for (std::size_t i = 0; i < status.size(); ++i) {
+    if (status[i] == 0 && full[i] > 0) ++kept, tokens += full[i];
+    else if (status[i] == 0) ++unseen;
+    else ++counts[std::string(data::skip_reason_name(static_cast<data::SkipReason>(status[i] - 1)))];
+  }
+  out << "examples: " << status.size() << " records, " << kept << " kept (" << tokens << " tokens)";
+  for (const auto& [reason, n] : counts) out << ", " << n << " " << reason;
+  if (unseen) out << ", " << unseen << " not read yet";
+  out << "\n";
+  if (file.exists("/calibration/done")) {
+    out << "calibration: " << (file.exists("/calibration/ratio") ? "done, chosen gaussian " +
+                                                                       std::to_string(file.int_attribute("/calibration", "chosen"))
+                                                                 : std::string("in progress"))
+        << "\n";
+    if (file.exists("/calibration/ratio")) out << file.string_attribute("/calibration", "table") << "\n";
+  }
+  for (const char* pass : {"/difficulty", "/profile"}) {
+    if (!file.exists(std::string(pass) + "/done")) continue;
+    const auto done = file.read_u8(std::string(pass) + "/done");
+    int64_t finished = 0;
+    for (uint8_t d : done) finished += d;
+    out << (pass + 1) << ": " << finished << "/" << done.size() << " units (" << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size()))
+        << "%), " << file.int_attribute(pass, "tokens") << " tokens, checkpoints " << file.string_attribute(pass, "checkpoints") << "\n";
+    for (const char* measure : {"/distance", "/noise_std"}) {
+      if (!file.exists(std::string(pass) + measure)) continue;
+      out << "  " << (measure + 1) << ":";
+      for (float v : file.read_f32(std::string(pass) + measure)) out << " " << (std::isnan(v) ? std::string("-") : std::to_string(v));
+      out << "\n";
+    }
+  }
+}
+
+}  // namespace curate::service

@@ -1,22 +1,17 @@
 #!/usr/bin/env bash
-# Sets up and builds (launch/setup.sh), then runs the default job on bundled data: a tiny random
-# Qwen2-shaped model is generated and `curate_tool nll` scores configs/demo/sequences.jsonl.
+# Sets up and builds (launch/setup.sh), then runs curate_dist on the bundled demo (configs/demo.ini):
+# two tiny random Qwen2-shaped models are generated, 400 examples are scored by 3 MPI ranks
+# (calibration, difficulty and profile passes) into build/demo/run.h5, which is then summarised.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/launch/setup.sh"
 cd "$root"
 build=${CURATE_BUILD_DIR:-build}
 tool="$build/src/tools/curate_tool"
-out="$build/demo"
-mkdir -p "$out"
-"$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output "$out/model"
-"$tool" nll --model "$out/model" --input configs/demo/sequences.jsonl --output "$out/nll.jsonl"
+mkdir -p build/demo
+[ -f build/demo/base/config.json ] || "$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output build/demo/base
+[ -f build/demo/tuned/config.json ] || "$tool" make-model --shape tiny-qwen2 --seed 2 --init-std 0.1 --output build/demo/tuned
+[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@"
 echo
-echo "demo: per-token losses in $out/nll.jsonl; mean loss per sequence:"
-.venv/bin/python - "$out/nll.jsonl" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    row = json.loads(line)
-    nll = row["nll"]
-    print(f"  {row.get('name', '?'):>12}  {len(row['input_ids']):4d} tokens  mean nll {sum(nll) / max(len(nll), 1):.4f}")
-PY
+"$tool" inspect build/demo/run.h5

@@ -2,7 +2,9 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include "curate/util/error.h"
@@ -77,6 +79,32 @@ std::string Comm::broadcast(const std::string& text) const {
   std::string out = rank_ == 0 ? text : std::string(size, '\0');
   check(MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast");
   return out;
+}
+
+void Comm::broadcast_bytes(std::vector<std::byte>& data) const {
+  uint64_t size = data.size();
+  check(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  if (rank_ != 0) data.resize(size);
+  constexpr uint64_t kPiece = uint64_t{1} << 30;
+  for (uint64_t at = 0; at < size; at += kPiece) {
+    const int n = static_cast<int>(std::min(kPiece, size - at));
+    check(MPI_Bcast(data.data() + at, n, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+}
+
+void Comm::allgather(std::span<int32_t> all, std::span<const int64_t> first) const {
+  if (first.size() != static_cast<std::size_t>(size_) + 1 || first.back() != static_cast<int64_t>(all.size()) ||
+      all.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw DistError("allgather: row ranges do not match the array (" + std::to_string(all.size()) + " elements)");
+  }
+  std::vector<int> counts(static_cast<std::size_t>(size_)), displacements(static_cast<std::size_t>(size_));
+  for (int r = 0; r < size_; ++r) {
+    displacements[static_cast<std::size_t>(r)] = static_cast<int>(first[static_cast<std::size_t>(r)]);
+    counts[static_cast<std::size_t>(r)] = static_cast<int>(first[static_cast<std::size_t>(r) + 1] - first[static_cast<std::size_t>(r)]);
+  }
+  check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.data(), counts.data(), displacements.data(), MPI_INT32_T,
+                       MPI_COMM_WORLD),
+        "MPI_Allgatherv");
 }
 
 void Comm::abort(int code) const {

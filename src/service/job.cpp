@@ -9,9 +9,11 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "curate/data/dataset.h"
+#include "curate/store/journal.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "run_file.h"
@@ -38,10 +40,79 @@ std::vector<uint64_t> calibration_sample(uint64_t records, int64_t count, uint64
   return all;
 }
 
+// Stable codes of the passes in journal records and messages.
+int32_t pass_code(const std::string& name) { return name == "calibration" ? 0 : name == "difficulty" ? 1 : 2; }
+
+std::filesystem::path journal_path(const Options& options) { return options.run.output + ".journal"; }
+
+// The fingerprint a journal was started with ("" for none or an unreadable one).
+std::string journal_fingerprint(const std::filesystem::path& path) {
+  std::string found;
+  bool first = true;
+  store::Journal::read(path, [&](std::span<const std::byte> record) {
+    if (first && !record.empty() && record[0] == std::byte{'F'}) {
+      found.assign(reinterpret_cast<const char*>(record.data()) + 1, record.size() - 1);
+    }
+    first = false;
+  });
+  return found;
+}
+
+// Decides what to do with an existing result file and journal before opening them; returns true when
+// the journal must be started anew. Damaged files are rebuilt from a journal of the same configuration.
+bool prepare_output(const Options& options, const std::string& print, uint64_t records) {
+  const std::filesystem::path output = options.run.output, journal = journal_path(options);
+  const bool journal_matches = std::filesystem::exists(journal) && journal_fingerprint(journal) == print;
+  const ResumeCheck check = check_resume(output, print, records);
+  switch (check.kind) {
+    case ResumeCheck::kResumable:
+      return !journal_matches;
+    case ResumeCheck::kMissing:
+      if (std::filesystem::exists(journal) && !journal_matches) {
+        log::warn(journal.string() + " belongs to another configuration; starting a new one");
+      }
+      if (journal_matches) log::warn(output.string() + " is missing; rebuilding it from " + journal.string());
+      return !journal_matches;
+    case ResumeCheck::kOtherConfiguration:
+      if (!options.run.fresh) {
+        throw ConfigError(check.detail + "; give another output.path, or --fresh to move it aside and start over");
+      }
+      log::warn("--fresh: moved " + output.string() + " to " + move_aside(output).string() + " (" + check.detail + ")");
+      return true;
+    case ResumeCheck::kDamaged:
+      if (journal_matches) {
+        log::warn(output.string() + " is damaged (" + check.detail + "); moved to " + move_aside(output).string() +
+                  ", rebuilding it from " + journal.string());
+        return false;
+      }
+      if (!options.run.fresh) {
+        throw StoreError(check.detail + "; no journal of this configuration can rebuild it: --fresh moves it aside and "
+                         "starts over");
+      }
+      log::warn("--fresh: moved damaged " + output.string() + " to " + move_aside(output).string());
+      return true;
+  }
+  return true;
+}
+
 class Coordinator {
  public:
   Coordinator(const Options& options, const dist::Comm& comm, uint64_t records)
-      : options_(options), comm_(comm), file_(options.run.output, fingerprint(options), records, options.run.fresh), records_(records) {
+      : options_(options),
+        comm_(comm),
+        print_(fingerprint(options)),
+        new_journal_(prepare_output(options, print_, records)),
+        file_(options.run.output, print_, records),
+        journal_(reset_journal(journal_path(options), new_journal_)),
+        records_(records) {
+    if (new_journal_) {
+      dist::Writer header;
+      header.put<char>('F');
+      const auto* text = reinterpret_cast<const std::byte*>(print_.data());
+      header.bytes().insert(header.bytes().end(), text, text + print_.size());
+      journal_.append(header.bytes());
+      journal_.sync();
+    }
     if (comm.size() == 1) local_ = std::make_unique<Worker>(options);
   }
 
@@ -50,20 +121,90 @@ class Coordinator {
     if (stage == "all" || stage == "difficulty") run_pass(difficulty_plan(gaussian_checkpoint()));
     if (stage == "all" || stage == "profile") run_pass(profile_plan());
     finish();
+    file_.flush();
   }
 
-  // Tells every worker to exit (after a failure, the busy ones are ended by MPI_Abort instead).
-  void finish() {
-    for (int rank : idle_) comm_.send(rank, kStop, {});
-    idle_.clear();
+  // Tells every worker to exit once it holds no unit; a worker that got no unit (a resumed run with
+  // nothing left) is still waited for, up to run.worker_timeout. Needs no unit in flight.
+  void finish(bool then_select = false) {
+    const std::byte flag{static_cast<unsigned char>(then_select ? 1 : 0)};
+    auto stop = [&](int rank) {
+      comm_.send(rank, kStop, std::span<const std::byte>(&flag, 1));
+      stopped_.insert(rank);
+    };
+    for (int rank : ready_) {
+      if (!stopped_.count(rank) && busy_[rank].empty()) stop(rank);
+    }
+    ready_.clear();
+    const auto start = Clock::now();
+    while (static_cast<int>(stopped_.size()) < comm_.size() - 1) {
+      auto message = comm_.receive(0.25);
+      if (!message) {
+        if (seconds_since(start) > options_.run.worker_timeout) {
+          throw DistError(cat(comm_.size() - 1 - static_cast<int>(stopped_.size()), " worker(s) never asked for work within ",
+                              options_.run.worker_timeout, " s; raise run.worker_timeout if loading is that slow"));
+        }
+        continue;
+      }
+      dist::Reader reader(message->data);
+      if (message->tag == kFailure) throw DistError(reader.get_string());
+      if (message->tag != kRequest) throw DistError(cat("unexpected message tag ", message->tag, " from rank ", message->source));
+      stop(message->source);
+    }
   }
-  bool workers_busy() const { return !busy_.empty(); }
+  bool workers_busy() const {
+    return std::any_of(busy_.begin(), busy_.end(), [](const auto& entry) { return !entry.second.empty(); });
+  }
 
  private:
   struct Busy {
     Unit unit;
-    Clock::time_point since;
+    Clock::time_point since;  // when the worker started it (assigned, or its previous unit returned)
   };
+  // Units a worker holds at once: the next one waits in its MPI receive queue while it scores the
+  // current one, so a worker never waits for a round trip to rank 0.
+  static constexpr int kUnitsPerWorker = 2;
+  struct RankRate {
+    int64_t tokens = 0;
+    double seconds = 0;
+  };
+
+  static const std::filesystem::path& reset_journal(const std::filesystem::path& path, bool fresh) {
+    if (fresh) std::filesystem::remove(path);
+    return path;
+  }
+
+  // Stores a result: first in the journal (one write), then in the HDF5 file (data, then its done flag).
+  void keep(const PassPlan& p, const UnitResult& result) {
+    dist::Writer record;
+    record.put<char>('U');
+    encode(record, result);
+    journal_.append(record.bytes());
+    file_.store(p, result);
+  }
+
+  // Folds journal records of pass `p` that the HDF5 file lacks (a kill between the two writes, or a
+  // rebuilt file) into it, and marks them done.
+  int64_t replay(const PassPlan& p, std::vector<uint8_t>& done) {
+    int64_t replayed = 0;
+    const int64_t units = p.units();
+    store::Journal::read(journal_.path(), [&](std::span<const std::byte> record) {
+      if (record.empty() || record[0] != std::byte{'U'}) return;
+      dist::Reader reader(record.subspan(1));
+      const UnitResult result = decode_result(reader);
+      if (result.pass != pass_code(p.name) || result.slot >= static_cast<int32_t>(p.slots.size()) || result.index >= units) return;
+      uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) + static_cast<std::size_t>(result.index)];
+      if (flag) return;
+      file_.store(p, result);
+      flag = 1;
+      ++replayed;
+    });
+    if (replayed) {
+      file_.flush();
+      log::info(cat(p.name, ": ", replayed, " unit(s) restored from the journal"));
+    }
+    return replayed;
+  }
 
   PassPlan plan(std::string name, std::string group, std::vector<model::CheckpointKey> slots, int64_t tokens,
                 std::vector<uint64_t> positions) const {
@@ -153,12 +294,14 @@ class Coordinator {
 
   void run_pass(const PassPlan& p) {
     std::vector<uint8_t> done = file_.open_pass(p);
+    replay(p, done);
+    const int32_t code = pass_code(p.name);
     const int64_t units = p.units();
     std::deque<Unit> pending;
     for (std::size_t slot = 0; slot < p.slots.size(); ++slot) {
       for (int64_t u = 0; u < units; ++u) {
         if (done[slot * static_cast<std::size_t>(units) + static_cast<std::size_t>(u)]) continue;
-        Unit unit{pass_id_, static_cast<int32_t>(slot), u, p.slots[slot], p.tokens, {}};
+        Unit unit{code, static_cast<int32_t>(slot), u, p.slots[slot], p.tokens, {}};
         const auto first = static_cast<std::size_t>(u * p.unit_examples);
         const auto last = std::min(p.positions.size(), first + static_cast<std::size_t>(p.unit_examples));
         unit.positions.assign(p.positions.begin() + static_cast<std::ptrdiff_t>(first),
@@ -174,15 +317,16 @@ class Coordinator {
     const auto start = Clock::now();
     auto last_report = start, last_flush = start;
     auto store = [&](const UnitResult& result) {
-      if (result.pass != pass_id_) throw DistError(cat("result of pass ", result.pass, " arrived during pass ", pass_id_));
-      file_.store(p, result);
+      if (result.pass != code) throw DistError(cat("result of pass ", result.pass, " arrived during pass ", code));
+      keep(p, result);
       ++stored;
       examples += static_cast<int64_t>(result.examples.size());
       for (const auto& e : result.examples) tokens += static_cast<int64_t>(e.losses.size());
     };
-    while (!pending.empty() || !busy_.empty()) {
+    rates_.clear();
+    while (!pending.empty() || workers_busy()) {
       if (stop_requested && !pending.empty()) {
-        log::warn(cat("stop requested: waiting for ", busy_.size(), " unit(s) in flight, then saving"));
+        log::warn(cat("stop requested: waiting for ", in_flight(), " unit(s) in flight, then saving"));
         pending.clear();
       }
       if (local_) {
@@ -194,25 +338,29 @@ class Coordinator {
         if (auto message = comm_.receive(0.25)) handle(*message, store);
         check_timeouts();
       }
-      if (seconds_since(last_flush) > options_.run.flush_seconds) file_.flush(), last_flush = Clock::now();
+      if (seconds_since(last_flush) > options_.run.flush_seconds) {
+        journal_.sync();
+        file_.flush();
+        last_flush = Clock::now();
+      }
       if (seconds_since(last_report) > options_.run.progress_seconds) {
         last_report = Clock::now();
         const double elapsed = seconds_since(start), rate = stored / std::max(elapsed, 1e-9);
         const int64_t left = total - already - stored;
         log::info(cat(p.name, ": ", already + stored, "/", total, " units (", 100 * (already + stored) / std::max<int64_t>(total, 1),
                       "%), ", static_cast<int64_t>(examples / elapsed), " examples/s, ", static_cast<int64_t>(tokens / elapsed),
-                      " scored tokens/s, ETA ", format_seconds(left / std::max(rate, 1e-9))));
+                      " scored tokens/s, ETA ", format_seconds(left / std::max(rate, 1e-9)), slowest_rank()));
       }
     }
+    journal_.sync();
     file_.flush();
-    ++pass_id_;
     if (stop_requested) throw Interrupted();
     log::info(cat(p.name, " pass done: ", stored, " units, ", examples, " examples, ", tokens, " tokens in ",
                   format_seconds(seconds_since(start))));
   }
 
   void assign(std::deque<Unit>& pending) {
-    for (auto it = idle_.begin(); it != idle_.end() && !pending.empty();) {
+    for (auto it = ready_.begin(); it != ready_.end() && !pending.empty();) {
       const int rank = *it;
       // Prefer a unit at the checkpoint this worker holds: rebuilding a checkpoint costs a model load.
       auto match = std::find_if(pending.begin(), pending.end(), [&](const Unit& u) {
@@ -224,44 +372,78 @@ class Coordinator {
       encode(writer, *match);
       comm_.send(rank, kUnit, writer.bytes());
       held_[rank] = match->checkpoint;
-      busy_[rank] = {std::move(*match), Clock::now()};
+      busy_[rank].push_back({std::move(*match), Clock::now()});
       pending.erase(match);
-      it = idle_.erase(it);
+      it = ready_.erase(it);
     }
   }
 
   template <typename Store>
   void handle(const dist::Message& message, Store& store) {
     dist::Reader reader(message.data);
+    const int rank = message.source;
     if (message.tag == kFailure) throw DistError(reader.get_string());
     if (message.tag == kResult) {
-      store(decode_result(reader));
-      busy_.erase(message.source);
-    } else if (message.tag != kRequest) {
-      throw DistError(cat("unexpected message tag ", message.tag, " from rank ", message.source));
+      const UnitResult result = decode_result(reader);
+      std::deque<Busy>& queue = busy_[rank];
+      if (queue.empty() || queue.front().unit.index != result.index || queue.front().unit.pass != result.pass ||
+          queue.front().unit.slot != result.slot) {
+        throw DistError(cat("rank ", rank, " returned unit ", result.index, " that it was not given"));
+      }
+      RankRate& rate = rates_[rank];
+      for (const auto& e : result.examples) rate.tokens += static_cast<int64_t>(e.losses.size());
+      rate.seconds += seconds_since(queue.front().since);
+      store(result);
+      queue.pop_front();
+      if (!queue.empty()) queue.front().since = Clock::now();
+      ready_.push_back(rank);
+    } else if (message.tag == kRequest) {
+      ready_.insert(ready_.end(), kUnitsPerWorker, rank);
+    } else {
+      throw DistError(cat("unexpected message tag ", message.tag, " from rank ", rank));
     }
-    idle_.push_back(message.source);
   }
 
   void check_timeouts() const {
-    for (const auto& [rank, busy] : busy_) {
-      if (seconds_since(busy.since) > options_.run.worker_timeout) {
+    for (const auto& [rank, queue] : busy_) {
+      if (!queue.empty() && seconds_since(queue.front().since) > options_.run.worker_timeout) {
+        const Unit& unit = queue.front().unit;
         throw DistError(cat("rank ", rank, " has not answered for ", options_.run.worker_timeout, " s on ",
-                            model::describe(busy.unit.checkpoint), " unit ", busy.unit.index,
+                            model::describe(unit.checkpoint), " unit ", unit.index,
                             " (hung or dead); raise run.worker_timeout if units are that slow"));
       }
     }
   }
 
+  std::size_t in_flight() const {
+    std::size_t n = 0;
+    for (const auto& entry : busy_) n += entry.second.size();
+    return n;
+  }
+
+  // "; slowest rank R at X tokens/s" over the current pass, once two workers have results.
+  std::string slowest_rank() const {
+    if (rates_.size() < 2) return "";
+    auto slowest = std::min_element(rates_.begin(), rates_.end(), [](const auto& a, const auto& b) {
+      return a.second.tokens / std::max(a.second.seconds, 1e-9) < b.second.tokens / std::max(b.second.seconds, 1e-9);
+    });
+    return cat("; slowest rank ", slowest->first, " at ",
+               static_cast<int64_t>(slowest->second.tokens / std::max(slowest->second.seconds, 1e-9)), " tokens/s");
+  }
+
   const Options& options_;
   const dist::Comm& comm_;
+  std::string print_;
+  bool new_journal_;
   RunFile file_;
+  store::Journal journal_;
   uint64_t records_;
   std::unique_ptr<Worker> local_;
-  int32_t pass_id_ = 0;
-  std::vector<int> idle_;
-  std::map<int, Busy> busy_;
+  std::vector<int> ready_;                 // one entry per free unit slot of a worker
+  std::map<int, std::deque<Busy>> busy_;   // units each worker holds, oldest first
   std::map<int, model::CheckpointKey> held_;
+  std::map<int, RankRate> rates_;          // per worker over the current pass
+  std::set<int> stopped_;                  // workers sent kStop
 };
 
 }  // namespace
@@ -300,16 +482,30 @@ void run_job(const Options& options, const dist::Comm& comm) {
     worker->serve(comm);
     return;
   }
-  Coordinator coordinator(options, comm, records);
+  std::unique_ptr<Coordinator> coordinator;
   try {
-    coordinator.run();
+    coordinator = std::make_unique<Coordinator>(options, comm, records);
+  } catch (const Error&) {
+    for (int rank = 1; rank < comm.size(); ++rank) comm.send(rank, kStop, {});  // no unit was handed out yet
+    throw;
+  }
+  try {
+    coordinator->run();
+    coordinator.reset();  // closes the HDF5 file cleanly
+    std::filesystem::remove(journal_path(options));  // every requested pass is in the file
+    return;
   } catch (const Interrupted&) {
-    coordinator.finish();
+    coordinator->finish();
     throw;
   } catch (const Error& e) {
     log::error(e.what());
-    if (coordinator.workers_busy()) comm.abort(e.exit_code());  // busy workers would wait forever
-    coordinator.finish();
+    if (coordinator->workers_busy()) comm.abort(e.exit_code());  // busy workers would wait forever
+    try {
+      coordinator->finish();
+    } catch (const Error& again) {
+      log::error(again.what());
+      comm.abort(e.exit_code());
+    }
     throw;
   }
 }

@@ -26,43 +26,38 @@ float mean(const std::vector<float>& values, std::size_t count) {
 
 }  // namespace
 
-namespace {
-
-// Why `path` cannot be resumed under `fingerprint`, or "" when it can (or does not exist).
-std::string resume_problem(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records) {
-  if (!std::filesystem::exists(path)) return "";
+ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records) {
+  if (!std::filesystem::exists(path)) return {};
   try {
     store::H5File file = store::H5File::open(path, false);
-    if (!file.exists("/examples/status")) return path.string() + " was not written by curate_dist";
+    if (!file.exists("/examples/status")) return {ResumeCheck::kOtherConfiguration, path.string() + " was not written by curate_dist"};
     const std::string stored = file.string_attribute("/", "fingerprint");
     if (stored != fingerprint) {
-      return path.string() + " holds results of a different configuration or dataset (stored: " + stored + ")";
+      return {ResumeCheck::kOtherConfiguration,
+              path.string() + " holds results of a different configuration or dataset (stored: " + stored + ")"};
     }
     if (file.dims("/examples/status") != std::vector<uint64_t>{records}) {
-      return path.string() + " was written for another number of records than the dataset's " + std::to_string(records);
+      return {ResumeCheck::kOtherConfiguration,
+              path.string() + " was written for another number of records than the dataset's " + std::to_string(records)};
+    }
+    for (const char* pass : {"/calibration/done", "/difficulty/done", "/profile/done"}) {
+      if (file.exists(pass)) file.read_u8(pass);  // the progress flags must be readable
     }
   } catch (const StoreError& e) {
-    return e.what();
+    return {ResumeCheck::kDamaged, e.what()};
   }
-  return "";
+  return {ResumeCheck::kResumable, ""};
 }
 
-store::H5File open_or_create(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records,
-                             bool fresh) {
-  const std::string problem = resume_problem(path, fingerprint, records);
-  if (!problem.empty()) {
-    if (!fresh) throw ConfigError(problem + "; give another output.path, or --fresh to move it aside and start over");
-    const auto aside = path.string() + ".discarded-" + std::to_string(std::time(nullptr));
-    std::filesystem::rename(path, aside);
-    log::warn("--fresh: moved " + path.string() + " to " + aside + " (" + problem + ")");
-  }
-  return std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path);
+std::filesystem::path move_aside(const std::filesystem::path& path) {
+  const std::filesystem::path aside = path.string() + ".discarded-" + std::to_string(std::time(nullptr));
+  std::filesystem::rename(path, aside);
+  return aside;
 }
 
-}  // namespace
-
-RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, bool fresh)
-    : file_(open_or_create(path, fingerprint, records, fresh)), records_(records) {
+RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records)
+    : file_(std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path)),
+      records_(records) {
   if (file_.exists("/examples/status")) return;  // resuming: checked above
   file_.set_attribute("/", "format", kFormat);
   file_.set_attribute("/", "version", kVersion);

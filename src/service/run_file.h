@@ -39,12 +39,20 @@ struct PassPlan {
   int64_t units() const { return (static_cast<int64_t>(positions.size()) + unit_examples - 1) / unit_examples; }
 };
 
+// Whether an existing result file can be resumed under `fingerprint`.
+struct ResumeCheck {
+  enum Kind { kMissing, kResumable, kOtherConfiguration, kDamaged } kind = kMissing;
+  std::string detail;  // what differs or what is wrong
+};
+ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records);
+
+// Renames `path` to PATH.discarded-<unix time> and returns the new name.
+std::filesystem::path move_aside(const std::filesystem::path& path);
+
 class RunFile {
  public:
-  // Opens `path` when it exists (its fingerprint must equal `fingerprint`, else ConfigError), or
-  // creates it for `records` examples. With `fresh`, a file that cannot be resumed (other
-  // configuration, damaged) is renamed to PATH.discarded-<unix time> and a new one is created.
-  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, bool fresh);
+  // Opens `path` (which check_resume found resumable) or creates it for `records` examples.
+  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records);
 
   // Creates the pass's datasets when missing; returns its done flags [slots × units].
   std::vector<uint8_t> open_pass(const PassPlan& plan);

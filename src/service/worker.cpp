@@ -72,12 +72,13 @@ UnitResult Worker::process(const Unit& unit) {
   return result;
 }
 
-void Worker::serve(const dist::Comm& comm) {
+bool Worker::serve(const dist::Comm& comm) {
   dist::Writer hello;
   comm.send(0, kRequest, hello.bytes());
   for (;;) {
     auto message = comm.receive(/*timeout_seconds=*/0, /*source=*/0);
-    if (!message || message->tag == kStop) return;
+    if (!message) return false;
+    if (message->tag == kStop) return !message->data.empty() && message->data[0] == std::byte{1};
     if (message->tag != kUnit) throw DistError(cat("rank ", comm.rank(), ": unexpected message tag ", message->tag));
     dist::Reader reader(message->data);
     const Unit unit = decode_unit(reader);

@@ -21,8 +21,9 @@ class Worker {
   // Scores one unit. Deterministic: the result depends only on the unit and the options.
   UnitResult process(const Unit& unit);
 
-  // Serves rank 0 until it says stop. Failures are reported to rank 0 (kFailure) and rethrown.
-  void serve(const dist::Comm& comm);
+  // Serves rank 0 until it says stop; returns true when the job goes on to the selection stage (the
+  // stop message says so). Failures are reported to rank 0 (kFailure) and rethrown.
+  bool serve(const dist::Comm& comm);
 
  private:
   const Options& options_;

@@ -1,5 +1,6 @@
 // Runs under mpirun (CTest label "mpi"); every rank runs the same tests.
 #include "curate/dist/mpi.h"
+#include "curate/util/error.h"
 
 #include <gtest/gtest.h>
 
@@ -34,6 +35,30 @@ TEST(Mpi, ReceiveTimesOutAndBroadcastReachesAll) {
   Comm comm = Comm::world();
   EXPECT_FALSE(comm.receive(0.05).has_value());  // nobody sends
   EXPECT_EQ(comm.broadcast(comm.rank() == 0 ? "from rank 0" : "ignored"), "from rank 0");
+  comm.barrier();
+}
+
+TEST(Mpi, VectorBroadcastAndAllgatherFillEveryRank) {
+  Comm comm = Comm::world();
+  std::vector<float> values;
+  if (comm.rank() == 0) values = {1.5f, -2.0f, 3.25f};
+  comm.broadcast(values);
+  EXPECT_EQ(values, (std::vector<float>{1.5f, -2.0f, 3.25f}));
+  std::vector<double> empty;
+  comm.broadcast(empty);
+  EXPECT_TRUE(empty.empty());
+
+  const int64_t n = 10;  // uneven shares, one of them possibly empty
+  std::vector<int64_t> first(static_cast<std::size_t>(comm.size()) + 1);
+  for (int r = 0; r <= comm.size(); ++r) first[static_cast<std::size_t>(r)] = n * r / comm.size();
+  std::vector<int32_t> all(n, -1);
+  for (int64_t i = first[static_cast<std::size_t>(comm.rank())]; i < first[static_cast<std::size_t>(comm.rank()) + 1]; ++i) {
+    all[static_cast<std::size_t>(i)] = static_cast<int32_t>(i * i);
+  }
+  comm.allgather(all, first);
+  for (int64_t i = 0; i < n; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i)], i * i) << i;
+  std::vector<int64_t> wrong(first.begin(), first.end() - 1);
+  EXPECT_THROW(comm.allgather(all, wrong), DistError);
   comm.barrier();
 }
 

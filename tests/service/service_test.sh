@@ -6,57 +6,16 @@
 #   service_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR
 set -euo pipefail
 tool=$1 dist=$2 same=$3 mpiexec=$4 tokenizer=$5
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/common.sh"
 
-"$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output base --log-level warn
-"$tool" make-model --shape tiny-qwen2 --seed 2 --init-std 0.1 --output tuned --log-level warn
-python3 - <<'PY'
-import json, random
-r = random.Random(0)
-words = "the patient has fever cough so we consider pneumonia order chest x ray antibiotics sum of two primes even wait check".split()
-with open("data.jsonl", "w") as f:
-    for i in range(600):
-        f.write(json.dumps({"prompt": "Q%d: %s" % (i, " ".join(r.choice(words) for _ in range(r.randint(3, 30)))),
-                            "reasoning": " ".join(r.choice(words) for _ in range(r.randint(5, 200))),
-                            "source": r.choice(["a", "b"]), "domain": "d"}) + "\n")
-    f.write("not json\n")
-PY
-cat > run.ini <<INI
-[model]
-path = base
-tokenizer = $tokenizer
-[data]
-path = data.jsonl
-[perturb]
-target = tuned
-gaussian_checkpoints = 4
-directional_checkpoints = 3
-max_radius = 5
-[run]
-progress_seconds = 1
-flush_seconds = 0
-[pass]
-unit_examples = 8
-difficulty_tokens = 20
-profile_tokens = 80
-calibration_samples = 32
-INI
-datasets="/examples/status /examples/id /examples/key /examples/source /examples/prompt_tokens /examples/reasoning_tokens
-  /examples/full_length /calibration/loss /calibration/ratio /difficulty/losses /difficulty/mean_loss /difficulty/done
-  /difficulty/noise_std /profile/losses /profile/mean_loss /profile/mean_loss_first /profile/distance /profile/done"
-
-for np in 1 2 3; do
+for np in 1 2 4; do
   "$mpiexec" -n $np "$dist" --config run.ini --output.path np$np.h5 > np$np.log 2>&1 || { cat np$np.log; fail "np=$np run failed"; }
 done
 "$same" np1.h5 np2.h5 $datasets || fail "1 and 2 ranks differ"
-"$same" np1.h5 np3.h5 $datasets || fail "1 and 3 ranks differ"
+"$same" np1.h5 np4.h5 $datasets || fail "1 and 4 ranks differ"
 grep -q "chosen: gaussian" np1.log || fail "no calibration table in the log"
-grep -q "profile pass done" np3.log || fail "np=3 did not finish the profile pass"
-echo "ok: identical results with 1, 2 and 3 ranks"
+grep -q "profile pass done" np4.log || fail "np=4 did not finish the profile pass"
+echo "ok: identical results with 1, 2 and 4 ranks"
 
 # The service's losses equal curate_tool nll's on the same tokens at the same perturbed checkpoint.
 chosen=$("$tool" inspect np1.h5 | sed -n 's/^calibration: done, chosen gaussian //p')

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,6 +43,24 @@ class Comm {
   void barrier() const;
   // Rank 0's string on every rank.
   std::string broadcast(const std::string& text) const;
+  // Rank 0's bytes on every rank: `data` is resized on the others. Any size (sent in pieces under 1 GiB).
+  void broadcast_bytes(std::vector<std::byte>& data) const;
+  // Rank 0's vector of trivially copyable T on every rank.
+  template <typename T>
+  void broadcast(std::vector<T>& values) const {
+    std::vector<std::byte> bytes;
+    if (rank_ == 0) bytes.assign(reinterpret_cast<const std::byte*>(values.data()),
+                                 reinterpret_cast<const std::byte*>(values.data() + values.size()));
+    broadcast_bytes(bytes);
+    if (rank_ != 0) {
+      values.resize(bytes.size() / sizeof(T));
+      std::memcpy(values.data(), bytes.data(), bytes.size());
+    }
+  }
+  // Every rank passes `all` (the same length everywhere) with its own elements
+  // [first[rank], first[rank + 1]) filled; on return every element is filled on every rank.
+  // `first` has size() + 1 ascending entries, first[0] = 0, first[size()] = all.size().
+  void allgather(std::span<int32_t> all, std::span<const int64_t> first) const;
   // Ends every rank of the job with `code` (MPI_Abort); for failures a rank cannot report otherwise.
   [[noreturn]] void abort(int code) const;
 

@@ -1,0 +1,38 @@
+// Append-only journal of records (length + CRC-32 framed byte strings). A process killed in the
+// middle of an append leaves a torn last record, which readers detect and drop; every complete
+// record before it is intact. Used to rebuild an HDF5 result file that a kill left unreadable.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <vector>
+
+namespace curate::store {
+
+class Journal {
+ public:
+  // Opens `path` for appending (creating it), after cutting off a torn tail left by a kill.
+  // Throws StoreError naming the path when it cannot be opened or written.
+  explicit Journal(const std::filesystem::path& path);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  void append(std::span<const std::byte> record);
+  // Forces appended records to stable storage (fsync).
+  void sync();
+  const std::filesystem::path& path() const { return path_; }
+
+  // Calls `visit` for every complete record of `path` in order (nothing when the file is missing).
+  // Returns the byte length of the valid prefix.
+  static uint64_t read(const std::filesystem::path& path, const std::function<void(std::span<const std::byte>)>& visit);
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+}  // namespace curate::store

@@ -1,0 +1,100 @@
+#include "curate/store/journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "curate/util/error.h"
+
+namespace curate::store {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'U', 'R', 'J', 'N', 'L', '1', '\n'};
+constexpr uint64_t kMaxRecord = uint64_t{1} << 34;
+
+uint32_t checksum(std::span<const std::byte> bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::size_t done = 0;
+  while (done < bytes.size()) {  // crc32 takes uInt lengths
+    const auto n = static_cast<uInt>(std::min<std::size_t>(bytes.size() - done, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), n);
+    done += n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
+  throw StoreError(path.string() + ": " + what + ": " + std::strerror(errno) + " (disk full or read-only?)");
+}
+
+void write_all(int fd, const void* data, std::size_t size, const std::filesystem::path& path) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(path, "cannot append to the journal");
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+uint64_t Journal::read(const std::filesystem::path& path, const std::function<void(std::span<const std::byte>)>& visit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return 0;
+  char magic[8];
+  if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0) return 0;
+  uint64_t valid = 8;
+  std::vector<std::byte> record;
+  for (;;) {
+    uint64_t length = 0;
+    uint32_t crc = 0;
+    if (!in.read(reinterpret_cast<char*>(&length), 8) || !in.read(reinterpret_cast<char*>(&crc), 4)) break;
+    if (length > kMaxRecord) break;
+    record.resize(length);
+    if (!in.read(reinterpret_cast<char*>(record.data()), static_cast<std::streamsize>(length))) break;
+    if (checksum(record) != crc) break;
+    visit(record);
+    valid += 12 + length;
+  }
+  return valid;
+}
+
+Journal::Journal(const std::filesystem::path& path) : path_(path) {
+  const bool exists = std::filesystem::exists(path);
+  const uint64_t valid = exists ? read(path, [](std::span<const std::byte>) {}) : 0;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(path, "cannot open the journal");
+  if (valid < 8) {  // new, or not a journal: start it
+    if (::ftruncate(fd_, 0) != 0) fail(path, "cannot reset the journal");
+    write_all(fd_, kMagic, 8, path);
+  } else if (::ftruncate(fd_, static_cast<off_t>(valid)) != 0) {  // drop a torn tail
+    fail(path, "cannot cut the torn end of the journal");
+  }
+  if (::lseek(fd_, 0, SEEK_END) < 0) fail(path, "cannot seek in the journal");
+}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Journal::append(std::span<const std::byte> record) {
+  const uint64_t length = record.size();
+  const uint32_t crc = checksum(record);
+  std::vector<std::byte> frame(12 + record.size());
+  std::memcpy(frame.data(), &length, 8);
+  std::memcpy(frame.data() + 8, &crc, 4);
+  std::memcpy(frame.data() + 12, record.data(), record.size());
+  write_all(fd_, frame.data(), frame.size(), path_);  // one write: a kill leaves at most one torn record
+}
+
+void Journal::sync() {
+  if (::fsync(fd_) != 0) fail(path_, "cannot sync the journal");
+}
+
+}  // namespace curate::store

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Shared set-up of the curate_dist end-to-end tests: a tiny base and fine-tuned model, a 600-record
+# dataset (one malformed line), run.ini, and the list of result datasets compared bit for bit.
+# Sourced with tool, tokenizer set; leaves the caller in a temporary directory removed on exit.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output base --log-level warn
+"$tool" make-model --shape tiny-qwen2 --seed 2 --init-std 0.1 --output tuned --log-level warn
+python3 - <<'PY'
+import json, random
+r = random.Random(0)
+words = "the patient has fever cough so we consider pneumonia order chest x ray antibiotics sum of two primes even wait check".split()
+with open("data.jsonl", "w") as f:
+    for i in range(600):
+        f.write(json.dumps({"prompt": "Q%d: %s" % (i, " ".join(r.choice(words) for _ in range(r.randint(3, 30)))),
+                            "reasoning": " ".join(r.choice(words) for _ in range(r.randint(5, 200))),
+                            "source": r.choice(["a", "b"]), "domain": "d"}) + "\n")
+    f.write("not json\n")
+PY
+cat > run.ini <<INI
+[model]
+path = base
+tokenizer = $tokenizer
+[data]
+path = data.jsonl
+[perturb]
+target = tuned
+gaussian_checkpoints = 4
+directional_checkpoints = 3
+max_radius = 5
+[run]
+progress_seconds = 1
+flush_seconds = 0
+[pass]
+unit_examples = 8
+difficulty_tokens = 20
+profile_tokens = 80
+calibration_samples = 32
+INI
+datasets="/examples/status /examples/id /examples/key /examples/source /examples/prompt_tokens /examples/reasoning_tokens
+  /examples/full_length /calibration/loss /calibration/ratio /difficulty/losses /difficulty/mean_loss /difficulty/done
+  /difficulty/noise_std /profile/losses /profile/mean_loss /profile/mean_loss_first /profile/distance /profile/done"
+
+
+# rank_pid MPIEXEC_PID RANK: the pid of that rank's process (empty once the job has ended).
+rank_pid() {
+  [ -n "$1" ] || return 0
+  for child in $(pgrep -P "$1"); do
+    if tr '\0' '\n' < /proc/$child/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then echo "$child"; return; fi
+  done
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fault injection for curate_dist: kill -9 of rank 0 or of a worker at random moments (each trial
+# resumed, once with a second kill during the resume), every final file equal bit for bit to an
+# uninterrupted run; a result file cut short rebuilt from the journal; a damaged file without journal
+# refused with exit 5.
+#   faults_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR [TRIALS]
+set -euo pipefail
+tool=$1 dist=$2 same=$3 mpiexec=$4 tokenizer=$5 trials=${6:-20}
+source "$(dirname "$0")/common.sh"
+
+start=$(date +%s.%N)
+"$mpiexec" -n 3 "$dist" --config run.ini --output.path ref.h5 > ref.log 2>&1 || { cat ref.log; fail "uninterrupted run failed"; }
+span=$(python3 -c "import sys; print(int((float(sys.argv[2]) - float(sys.argv[1])) * 10))" "$start" "$(date +%s.%N)")  # deciseconds
+
+# Trial i kills rank i % 3 after a random delay within the length of an uninterrupted run; every
+# other trial kills again, at random, while resuming. Then the same command finishes the run.
+RANDOM=7
+kills=0
+kill_once() {  # kill_once OUTPUT RANK LOG: start a run, kill -9 RANK at a random moment, wait for the job to end
+  timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path "$1" > "$3" 2>&1 &
+  local pid=$! victim
+  sleep "$(( RANDOM % span + 2 ))e-1"
+  victim=$(rank_pid "$(pgrep -P $pid)" "$2")  # $pid is timeout; its child is mpiexec
+  if [ -n "$victim" ]; then kill -9 "$victim" && kills=$((kills + 1)); fi
+  set +e
+  wait $pid
+  local code=$?
+  set -e
+  [ $code -ne 124 ] || { cat "$3"; fail "a job with a killed rank did not end by itself"; }
+}
+for trial in $(seq 1 "$trials"); do
+  kill_once k$trial.h5 $(( trial % 3 )) k$trial.a.log
+  if [ $(( trial % 2 )) -eq 0 ]; then kill_once k$trial.h5 $(( (trial + 1) % 3 )) k$trial.b.log; fi
+  timeout 300 "$mpiexec" -n 3 "$dist" --config run.ini --output.path k$trial.h5 > k$trial.c.log 2>&1 \
+    || { cat k$trial.c.log; fail "trial $trial: resume after kill -9 failed"; }
+  "$same" ref.h5 k$trial.h5 $datasets || fail "trial $trial: the resumed run differs from the uninterrupted one"
+  [ ! -f k$trial.h5.journal ] || fail "trial $trial: the journal was not removed after the run completed"
+done
+[ $kills -ge "$trials" ] || fail "only $kills kills landed in $trials trials (runs ended before the kill)"
+echo "ok: $kills kill -9 in $trials trials (rank 0 and workers), every resumed run equals the uninterrupted one"
+
+cp ref.h5 ref_copy.h5
+# A result file cut short (as a kill in the middle of a metadata write can leave it) is rebuilt from the journal.
+timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path cut.h5 > cut1.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q "profile pass:" cut1.log 2>/dev/null && break
+  sleep 0.05
+done
+sleep 0.5
+victim=$(rank_pid "$(pgrep -P $pid)" 0)
+[ -n "$victim" ] || fail "the run ended before it could be killed"
+kill -9 "$victim"
+set +e
+wait $pid
+set -e
+[ -f cut.h5.journal ] || fail "no journal beside a killed run"
+head -c 3000 cut.h5 > cut.tmp && mv cut.tmp cut.h5
+timeout 300 "$mpiexec" -n 2 "$dist" --config run.ini --output.path cut.h5 > cut2.log 2>&1 || { cat cut2.log; fail "resume of a damaged file failed"; }
+grep -q "rebuilding it from" cut2.log || { cat cut2.log; fail "the damaged file was not rebuilt from the journal"; }
+"$same" ref.h5 cut.h5 $datasets || fail "the rebuilt file differs from the uninterrupted one"
+ls cut.h5.discarded-* > /dev/null || fail "the damaged file was not kept aside"
+echo "ok: a damaged result file is rebuilt from the journal"
+
+# Without a journal, a damaged file is refused (exit 5) and every rank stops.
+head -c 3000 ref_copy.h5 > np2.tmp && mv np2.tmp ref_copy.h5
+set +e
+timeout 120 "$mpiexec" -n 2 "$dist" --config run.ini --output.path ref_copy.h5 > damaged.log 2>&1
+code=$?
+set -e
+[ $code -eq 5 ] || { cat damaged.log; fail "a damaged file without journal exited $code, expected 5"; }
+grep -q "no journal of this configuration" damaged.log || fail "no explanation for the damaged file"
+echo "ok: a damaged file without journal is refused and the job ends"
+

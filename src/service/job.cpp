@@ -16,6 +16,7 @@
 #include "curate/store/journal.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "reduce.h"
 #include "run_file.h"
 #include "worker.h"
 
@@ -120,7 +121,7 @@ class Coordinator {
     const std::string& stage = options_.run.stage;
     if (stage == "all" || stage == "difficulty") run_pass(difficulty_plan(gaussian_checkpoint()));
     if (stage == "all" || stage == "profile") run_pass(profile_plan());
-    finish();
+    finish(/*then_select=*/stage == "all");
     file_.flush();
   }
 
@@ -216,6 +217,7 @@ class Coordinator {
     p.first_tokens = options_.pass.difficulty_tokens;
     p.positions = std::move(positions);
     p.unit_examples = options_.pass.unit_examples;
+    p.cut_evenly();
     return p;
   }
   std::vector<uint64_t> all_records() const {
@@ -227,12 +229,21 @@ class Coordinator {
     return plan("difficulty", "/difficulty", {{model::Family::kGaussian, checkpoint}},
                 options_.pass.difficulty_tokens, all_records());
   }
-  PassPlan profile_plan() const {
+  // The examples the difficulty filter keeps, at every profile checkpoint, in units of about equal
+  // cost (prompt + scored reasoning tokens, known from the difficulty pass).
+  PassPlan profile_plan() {
     const bool directional = !options_.run.finetuned.empty();
     const int n = directional ? options_.engine.perturb.directional_checkpoints : options_.engine.perturb.gaussian_checkpoints;
     std::vector<model::CheckpointKey> slots;
     for (int j = 1; j <= n; ++j) slots.push_back({directional ? model::Family::kDirectional : model::Family::kGaussian, j});
-    return plan("profile", "/profile", slots, options_.pass.profile_tokens, all_records());
+    PassPlan p = plan("profile", "/profile", slots, options_.pass.profile_tokens,
+                      apply_difficulty_filter(file_.file(), options_.filter, records_));
+    const std::vector<int64_t> prompt = file_.file().read_i64("/examples/prompt_tokens");
+    const std::vector<int64_t> reasoning = file_.file().read_i64("/examples/reasoning_tokens");
+    std::vector<int64_t> cost;
+    for (uint64_t i : p.positions) cost.push_back(prompt[i] + std::min(reasoning[i], p.tokens));
+    p.cut_by_cost(cost);
+    return p;
   }
 
   // The Gaussian checkpoint of the difficulty pass: fixed, stored by an earlier calibration, or calibrated now.
@@ -302,17 +313,15 @@ class Coordinator {
       for (int64_t u = 0; u < units; ++u) {
         if (done[slot * static_cast<std::size_t>(units) + static_cast<std::size_t>(u)]) continue;
         Unit unit{code, static_cast<int32_t>(slot), u, p.slots[slot], p.tokens, {}};
-        const auto first = static_cast<std::size_t>(u * p.unit_examples);
-        const auto last = std::min(p.positions.size(), first + static_cast<std::size_t>(p.unit_examples));
-        unit.positions.assign(p.positions.begin() + static_cast<std::ptrdiff_t>(first),
-                              p.positions.begin() + static_cast<std::ptrdiff_t>(last));
+        unit.positions.assign(p.positions.begin() + p.bounds[static_cast<std::size_t>(u)],
+                              p.positions.begin() + p.bounds[static_cast<std::size_t>(u) + 1]);
         pending.push_back(std::move(unit));
       }
     }
     const int64_t total = static_cast<int64_t>(p.slots.size()) * units;
     const int64_t already = total - static_cast<int64_t>(pending.size());
-    log::info(cat(p.name, " pass: ", p.slots.size(), " checkpoint(s) x ", units, " units of ", p.unit_examples,
-                  " examples, ", p.tokens, " tokens each", already ? cat("; resuming, ", already, " units already stored") : ""));
+    log::info(cat(p.name, " pass: ", p.slots.size(), " checkpoint(s) x ", units, " units (", p.positions.size(),
+                  " examples), ", p.tokens, " tokens each", already ? cat("; resuming, ", already, " units already stored") : ""));
     int64_t stored = 0, examples = 0, tokens = 0;
     const auto start = Clock::now();
     auto last_report = start, last_flush = start;
@@ -451,6 +460,7 @@ class Coordinator {
 void request_stop() noexcept { stop_requested = true; }
 
 void run_job(const Options& options, const dist::Comm& comm) {
+  if (options.run.stage == "select") return run_selection(options, comm);  // no model needed
   uint64_t records = 0;
   std::string failure;
   if (comm.rank() == 0) {  // index once; workers read the cache
@@ -479,7 +489,10 @@ void run_job(const Options& options, const dist::Comm& comm) {
       comm.send(0, kFailure, message.bytes());
       throw;
     }
-    worker->serve(comm);
+    if (worker->serve(comm)) {
+      worker.reset();  // frees the model before the selection
+      run_selection(options, comm);
+    }
     return;
   }
   std::unique_ptr<Coordinator> coordinator;
@@ -493,7 +506,6 @@ void run_job(const Options& options, const dist::Comm& comm) {
     coordinator->run();
     coordinator.reset();  // closes the HDF5 file cleanly
     std::filesystem::remove(journal_path(options));  // every requested pass is in the file
-    return;
   } catch (const Interrupted&) {
     coordinator->finish();
     throw;
@@ -508,6 +520,7 @@ void run_job(const Options& options, const dist::Comm& comm) {
     }
     throw;
   }
+  if (options.run.stage == "all") run_selection(options, comm);
 }
 
 }  // namespace curate::service

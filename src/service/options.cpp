@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -24,7 +25,7 @@ po::typed_value<T>* bind(T& field) {
 po::options_description describe(Options& o) {
   po::options_description top("general");
   top.add_options()
-      ("stage", bind(o.run.stage), "difficulty, profile or all")
+      ("stage", bind(o.run.stage), "difficulty, profile, select or all (difficulty, filter, profile, select)")
       ("fresh", po::bool_switch(&o.run.fresh), "move an output file of another configuration aside and start over")
       ("model.path", bind(o.run.model), "base model folder (config.json + safetensors)")
       ("model.tokenizer", bind(o.run.tokenizer), "tokenizer folder (default: model.path)")
@@ -85,8 +86,27 @@ po::options_description describe(Options& o) {
       ("data.system_prompt", bind(o.prompt.system_prompt), "auto, none, or the text")
       ("data.generation_prompt", bind(o.prompt.generation_prompt), "emit the assistant header")
       ("data.response_prefix", bind(o.prompt.response_prefix), "text before the reasoning (\\n escapes)");
+  po::options_description filter("[filter]");
+  filter.add_options()
+      ("filter.method", bind(o.filter.method), "kmeans, quantile or none: which examples the profile pass scores")
+      ("filter.k", bind(o.filter.k), "kmeans: clusters of the 1-D k-means of each source's difficulty")
+      ("filter.keep", bind(o.filter.keep), "kmeans: highest-loss clusters kept")
+      ("filter.quantile", bind(o.filter.quantile), "quantile: keep difficulty >= this quantile of the source");
+  po::options_description select("[select]");
+  select.add_options()
+      ("select.budget", bind(o.select.budget), "examples to select")
+      ("select.token_budget", bind(o.select.token_budget), "> 0: budget in tokens (sum of full lengths) instead")
+      ("select.method", bind(o.select.method), "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
+      ("select.seed", bind(o.select.seed), "seed of k-means initialisation, singleton fill and random baselines")
+      ("select.temperature", bind(o.select.temperature), "softmax temperature of the budget split across domains and sources")
+      ("select.per_cluster", bind(o.select.per_cluster), "examples per k-means cluster: k = max(1, n / per_cluster)")
+      ("select.iterations", bind(o.select.iterations), "most Lloyd iterations")
+      ("select.init", bind(o.select.init), "kmeans++, random or auto (kmeans++ while n*k <= 2e8)")
+      ("select.standardize", bind(o.select.standardize), "scale features per source to zero mean, unit std")
+      ("select.threads", bind(o.select.threads), "threads of the k-means assignment per rank (0 = all cores)")
+      ("select.output", bind(o.run.selected), "selected examples, ShareGPT JSONL (default: OUTPUT stem + .selected.jsonl)");
   po::options_description all;
-  all.add(top).add(run).add(pass).add(score).add(perturb).add(data);
+  all.add(top).add(run).add(pass).add(score).add(perturb).add(data).add(filter).add(select);
   return all;
 }
 
@@ -130,9 +150,15 @@ bool parse_options(int argc, char** argv, Options& options) {
 void validate(Options& o) {
   if (o.run.model.empty()) throw ConfigError("model.path is required: a Hugging Face model folder");
   if (o.run.dataset.empty()) throw ConfigError("data.path is required: a JSONL dataset");
-  if (o.run.stage != "all" && o.run.stage != "difficulty" && o.run.stage != "profile") {
-    throw ConfigError("stage '" + o.run.stage + "' is unknown: use difficulty, profile or all (select arrives with the "
-                      "reduction stage)");
+  if (o.run.stage != "all" && o.run.stage != "difficulty" && o.run.stage != "profile" && o.run.stage != "select") {
+    throw ConfigError("stage '" + o.run.stage + "' is unknown: use difficulty, profile, select or all");
+  }
+  select::validate(o.filter);
+  select::validate(o.select);
+  if (o.run.selected.empty()) {
+    std::filesystem::path stem(o.run.output);
+    if (stem.extension() == ".h5" || stem.extension() == ".hdf5") stem.replace_extension();
+    o.run.selected = stem.string() + ".selected.jsonl";
   }
   if (o.run.tokenizer.empty()) o.run.tokenizer = o.run.model;
   if (o.pass.unit_examples <= 0) throw ConfigError("pass.unit_examples must be positive");
@@ -168,7 +194,8 @@ std::string fingerprint(const Options& o) {
     << "," << o.data.reasoning_field << "," << o.data.answer_field << "," << o.data.response_field << ","
     << o.data.think_begin << "," << o.data.think_end << "," << o.data.ids_field << "," << o.data.reasoning_start_field
     << "," << o.data.max_line_bytes << ";prompt=" << o.prompt.chat_template << "," << o.prompt.system_prompt << ","
-    << o.prompt.generation_prompt << "," << o.prompt.response_prefix;
+    << o.prompt.generation_prompt << "," << o.prompt.response_prefix << ";filter=" << o.filter.method << ","
+    << o.filter.k << "," << o.filter.keep << "," << o.filter.quantile;
   return f.str();
 }
 

@@ -80,9 +80,10 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
       std::vector<int64_t> sample(plan.positions.begin(), plan.positions.end());
       file_.write(g + "/sample", {0}, {rows}, std::span<const int64_t>(sample));
     } else {
-      file_.create_f32(g + "/losses", {slots, rows, t}, {1, chunk_rows, t});
-      file_.create_f32(g + "/mean_loss", {slots, rows}, {1, chunk_rows});
-      if (plan.name == "profile") file_.create_f32(g + "/mean_loss_first", {slots, rows}, {1, chunk_rows});
+      const uint64_t n = records_;  // every record has a row; those the pass skips stay NaN
+      file_.create_f32(g + "/losses", {slots, n, t}, {1, chunk_rows, t});
+      file_.create_f32(g + "/mean_loss", {slots, n}, {1, chunk_rows});
+      if (plan.name == "profile") file_.create_f32(g + "/mean_loss_first", {slots, n}, {1, chunk_rows});
       const bool directional = plan.slots.front().family == model::Family::kDirectional;
       file_.create_f32(g + (directional ? "/distance" : "/noise_std"), {slots}, {slots});
     }
@@ -96,10 +97,51 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
   return file_.read_u8(g + "/done");
 }
 
-void RunFile::store_examples(const PassPlan& plan, const UnitResult& result) {
-  // Rows of a unit are consecutive record positions only when the pass covers every record in order.
-  const uint64_t first = plan.positions[static_cast<std::size_t>(result.index * plan.unit_examples)];
-  const uint64_t n = result.examples.size();
+namespace {
+
+// Consecutive runs of `rows` (ascending): {first row, index into rows, length}.
+struct Run {
+  uint64_t row;
+  std::size_t at, length;
+};
+std::vector<Run> runs_of(std::span<const uint64_t> rows) {
+  std::vector<Run> runs;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!runs.empty() && runs.back().row + runs.back().length == rows[i]) {
+      ++runs.back().length;
+    } else {
+      runs.push_back({rows[i], i, 1});
+    }
+  }
+  return runs;
+}
+
+}  // namespace
+
+void PassPlan::cut_evenly() {
+  bounds.clear();
+  for (int64_t at = 0; at < static_cast<int64_t>(positions.size()); at += unit_examples) bounds.push_back(at);
+  bounds.push_back(static_cast<int64_t>(positions.size()));
+}
+
+void PassPlan::cut_by_cost(std::span<const int64_t> cost) {
+  if (cost.size() != positions.size()) throw DistError("cut_by_cost: one cost per position expected");
+  double total = 0;
+  for (int64_t c : cost) total += static_cast<double>(std::max<int64_t>(c, 1));
+  const double target = total / std::max<std::size_t>(positions.size(), 1) * static_cast<double>(unit_examples);
+  bounds.assign(1, 0);
+  double acc = 0;
+  for (std::size_t i = 0; i < cost.size(); ++i) {
+    acc += static_cast<double>(std::max<int64_t>(cost[i], 1));
+    if (acc >= target && i + 1 < cost.size()) {
+      bounds.push_back(static_cast<int64_t>(i) + 1);
+      acc = 0;
+    }
+  }
+  bounds.push_back(static_cast<int64_t>(positions.size()));
+}
+
+void RunFile::store_examples(std::span<const uint64_t> rows, const UnitResult& result) {
   std::vector<uint8_t> status;
   std::vector<std::vector<int64_t>> ints(4);
   std::vector<std::string> ids, sources, domains;
@@ -109,41 +151,54 @@ void RunFile::store_examples(const PassPlan& plan, const UnitResult& result) {
     ints[2].push_back(e.reasoning_tokens), ints[3].push_back(e.full_length);
     ids.push_back(e.id.empty() ? std::to_string(e.line) : e.id), sources.push_back(e.source), domains.push_back(e.domain);
   }
-  file_.write("/examples/status", {first}, {n}, std::span<const uint8_t>(status));
-  for (int k = 0; k < 4; ++k) file_.write(std::string("/examples/") + kExampleInts[k], {first}, {n}, std::span<const int64_t>(ints[k]));
-  file_.write("/examples/key", first, ids);
-  file_.write("/examples/source", first, sources);
-  file_.write("/examples/domain", first, domains);
+  for (const Run& run : runs_of(rows)) {
+    file_.write("/examples/status", {run.row}, {run.length}, std::span<const uint8_t>(status).subspan(run.at, run.length));
+    for (int k = 0; k < 4; ++k) {
+      file_.write(std::string("/examples/") + kExampleInts[k], {run.row}, {run.length},
+                  std::span<const int64_t>(ints[static_cast<std::size_t>(k)]).subspan(run.at, run.length));
+    }
+    file_.write("/examples/key", run.row, std::span<const std::string>(ids).subspan(run.at, run.length));
+    file_.write("/examples/source", run.row, std::span<const std::string>(sources).subspan(run.at, run.length));
+    file_.write("/examples/domain", run.row, std::span<const std::string>(domains).subspan(run.at, run.length));
+  }
 }
 
 void RunFile::store(const PassPlan& plan, const UnitResult& result) {
   const std::string g = plan.group;
-  const uint64_t row = static_cast<uint64_t>(result.index * plan.unit_examples);
   const uint64_t n = result.examples.size(), slot = static_cast<uint64_t>(result.slot), slots = plan.slots.size();
-  if (row + n > plan.positions.size() || slot >= slots) {
+  if (result.index < 0 || result.index >= plan.units() || slot >= slots ||
+      static_cast<int64_t>(n) != plan.bounds[static_cast<std::size_t>(result.index) + 1] - plan.bounds[static_cast<std::size_t>(result.index)]) {
     throw DistError(cat("result for ", plan.name, " unit ", result.index, " slot ", slot, " does not fit the pass"));
   }
+  const auto first = static_cast<std::size_t>(plan.bounds[static_cast<std::size_t>(result.index)]);
+  const std::span<const uint64_t> rows = std::span<const uint64_t>(plan.positions).subspan(first, n);
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  if (plan.name == "calibration") {
+  if (plan.name == "calibration") {  // rows of the calibration datasets are sample indices
     std::vector<float> means;
     for (const auto& e : result.examples) means.push_back(mean(e.losses, static_cast<std::size_t>(plan.tokens)));
-    file_.write(g + "/loss", {slot, row}, {1, n}, std::span<const float>(means));
+    file_.write(g + "/loss", {slot, first}, {1, n}, std::span<const float>(means));
   } else {
     const auto t = static_cast<std::size_t>(plan.tokens);
-    std::vector<float> block(n * t, nan), all, first;
+    std::vector<float> block(n * t, nan), all, early;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& losses = result.examples[i].losses;
       std::copy_n(losses.begin(), std::min(losses.size(), t), block.begin() + static_cast<std::ptrdiff_t>(i * t));
       all.push_back(mean(losses, losses.size()));
-      first.push_back(mean(losses, static_cast<std::size_t>(plan.first_tokens)));
+      early.push_back(mean(losses, static_cast<std::size_t>(plan.first_tokens)));
     }
-    file_.write(g + "/losses", {slot, row, 0}, {1, n, t}, std::span<const float>(block));
-    file_.write(g + "/mean_loss", {slot, row}, {1, n}, std::span<const float>(all));
-    if (plan.name == "profile") file_.write(g + "/mean_loss_first", {slot, row}, {1, n}, std::span<const float>(first));
+    for (const Run& run : runs_of(rows)) {
+      file_.write(g + "/losses", {slot, run.row, 0}, {1, run.length, t},
+                  std::span<const float>(block).subspan(run.at * t, run.length * t));
+      file_.write(g + "/mean_loss", {slot, run.row}, {1, run.length}, std::span<const float>(all).subspan(run.at, run.length));
+      if (plan.name == "profile") {
+        file_.write(g + "/mean_loss_first", {slot, run.row}, {1, run.length},
+                    std::span<const float>(early).subspan(run.at, run.length));
+      }
+    }
     const bool directional = plan.slots.front().family == model::Family::kDirectional;
     const float measure = static_cast<float>(result.measure);
     file_.write(g + (directional ? "/distance" : "/noise_std"), {slot}, {1}, std::span<const float>(&measure, 1));
-    store_examples(plan, result);
+    store_examples(rows, result);
   }
   const uint8_t one = 1;
   file_.write(g + "/done", {slot, static_cast<uint64_t>(result.index)}, {1, 1}, std::span<const uint8_t>(&one, 1));

@@ -5,6 +5,7 @@
 //   /examples/key             str [N]  the data.id_field value (or the line number as text)
 //   /examples/{source,domain} str [N]
 //   /examples/{prompt_tokens,reasoning_tokens,full_length} i64 [N]; /examples/status u8 [N] (0 kept, 1+ skip reason)
+//   /filter/kept              u8 [N]  the profile pass scores these (difficulty filter); attrs method, kept
 //   /calibration/loss         f32 [C, S] mean loss of the first T reasoning tokens; C = base + Gaussian 1..n
 //   /calibration/sample       i64 [S]  record positions of the sample
 //   /calibration/{mean_loss,ratio} f32 [C]; attrs chosen (Gaussian index), table (text)
@@ -18,6 +19,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,10 +35,16 @@ struct PassPlan {
   std::vector<model::CheckpointKey> slots;   // checkpoints, in slot order
   int64_t tokens = 0;                        // reasoning tokens scored per example
   int64_t first_tokens = 0;                  // profile: also the mean over this many first tokens
-  std::vector<uint64_t> positions;           // record index positions = dataset rows
-  int64_t unit_examples = 64;
+  std::vector<uint64_t> positions;           // record index positions (ascending) = dataset rows
+  int64_t unit_examples = 64;                // chunk rows of the datasets
+  std::vector<int64_t> bounds;               // unit u covers positions[bounds[u], bounds[u + 1])
 
-  int64_t units() const { return (static_cast<int64_t>(positions.size()) + unit_examples - 1) / unit_examples; }
+  int64_t units() const { return static_cast<int64_t>(bounds.size()) - 1; }
+  // Splits positions into units of `unit_examples` each (the last may be shorter).
+  void cut_evenly();
+  // Splits positions into units of about equal cost (cost[i] for positions[i]): a unit closes once
+  // it reaches unit_examples times the mean cost, so units of long examples hold fewer of them.
+  void cut_by_cost(std::span<const int64_t> cost);
 };
 
 // Whether an existing result file can be resumed under `fingerprint`.
@@ -61,7 +69,7 @@ class RunFile {
   store::H5File& file() { return file_; }
 
  private:
-  void store_examples(const PassPlan& plan, const UnitResult& result);
+  void store_examples(std::span<const uint64_t> rows, const UnitResult& result);
   store::H5File file_;
   uint64_t records_;
 };

@@ -164,6 +164,11 @@ bool H5File::exists(const std::string& object) const {
   }
 }
 
+void H5File::remove(const std::string& object) {
+  if (!exists(object)) return;
+  check(static_cast<hid_t>(H5Ldelete(id_, object.c_str(), H5P_DEFAULT)), path_, "delete " + object);
+}
+
 void H5File::flush() {
   if (H5Fflush(id_, H5F_SCOPE_GLOBAL) < 0) fail(path_, "flush (disk full or read-only?)");
 }

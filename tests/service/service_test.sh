@@ -13,9 +13,23 @@ for np in 1 2 4; do
 done
 "$same" np1.h5 np2.h5 $datasets || fail "1 and 2 ranks differ"
 "$same" np1.h5 np4.h5 $datasets || fail "1 and 4 ranks differ"
+cmp np1.selected.jsonl np2.selected.jsonl && cmp np1.selected.jsonl np4.selected.jsonl || fail "selections differ across rank counts"
+[ "$(wc -l < np1.selected.jsonl)" -eq 40 ] || fail "the budget of 40 examples was not met exactly"
+python3 - <<'PY' || fail "selection outputs are incomplete"
+import json
+summary = json.load(open("np1.summary.json"))
+assert summary["totals"]["selected"] == 40, summary["totals"]
+info = json.load(open("dataset_info.json"))
+assert info["np1.selected"]["file_name"] == "np1.selected.jsonl", info
+for line in open("np1.selected.jsonl"):
+    row = json.loads(line)
+    assert row["conversations"][0]["from"] == "human" and row["conversations"][-1]["from"] == "gpt", row
+html = open("np1.report.html").read()
+assert "<svg" in html and "</html>" in html
+PY
 grep -q "chosen: gaussian" np1.log || fail "no calibration table in the log"
 grep -q "profile pass done" np4.log || fail "np=4 did not finish the profile pass"
-echo "ok: identical results with 1, 2 and 4 ranks"
+echo "ok: identical results and selections with 1, 2 and 4 ranks; budget met; JSONL, dataset_info, summary and report written"
 
 # The service's losses equal curate_tool nll's on the same tokens at the same perturbed checkpoint.
 chosen=$("$tool" inspect np1.h5 | sed -n 's/^calibration: done, chosen gaussian //p')
@@ -80,7 +94,7 @@ echo "ok: a changed configuration is refused, and --fresh starts over keeping th
 # A worker that cannot load the fine-tuned model ends the job naming its rank.
 mkdir broken && cp tuned/config.json broken/ && head -c 1000 tuned/model.safetensors > broken/model.safetensors
 set +e
-"$mpiexec" -n 2 "$dist" --config run.ini --output.path broken.h5 --perturb.target broken --stage profile > broken.log 2>&1
+"$mpiexec" -n 2 "$dist" --config run.ini --output.path broken.h5 --perturb.target broken > broken.log 2>&1
 code=$?
 set -e
 [ $code -ne 0 ] || fail "a broken fine-tuned model did not fail the job"

@@ -50,6 +50,20 @@ TEST(H5File, DatasetsSlabsAttributesRoundTrip) {
   EXPECT_THROW_WITH(file.int_attribute("/", "nope"), StoreError, "run.h5", "nope");
 }
 
+TEST(H5File, RemoveUnlinksGroupsAndIgnoresMissingOnes) {
+  ScratchDir dir;
+  H5File file = H5File::create(dir / "run.h5");
+  file.create_i64("/selection/selected", {2});
+  file.create_u8("/filter/kept", {3});
+  file.remove("/selection");
+  file.remove("/selection");
+  file.remove("/nothing/here");
+  EXPECT_FALSE(file.exists("/selection/selected"));
+  EXPECT_TRUE(file.exists("/filter/kept"));
+  file.create_i64("/selection/selected", {4});  // recreated with another shape
+  EXPECT_EQ(file.dims("/selection/selected"), (std::vector<uint64_t>{4}));
+}
+
 TEST(H5File, MissingDamagedAndUnwritableFilesAreNamed) {
   ScratchDir dir;
   EXPECT_THROW_WITH(H5File::open(dir / "none.h5", true), StoreError, "none.h5", "no such file");

@@ -8,11 +8,12 @@
 #include "curate/data/prompt.h"
 #include "curate/data/record.h"
 #include "curate/model/checkpoint_scorer.h"
+#include "curate/select/options.h"
 
 namespace curate::service {
 
 struct RunOptions {
-  std::string stage = "all";      // difficulty, profile or all (select arrives with the reduction stage)
+  std::string stage = "all";      // difficulty, profile, select or all (the three in order)
   bool fresh = false;             // an existing output of another configuration is moved aside, not refused
   std::string model;              // [model] path: base model folder (Hugging Face format)
   std::string tokenizer;          // [model] tokenizer: tokenizer folder; empty = the model folder
@@ -24,6 +25,7 @@ struct RunOptions {
   double progress_seconds = 10;   // rank 0 reports progress this often
   double flush_seconds = 30;      // results are flushed to the HDF5 file at least this often
   double worker_timeout = 1800;   // seconds without any message from a busy worker before the job stops
+  std::string selected;           // [select] output: selected examples (ShareGPT JSONL); empty = OUTPUT stem + .selected.jsonl
 };
 
 struct PassOptions {
@@ -42,6 +44,8 @@ struct Options {
   model::EngineOptions engine;  // [score] device, dtype, threads, batch_tokens; [perturb] ...
   data::DataOptions data;
   data::PromptOptions prompt;
+  select::FilterOptions filter;  // [filter] which examples the profile pass scores
+  select::SelectOptions select;  // [select] budget, method, clustering
 };
 
 // Parses argv (and the INI file named by --config; the command line wins). Returns false after

@@ -25,6 +25,8 @@ class H5File {
 
   const std::filesystem::path& path() const { return path_; }
   bool exists(const std::string& object) const;
+  // Unlinks a dataset or group (and what it holds) when it exists; its space is not reclaimed.
+  void remove(const std::string& object);
   void flush();
 
   // Chunked datasets of float32 (filled with NaN), int64, uint8 (filled with 0); `dims` fixed.

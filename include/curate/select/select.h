@@ -1,0 +1,61 @@
+// Budgeted selection: the budget is split across domains and sources (allocate_hierarchical), then
+// each source picks its share of its candidates with the chosen method.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "curate/select/allocate.h"
+#include "curate/select/kmeans.h"
+#include "curate/select/options.h"
+
+namespace curate::select {
+
+// Per-example arrays of N examples and C profile checkpoints (views: the caller owns the data and
+// keeps it alive during select). [C, N] arrays are row-major: value of example i at checkpoint c is
+// at c * N + i.
+struct SelectInput {
+  int64_t checkpoints = 0;                 // C >= 1
+  std::span<const int32_t> source;         // [N] index into source_names
+  std::span<const int32_t> domain;         // [N] index into domain_names
+  std::span<const uint8_t> kept;           // [N] difficulty filter output; only kept examples are candidates
+  std::span<const int64_t> reasoning_tokens;  // [N] full reasoning length (tokens)
+  std::span<const int64_t> full_length;    // [N] tokens of the whole example (token budgets)
+  std::span<const float> difficulty;       // [N] mean loss of the first 100 tokens at the difficulty checkpoint
+  std::span<const float> mean_loss;        // [C, N] mean loss of the first 1,000 reasoning tokens
+  std::span<const float> mean_loss_first;  // [C, N] mean loss of the first 100 reasoning tokens
+};
+
+struct SelectResult {
+  std::vector<int64_t> selected;           // example indices, ascending
+  std::vector<int32_t> cluster;            // [N] k-means cluster within its source ((source, cluster) is unique), -1 if not clustered
+  std::vector<float> score;                // [N] ranking key of the method (higher is taken first), NaN if none
+  std::vector<AllocationRow> allocation;   // the budget split, for reports
+};
+
+// Selects examples. Groups are the (domain, source) pairs of the candidates, ordered by domain name
+// then source name; each gets its allocate_hierarchical share, with group score from mean_loss_first
+// at the first and last checkpoint and capacity = its candidates (or their full_length under
+// select.token_budget). Within a group, by method:
+//   temp: k-means (k = max(1, n / per_cluster)) of the C mean_loss values (NaN -> 0, optionally
+//     standardised per feature over the source); non-singleton clusters visited smallest first (ties:
+//     lower cluster index), each given remaining / clusters left, taking its most brittle members
+//     (b = mean_loss[C-1] - mean_loss[0], negated when the cluster's mean b is negative; ties: lower
+//     example index); then singleton clusters at random, then any remaining candidate at random.
+//   Baselines on the same allocation: random; longest (reasoning_tokens); middle-perplexity
+//     (difficulty closest to the source's median); difficulty (highest); learnability
+//     (mean_loss[0] - mean_loss[C-1]); s2l (the temp clusters, round-robin over clusters in random
+//     order, a random member each time). NaN keys rank last.
+// Items are taken in ranked order while they fit (cost 1, or full_length under a token budget), so
+// with an example budget a group allocated m examples gets exactly m (m <= its candidates).
+// Same input, options and seed give the same bits whatever the order of the names, the number of
+// processes sharing k-means rows (`sharing`, collective: every rank calls select identically) or
+// threads: random streams are seeded by hash_seed(seed, source name).
+// Throws ConfigError for invalid options, DataError for inconsistent sizes or ids.
+SelectResult select(const SelectInput& input, std::span<const std::string> source_names,
+                    std::span<const std::string> domain_names, const SelectOptions& options,
+                    const RowSharing* sharing = nullptr);
+
+}  // namespace curate::select

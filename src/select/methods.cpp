@@ -1,0 +1,237 @@
+#include "methods.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "curate/util/hash.h"
+#include "random.h"
+
+namespace curate::select::detail {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Takes ranked items for one group and remembers what it took.
+class Taker {
+ public:
+  Taker(const SelectInput& input, const Group& group, SelectResult& result)
+      : input_(input), group_(group), result_(result) {}
+
+  // Takes the items of `ranked` in order while each one's cost fits in what is left of `limit`;
+  // stops at the first that does not fit. Returns the units used.
+  int64_t take(std::span<const int64_t> ranked, int64_t limit) {
+    int64_t used = 0;
+    for (int64_t i : ranked) {
+      const int64_t cost = group_.tokens ? input_.full_length[static_cast<std::size_t>(i)] : 1;
+      if (cost > limit - used) break;
+      used += cost;
+      result_.selected.push_back(i);
+      taken_.push_back(i);
+    }
+    return used;
+  }
+
+  // Members not taken yet, ascending.
+  std::vector<int64_t> untaken() const {
+    std::vector<int64_t> taken = taken_;
+    std::sort(taken.begin(), taken.end());
+    std::vector<int64_t> rest;
+    std::set_difference(group_.members.begin(), group_.members.end(), taken.begin(), taken.end(),
+                        std::back_inserter(rest));
+    return rest;
+  }
+
+ private:
+  const SelectInput& input_;
+  const Group& group_;
+  SelectResult& result_;
+  std::vector<int64_t> taken_;
+};
+
+float value(std::span<const float> table, const SelectInput& input, int64_t checkpoint, int64_t example) {
+  return table[static_cast<std::size_t>(checkpoint * static_cast<int64_t>(input.source.size()) + example)];
+}
+
+// mean_loss at the last checkpoint minus at the first (NaN when either is NaN).
+double loss_rise(const SelectInput& input, int64_t example) {
+  return static_cast<double>(value(input.mean_loss, input, input.checkpoints - 1, example)) -
+         static_cast<double>(value(input.mean_loss, input, 0, example));
+}
+
+// `items` sorted by key descending, NaN keys last, ties by lower example index; key[j] belongs to
+// items[j]. Writes the keys to result.score.
+std::vector<int64_t> rank_by(std::span<const int64_t> items, std::span<const double> key, SelectResult& result) {
+  std::vector<std::size_t> order(items.size());
+  for (std::size_t j = 0; j < order.size(); ++j) order[j] = j;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const bool nan_a = std::isnan(key[a]), nan_b = std::isnan(key[b]);
+    if (nan_a != nan_b) return nan_b;
+    if (!nan_a && key[a] != key[b]) return key[a] > key[b];
+    return items[a] < items[b];
+  });
+  std::vector<int64_t> ranked(items.size());
+  for (std::size_t j = 0; j < order.size(); ++j) {
+    ranked[j] = items[order[j]];
+    result.score[static_cast<std::size_t>(items[j])] = static_cast<float>(key[j]);
+  }
+  return ranked;
+}
+
+// Clustering features [n, C]: mean_loss per checkpoint, NaN -> 0, optionally standardised per
+// feature over the group ((x - mean) / std, population std, std 0 -> 1).
+std::vector<float> features(const SelectInput& input, std::span<const int64_t> members, bool standardize) {
+  const auto n = members.size(), dims = static_cast<std::size_t>(input.checkpoints);
+  std::vector<float> x(n * dims);
+  for (std::size_t c = 0; c < dims; ++c) {
+    double sum = 0.0, squares = 0.0;
+    for (std::size_t r = 0; r < n; ++r) {
+      const float v = value(input.mean_loss, input, static_cast<int64_t>(c), members[r]);
+      x[r * dims + c] = std::isfinite(v) ? v : 0.0f;
+      sum += x[r * dims + c];
+    }
+    if (!standardize) continue;
+    const double mean = sum / static_cast<double>(n);
+    for (std::size_t r = 0; r < n; ++r) squares += (x[r * dims + c] - mean) * (x[r * dims + c] - mean);
+    double std = std::sqrt(squares / static_cast<double>(n));
+    if (std == 0.0) std = 1.0;
+    for (std::size_t r = 0; r < n; ++r) x[r * dims + c] = static_cast<float>((x[r * dims + c] - mean) / std);
+  }
+  return x;
+}
+
+// k-means clusters of the group's members (k = max(1, n / per_cluster)): the member lists of every
+// cluster index 0..k-1 (some possibly empty), each ascending. Sets result.cluster.
+std::vector<std::vector<int64_t>> clusters(const SelectInput& input, const Group& group, const SelectOptions& options,
+                                           const RowSharing* sharing, SelectResult& result) {
+  const auto n = static_cast<int64_t>(group.members.size());
+  KMeansOptions kmeans_options;
+  kmeans_options.k = std::max<int64_t>(1, n / options.per_cluster);
+  kmeans_options.iterations = options.iterations;
+  kmeans_options.init = options.init;
+  kmeans_options.seed = hash_seed(group.seed, "kmeans");
+  kmeans_options.threads = options.threads;
+  const KMeansResult fit = kmeans(features(input, group.members, options.standardize), n, input.checkpoints,
+                                  kmeans_options, sharing);
+  std::vector<std::vector<int64_t>> members(static_cast<std::size_t>(kmeans_options.k));
+  for (std::size_t r = 0; r < group.members.size(); ++r) {
+    members[static_cast<std::size_t>(fit.assign[r])].push_back(group.members[r]);
+    result.cluster[static_cast<std::size_t>(group.members[r])] = fit.assign[r];
+  }
+  return members;
+}
+
+void select_temp(const SelectInput& input, const Group& group, const SelectOptions& options,
+                 const RowSharing* sharing, SelectResult& result) {
+  const std::vector<std::vector<int64_t>> cluster = clusters(input, group, options, sharing, result);
+  std::vector<std::size_t> order;  // non-singleton clusters, smallest first, ties by index
+  for (std::size_t c = 0; c < cluster.size(); ++c) {
+    if (cluster[c].size() >= 2) order.push_back(c);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return cluster[a].size() < cluster[b].size(); });
+  Taker taker(input, group, result);
+  int64_t remaining = group.allocated;
+  auto clusters_left = static_cast<int64_t>(order.size());
+  for (std::size_t c : order) {
+    std::vector<double> brittleness(cluster[c].size());
+    double sum = 0.0;
+    int64_t finite = 0;
+    for (std::size_t j = 0; j < cluster[c].size(); ++j) {
+      brittleness[j] = loss_rise(input, cluster[c][j]);
+      if (std::isfinite(brittleness[j])) {
+        sum += brittleness[j];
+        ++finite;
+      }
+    }
+    if (finite > 0 && sum / static_cast<double>(finite) < 0.0) {
+      for (double& b : brittleness) b = -b;  // the cluster's loss falls: its most brittle fall least
+    }
+    const std::vector<int64_t> ranked = rank_by(cluster[c], brittleness, result);
+    remaining -= taker.take(ranked, remaining / clusters_left--);
+  }
+  std::mt19937_64 rng(hash_seed(group.seed, "fill"));
+  std::vector<int64_t> singletons;
+  for (const auto& members : cluster) {
+    if (members.size() == 1) singletons.push_back(members[0]);
+  }
+  std::sort(singletons.begin(), singletons.end());
+  shuffle(singletons, rng);
+  remaining -= taker.take(singletons, remaining);
+  std::vector<int64_t> rest = taker.untaken();
+  shuffle(rest, rng);
+  taker.take(rest, remaining);
+}
+
+// s2l: the temp clusters; round-robin over the non-empty clusters in random order, each cluster's
+// members in random order.
+void select_s2l(const SelectInput& input, const Group& group, const SelectOptions& options,
+                const RowSharing* sharing, SelectResult& result) {
+  std::vector<std::vector<int64_t>> cluster = clusters(input, group, options, sharing, result);
+  std::erase_if(cluster, [](const std::vector<int64_t>& members) { return members.empty(); });
+  std::mt19937_64 rng(hash_seed(group.seed, "s2l"));
+  shuffle(cluster, rng);
+  std::size_t rounds = 0;
+  for (auto& members : cluster) {
+    shuffle(members, rng);
+    rounds = std::max(rounds, members.size());
+  }
+  std::vector<int64_t> order;
+  for (std::size_t round = 0; round < rounds; ++round) {
+    for (const auto& members : cluster) {
+      if (round < members.size()) order.push_back(members[round]);
+    }
+  }
+  Taker(input, group, result).take(order, group.allocated);
+}
+
+// The ranking key of a single-key baseline for example i (higher is taken first).
+std::vector<double> baseline_keys(const SelectInput& input, const Group& group, const std::string& method) {
+  std::vector<double> key(group.members.size());
+  double median = kNaN;
+  if (method == "middle-perplexity") {
+    std::vector<double> finite;
+    for (int64_t i : group.members) {
+      const float d = input.difficulty[static_cast<std::size_t>(i)];
+      if (std::isfinite(d)) finite.push_back(d);
+    }
+    std::sort(finite.begin(), finite.end());
+    const std::size_t m = finite.size();
+    if (m > 0) median = m % 2 == 1 ? finite[m / 2] : (finite[m / 2 - 1] + finite[m / 2]) / 2.0;  // numpy.median
+  }
+  for (std::size_t j = 0; j < key.size(); ++j) {
+    const auto i = static_cast<std::size_t>(group.members[j]);
+    if (method == "longest") {
+      key[j] = static_cast<double>(input.reasoning_tokens[i]);
+    } else if (method == "middle-perplexity") {
+      key[j] = -std::abs(static_cast<double>(input.difficulty[i]) - median);
+    } else if (method == "difficulty") {
+      key[j] = input.difficulty[i];
+    } else {  // learnability
+      key[j] = -loss_rise(input, group.members[j]);
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
+void select_group(const SelectInput& input, const Group& group, const SelectOptions& options,
+                  const RowSharing* sharing, SelectResult& result) {
+  if (options.method == "temp") {
+    select_temp(input, group, options, sharing, result);
+  } else if (options.method == "s2l") {
+    select_s2l(input, group, options, sharing, result);
+  } else if (options.method == "random") {
+    std::vector<int64_t> order(group.members.begin(), group.members.end());
+    std::mt19937_64 rng(hash_seed(group.seed, "random"));
+    shuffle(order, rng);
+    Taker(input, group, result).take(order, group.allocated);
+  } else {
+    const std::vector<double> key = baseline_keys(input, group, options.method);
+    Taker(input, group, result).take(rank_by(group.members, key, result), group.allocated);
+  }
+}
+
+}  // namespace curate::select::detail

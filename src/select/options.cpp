@@ -1,0 +1,67 @@
+#include "curate/select/options.h"
+
+#include <cmath>
+#include <string>
+
+#include "curate/util/error.h"
+#include "curate/util/strings.h"
+
+namespace curate::select {
+namespace {
+
+template <std::size_t N>
+bool is_one_of(const std::string& value, const char* const (&names)[N]) {
+  for (const char* name : names) {
+    if (value == name) return true;
+  }
+  return false;
+}
+
+template <std::size_t N>
+std::string list(const char* const (&names)[N]) {
+  std::string text;
+  for (const char* name : names) text += (text.empty() ? "" : ", ") + std::string(name);
+  return text;
+}
+
+}  // namespace
+
+void validate(const FilterOptions& options) {
+  if (!is_one_of(options.method, kFilterMethods)) {
+    throw ConfigError(cat("filter.method = '", options.method, "' is unknown; use one of ", list(kFilterMethods)));
+  }
+  if (options.k < 1) throw ConfigError(cat("filter.k = ", options.k, " must be at least 1"));
+  if (options.method == "kmeans" && (options.keep < 1 || options.keep > options.k)) {
+    throw ConfigError(cat("filter.keep = ", options.keep, " must be between 1 and filter.k = ", options.k));
+  }
+  if (!(options.quantile >= 0.0 && options.quantile <= 1.0)) {
+    throw ConfigError(cat("filter.quantile = ", options.quantile, " must be between 0 and 1"));
+  }
+}
+
+void validate(const SelectOptions& options) {
+  if (options.token_budget < 0) {
+    throw ConfigError(cat("select.token_budget = ", options.token_budget, " must be 0 (count examples) or positive"));
+  }
+  if (options.token_budget == 0 && options.budget < 1) {
+    throw ConfigError(cat("select.budget = ", options.budget, " must be at least 1 (or set select.token_budget)"));
+  }
+  if (!is_one_of(options.method, kSelectMethods)) {
+    throw ConfigError(cat("select.method = '", options.method, "' is unknown; use one of ", list(kSelectMethods)));
+  }
+  if (!(options.temperature > 0.0) || !std::isfinite(options.temperature)) {
+    throw ConfigError(cat("select.temperature = ", options.temperature, " must be a positive finite number"));
+  }
+  if (options.per_cluster < 1) {
+    throw ConfigError(cat("select.per_cluster = ", options.per_cluster, " must be at least 1"));
+  }
+  if (options.iterations < 1) {
+    throw ConfigError(cat("select.iterations = ", options.iterations, " must be at least 1"));
+  }
+  if (options.init != "kmeans++" && options.init != "random" && options.init != "auto") {
+    throw ConfigError(cat("select.init = '", options.init, "' is unknown; use kmeans++, random or auto"));
+  }
+  if (options.threads < 0) throw ConfigError(cat("select.threads = ", options.threads, " must be 0 (all cores) or more"));
+}
+
+}  // namespace curate::select

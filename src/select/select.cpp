@@ -1,0 +1,123 @@
+#include "curate/select/select.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "curate/util/error.h"
+#include "curate/util/hash.h"
+#include "curate/util/strings.h"
+#include "methods.h"
+
+namespace curate::select {
+namespace {
+
+void check_size(const char* name, std::size_t size, std::size_t expected, const char* shape) {
+  if (size != expected) {
+    throw DataError(cat("select: '", name, "' has ", size, " values but must have ", expected, " (", shape,
+                        "); read every array from the same run file"));
+  }
+}
+
+void check_names(const char* what, std::span<const std::string> names) {
+  std::set<std::string_view> seen;
+  for (const std::string& name : names) {
+    if (!seen.insert(name).second) {
+      throw DataError(cat("select: the ", what, " name '", name, "' appears twice; names must be unique"));
+    }
+  }
+}
+
+void check_input(const SelectInput& input, std::span<const std::string> source_names,
+                 std::span<const std::string> domain_names, bool tokens) {
+  const std::size_t n = input.source.size();
+  if (input.checkpoints < 1) {
+    throw DataError(cat("select: ", input.checkpoints, " profile checkpoints; run the profile pass first (C >= 1)"));
+  }
+  const std::size_t table = static_cast<std::size_t>(input.checkpoints) * n;
+  check_size("domain", input.domain.size(), n, "N");
+  check_size("kept", input.kept.size(), n, "N");
+  check_size("reasoning_tokens", input.reasoning_tokens.size(), n, "N");
+  check_size("full_length", input.full_length.size(), n, "N");
+  check_size("difficulty", input.difficulty.size(), n, "N");
+  check_size("mean_loss", input.mean_loss.size(), table, "C x N");
+  check_size("mean_loss_first", input.mean_loss_first.size(), table, "C x N");
+  check_names("source", source_names);
+  check_names("domain", domain_names);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (input.source[i] < 0 || static_cast<std::size_t>(input.source[i]) >= source_names.size()) {
+      throw DataError(cat("select: example ", i, " has source id ", input.source[i], " but there are ",
+                          source_names.size(), " source names"));
+    }
+    if (input.domain[i] < 0 || static_cast<std::size_t>(input.domain[i]) >= domain_names.size()) {
+      throw DataError(cat("select: example ", i, " has domain id ", input.domain[i], " but there are ",
+                          domain_names.size(), " domain names"));
+    }
+    if (tokens && input.kept[i] && input.full_length[i] < 0) {
+      throw DataError(cat("select: example ", i, " has negative full_length ", input.full_length[i]));
+    }
+  }
+}
+
+}  // namespace
+
+SelectResult select(const SelectInput& input, std::span<const std::string> source_names,
+                    std::span<const std::string> domain_names, const SelectOptions& options,
+                    const RowSharing* sharing) {
+  validate(options);
+  const bool tokens = options.token_budget > 0;
+  check_input(input, source_names, domain_names, tokens);
+  const std::size_t n = input.source.size();
+  const auto last = static_cast<std::size_t>(input.checkpoints - 1) * n;
+
+  // Candidates of each (domain, source) group, keyed by names so that id order does not matter.
+  std::map<std::pair<std::string_view, std::string_view>, std::vector<int64_t>> members;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!input.kept[i]) continue;
+    members[{domain_names[static_cast<std::size_t>(input.domain[i])],
+             source_names[static_cast<std::size_t>(input.source[i])]}]
+        .push_back(static_cast<int64_t>(i));
+  }
+  std::vector<GroupStats> stats;
+  for (const auto& [key, rows] : members) {
+    GroupStats s;
+    s.domain = input.domain[static_cast<std::size_t>(rows.front())];
+    s.source = input.source[static_cast<std::size_t>(rows.front())];
+    s.examples = static_cast<int64_t>(rows.size());
+    for (int64_t row : rows) {
+      const auto i = static_cast<std::size_t>(row);
+      s.capacity += tokens ? input.full_length[i] : 1;
+      if (std::isfinite(input.mean_loss_first[i])) {
+        s.sum_first += input.mean_loss_first[i];
+        ++s.count_first;
+      }
+      if (std::isfinite(input.mean_loss_first[last + i])) {
+        s.sum_last += input.mean_loss_first[last + i];
+        ++s.count_last;
+      }
+    }
+    stats.push_back(s);
+  }
+  const Allocation allocation =
+      allocate_hierarchical(stats, tokens ? options.token_budget : options.budget, options.temperature);
+
+  SelectResult result;
+  result.cluster.assign(n, -1);
+  result.score.assign(n, std::numeric_limits<float>::quiet_NaN());
+  result.allocation = allocation.rows;
+  std::size_t g = 0;
+  for (const auto& [key, rows] : members) {
+    detail::Group group;
+    group.members = rows;
+    group.allocated = allocation.allocated[g++];
+    group.tokens = tokens;
+    group.seed = hash_seed(options.seed, key.second);
+    detail::select_group(input, group, options, sharing, result);
+  }
+  std::sort(result.selected.begin(), result.selected.end());
+  return result;
+}
+
+}  // namespace curate::select

@@ -1,0 +1,30 @@
+// The reduction stage around the scoring passes: the difficulty filter between the difficulty and
+// the profile pass, and the budgeted selection after the profile pass.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "curate/dist/mpi.h"
+#include "curate/select/options.h"
+#include "curate/service/options.h"
+#include "curate/store/hdf5.h"
+
+namespace curate::service {
+
+// Rank 0, after a complete difficulty pass: runs the filter on /difficulty/mean_loss per source,
+// (re)writes /filter/kept (u8 [N]) with attributes method and kept, and returns the kept record
+// positions, ascending. Deterministic, so a resumed run finds the same set. Throws ConfigError when
+// the difficulty pass is incomplete.
+std::vector<uint64_t> apply_difficulty_filter(store::H5File& file, const select::FilterOptions& options,
+                                              uint64_t records);
+
+// Every rank (collective): rank 0 reads the complete result file options.run.output and broadcasts
+// the per-example arrays; k-means rows are shared across the ranks; rank 0 writes /selection/* into
+// the file, the selected records as ShareGPT JSONL (options.run.selected), a LLaMA-Factory
+// dataset_info.json beside it (merged into an existing one), STEM.summary.json and STEM.report.html.
+// The result does not depend on the number of ranks. Throws ConfigError when a pass is incomplete or
+// the file belongs to another configuration.
+void run_selection(const Options& options, const dist::Comm& comm);
+
+}  // namespace curate::service

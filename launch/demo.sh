@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and builds (launch/setup.sh), then runs curate_dist on the bundled demo (configs/demo.ini):
 # two tiny random Qwen2-shaped models are generated, 400 examples are scored by 3 MPI ranks
-# (calibration, difficulty and profile passes) into build/demo/run.h5, which is then summarised.
+# (calibration, difficulty pass, filter, profile pass) into build/demo/run.h5, 40 are selected into
+# build/demo/run.selected.jsonl with a report build/demo/run.report.html, and the file is summarised.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/launch/setup.sh"
@@ -15,3 +16,6 @@ mkdir -p build/demo
 mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@"
 echo
 "$tool" inspect build/demo/run.h5
+echo
+echo "selected: build/demo/run.selected.jsonl ($(wc -l < build/demo/run.selected.jsonl) examples, ShareGPT; dataset_info.json beside it)"
+echo "report:   build/demo/run.report.html (summary: build/demo/run.summary.json)"

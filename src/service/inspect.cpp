@@ -34,6 +34,10 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
     if (file.exists("/calibration/ratio")) out << file.string_attribute("/calibration", "table") << "\n";
   }
   for (const char* pass : {"/difficulty", "/profile"}) {
+    if (std::string(pass) == "/profile" && file.exists("/filter/kept")) {
+      out << "filter: " << file.string_attribute("/filter", "method") << ", the profile pass scores "
+          << file.int_attribute("/filter", "kept") << " examples\n";
+    }
     if (!file.exists(std::string(pass) + "/done")) continue;
     const auto done = file.read_u8(std::string(pass) + "/done");
     int64_t finished = 0;
@@ -46,6 +50,12 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
       for (float v : file.read_f32(std::string(pass) + measure)) out << " " << (std::isnan(v) ? std::string("-") : std::to_string(v));
       out << "\n";
     }
+  }
+  if (file.exists("/selection/selected")) {
+    out << "selection: " << file.dims("/selection/selected").at(0) << " examples by "
+        << file.string_attribute("/selection", "method") << " (budget " << file.int_attribute("/selection", "budget") << " "
+        << file.string_attribute("/selection", "budget_unit") << ", seed " << file.int_attribute("/selection", "seed") << ")\n"
+        << file.string_attribute("/selection", "allocation") << "\n";
   }
 }
 

@@ -20,6 +20,11 @@ template <typename T>
 po::typed_value<T>* bind(T& field) {
   return po::value<T>(&field)->default_value(field);
 }
+po::typed_value<double>* bind(double& field) {  // help shows 0.1, not 0.10000000000000001
+  std::ostringstream text;
+  text << field;
+  return po::value<double>(&field)->default_value(field, text.str());
+}
 
 // The option table: every setting once, with its INI key and help.
 po::options_description describe(Options& o) {
@@ -121,7 +126,7 @@ int64_t mtime_ns(const std::string& path) {
 bool parse_options(int argc, char** argv, Options& options) {
   po::options_description table = describe(options);
   std::string config;
-  po::options_description generic("general");
+  po::options_description generic("command line");
   generic.add_options()("help,h", "show this help")("config,c", po::value(&config), "INI file with [section] key = value");
   po::options_description cli;
   cli.add(generic).add(table);

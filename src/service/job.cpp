@@ -101,6 +101,7 @@ class Coordinator {
   Coordinator(const Options& options, const dist::Comm& comm, uint64_t records)
       : options_(options),
         comm_(comm),
+        lock_(options.run.output + ".lock"),
         print_(fingerprint(options)),
         new_journal_(prepare_output(options, print_, records)),
         file_(options.run.output, print_, records),
@@ -175,6 +176,17 @@ class Coordinator {
     return path;
   }
 
+  // Flushes the HDF5 file (fsync), then marks the journal: every unit before the last mark is whole
+  // in the file. Units after it may be partly written (HDF5 writes in no particular order between
+  // flushes), so a resume rewrites them from the journal.
+  void checkpoint() {
+    journal_.sync();
+    file_.flush();
+    const std::byte mark{'S'};
+    journal_.append(std::span<const std::byte>(&mark, 1));
+    journal_.sync();
+  }
+
   // Stores a result: first in the journal (one write), then in the HDF5 file (data, then its done flag).
   void keep(const PassPlan& p, const UnitResult& result) {
     dist::Writer record;
@@ -184,24 +196,44 @@ class Coordinator {
     file_.store(p, result);
   }
 
-  // Folds journal records of pass `p` that the HDF5 file lacks (a kill between the two writes, or a
-  // rebuilt file) into it, and marks them done.
+  // Rewrites from the journal the units of pass `p` that the HDF5 file may lack: those not marked
+  // done, and every one after the journal's last checkpoint mark (written since the last flush, so
+  // possibly only partly on disk). Rewriting a unit writes the same bits again.
   int64_t replay(const PassPlan& p, std::vector<uint8_t>& done) {
+    std::vector<std::vector<std::byte>> recent;  // this pass's units after the last mark
     int64_t replayed = 0;
     const int64_t units = p.units();
+    auto fits = [&](const UnitResult& r) {
+      return r.pass == pass_code(p.name) && r.slot >= 0 && r.slot < static_cast<int32_t>(p.slots.size()) && r.index >= 0 &&
+             r.index < units;
+    };
+    auto flag = [&](const UnitResult& r) -> uint8_t& {
+      return done[static_cast<std::size_t>(r.slot) * static_cast<std::size_t>(units) + static_cast<std::size_t>(r.index)];
+    };
     store::Journal::read(journal_.path(), [&](std::span<const std::byte> record) {
-      if (record.empty() || record[0] != std::byte{'U'}) return;
+      if (record.empty()) return;
+      if (record[0] == std::byte{'S'}) {  // everything before is whole in the file, except units never flagged
+        for (const auto& bytes : recent) {
+          dist::Reader reader(std::span<const std::byte>(bytes).subspan(1));
+          const UnitResult result = decode_result(reader);
+          if (!flag(result)) file_.store(p, result), flag(result) = 1, ++replayed;
+        }
+        recent.clear();
+        return;
+      }
+      if (record[0] != std::byte{'U'}) return;
       dist::Reader reader(record.subspan(1));
-      const UnitResult result = decode_result(reader);
-      if (result.pass != pass_code(p.name) || result.slot >= static_cast<int32_t>(p.slots.size()) || result.index >= units) return;
-      uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) + static_cast<std::size_t>(result.index)];
-      if (flag) return;
-      file_.store(p, result);
-      flag = 1;
-      ++replayed;
+      if (fits(decode_result(reader))) recent.emplace_back(record.begin(), record.end());
     });
+    for (const auto& bytes : recent) {  // after the last mark: rewrite whatever the done flags say
+      dist::Reader reader(std::span<const std::byte>(bytes).subspan(1));
+      const UnitResult result = decode_result(reader);
+      file_.store(p, result);
+      flag(result) = 1;
+      ++replayed;
+    }
     if (replayed) {
-      file_.flush();
+      checkpoint();
       log::info(cat(p.name, ": ", replayed, " unit(s) restored from the journal"));
     }
     return replayed;
@@ -348,8 +380,7 @@ class Coordinator {
         check_timeouts();
       }
       if (seconds_since(last_flush) > options_.run.flush_seconds) {
-        journal_.sync();
-        file_.flush();
+        checkpoint();
         last_flush = Clock::now();
       }
       if (seconds_since(last_report) > options_.run.progress_seconds) {
@@ -361,8 +392,7 @@ class Coordinator {
                       " scored tokens/s, ETA ", format_seconds(left / std::max(rate, 1e-9)), slowest_rank()));
       }
     }
-    journal_.sync();
-    file_.flush();
+    checkpoint();
     if (stop_requested) throw Interrupted();
     log::info(cat(p.name, " pass done: ", stored, " units, ", examples, " examples, ", tokens, " tokens in ",
                   format_seconds(seconds_since(start))));
@@ -442,6 +472,7 @@ class Coordinator {
 
   const Options& options_;
   const dist::Comm& comm_;
+  store::RunLock lock_;  // one writer per output, taken before anything is opened or moved
   std::string print_;
   bool new_journal_;
   RunFile file_;

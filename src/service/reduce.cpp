@@ -13,6 +13,7 @@
 
 #include "curate/data/dataset.h"
 #include "curate/dist/wire.h"
+#include "curate/store/journal.h"
 #include "curate/select/export.h"
 #include "curate/select/filter.h"
 #include "curate/select/report.h"
@@ -127,12 +128,6 @@ void write_atomically(const std::filesystem::path& path, const std::string& text
   std::filesystem::rename(temporary, path);
 }
 
-std::string stem_of(const std::string& output) {
-  std::filesystem::path stem(output);
-  if (stem.extension() == ".h5" || stem.extension() == ".hdf5") stem.replace_extension();
-  return stem.string();
-}
-
 // The selected records, as ShareGPT lines, in the order of `positions`.
 std::string selected_records(const Options& options, std::span<const std::size_t> positions) {
   const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
@@ -158,13 +153,13 @@ void merge_dataset_info(const std::filesystem::path& selected) {
   write_atomically(info, all.dump(2) + "\n");
 }
 
-void write_selection(store::H5File& f, const Options& options, const Inputs& in, const select::SelectResult& result) {
+void write_selection_file(const std::filesystem::path& path, const std::vector<int64_t>& ids, const Options& options,
+                          const Inputs& in, const select::SelectResult& result) {
   const auto n = static_cast<uint64_t>(in.source.size());
-  const std::vector<int64_t> ids = f.read_i64("/examples/id");
+  store::H5File f = store::H5File::create(path);
   std::vector<int64_t> selected_ids, cluster(in.source.size());
   for (int64_t i : result.selected) selected_ids.push_back(ids[static_cast<std::size_t>(i)]);
   std::transform(result.cluster.begin(), result.cluster.end(), cluster.begin(), [](int32_t c) { return int64_t{c}; });
-  f.remove("/selection");
   const auto s = static_cast<uint64_t>(selected_ids.size());
   f.create_i64("/selection/selected", {s});
   if (s) f.write("/selection/selected", {0}, {s}, std::span<const int64_t>(selected_ids));
@@ -186,6 +181,14 @@ void write_selection(store::H5File& f, const Options& options, const Inputs& in,
   f.set_attribute("/selection", "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
   f.set_attribute("/selection", "seed", static_cast<int64_t>(options.select.seed));
   f.flush();
+}
+
+// Writes STEM.selection.h5 under a temporary name, then renames it: a kill leaves the previous one.
+void write_selection(const store::H5File& results, const Options& options, const Inputs& in,
+                     const select::SelectResult& result) {
+  const std::filesystem::path target = selection_path(options.run.output), temporary = target.string() + ".tmp";
+  write_selection_file(temporary, results.read_i64("/examples/id"), options, in, result);
+  std::filesystem::rename(temporary, target);
 }
 
 select::ReportData report_data(const store::H5File& f, const Options& options, const Inputs& in,
@@ -301,9 +304,11 @@ void run_selection(const Options& options, const dist::Comm& comm) {
   std::exception_ptr error;
   std::string failure;
   std::optional<store::H5File> file;
+  std::optional<store::RunLock> lock;
   if (comm.rank() == 0) {
     try {
-      file.emplace(store::H5File::open(options.run.output, /*writable=*/true));
+      lock.emplace(options.run.output + ".lock");
+      file.emplace(store::H5File::open(options.run.output, /*writable=*/false));
       const std::string stored = file->string_attribute("/", "fingerprint");
       if (stored != fingerprint(options)) {
         throw ConfigError(options.run.output + " was scored with a different configuration; select with the options it "
@@ -333,7 +338,7 @@ void run_selection(const Options& options, const dist::Comm& comm) {
   const std::filesystem::path selected = options.run.selected;
   write_atomically(selected, selected_records(options, positions));
   merge_dataset_info(selected);
-  const std::string stem = stem_of(options.run.output);
+  const std::string stem = output_stem(options.run.output);
   const select::ReportData report = report_data(*file, options, in, result);
   nlohmann::json summary = select::summary_json(report);
   summary["outputs"] = {{"selected", selected.string()}, {"results", options.run.output},

@@ -43,6 +43,7 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
     for (const char* pass : {"/calibration/done", "/difficulty/done", "/profile/done"}) {
       if (file.exists(pass)) file.read_u8(pass);  // the progress flags must be readable
     }
+    file.verify();  // and the rest of the structure: a write cut off by a full disk leaves a file that opens
   } catch (const StoreError& e) {
     return {ResumeCheck::kDamaged, e.what()};
   }
@@ -55,6 +56,14 @@ std::filesystem::path move_aside(const std::filesystem::path& path) {
   return aside;
 }
 
+std::string output_stem(const std::string& output) {
+  std::filesystem::path stem(output);
+  if (stem.extension() == ".h5" || stem.extension() == ".hdf5") stem.replace_extension();
+  return stem.string();
+}
+
+std::filesystem::path selection_path(const std::string& output) { return output_stem(output) + ".selection.h5"; }
+
 RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records)
     : file_(std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path)),
       records_(records) {
@@ -62,6 +71,7 @@ RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerpri
   file_.set_attribute("/", "format", kFormat);
   file_.set_attribute("/", "version", kVersion);
   file_.set_attribute("/", "fingerprint", fingerprint);
+  file_.link_external("/selection", selection_path(path.string()).filename().string(), "/selection");
   file_.create_u8("/examples/status", {records});
   for (const char* name : kExampleInts) file_.create_i64(std::string("/examples/") + name, {records});
   for (const char* name : {"key", "source", "domain"}) file_.create_strings(std::string("/examples/") + name, records);
@@ -198,7 +208,9 @@ void RunFile::store(const PassPlan& plan, const UnitResult& result) {
     const bool directional = plan.slots.front().family == model::Family::kDirectional;
     const float measure = static_cast<float>(result.measure);
     file_.write(g + (directional ? "/distance" : "/noise_std"), {slot}, {1}, std::span<const float>(&measure, 1));
-    store_examples(rows, result);
+    // /examples/* are written once, by the difficulty pass (which covers every record): rewriting
+    // their strings later would put rows the filter already read at risk from a kill mid-write.
+    if (plan.name == "difficulty") store_examples(rows, result);
   }
   const uint8_t one = 1;
   file_.write(g + "/done", {slot, static_cast<uint64_t>(result.index)}, {1, 1}, std::span<const uint8_t>(&one, 1));

@@ -5,6 +5,7 @@
 //   /examples/key             str [N]  the data.id_field value (or the line number as text)
 //   /examples/{source,domain} str [N]
 //   /examples/{prompt_tokens,reasoning_tokens,full_length} i64 [N]; /examples/status u8 [N] (0 kept, 1+ skip reason)
+//   /selection                external link to STEM.selection.h5:/selection (written by the selection stage)
 //   /filter/kept              u8 [N]  the profile pass scores these (difficulty filter); attrs method, kept
 //   /calibration/loss         f32 [C, S] mean loss of the first T reasoning tokens; C = base + Gaussian 1..n
 //   /calibration/sample       i64 [S]  record positions of the sample
@@ -53,6 +54,12 @@ struct ResumeCheck {
   std::string detail;  // what differs or what is wrong
 };
 ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records);
+
+// OUTPUT without its .h5/.hdf5 extension: the stem of every file written beside it.
+std::string output_stem(const std::string& output);
+// The selection stage's own HDF5 file, STEM.selection.h5; the result file links /selection to it, so
+// that the selection (rewritten by every --stage select) never writes into the result file.
+std::filesystem::path selection_path(const std::string& output);
 
 // Renames `path` to PATH.discarded-<unix time> and returns the new name.
 std::filesystem::path move_aside(const std::filesystem::path& path);

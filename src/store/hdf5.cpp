@@ -1,5 +1,9 @@
 #include "curate/store/hdf5.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <hdf5.h>
 
 #include <cmath>
@@ -128,8 +132,24 @@ hid_t string_type() {
 
 }  // namespace
 
+namespace {
+
+// File access without HDF5's own flock, so that h5py and h5dump can open a result file while the
+// run writes it (they see its last flush). Concurrent writers are excluded by the service instead.
+Handle unlocked_access(const std::filesystem::path& path) {
+  const hid_t fapl = check(H5Pcreate(H5P_FILE_ACCESS), path, "file access properties");
+  if (H5Pset_file_locking(fapl, false, true) < 0) {
+    H5Pclose(fapl);
+    fail(path, "cannot disable HDF5 file locking");
+  }
+  return Handle(fapl, H5Pclose);
+}
+
+}  // namespace
+
 H5File H5File::create(const std::filesystem::path& path) {
-  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const Handle fapl = unlocked_access(path);
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (id < 0) fail(path, "cannot create the file: check that its folder exists and is writable");
   return H5File(path, id);
 }
@@ -141,7 +161,8 @@ H5File H5File::open(const std::filesystem::path& path, bool writable) {
     throw StoreError(path.string() + ": not an HDF5 file, or its superblock is damaged (a write was cut off?); move it "
                      "away to start over");
   }
-  hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+  const Handle fapl = unlocked_access(path);
+  hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get());
   if (id < 0) fail(path, "cannot open the file (damaged, or locked by another process)");
   return H5File(path, id);
 }
@@ -164,6 +185,13 @@ bool H5File::exists(const std::string& object) const {
   }
 }
 
+void H5File::link_external(const std::string& name, const std::string& file, const std::string& object) {
+  if (H5Lexists(id_, name.c_str(), H5P_DEFAULT) > 0) return;
+  H5Eclear2(H5E_DEFAULT);
+  check(static_cast<hid_t>(H5Lcreate_external(file.c_str(), object.c_str(), id_, name.c_str(), H5P_DEFAULT, H5P_DEFAULT)),
+        path_, "external link " + name + " -> " + file + ":" + object);
+}
+
 void H5File::remove(const std::string& object) {
   if (!exists(object)) return;
   check(static_cast<hid_t>(H5Ldelete(id_, object.c_str(), H5P_DEFAULT)), path_, "delete " + object);
@@ -171,6 +199,40 @@ void H5File::remove(const std::string& object) {
 
 void H5File::flush() {
   if (H5Fflush(id_, H5F_SCOPE_GLOBAL) < 0) fail(path_, "flush (disk full or read-only?)");
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(id_, H5P_DEFAULT, &handle) >= 0 && handle != nullptr) {
+    if (::fsync(*static_cast<int*>(handle)) != 0 && errno != EINVAL) fail(path_, "fsync (disk full or I/O error?)");
+  }
+}
+
+void H5File::verify() const {
+  std::vector<std::string> datasets;
+#if H5_VERSION_GE(1, 12, 0)
+  using Info = H5O_info2_t;
+#else
+  using Info = H5O_info_t;
+#endif
+  auto collect = [](hid_t, const char* name, const Info* info, void* out) -> herr_t {
+    if (info->type == H5O_TYPE_DATASET) static_cast<std::vector<std::string>*>(out)->push_back(std::string("/") + name);
+    return 0;
+  };
+#if H5_VERSION_GE(1, 12, 0)
+  const herr_t visited = H5Ovisit3(id_, H5_INDEX_NAME, H5_ITER_NATIVE, collect, &datasets, H5O_INFO_BASIC);
+#else
+  const herr_t visited = H5Ovisit2(id_, H5_INDEX_NAME, H5_ITER_NATIVE, collect, &datasets, H5O_INFO_BASIC);
+#endif
+  if (visited < 0) fail(path_, "the file's structure cannot be read (damaged: a write was cut off?)");
+  for (const std::string& name : datasets) {
+    Handle set(check(H5Dopen2(id_, name.c_str(), H5P_DEFAULT), path_, "open dataset " + name), H5Dclose);
+    Handle plist(check(H5Dget_create_plist(set.get()), path_, "properties of " + name), H5Pclose);
+    if (H5Pget_layout(plist.get()) == H5D_CHUNKED) {
+      Handle space(check(H5Dget_space(set.get()), path_, "dataspace of " + name), H5Sclose);
+      hsize_t chunks = 0;
+      if (H5Dget_num_chunks(set.get(), space.get(), &chunks) < 0) fail(path_, "the chunk index of " + name + " is damaged");
+    }
+    Handle type(check(H5Dget_type(set.get()), path_, "type of " + name), H5Tclose);
+    if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0) read_strings(name);
+  }
 }
 
 void H5File::create_f32(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk) {

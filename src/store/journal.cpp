@@ -1,6 +1,7 @@
 #include "curate/store/journal.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -63,6 +64,21 @@ uint64_t Journal::read(const std::filesystem::path& path, const std::function<vo
     valid += 12 + length;
   }
   return valid;
+}
+
+RunLock::RunLock(const std::filesystem::path& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(path, "cannot create the lock file");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw StoreError(path.string() + ": another curate_dist run is writing this output; wait for it to end or give "
+                     "another output.path");
+  }
+}
+
+RunLock::~RunLock() {
+  ::unlink(path_.c_str());
+  ::close(fd_);
 }
 
 Journal::Journal(const std::filesystem::path& path) : path_(path) {

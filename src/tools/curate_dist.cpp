@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGUSR1, on_signal);  // Slurm's --signal before the time limit
+  std::signal(SIGXFSZ, SIG_IGN);    // a file-size limit fails the write (reported, exit 5) instead of killing
   try {
     service::Options options;
     if (!service::parse_options(argc, argv, options)) return kExitOk;

@@ -3,7 +3,7 @@
 # dataset (one malformed line), run.ini, and the list of result datasets compared bit for bit.
 # Sourced with tool, tokenizer set; leaves the caller in a temporary directory removed on exit.
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${CURATE_KEEP_TEST_DIR:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 cd "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 fail() { echo "FAIL: $*"; exit 1; }

@@ -2,7 +2,7 @@
 # Fault injection for curate_dist: kill -9 of rank 0 or of a worker at random moments (each trial
 # resumed, once with a second kill during the resume), every final file equal bit for bit to an
 # uninterrupted run; a result file cut short rebuilt from the journal; a damaged file without journal
-# refused with exit 5.
+# refused with exit 5. Each stage (difficulty, profile, selection) is also killed on purpose.
 #   faults_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR [TRIALS]
 set -euo pipefail
 tool=$1 dist=$2 same=$3 mpiexec=$4 tokenizer=$5 trials=${6:-20}
@@ -34,10 +34,33 @@ for trial in $(seq 1 "$trials"); do
   timeout 300 "$mpiexec" -n 3 "$dist" --config run.ini --output.path k$trial.h5 > k$trial.c.log 2>&1 \
     || { cat k$trial.c.log; fail "trial $trial: resume after kill -9 failed"; }
   "$same" ref.h5 k$trial.h5 $datasets || fail "trial $trial: the resumed run differs from the uninterrupted one"
+  cmp ref.selected.jsonl k$trial.selected.jsonl || fail "trial $trial: the resumed selection differs"
   [ ! -f k$trial.h5.journal ] || fail "trial $trial: the journal was not removed after the run completed"
 done
 [ $kills -ge "$trials" ] || fail "only $kills kills landed in $trials trials (runs ended before the kill)"
 echo "ok: $kills kill -9 in $trials trials (rank 0 and workers), every resumed run equals the uninterrupted one"
+
+# A kill -9 of rank 0 in the middle of each stage: difficulty pass, profile pass, selection.
+for stage in "difficulty pass:" "profile pass:" "profile pass done"; do
+  out=s$(echo "$stage" | tr -dc a-z).h5
+  timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path "$out" > "$out.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 1200); do
+    grep -q "$stage" "$out.log" 2>/dev/null && break
+    sleep 0.01
+  done
+  victim=$(rank_pid "$(pgrep -P $pid)" 0)
+  [ -n "$victim" ] || fail "the run ended before the kill at '$stage'"
+  kill -9 "$victim"
+  set +e
+  wait $pid
+  set -e
+  timeout 300 "$mpiexec" -n 2 "$dist" --config run.ini --output.path "$out" > "$out.resume.log" 2>&1 \
+    || { cat "$out.resume.log"; fail "resume after a kill at '$stage' failed"; }
+  "$same" ref.h5 "$out" $datasets || fail "the run killed at '$stage' differs from the uninterrupted one"
+  cmp ref.selected.jsonl "${out%.h5}.selected.jsonl" || fail "the selection after a kill at '$stage' differs"
+done
+echo "ok: kill -9 of rank 0 during the difficulty pass, the profile pass and the selection, each resumed to the same result"
 
 cp ref.h5 ref_copy.h5
 # A result file cut short (as a kill in the middle of a metadata write can leave it) is rebuilt from the journal.

@@ -79,6 +79,30 @@ grep -q "resuming" resumed.log || { cat resumed.log; fail "the rerun did not res
 "$same" np1.h5 stopped.h5 $datasets || fail "resumed run differs from the uninterrupted one"
 echo "ok: SIGTERM exits 130 and the resumed run equals the uninterrupted one"
 
+# While a run is going, its file opens in h5dump, and a second run on the same output is refused.
+# Its workers are paused (SIGSTOP) so that it is surely still going, then let go to finish.
+"$mpiexec" -n 3 "$dist" --config run.ini --output.path busy.h5 > busy.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q "profile pass:" busy.log 2>/dev/null && break
+  sleep 0.05
+done
+workers="$(rank_pid $pid 1) $(rank_pid $pid 2)"
+kill -STOP $workers
+h5dump -H busy.h5 > dump.txt 2>&1 || { cat dump.txt; kill -CONT $workers; fail "h5dump cannot open a file that is being written"; }
+grep -q "profile" dump.txt || { kill -CONT $workers; fail "h5dump does not show the passes of a running job"; }
+set +e
+"$mpiexec" -n 1 "$dist" --config run.ini --output.path busy.h5 > second.log 2>&1
+code=$?
+kill -CONT $workers
+wait $pid
+busy=$?
+set -e
+[ $code -eq 5 ] && grep -q "another curate_dist run" second.log || { cat second.log; fail "a second run on the same output exited $code"; }
+[ $busy -eq 0 ] || { cat busy.log; fail "the paused run did not finish"; }
+"$same" np1.h5 busy.h5 $datasets || fail "the paused run differs"
+echo "ok: a running job's file opens in h5dump; a second run on the same output is refused (exit 5)"
+
 # A different configuration must not be mixed into an existing file.
 set +e
 "$mpiexec" -n 1 "$dist" --config run.ini --output.path np1.h5 --run.seed 5 > changed.log 2>&1

@@ -25,9 +25,18 @@ class H5File {
 
   const std::filesystem::path& path() const { return path_; }
   bool exists(const std::string& object) const;
+  // Creates `name` (in the root group) as a link to `object` in another HDF5 file (a path relative to
+  // this file's folder); nothing when `name` exists. The target may be missing until it is read.
+  void link_external(const std::string& name, const std::string& file, const std::string& object);
   // Unlinks a dataset or group (and what it holds) when it exists; its space is not reclaimed.
   void remove(const std::string& object);
+  // Writes everything HDF5 holds to the file and fsyncs it: after a return, a kill loses nothing.
   void flush();
+  // Reads the structure of the whole file without its chunk data: every object header and group
+  // index, the chunk index of every chunked dataset, and the strings of variable-length string
+  // datasets. A file whose last writes were cut off (disk full, a kill in the middle of a metadata
+  // write) fails here, rather than at a later read or write. Throws StoreError naming the object.
+  void verify() const;
 
   // Chunked datasets of float32 (filled with NaN), int64, uint8 (filled with 0); `dims` fixed.
   void create_f32(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk);

@@ -35,4 +35,18 @@ class Journal {
   int fd_ = -1;
 };
 
+// An exclusive advisory lock (flock) on `path`, created if missing and removed again on release:
+// one writer per result file. Throws StoreError naming the path when another process holds it.
+class RunLock {
+ public:
+  explicit RunLock(const std::filesystem::path& path);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
 }  // namespace curate::store

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
@@ -56,7 +55,8 @@ std::vector<double> kmeans_1d(std::span<const double> sorted, int k, std::vector
 
 namespace {
 
-// The threshold-free kmeans rule for one source: kept[rows[i]] for the members of the top clusters.
+// The kmeans rule for one source (`sorted` values of `rows`): sets kept[rows[i]] for the members of
+// the `keep` non-empty clusters with the highest centroids (ties: lower cluster index).
 void keep_top_clusters(std::span<const double> sorted, std::span<const int64_t> rows, const FilterOptions& options,
                        std::vector<uint8_t>& kept) {
   std::vector<int32_t> assign;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "curate/util/error.h"
@@ -14,10 +15,13 @@
 namespace curate::select {
 namespace {
 
-constexpr std::size_t kRowsPerTask = 4096;  // rows per parallel_for item of the assignment step
+constexpr std::size_t kRowsPerTask = 4096;   // rows per parallel_for item
+constexpr std::size_t kLeafSize = 20;         // KD-tree leaf size (measured: 10-40 within 10%)
+constexpr std::size_t kParallelInitRows = 65536;  // below this, k-means++ runs on one thread (one pass per
+                                                  // centroid: starting threads would cost more than it saves)
 
-// Squared L2 distance in double, summed in dimension order. The KD-tree metric and the tie-breaking
-// scan use this same sum, so their distances compare exactly.
+// Squared L2 distance in double, summed in dimension order: the one distance of the k-means (tree
+// search, warm start and k-means++ alike), so equal distances compare equal.
 inline double squared_distance(const float* a, const float* b, std::size_t d) {
   double sum = 0.0;
   for (std::size_t j = 0; j < d; ++j) {
@@ -40,22 +44,14 @@ struct CentroidCloud {
   }
 };
 
-// nanoflann metric: squared_distance (with an early exit once past `worst`, which cannot change the
-// outcome because the partial sums only grow).
+// nanoflann metric: squared_distance.
 struct SquaredL2 {
   using ElementType = float;
   using DistanceType = double;
   const CentroidCloud& cloud;
   explicit SquaredL2(const CentroidCloud& c) : cloud(c) {}
-  double evalMetric(const float* a, uint32_t index, std::size_t size, double worst = -1) const {
-    const float* b = cloud.data + static_cast<std::size_t>(index) * cloud.d;
-    double sum = 0.0;
-    for (std::size_t j = 0; j < size; ++j) {
-      const double t = static_cast<double>(a[j]) - static_cast<double>(b[j]);
-      sum += t * t;
-      if (worst > 0 && sum > worst) return sum;
-    }
-    return sum;
+  double evalMetric(const float* a, uint32_t index, std::size_t size, double = -1) const {
+    return squared_distance(a, cloud.data + static_cast<std::size_t>(index) * cloud.d, size);
   }
   template <typename U, typename V>
   double accum_dist(U a, V b, std::size_t) const {
@@ -65,26 +61,52 @@ struct SquaredL2 {
 };
 
 using CentroidTree = nanoflann::KDTreeSingleIndexAdaptor<SquaredL2, CentroidCloud, -1, uint32_t>;
+#if NANOFLANN_VERSION >= 0x150
+using SearchParameters = nanoflann::SearchParameters;  // nanoflann 1.5 renamed it (eps 0 = exact search)
+#else
+using SearchParameters = nanoflann::SearchParams;
+#endif
 
-// Nearest centroid of `row`, ties to the lowest index: the tree gives the two nearest; an exact tie
-// between them is settled by a scan of every centroid.
-int32_t nearest(const CentroidTree& tree, const CentroidCloud& cloud, const float* row) {
-  uint32_t index[2] = {0, 0};
-  double distance[2] = {0, 0};
-  nanoflann::KNNResultSet<double, uint32_t, std::size_t> found(cloud.k < 2 ? 1 : 2);
-  found.init(index, distance);
-  tree.findNeighbors(found, row, nanoflann::SearchParams(32, 0.0f));
-  if (found.size() < 2 || distance[0] < distance[1]) return static_cast<int32_t>(index[0]);
-  std::size_t best = 0;
-  double best_distance = squared_distance(row, cloud.data, cloud.d);
-  for (std::size_t c = 1; c < cloud.k; ++c) {
-    const double dist = squared_distance(row, cloud.data + c * cloud.d, cloud.d);
-    if (dist < best_distance) {
-      best = c;
-      best_distance = dist;
+// nanoflann result set keeping the nearest (distance, index) pair, so that an exact tie goes to the
+// lower index. nanoflann offers a point only when its distance is < worstDist(), so worstDist() is
+// the next double above the best distance: points at exactly that distance still arrive.
+class NearestSet {
+ public:
+  using DistanceType = double;
+  using IndexType = uint32_t;
+  // Starts from a known candidate (the row's previous centroid), which only tightens the pruning:
+  // the search still finds the exact nearest.
+  NearestSet(double distance, uint32_t index) : distance_(distance), worst_(above(distance)), index_(index) {}
+  bool addPoint(double distance, uint32_t index) {
+    if (distance < distance_ || (distance == distance_ && index < index_)) {
+      distance_ = distance;
+      worst_ = above(distance);
+      index_ = index;
     }
+    return true;
   }
-  return static_cast<int32_t>(best);
+  double worstDist() const { return worst_; }
+  bool full() const { return true; }
+  void sort() {}  // nanoflann >= 1.5 calls it; one entry is always sorted
+  uint32_t index() const { return index_; }
+
+ private:
+  static double above(double d) { return std::nextafter(d, std::numeric_limits<double>::infinity()); }
+  double distance_;
+  double worst_;
+  uint32_t index_;
+};
+
+// Nearest centroid of `row` (ties: lowest index); `previous` is the row's centroid in the last
+// iteration, or -1.
+int32_t nearest(const CentroidTree& tree, const CentroidCloud& cloud, const float* row, int32_t previous) {
+  NearestSet found(std::numeric_limits<double>::infinity(), std::numeric_limits<uint32_t>::max());
+  if (previous >= 0) {
+    found = NearestSet(squared_distance(row, cloud.data + static_cast<std::size_t>(previous) * cloud.d, cloud.d),
+                       static_cast<uint32_t>(previous));
+  }
+  tree.findNeighbors(found, row, SearchParameters{});
+  return static_cast<int32_t>(found.index());
 }
 
 std::vector<float> init_kmeanspp(std::span<const float> x, std::size_t n, std::size_t d, std::size_t k,
@@ -95,7 +117,7 @@ std::vector<float> init_kmeanspp(std::span<const float> x, std::size_t n, std::s
     std::copy_n(x.data() + row * d, d, centroids.data() + c * d);
     const float* centre = centroids.data() + c * d;
     const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, threads, [] { return 0; }, [&](int, std::size_t task) {
+    parallel_for(tasks, n >= kParallelInitRows ? threads : 1, [] { return 0; }, [&](int, std::size_t task) {
       const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
       for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
         const double dist = squared_distance(x.data() + i * d, centre, d);
@@ -184,13 +206,13 @@ KMeansResult kmeans(std::span<const float> features, int64_t n, int64_t d, const
   std::vector<int64_t> count(k);
   for (int iteration = 0; iteration < options.iterations; ++iteration) {
     const CentroidCloud cloud{result.centroids.data(), k, dims};
-    const CentroidTree tree(static_cast<int32_t>(dims), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(10));
+    const CentroidTree tree(static_cast<int32_t>(dims), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(kLeafSize));
     const auto begin = static_cast<std::size_t>(first), end = static_cast<std::size_t>(last);
     const std::size_t tasks = (end - begin + kRowsPerTask - 1) / kRowsPerTask;
     parallel_for(tasks, options.threads, [] { return 0; }, [&](int, std::size_t task) {
       const std::size_t stop = std::min(end, begin + (task + 1) * kRowsPerTask);
       for (std::size_t i = begin + task * kRowsPerTask; i < stop; ++i) {
-        next[i] = nearest(tree, cloud, features.data() + i * dims);
+        next[i] = nearest(tree, cloud, features.data() + i * dims, result.assign[i]);
       }
     });
     if (sharing != nullptr) sharing->allgather(next);

@@ -142,6 +142,19 @@ TEST(KMeans, SharedRowsGiveTheUnsharedResult) {
   }
 }
 
+TEST(KMeans, PortableBits) {
+  // Fixed values: the draws use only std::mt19937_64 output (fixed by the standard), so every
+  // platform and standard library must give exactly these.
+  std::vector<float> x;
+  for (int i = 0; i < 12; ++i) x.push_back(static_cast<float>((i * 7) % 12));  // 0 7 2 9 4 11 6 1 8 3 10 5
+  KMeansOptions options;
+  options.k = 3;
+  options.seed = 5;
+  const KMeansResult r = kmeans(x, 12, 1, options);
+  EXPECT_EQ(r.assign, (std::vector<int32_t>{1, 0, 1, 0, 2, 0, 2, 1, 0, 2, 0, 2}));
+  EXPECT_EQ(r.centroids, (std::vector<float>{9, 1, 4.5f}));
+}
+
 TEST(KMeans, BadInputThrows) {
   const std::vector<float> x = {0, 1, 2, 3};
   KMeansOptions options;

@@ -120,6 +120,13 @@ TEST(Select, Baselines) {
   EXPECT_GT(seen.size(), 3u);
 }
 
+TEST(Select, RandomDrawsArePortable) {
+  // Fixed values (seed 0, source "s"): the draws depend only on std::mt19937_64 and hash_seed.
+  Examples e;
+  for (int i = 0; i < 10; ++i) e.add(0, {static_cast<float>(i), 2.0f * static_cast<float>(i)});
+  EXPECT_EQ(run(e, options_for("random", 4)).selected, (Indices{1, 3, 4, 6}));
+}
+
 TEST(Select, S2lIsRoundRobinOverClusters) {
   // Budget 3 over the three clusters: one member of each.
   for (uint64_t seed = 0; seed < 5; ++seed) {

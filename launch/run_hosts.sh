@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Runs curate_dist on several machines under Open MPI's mpirun (started over ssh), one scoring rank
+# per slot, with a hostfile whose slots are the GPUs per node:
+#   launch/run_hosts.sh --hostfile FILE [-n N] [--net IFACE] [--bind none|core|socket] [--dry-run]
+#                       [--dist PATH] [--mpirun PATH] [--mpirun-args 'ARGS'] [--] CURATE_DIST_ARGS...
+# e.g. printf 'node1 slots=8\nnode2 slots=8\n' > hosts
+#      launch/run_hosts.sh --hostfile hosts -- --config run.ini --score.device cuda
+#
+# Needs password-less ssh between the nodes, the same paths everywhere (shared file system for the
+# build, models, dataset and output) and Open MPI installed alike.
+# Ranks (-n): default = slots in the hostfile + 1 (lines `host slots=G`; `#` comments; a line
+# without slots= counts 1). Rank 0 (the coordinator, which writes the HDF5 file and does not score)
+# runs on the first host; the extra rank wraps around to the first host too (--oversubscribe), where
+# launch/bind_gpu.sh gives it GPU (local rank mod G) = 0, shared with the idle coordinator.
+# Open MPI settings: --hostfile FILE, --map-by slot, --bind-to none (default, see run_local.sh),
+# --oversubscribe when N exceeds the slots, --allow-run-as-root only as root; -x forwards PATH,
+# LD_LIBRARY_PATH and every CURATE_*, OMP_*, NCCL_*, HDF5_* and TORCH_* variable to remote ranks
+# (OMPI_MCA_* variables travel anyway). --net IFACE adds --mca btl_tcp_if_include IFACE
+# --mca oob_tcp_if_include IFACE (choose the cluster network when nodes have several).
+# --dry-run prints the exact command and runs nothing. The first argument that is not an option
+# of this script (or everything after --) goes to curate_dist.
+# Environment: CURATE_HOSTFILE, CURATE_DIST, CURATE_MPIRUN, CURATE_MPIRUN_ARGS as in run_local.sh.
+# Exit code: curate_dist's (130: stopped and saved, rerun to resume); 2 for a bad option, hostfile,
+# or missing mpirun/curate_dist. Ctrl-C, SIGTERM or SIGHUP become SIGUSR1 to the ranks (save, 130).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+die() { echo "run_hosts.sh: $*" >&2; exit 2; }
+
+hostfile=${CURATE_HOSTFILE:-} ranks="" bind=none net="" dry_run=0
+dist=${CURATE_DIST:-} mpirun=${CURATE_MPIRUN:-mpirun} mpirun_args=${CURATE_MPIRUN_ARGS:-}
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --hostfile|-hostfile|--machinefile) [ $# -ge 2 ] || die "$1 needs a value"; hostfile=$2; shift 2 ;;
+    -n|-np|--ranks) [ $# -ge 2 ] || die "$1 needs a value"; ranks=$2; shift 2 ;;
+    --net) [ $# -ge 2 ] || die "$1 needs a value"; net=$2; shift 2 ;;
+    --bind) [ $# -ge 2 ] || die "$1 needs a value"; bind=$2; shift 2 ;;
+    --dist) [ $# -ge 2 ] || die "$1 needs a value"; dist=$2; shift 2 ;;
+    --mpirun) [ $# -ge 2 ] || die "$1 needs a value"; mpirun=$2; shift 2 ;;
+    --mpirun-args) [ $# -ge 2 ] || die "$1 needs a value"; mpirun_args=$2; shift 2 ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; args+=("$@"); break ;;
+    *) args+=("$@"); break ;;
+  esac
+done
+case "$bind" in none|core|socket) ;; *) die "--bind must be none, core or socket, not '$bind'" ;; esac
+[ -n "$hostfile" ] || die "--hostfile FILE is required (lines 'host slots=GPUS'); see --help"
+[ -r "$hostfile" ] || die "cannot read hostfile '$hostfile'"
+hostfile=$(cd "$(dirname "$hostfile")" && pwd)/$(basename "$hostfile")
+
+slots=0 hosts=0
+while read -r line; do
+  line=${line%%#*}
+  read -r -a words <<<"$line"
+  [ ${#words[@]} -gt 0 ] || continue
+  hosts=$((hosts + 1))
+  n=1
+  for w in "${words[@]:1}"; do
+    case "$w" in slots=*) n=${w#slots=} ;; esac
+  done
+  [[ "$n" =~ ^[0-9]+$ ]] || die "$hostfile: bad slots in '$line'"
+  slots=$((slots + n))
+done <"$hostfile"
+[ "$hosts" -gt 0 ] && [ "$slots" -gt 0 ] || die "$hostfile names no host with slots"
+[ -n "$ranks" ] || ranks=$((slots + 1))
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$ranks'"
+
+if [ -z "$dist" ]; then
+  dist="$root/${CURATE_BUILD_DIR:-build}/src/tools/curate_dist"
+  [ -x "$dist" ] || dist=$(command -v curate_dist || true)
+fi
+[ -n "$dist" ] && [ -x "$dist" ] || die "curate_dist not found: build it (launch/setup.sh) or set CURATE_DIST / --dist"
+dist=$(cd "$(dirname "$dist")" && pwd)/$(basename "$dist")
+command -v "$mpirun" >/dev/null || die "'$mpirun' not found: install Open MPI (launch/setup.sh) or set CURATE_MPIRUN"
+
+cmd=("$mpirun" -np "$ranks" --hostfile "$hostfile")
+if [ "$bind" = core ]; then cmd+=(--map-by core --bind-to core); else cmd+=(--map-by slot --bind-to "$bind"); fi
+[ "$ranks" -le "$slots" ] || cmd+=(--oversubscribe)
+[ "$(id -u)" -ne 0 ] || cmd+=(--allow-run-as-root)
+[ -z "$net" ] || cmd+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
+for var in PATH LD_LIBRARY_PATH $(compgen -v | grep -E '^(CURATE|OMP|NCCL|HDF5|TORCH)_' || true); do
+  [ -z "${!var+set}" ] || cmd+=(-x "$var")
+done
+if [ -n "$mpirun_args" ]; then read -r -a extra <<<"$mpirun_args"; cmd+=("${extra[@]}"); fi
+cmd+=("$here/bind_gpu.sh" "$dist" ${args[@]+"${args[@]}"})
+
+if [ "$dry_run" -eq 1 ]; then
+  printf '%q ' "${cmd[@]}" | sed 's/ $//'
+  echo
+  exit 0
+fi
+
+# As in run_local.sh: mpirun in its own session, signals to this script become SIGUSR1 to the ranks.
+pid=""
+forward() { echo "run_hosts.sh: $1: asking curate_dist to save and stop (exit 130; rerun to resume)" >&2; [ -z "$pid" ] || kill -USR1 "$pid" 2>/dev/null || true; }
+for sig in INT TERM HUP USR1; do trap "forward $sig" "$sig"; done
+if command -v setsid >/dev/null; then setsid "${cmd[@]}" </dev/null & else "${cmd[@]}" </dev/null & fi
+pid=$!
+while :; do
+  rc=0; wait "$pid" || rc=$?
+  kill -0 "$pid" 2>/dev/null || break
+done
+rc=0; wait "$pid" || rc=$?
+exit "$rc"

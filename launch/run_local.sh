@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs curate_dist on this machine under Open MPI's mpirun, one scoring rank per GPU.
+#   launch/run_local.sh [-n N] [--bind none|core|socket] [--dry-run] [--dist PATH] [--mpirun PATH]
+#                       [--mpirun-args 'ARGS'] [--] CURATE_DIST_ARGS...
+# e.g. launch/run_local.sh -- --config run.ini --output.path out.h5
+#
+# Ranks (-n): rank 0 coordinates and writes the HDF5 file, the others score. Default: G + 1 with G
+# GPUs (CUDA_VISIBLE_DEVICES when set, else nvidia-smi -L; CURATE_GPUS_PER_NODE overrides), else
+# min(cores, 16) + 1 CPU ranks (each CPU rank holds its own copy of the model: memory is the limit;
+# score.threads sets torch threads per rank). Results do not depend on N.
+# GPU binding: every rank runs through launch/bind_gpu.sh, which sets CUDA_VISIBLE_DEVICES to GPU
+# (node-local rank mod G), so give `--score.device cuda` (or put it in the INI file).
+# Open MPI settings: --bind-to none (default: scoring ranks run torch thread pools or drive a GPU;
+# `--bind core` pins one core per rank for CPU runs with score.threads = 1), --map-by slot,
+# --oversubscribe when N exceeds the cores, --allow-run-as-root only as root, and for one node
+# shared memory plus loopback: --mca btl self,vader --mca pml ob1 --mca oob_tcp_if_include lo
+# --mca btl_vader_single_copy_mechanism none (each skipped when OMPI_MCA_<name> is set).
+# --dry-run prints the exact command and runs nothing. The first argument that is not an option
+# of this script (or everything after --) goes to curate_dist.
+# Environment: CURATE_DIST (default build/src/tools/curate_dist, else curate_dist on PATH),
+# CURATE_MPIRUN (default mpirun), CURATE_MPIRUN_ARGS (extra mpirun arguments).
+# Exit code: curate_dist's (0 ok, 2 config, 3 data, 4 model, 5 store, 6 MPI, 130 stopped: rerun the
+# same command to resume); 2 also for a bad option of this script or a missing mpirun/curate_dist.
+# Ctrl-C, SIGTERM or SIGHUP to this script become SIGUSR1 to the ranks: they save and exit 130.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+die() { echo "run_local.sh: $*" >&2; exit 2; }
+
+ranks="" bind=none dry_run=0
+dist=${CURATE_DIST:-} mpirun=${CURATE_MPIRUN:-mpirun} mpirun_args=${CURATE_MPIRUN_ARGS:-}
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n|-np|--ranks) [ $# -ge 2 ] || die "$1 needs a value"; ranks=$2; shift 2 ;;
+    --bind) [ $# -ge 2 ] || die "$1 needs a value"; bind=$2; shift 2 ;;
+    --dist) [ $# -ge 2 ] || die "$1 needs a value"; dist=$2; shift 2 ;;
+    --mpirun) [ $# -ge 2 ] || die "$1 needs a value"; mpirun=$2; shift 2 ;;
+    --mpirun-args) [ $# -ge 2 ] || die "$1 needs a value"; mpirun_args=$2; shift 2 ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; args+=("$@"); break ;;
+    *) args+=("$@"); break ;;
+  esac
+done
+case "$bind" in none|core|socket) ;; *) die "--bind must be none, core or socket, not '$bind'" ;; esac
+
+gpus() {  # number of GPUs this node offers
+  if [ -n "${CURATE_GPUS_PER_NODE:-}" ]; then echo "$CURATE_GPUS_PER_NODE"
+  elif [ -n "${CUDA_VISIBLE_DEVICES+set}" ]; then
+    local list
+    IFS=, read -r -a list <<<"$CUDA_VISIBLE_DEVICES"
+    echo "${#list[@]}"
+  elif command -v nvidia-smi >/dev/null; then nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true
+  else echo 0
+  fi
+}
+cores=$(nproc)
+if [ -z "$ranks" ]; then
+  g=$(gpus)
+  if [ "${g:-0}" -gt 0 ]; then ranks=$((g + 1)); else ranks=$(( (cores < 16 ? cores : 16) + 1 )); fi
+fi
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$ranks'"
+
+if [ -z "$dist" ]; then
+  dist="$root/${CURATE_BUILD_DIR:-build}/src/tools/curate_dist"
+  [ -x "$dist" ] || dist=$(command -v curate_dist || true)
+fi
+[ -n "$dist" ] && [ -x "$dist" ] || die "curate_dist not found: build it (launch/setup.sh) or set CURATE_DIST / --dist"
+command -v "$mpirun" >/dev/null || die "'$mpirun' not found: install Open MPI (launch/setup.sh) or set CURATE_MPIRUN"
+
+cmd=("$mpirun" -np "$ranks")
+if [ "$bind" = core ]; then cmd+=(--map-by core --bind-to core); else cmd+=(--map-by slot --bind-to "$bind"); fi
+[ "$ranks" -le "$cores" ] || cmd+=(--oversubscribe)
+[ "$(id -u)" -ne 0 ] || cmd+=(--allow-run-as-root)
+for setting in "btl self,vader" "pml ob1" "oob_tcp_if_include lo" "btl_vader_single_copy_mechanism none"; do
+  name=${setting%% *}
+  var="OMPI_MCA_$name"
+  [ -n "${!var:-}" ] || cmd+=(--mca "$name" "${setting#* }")
+done
+if [ -n "$mpirun_args" ]; then read -r -a extra <<<"$mpirun_args"; cmd+=("${extra[@]}"); fi
+cmd+=("$here/bind_gpu.sh" "$dist" ${args[@]+"${args[@]}"})
+
+if [ "$dry_run" -eq 1 ]; then
+  printf '%q ' "${cmd[@]}" | sed 's/ $//'
+  echo
+  exit 0
+fi
+
+# mpirun runs in its own session so that a terminal's Ctrl-C reaches only this script, which turns
+# it into SIGUSR1: mpirun forwards that to every rank unchanged (on SIGINT/SIGTERM it would kill the
+# ranks itself and exit 1); curate_dist saves and mpirun exits 130.
+pid=""
+forward() { echo "run_local.sh: $1: asking curate_dist to save and stop (exit 130; rerun to resume)" >&2; [ -z "$pid" ] || kill -USR1 "$pid" 2>/dev/null || true; }
+for sig in INT TERM HUP USR1; do trap "forward $sig" "$sig"; done
+if command -v setsid >/dev/null; then setsid "${cmd[@]}" </dev/null & else "${cmd[@]}" </dev/null & fi
+pid=$!
+while :; do
+  rc=0; wait "$pid" || rc=$?
+  kill -0 "$pid" 2>/dev/null || break
+done
+rc=0; wait "$pid" || rc=$?
+exit "$rc"

@@ -46,27 +46,42 @@ int32_t pass_code(const std::string& name) { return name == "calibration" ? 0 : 
 
 std::filesystem::path journal_path(const Options& options) { return options.run.output + ".journal"; }
 
-// The fingerprint a journal was started with ("" for none or an unreadable one).
-std::string journal_fingerprint(const std::filesystem::path& path) {
-  std::string found;
+// Journal records: 'F' + fingerprint (first), 'U' + encoded UnitResult, 'C' = the result file was
+// flushed and fsync'ed by a run that then ended cleanly (signal or error, not kill -9).
+struct JournalState {
+  std::string fingerprint;  // "" for none or an unreadable journal
+  bool clean = false;       // the last record is 'C'
+};
+JournalState journal_state(const std::filesystem::path& path) {
+  JournalState state;
   bool first = true;
   store::Journal::read(path, [&](std::span<const std::byte> record) {
     if (first && !record.empty() && record[0] == std::byte{'F'}) {
-      found.assign(reinterpret_cast<const char*>(record.data()) + 1, record.size() - 1);
+      state.fingerprint.assign(reinterpret_cast<const char*>(record.data()) + 1, record.size() - 1);
     }
+    state.clean = record.size() == 1 && record[0] == std::byte{'C'};
     first = false;
   });
-  return found;
+  return state;
 }
 
 // Decides what to do with an existing result file and journal before opening them; returns true when
 // the journal must be started anew. Damaged files are rebuilt from a journal of the same configuration.
 bool prepare_output(const Options& options, const std::string& print, uint64_t records) {
   const std::filesystem::path output = options.run.output, journal = journal_path(options);
-  const bool journal_matches = std::filesystem::exists(journal) && journal_fingerprint(journal) == print;
+  const JournalState state = std::filesystem::exists(journal) ? journal_state(journal) : JournalState{};
+  const bool journal_matches = state.fingerprint == print;
   const ResumeCheck check = check_resume(output, print, records);
   switch (check.kind) {
     case ResumeCheck::kResumable:
+      if (journal_matches && !state.clean) {
+        // Killed (or a node lost): HDF5 writes data, heaps and chunk indexes in no set order between
+        // flushes, so even units written before the last flush are not to be trusted. The journal has
+        // every unit of the run: rebuild from it.
+        log::warn(output.string() + " was not closed cleanly (killed?); rebuilding it from " + journal.string());
+        std::filesystem::remove(output);
+        return false;
+      }
       return !journal_matches;
     case ResumeCheck::kMissing:
       if (std::filesystem::exists(journal) && !journal_matches) {
@@ -154,6 +169,15 @@ class Coordinator {
       stop(message->source);
     }
   }
+  // Flushes and fsyncs the file, then records in the journal that it is whole: the next run may
+  // trust it. Called when the run ends by a signal or an error; a kill -9 never gets here.
+  void seal() {
+    checkpoint();
+    const std::byte mark{'C'};
+    journal_.append(std::span<const std::byte>(&mark, 1));
+    journal_.sync();
+  }
+
   bool workers_busy() const {
     return std::any_of(busy_.begin(), busy_.end(), [](const auto& entry) { return !entry.second.empty(); });
   }
@@ -176,15 +200,9 @@ class Coordinator {
     return path;
   }
 
-  // Flushes the HDF5 file (fsync), then marks the journal: every unit before the last mark is whole
-  // in the file. Units after it may be partly written (HDF5 writes in no particular order between
-  // flushes), so a resume rewrites them from the journal.
   void checkpoint() {
     journal_.sync();
     file_.flush();
-    const std::byte mark{'S'};
-    journal_.append(std::span<const std::byte>(&mark, 1));
-    journal_.sync();
   }
 
   // Stores a result: first in the journal (one write), then in the HDF5 file (data, then its done flag).
@@ -196,42 +214,25 @@ class Coordinator {
     file_.store(p, result);
   }
 
-  // Rewrites from the journal the units of pass `p` that the HDF5 file may lack: those not marked
-  // done, and every one after the journal's last checkpoint mark (written since the last flush, so
-  // possibly only partly on disk). Rewriting a unit writes the same bits again.
+  // Folds into the HDF5 file the journal's units of pass `p` that it lacks (all of them when the file
+  // is being rebuilt), and marks them done.
   int64_t replay(const PassPlan& p, std::vector<uint8_t>& done) {
-    std::vector<std::vector<std::byte>> recent;  // this pass's units after the last mark
     int64_t replayed = 0;
     const int64_t units = p.units();
-    auto fits = [&](const UnitResult& r) {
-      return r.pass == pass_code(p.name) && r.slot >= 0 && r.slot < static_cast<int32_t>(p.slots.size()) && r.index >= 0 &&
-             r.index < units;
-    };
-    auto flag = [&](const UnitResult& r) -> uint8_t& {
-      return done[static_cast<std::size_t>(r.slot) * static_cast<std::size_t>(units) + static_cast<std::size_t>(r.index)];
-    };
     store::Journal::read(journal_.path(), [&](std::span<const std::byte> record) {
-      if (record.empty()) return;
-      if (record[0] == std::byte{'S'}) {  // everything before is whole in the file, except units never flagged
-        for (const auto& bytes : recent) {
-          dist::Reader reader(std::span<const std::byte>(bytes).subspan(1));
-          const UnitResult result = decode_result(reader);
-          if (!flag(result)) file_.store(p, result), flag(result) = 1, ++replayed;
-        }
-        recent.clear();
+      if (record.empty() || record[0] != std::byte{'U'}) return;
+      dist::Reader reader(record.subspan(1));
+      const UnitResult result = decode_result(reader);
+      if (result.pass != pass_code(p.name) || result.slot < 0 || result.slot >= static_cast<int32_t>(p.slots.size()) ||
+          result.index < 0 || result.index >= units) {
         return;
       }
-      if (record[0] != std::byte{'U'}) return;
-      dist::Reader reader(record.subspan(1));
-      if (fits(decode_result(reader))) recent.emplace_back(record.begin(), record.end());
-    });
-    for (const auto& bytes : recent) {  // after the last mark: rewrite whatever the done flags say
-      dist::Reader reader(std::span<const std::byte>(bytes).subspan(1));
-      const UnitResult result = decode_result(reader);
+      uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) + static_cast<std::size_t>(result.index)];
+      if (flag) return;
       file_.store(p, result);
-      flag(result) = 1;
+      flag = 1;
       ++replayed;
-    }
+    });
     if (replayed) {
       checkpoint();
       log::info(cat(p.name, ": ", replayed, " unit(s) restored from the journal"));
@@ -538,10 +539,16 @@ void run_job(const Options& options, const dist::Comm& comm) {
     coordinator.reset();  // closes the HDF5 file cleanly
     std::filesystem::remove(journal_path(options));  // every requested pass is in the file
   } catch (const Interrupted&) {
+    coordinator->seal();
     coordinator->finish();
     throw;
   } catch (const Error& e) {
     log::error(e.what());
+    try {
+      coordinator->seal();
+    } catch (const Error& again) {  // e.g. the disk is full: the next run rebuilds from the journal
+      log::error(again.what());
+    }
     if (coordinator->workers_busy()) comm.abort(e.exit_code());  // busy workers would wait forever
     try {
       coordinator->finish();

@@ -87,21 +87,5 @@ done
 if [ -n "$mpirun_args" ]; then read -r -a extra <<<"$mpirun_args"; cmd+=("${extra[@]}"); fi
 cmd+=("$here/bind_gpu.sh" "$dist" ${args[@]+"${args[@]}"})
 
-if [ "$dry_run" -eq 1 ]; then
-  printf '%q ' "${cmd[@]}" | sed 's/ $//'
-  echo
-  exit 0
-fi
-
-# As in run_local.sh: mpirun in its own session, signals to this script become SIGUSR1 to the ranks.
-pid=""
-forward() { echo "run_hosts.sh: $1: asking curate_dist to save and stop (exit 130; rerun to resume)" >&2; [ -z "$pid" ] || kill -USR1 "$pid" 2>/dev/null || true; }
-for sig in INT TERM HUP USR1; do trap "forward $sig" "$sig"; done
-if command -v setsid >/dev/null; then setsid "${cmd[@]}" </dev/null & else "${cmd[@]}" </dev/null & fi
-pid=$!
-while :; do
-  rc=0; wait "$pid" || rc=$?
-  kill -0 "$pid" 2>/dev/null || break
-done
-rc=0; wait "$pid" || rc=$?
-exit "$rc"
+source "$here/mpirun_common.sh"
+run_or_print run_hosts.sh "$dry_run" "${cmd[@]}"

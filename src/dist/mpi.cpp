@@ -24,6 +24,26 @@ void check(int rc, const char* call) {
 
 }  // namespace
 
+struct Comm::Handle {
+  MPI_Comm comm = MPI_COMM_NULL;
+  explicit Handle(MPI_Comm c) : comm(c) {}
+  ~Handle() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized && comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+};
+
+namespace {
+
+MPI_Comm native(const std::shared_ptr<const Comm::Handle>& handle) {
+  return handle ? handle->comm : MPI_COMM_WORLD;
+}
+
+}  // namespace
+
 Environment::Environment(int& argc, char**& argv) {
   int provided = 0;
   check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
@@ -44,7 +64,7 @@ Comm Comm::world() {
 }
 
 void Comm::send(int dest, int tag, std::span<const std::byte> data) const {
-  check(MPI_Send(data.data(), static_cast<int>(data.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD), "MPI_Send");
+  check(MPI_Send(data.data(), static_cast<int>(data.size()), MPI_BYTE, dest, tag, native(handle_)), "MPI_Send");
 }
 
 std::optional<Message> Comm::receive(double timeout_seconds, int source) const {
@@ -53,7 +73,7 @@ std::optional<Message> Comm::receive(double timeout_seconds, int source) const {
   int flag = 0;
   auto pause = std::chrono::microseconds(50);
   for (;;) {
-    check(MPI_Iprobe(source >= 0 ? source : MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
+    check(MPI_Iprobe(source >= 0 ? source : MPI_ANY_SOURCE, MPI_ANY_TAG, native(handle_), &flag, &status), "MPI_Iprobe");
     if (flag) break;
     if (timeout_seconds > 0 && std::chrono::steady_clock::now() > deadline) return std::nullopt;
     std::this_thread::sleep_for(pause);
@@ -65,30 +85,30 @@ std::optional<Message> Comm::receive(double timeout_seconds, int source) const {
   message.source = status.MPI_SOURCE;
   message.tag = status.MPI_TAG;
   message.data.resize(static_cast<std::size_t>(count));
-  check(MPI_Recv(message.data.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
+  check(MPI_Recv(message.data.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, native(handle_),
                  MPI_STATUS_IGNORE),
         "MPI_Recv");
   return message;
 }
 
-void Comm::barrier() const { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+void Comm::barrier() const { check(MPI_Barrier(native(handle_)), "MPI_Barrier"); }
 
 std::string Comm::broadcast(const std::string& text) const {
   uint64_t size = text.size();
-  check(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  check(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, native(handle_)), "MPI_Bcast");
   std::string out = rank_ == 0 ? text : std::string(size, '\0');
-  check(MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  check(MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, 0, native(handle_)), "MPI_Bcast");
   return out;
 }
 
 void Comm::broadcast_bytes(std::vector<std::byte>& data) const {
   uint64_t size = data.size();
-  check(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  check(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, native(handle_)), "MPI_Bcast");
   if (rank_ != 0) data.resize(size);
   constexpr uint64_t kPiece = uint64_t{1} << 30;
   for (uint64_t at = 0; at < size; at += kPiece) {
     const int n = static_cast<int>(std::min(kPiece, size - at));
-    check(MPI_Bcast(data.data() + at, n, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+    check(MPI_Bcast(data.data() + at, n, MPI_BYTE, 0, native(handle_)), "MPI_Bcast");
   }
 }
 
@@ -103,13 +123,54 @@ void Comm::allgather(std::span<int32_t> all, std::span<const int64_t> first) con
     counts[static_cast<std::size_t>(r)] = static_cast<int>(first[static_cast<std::size_t>(r) + 1] - first[static_cast<std::size_t>(r)]);
   }
   check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.data(), counts.data(), displacements.data(), MPI_INT32_T,
-                       MPI_COMM_WORLD),
+                       native(handle_)),
         "MPI_Allgatherv");
 }
 
 void Comm::abort(int code) const {
-  MPI_Abort(MPI_COMM_WORLD, code);
+  MPI_Abort(MPI_COMM_WORLD, code);  // the whole job, whatever this communicator
   std::abort();  // MPI_Abort does not return; keep [[noreturn]] honest if it does
+}
+
+Comm Comm::adopt(std::shared_ptr<const Handle> handle) {  // owns it from here, even if a check throws
+  const MPI_Comm made = handle->comm;
+  MPI_Comm_set_errhandler(made, MPI_ERRORS_RETURN);
+  Comm out(0, 0);
+  check(MPI_Comm_rank(made, &out.rank_), "MPI_Comm_rank");
+  check(MPI_Comm_size(made, &out.size_), "MPI_Comm_size");
+  out.handle_ = std::move(handle);
+  return out;
+}
+
+Comm Comm::subgroup(std::span<const int> ranks) const {
+  bool ordered = !ranks.empty() && ranks.front() >= 0 && ranks.back() < size_;
+  for (std::size_t i = 1; i < ranks.size(); ++i) ordered = ordered && ranks[i - 1] < ranks[i];
+  if (!ordered || !std::binary_search(ranks.begin(), ranks.end(), rank_)) {
+    throw DistError("subgroup: rank " + std::to_string(world_rank()) +
+                    " is not in the requested ranks, or they are not ascending ranks of the communicator");
+  }
+  MPI_Group all, part;
+  check(MPI_Comm_group(native(handle_), &all), "MPI_Comm_group");
+  const int rc = MPI_Group_incl(all, static_cast<int>(ranks.size()), ranks.data(), &part);
+  MPI_Group_free(&all);
+  check(rc, "MPI_Group_incl");
+  MPI_Comm made = MPI_COMM_NULL;
+  const int created = MPI_Comm_create_group(native(handle_), part, /*tag=*/7301, &made);
+  MPI_Group_free(&part);
+  check(created, "MPI_Comm_create_group");
+  return adopt(std::make_shared<const Handle>(made));
+}
+
+Comm Comm::split_shared() const {
+  MPI_Comm made = MPI_COMM_NULL;
+  check(MPI_Comm_split_type(native(handle_), MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &made), "MPI_Comm_split_type");
+  return adopt(std::make_shared<const Handle>(made));
+}
+
+int Comm::world_rank() {
+  int rank = -1;
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");
+  return rank;
 }
 
 }  // namespace curate::dist

@@ -2,11 +2,20 @@
 
 #include <torch/torch.h>
 
+#include <ATen/DeviceAccelerator.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <span>
 #include <sys/resource.h>
 
 #include "curate/data/line_reader.h"
@@ -81,6 +90,82 @@ double peak_rss_gb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / (1 << 20);
+}
+
+// FLOPs the losses of one step need (see BenchOptions).
+double model_flops(const ModelConfig& c, std::span<const ScoreRequest> requests) {
+  const double q = static_cast<double>(c.num_attention_heads * c.head_dim);
+  const double kv = static_cast<double>(c.num_key_value_heads * c.head_dim);
+  const double h = static_cast<double>(c.hidden_size), ffn = static_cast<double>(c.intermediate_size);
+  const double layers = static_cast<double>(c.num_hidden_layers);
+  const double linear_per_token = 2 * layers * (h * (q + 2 * kv) + q * h + 3 * h * ffn);
+  double flops = 0;
+  for (const ScoreRequest& r : requests) {
+    const auto n = static_cast<double>(r.end);  // fed tokens
+    flops += linear_per_token * n + layers * 4 * q * n * (n + 1) / 2;
+    flops += 2 * h * static_cast<double>(c.vocab_size) * static_cast<double>(r.end - r.begin);
+  }
+  return flops;
+}
+
+// Profiles one call of `step` with the Kineto profiler: PATH.json (chrome trace) and PATH.txt (device
+// time by kernel and by kind, and how much of the step the device was busy).
+void profile_step(const std::function<void()>& step, const std::string& path) {
+  namespace prof = torch::autograd::profiler;
+  using torch::profiler::impl::ActivityType;
+  const torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+  std::set<ActivityType> activities = {ActivityType::CPU};
+  if (torch::cuda::is_available()) activities.insert(ActivityType::CUDA);
+  prof::prepareProfiler(config, activities);
+  prof::enableProfiler(config, activities);
+  const auto start = Clock::now();
+  step();
+  const double wall = seconds_since(start);
+  auto result = prof::disableProfiler();
+  result->save(path + ".json");
+
+  std::map<std::string, std::pair<double, int64_t>> kernels;  // name -> (seconds, calls)
+  std::map<std::string, double> kinds;
+  double device = 0;
+  for (const auto& event : result->events()) {
+    if (event.deviceType() != c10::DeviceType::CUDA) continue;
+    const double seconds = static_cast<double>(event.durationNs()) * 1e-9;
+    const std::string name = event.name();
+    auto& entry = kernels[name];
+    entry.first += seconds;
+    entry.second += 1;
+    device += seconds;
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    const char* kind = lower.find("flash") != std::string::npos || lower.find("fmha") != std::string::npos ||
+                               lower.find("attention") != std::string::npos
+                           ? "attention"
+                       : lower.find("gemm") != std::string::npos || lower.find("xmma") != std::string::npos ||
+                               lower.find("cutlass") != std::string::npos || lower.find("nvjet") != std::string::npos
+                           ? "matmul"
+                       : lower.find("memcpy") != std::string::npos || lower.find("memset") != std::string::npos
+                           ? "memcpy/memset"
+                       : lower.find("softmax") != std::string::npos ? "log_softmax"
+                                                                     : "other (elementwise, norms, gathers)";
+    kinds[kind] += seconds;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> sorted(kernels.begin(), kernels.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  std::ofstream out(path + ".txt");
+  out << "one step: " << wall * 1e3 << " ms wall, " << device * 1e3 << " ms of device work ("
+      << (wall > 0 ? 100 * device / wall : 0) << "% busy if nothing overlaps)\n";
+  if (kernels.empty()) out << "no device events recorded (CPU run, or CUPTI unavailable)\n";
+  out << "\nby kind:\n";
+  for (const auto& [kind, seconds] : kinds) {
+    out << "  " << kind << ": " << seconds * 1e3 << " ms (" << 100 * seconds / std::max(device, 1e-12) << "%)\n";
+  }
+  out << "\ntop kernels (ms, calls, share):\n";
+  for (std::size_t i = 0; i < std::min<std::size_t>(sorted.size(), 30); ++i) {
+    const auto& [name, entry] = sorted[i];
+    out << "  " << entry.first * 1e3 << "\t" << entry.second << "\t" << 100 * entry.first / std::max(device, 1e-12)
+        << "%\t" << name.substr(0, 160) << "\n";
+  }
+  if (!out) throw ConfigError("cannot write '" + path + ".txt'");
 }
 
 }  // namespace
@@ -210,15 +295,30 @@ void run_bench(const BenchOptions& options) {
   const int64_t batch_tokens = options.batch_tokens > 0 ? options.batch_tokens : options.batch * max_len;
   Scorer scorer(model, {.batch_tokens = batch_tokens});
   const bool cuda = target.device.is_cuda();
-  auto sync = [&] {
-    if (cuda) torch::cuda::synchronize();
-  };
+  const c10::DeviceIndex device_index =
+      !cuda ? c10::DeviceIndex(-1) : target.device.has_index() ? target.device.index() : at::accelerator::getDeviceIndex();
+  auto sync = [&] { wait_for_device(target.device); };
   scorer.score(requests);  // warm-up
   sync();
+  if (cuda) at::accelerator::resetPeakStats(device_index);  // as the peer: weights count, warm-up transients do not
   const auto start = Clock::now();
   for (int i = 0; i < options.iters; ++i) scorer.score(requests);
   sync();
   const double step = seconds_since(start) / options.iters;
+  nlohmann::json peak_gb = peak_rss_gb();
+  if (cuda) {
+    const auto stats = at::accelerator::getDeviceStats(device_index);
+    const auto aggregate = static_cast<std::size_t>(c10::CachingDeviceAllocator::StatType::AGGREGATE);
+    peak_gb = static_cast<double>(stats.allocated_bytes[aggregate].peak) / (1 << 30);
+  }
+  const double flops = model_flops(config, requests);
+  const double peak_tflops = options.peak_tflops > 0 ? options.peak_tflops : cuda ? 989.0 : 0.0;
+  if (!options.profile.empty()) {
+    profile_step([&] {
+      scorer.score(requests);
+      sync();
+    }, options.profile);
+  }
   nlohmann::ordered_json result = {
       {"impl", "curate_tool"},          {"shape", options.shape},
       {"device", options.runtime.device}, {"dtype", options.runtime.dtype},
@@ -227,7 +327,15 @@ void run_bench(const BenchOptions& options) {
       {"real_tokens", real_tokens},      {"scored", scored},
       {"tokens_per_s", real_tokens / step}, {"scored_per_s", options.batch * scored / step},
       {"params", config.num_parameters()},
-      {"peak_gb", cuda ? nlohmann::json(nullptr) : nlohmann::json(peak_rss_gb())}};
+      {"peak_gb", peak_gb},
+      {"peak_kind", cuda ? "device allocated" : "host RSS"},
+      {"padding", scorer.stats().padded_tokens > 0
+                      ? static_cast<double>(scorer.stats().padded_tokens - scorer.stats().tokens) / scorer.stats().padded_tokens
+                      : 0.0},
+      {"model_tflops_per_s", flops / step / 1e12},
+      {"mfu", peak_tflops > 0 ? nlohmann::json(flops / step / (peak_tflops * 1e12)) : nlohmann::json(nullptr)},
+      {"peak_tflops", peak_tflops > 0 ? nlohmann::json(peak_tflops) : nlohmann::json(nullptr)}};
+  if (!options.profile.empty()) result["profile"] = options.profile + ".txt";
   std::printf("%s\n", result.dump().c_str());
   std::fflush(stdout);
 }

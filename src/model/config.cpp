@@ -1,6 +1,7 @@
 #include "curate/model/config.h"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -21,17 +22,23 @@ class Reader {
 
   bool has(const char* key) const { return object_.contains(key) && !object_.at(key).is_null(); }
 
-  int64_t positive_int(const char* key) const {
+  // `limit` keeps sizes far beyond any real model (a damaged file) from overflowing the products
+  // that count parameters and shape tensors.
+  int64_t positive_int(const char* key, int64_t limit = std::numeric_limits<int32_t>::max()) const {
     if (!has(key)) fail(std::string("missing required key '") + key + "'");
     const json& value = object_.at(key);
     if (!value.is_number_integer() || value.get<int64_t>() <= 0) {
       fail(std::string("'") + key + "' must be a positive integer, got " + value.dump());
     }
+    if (value.get<int64_t>() > limit) {
+      fail(std::string("'") + key + "' = " + value.dump() + " is larger than the supported " + std::to_string(limit) +
+           "; is config.json damaged?");
+    }
     return value.get<int64_t>();
   }
 
-  int64_t int_or(const char* key, int64_t fallback) const {
-    return has(key) ? positive_int(key) : fallback;
+  int64_t int_or(const char* key, int64_t fallback, int64_t limit = std::numeric_limits<int32_t>::max()) const {
+    return has(key) ? positive_int(key, limit) : fallback;
   }
 
   double positive_number_or(const char* key, double fallback) const {
@@ -122,12 +129,14 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
                 "'; supported: Qwen2ForCausalLM, LlamaForCausalLM");
   }
 
-  config.vocab_size = reader.positive_int("vocab_size");
-  config.hidden_size = reader.positive_int("hidden_size");
-  config.intermediate_size = reader.positive_int("intermediate_size");
-  config.num_hidden_layers = reader.positive_int("num_hidden_layers");
-  config.num_attention_heads = reader.positive_int("num_attention_heads");
-  config.num_key_value_heads = reader.int_or("num_key_value_heads", config.num_attention_heads);
+  // Limits far above real models (Llama-3.1-405B: hidden 16384, 126 layers, 128 heads; vocabularies
+  // up to 262144) that keep num_parameters() and the tensor shapes within int64.
+  config.vocab_size = reader.positive_int("vocab_size", int64_t{1} << 24);
+  config.hidden_size = reader.positive_int("hidden_size", int64_t{1} << 18);
+  config.intermediate_size = reader.positive_int("intermediate_size", int64_t{1} << 20);
+  config.num_hidden_layers = reader.positive_int("num_hidden_layers", int64_t{1} << 12);
+  config.num_attention_heads = reader.positive_int("num_attention_heads", int64_t{1} << 12);
+  config.num_key_value_heads = reader.int_or("num_key_value_heads", config.num_attention_heads, int64_t{1} << 12);
   config.max_position_embeddings = reader.int_or("max_position_embeddings", 0);
   config.rms_norm_eps = reader.positive_number_or("rms_norm_eps", 1e-6);
   config.tie_word_embeddings = reader.bool_or("tie_word_embeddings", false);
@@ -139,7 +148,7 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
                 std::to_string(config.num_key_value_heads) + ")");
   }
   if (reader.has("head_dim")) {
-    config.head_dim = reader.positive_int("head_dim");
+    config.head_dim = reader.positive_int("head_dim", int64_t{1} << 14);
   } else {
     if (config.hidden_size % config.num_attention_heads != 0) {
       reader.fail("hidden_size is not a multiple of num_attention_heads and no head_dim is given");
@@ -196,7 +205,7 @@ std::string model_config_to_json(const ModelConfig& config) {
   out["num_attention_heads"] = config.num_attention_heads;
   out["num_key_value_heads"] = config.num_key_value_heads;
   out["head_dim"] = config.head_dim;
-  out["max_position_embeddings"] = config.max_position_embeddings;
+  if (config.max_position_embeddings > 0) out["max_position_embeddings"] = config.max_position_embeddings;  // 0: unknown
   out["hidden_act"] = "silu";
   out["rope_theta"] = config.rope_theta;
   out["rms_norm_eps"] = config.rms_norm_eps;

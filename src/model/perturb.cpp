@@ -2,8 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "curate/model/noise.h"
 #include "curate/util/error.h"
 #include "curate/util/hash.h"
 #include "curate/util/strings.h"
@@ -11,11 +13,9 @@
 namespace curate::model {
 namespace {
 
-// Standard normal noise for (family, step, tensor), drawn on the CPU in float32.
-torch::Tensor noise(uint64_t seed, const char* family, int step, const std::string& name, at::IntArrayRef shape) {
-  const uint64_t stream = hash_seed(hash_seed(seed, family), cat(step, '/', name));
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(stream);
-  return torch::randn(shape, generator, torch::TensorOptions().dtype(torch::kFloat32));
+// Stream of the noise for (family, step, tensor): see noise.h for the values of a stream.
+uint64_t noise_stream(uint64_t seed, const char* family, int step, const std::string& name) {
+  return hash_seed(hash_seed(seed, family), cat(step, '/', name));
 }
 
 // The parameters of `model` by name, each tensor once (a tied head is the embedding).
@@ -25,9 +25,20 @@ std::vector<std::pair<std::string, torch::Tensor>> parameters(CausalLM& model) {
   return out;
 }
 
+// Calls body(first, count) over [0, n) in pieces of noise_chunk(device) elements.
+template <typename Body>
+void for_chunks(int64_t n, torch::Device device, Body&& body) {
+  const int64_t chunk = noise_chunk(device);
+  for (int64_t first = 0; first < n; first += chunk) body(first, std::min(chunk, n - first));
+}
+
 }  // namespace
 
 bool gaussian_perturbs(const std::string& name) { return name.find("embed") == std::string::npos; }
+
+bool directional_perturbs(const std::string& name, const PerturbOptions& options) {
+  return !(options.direction_excludes_embeddings && name.find("embed") != std::string::npos);
+}
 
 void apply_gaussian(CausalLM& model, const PerturbOptions& options, int checkpoint) {
   validate(options);
@@ -37,11 +48,18 @@ void apply_gaussian(CausalLM& model, const PerturbOptions& options, int checkpoi
   torch::InferenceMode guard;
   for (auto& [name, tensor] : parameters(model)) {
     if (!gaussian_perturbs(name)) continue;
-    torch::Tensor total = torch::zeros(tensor.sizes(), torch::kFloat32);
-    for (int step = 1; step <= checkpoint; ++step) {
-      total.add_(noise(options.seed, "gaussian", step, name, tensor.sizes()), gaussian_step_std(options, step));
-    }
-    tensor.add_(total.to(tensor.device(), tensor.scalar_type()));
+    torch::Tensor flat = tensor.view(-1);
+    for_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
+      // θ + Σ_s std_s z_s in float32, rounded once to the weight dtype. Products and sums are separate
+      // IEEE operations (no fused multiply-add), so every device rounds them alike.
+      torch::Tensor total = torch::zeros({count}, flat.options().dtype(torch::kFloat32));
+      for (int step = 1; step <= checkpoint; ++step) {
+        total.add_(standard_normal(noise_stream(options.seed, "gaussian", step, name), first, count, tensor.device())
+                       .mul_(gaussian_step_std(options, step)));
+      }
+      torch::Tensor piece = flat.slice(0, first, first + count);
+      piece.copy_(piece.to(torch::kFloat32) + total);
+    });
   }
 }
 
@@ -53,34 +71,47 @@ double apply_directional(CausalLM& model, WeightSource& finetuned, const Perturb
   const auto lambdas = directional_lambdas(directional_radii(options));
   torch::InferenceMode guard;
   auto params = parameters(model);
-  auto included = [&](const std::string& name) {
-    return !(options.direction_excludes_embeddings && name.find("embed") != std::string::npos);
-  };
+  auto included = [&](const std::string& name) { return directional_perturbs(name, options); };
+  // Everything below runs on the model's device; the host waits only for the two norms.
   // Pass 1: ‖θ_f − θ₀‖ over the perturbed tensors, one fine-tuned tensor in memory at a time.
-  double squared = 0;
+  torch::Tensor squared;
   for (auto& [name, tensor] : params) {
     if (!included(name)) continue;
-    torch::Tensor diff = finetuned.get(name, tensor.sizes().vec()).to(torch::kFloat64) - tensor.to(torch::kFloat64);
-    squared += diff.pow(2).sum().item<double>();
+    torch::Tensor target = finetuned.get(name, tensor.sizes().vec()).view(-1);
+    torch::Tensor flat = tensor.view(-1);
+    for_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
+      torch::Tensor sum = (target.slice(0, first, first + count).to(torch::kFloat64) -
+                           flat.slice(0, first, first + count).to(torch::kFloat64))
+                              .pow(2)
+                              .sum();
+      squared = squared.defined() ? squared + sum : sum;
+    });
   }
-  const double norm = std::sqrt(squared);
+  const double norm = squared.defined() ? std::sqrt(squared.item<double>()) : 0.0;
   if (!(norm > 0)) throw ModelError("the fine-tuned model equals the base model: no fine-tuning direction");
-  // Pass 2: θ_j = θ₀ + Σ_s λ_s (1 + ξ_s) ⊙ e.
-  double distance_squared = 0;
+  // Pass 2: θ_j = θ₀ + Σ_s λ_s (1 + ξ_s) ⊙ e, e = (θ_f − θ₀)/‖θ_f − θ₀‖, in float32, rounded once.
+  torch::Tensor distance_squared;
   for (auto& [name, tensor] : params) {
     if (!included(name)) continue;
-    torch::Tensor direction =
-        (finetuned.get(name, tensor.sizes().vec()).to(torch::kFloat32) - tensor.to(torch::kFloat32)).cpu() / norm;
-    torch::Tensor delta = torch::zeros(tensor.sizes(), torch::kFloat32);
-    for (int step = 1; step <= checkpoint; ++step) {
-      torch::Tensor scale = noise(options.seed, "directional", step, name, tensor.sizes()).add_(1.0);
-      delta.add_(scale.mul_(direction), lambdas[step - 1]);
-    }
-    torch::Tensor before = tensor.to(torch::kFloat64).cpu();
-    tensor.add_(delta.to(tensor.device(), tensor.scalar_type()));
-    distance_squared += (tensor.to(torch::kFloat64).cpu() - before).pow(2).sum().item<double>();
+    torch::Tensor target = finetuned.get(name, tensor.sizes().vec()).view(-1);
+    torch::Tensor flat = tensor.view(-1);
+    for_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
+      torch::Tensor piece = flat.slice(0, first, first + count);
+      torch::Tensor base = piece.to(torch::kFloat32);
+      torch::Tensor direction = (target.slice(0, first, first + count).to(torch::kFloat32) - base).div_(norm);
+      torch::Tensor delta = torch::zeros_like(direction);
+      for (int step = 1; step <= checkpoint; ++step) {
+        torch::Tensor scale =
+            standard_normal(noise_stream(options.seed, "directional", step, name), first, count, tensor.device());
+        delta.add_(scale.add_(1.0).mul_(direction).mul_(lambdas[step - 1]));
+      }
+      torch::Tensor moved = (base + delta).to(tensor.scalar_type());
+      torch::Tensor sum = (moved.to(torch::kFloat64) - piece.to(torch::kFloat64)).pow(2).sum();
+      distance_squared = distance_squared.defined() ? distance_squared + sum : sum;
+      piece.copy_(moved);
+    });
   }
-  return std::sqrt(distance_squared);
+  return std::sqrt(distance_squared.item<double>());
 }
 
 }  // namespace curate::model

@@ -2,8 +2,12 @@
 
 #include <torch/torch.h>
 
+#include <ATen/DeviceAccelerator.h>
+#include <c10/core/Event.h>
+
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
@@ -15,6 +19,12 @@ Scorer::Scorer(CausalLM model, ScoreOptions options) : model_(std::move(model)),
     throw ConfigError("batch_tokens and lm_head_rows must be positive and max_padding non-negative");
   }
 }
+
+struct Scorer::Launched {
+  std::vector<std::size_t> order;  // request indices, in the order of `losses`
+  torch::Tensor losses;            // float32 [scored] on the host (pinned on CUDA)
+  std::optional<c10::Event> ready; // recorded after the copy to `losses` (CUDA only)
+};
 
 std::vector<std::vector<float>> Scorer::score(std::span<const ScoreRequest> requests,
                                               const std::function<void(const ScoreStats&)>& progress) {
@@ -43,6 +53,7 @@ std::vector<std::vector<float>> Scorer::score(std::span<const ScoreRequest> requ
                    [&](std::size_t a, std::size_t b) { return requests[a].end > requests[b].end; });
 
   torch::InferenceMode guard;
+  std::optional<Launched> pending;
   std::size_t start = 0;
   while (start < order.size()) {
     const int64_t length = requests[order[start]].end;  // fed tokens: positions [0, end)
@@ -56,21 +67,26 @@ std::vector<std::vector<float>> Scorer::score(std::span<const ScoreRequest> requ
       real = with_next;
       ++stop;
     }
-    score_batch(requests, std::span(order).subspan(start, stop - start), results);
+    Launched next = launch_batch(requests, std::span(order).subspan(start, stop - start));
+    if (pending) collect(requests, *pending, results);  // batch k's losses while batch k+1 runs
+    pending = std::move(next);
     start = stop;
     if (progress) progress(stats_);
   }
+  if (pending) collect(requests, *pending, results);
   return results;
 }
 
-void Scorer::score_batch(std::span<const ScoreRequest> requests, std::span<const std::size_t> order,
-                         std::vector<std::vector<float>>& results) {
+
+Scorer::Launched Scorer::launch_batch(std::span<const ScoreRequest> requests, std::span<const std::size_t> order) {
   const auto batch = static_cast<int64_t>(order.size());
   const int64_t length = requests[order[0]].end;
   const torch::Device device = model_->target().device;
+  const bool cuda = device.is_cuda();
+  const auto host = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(cuda);
 
   // Right-padded ids [batch, length]; flat row index and target of every scored position.
-  torch::Tensor ids = torch::zeros({batch, length}, torch::kInt64);
+  torch::Tensor ids = torch::zeros({batch, length}, host);
   int64_t scored = 0;
   for (std::size_t b = 0; b < order.size(); ++b) {
     const ScoreRequest& r = requests[order[b]];
@@ -78,7 +94,7 @@ void Scorer::score_batch(std::span<const ScoreRequest> requests, std::span<const
     scored += r.end - r.begin;
     stats_.tokens += r.end;
   }
-  torch::Tensor rows = torch::empty({scored}, torch::kInt64), targets = torch::empty({scored}, torch::kInt64);
+  torch::Tensor rows = torch::empty({scored}, host), targets = torch::empty({scored}, host);
   int64_t* row = rows.data_ptr<int64_t>();
   int64_t* target = targets.data_ptr<int64_t>();
   for (std::size_t b = 0; b < order.size(); ++b) {
@@ -88,10 +104,13 @@ void Scorer::score_batch(std::span<const ScoreRequest> requests, std::span<const
       *target++ = r.ids[t + 1];
     }
   }
+  // From pinned memory these copies do not block the host (the allocator keeps the pages until done).
+  ids = ids.to(device, /*non_blocking=*/true);
+  rows = rows.to(device, /*non_blocking=*/true);
+  targets = targets.to(device, /*non_blocking=*/true);
 
-  torch::Tensor hidden = model_->hidden_states(ids.to(device)).view({batch * length, -1});
-  torch::Tensor selected = hidden.index_select(0, rows.to(device));
-  targets = targets.to(device);
+  torch::Tensor hidden = model_->hidden_states(ids).view({batch * length, -1});
+  torch::Tensor selected = hidden.index_select(0, rows);
   std::vector<torch::Tensor> chunks;
   for (int64_t first = 0; first < scored; first += options_.lm_head_rows) {
     const int64_t last = std::min(scored, first + options_.lm_head_rows);
@@ -99,16 +118,31 @@ void Scorer::score_batch(std::span<const ScoreRequest> requests, std::span<const
     torch::Tensor logp = torch::log_softmax(model_->logits(selected.slice(0, first, last)), -1, torch::kFloat32);
     chunks.push_back(-logp.gather(1, targets.slice(0, first, last).unsqueeze(1)).squeeze(1));
   }
-  torch::Tensor nll = torch::cat(chunks).to(torch::kCPU).contiguous();
-  const float* values = nll.data_ptr<float>();
-  for (std::size_t i : order) {
-    const ScoreRequest& r = requests[i];
-    results[i].assign(values, values + (r.end - r.begin));
-    values += r.end - r.begin;
+  Launched launched{std::vector<std::size_t>(order.begin(), order.end()), {}, std::nullopt};
+  torch::Tensor nll = torch::cat(chunks);
+  if (cuda) {
+    launched.losses = torch::empty({scored}, torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+    launched.losses.copy_(nll, /*non_blocking=*/true);
+    const c10::DeviceIndex index = device.has_index() ? device.index() : at::accelerator::getDeviceIndex();
+    launched.ready.emplace(device.type());
+    launched.ready->record(at::accelerator::getCurrentStream(index));
+  } else {
+    launched.losses = nll.contiguous();
   }
   stats_.sequences += batch;
   stats_.padded_tokens += batch * length;
   stats_.scored += scored;
+  return launched;
+}
+
+void Scorer::collect(std::span<const ScoreRequest> requests, Launched& batch, std::vector<std::vector<float>>& results) {
+  if (batch.ready) batch.ready->synchronize();
+  const float* values = batch.losses.data_ptr<float>();
+  for (std::size_t i : batch.order) {
+    const ScoreRequest& r = requests[i];
+    results[i].assign(values, values + (r.end - r.begin));
+    values += r.end - r.begin;
+  }
 }
 
 }  // namespace curate::model

@@ -2,11 +2,14 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
+#include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "curate/model/noise.h"
 #include "curate/util/error.h"
 #include "curate/util/hash.h"
 #include "curate/util/strings.h"
@@ -69,7 +72,14 @@ torch::Tensor CheckpointWeights::get(const std::string& name, const std::vector<
     view = torch::empty(shape, torch::TensorOptions().dtype(stored));
     std::memcpy(view.data_ptr(), data, info.nbytes);
   }
-  return view.to(target_.device, target_.dtype);
+  // To a device: the stored bytes travel as they are and are converted there (no host temporary).
+  torch::Tensor out = target_.device.is_cpu() ? view.to(target_.dtype) : view.to(target_.device).to(target_.dtype);
+  if (out.data_ptr() != static_cast<void*>(data)) {
+    // Copied (to the device or into another dtype): this process's pages of the tensor go back, so that
+    // loading streams through host memory instead of keeping the whole file resident.
+    entry->file->drop_pages(data, info.nbytes);
+  }
+  return out;
 }
 
 std::vector<std::string> CheckpointWeights::unused() const {
@@ -87,11 +97,85 @@ torch::Tensor RandomWeights::get(const std::string& name, const std::vector<int6
   auto options = torch::TensorOptions().dtype(target_.dtype).device(target_.device);
   if (name.ends_with("norm.weight")) return torch::ones(shape, options);
   if (name.ends_with(".bias")) return torch::zeros(shape, options);
-  // One generator per tensor, seeded by (seed, name): the weights do not depend on build order.
-  auto generator = torch::make_generator<at::CPUGeneratorImpl>(hash_seed(seed_, name));
-  return torch::randn(shape, generator, torch::TensorOptions().dtype(torch::kFloat32))
-      .mul_(std_)
-      .to(target_.device, target_.dtype);
+  // Values are a function of (seed, name) only (noise.h), generated on the target device: the same
+  // weights whatever the device or build order, and a 7B model takes seconds on a GPU.
+  torch::Tensor out = torch::empty(shape, options);
+  torch::Tensor flat = out.view(-1);
+  const uint64_t stream = hash_seed(seed_, name);
+  const int64_t chunk = noise_chunk(target_.device);
+  for (int64_t first = 0; first < flat.numel(); first += chunk) {
+    const int64_t count = std::min(chunk, flat.numel() - first);
+    flat.slice(0, first, first + count).copy_(standard_normal(stream, first, count, target_.device).mul_(std_));
+  }
+  return out;
+}
+
+ResidentWeights::ResidentWeights(bool copies) : copies_(copies) {}
+
+void ResidentWeights::add(const std::string& name, torch::Tensor tensor) {
+  bytes_ += static_cast<int64_t>(tensor.nbytes());
+  tensors_[name] = std::move(tensor);
+}
+
+torch::Tensor ResidentWeights::get(const std::string& name, const std::vector<int64_t>& shape) {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) throw ModelError("tensor '" + name + "' is not among the weights held in memory");
+  if (it->second.sizes().vec() != shape) {
+    throw ModelError("tensor '" + name + "' held in memory has shape " + shape_text(it->second.sizes().vec()) +
+                     " but the model needs " + shape_text(shape));
+  }
+  return copies_ ? it->second.clone() : it->second;
+}
+
+BroadcastWeights::BroadcastWeights(WeightBroadcaster& broadcaster, WeightSource* disk, TensorTarget target)
+    : broadcaster_(broadcaster), disk_(disk), target_(target) {
+  if (broadcaster_.is_root() != (disk_ != nullptr)) {
+    throw ConfigError("BroadcastWeights: the root of a weight broadcast reads from disk, the other ranks do not");
+  }
+}
+
+torch::Tensor BroadcastWeights::get(const std::string& name, const std::vector<int64_t>& shape) {
+  const auto options = torch::TensorOptions().dtype(target_.dtype).device(target_.device);
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  // Header {status, name hash, bytes}: receivers check that both sides are at the same tensor and
+  // learn of a failure on the root instead of waiting for bytes that never come.
+  std::vector<int64_t> header = {0, std::bit_cast<int64_t>(fnv1a64(name)),
+                                 numel * static_cast<int64_t>(c10::elementSize(target_.dtype))};
+  torch::Tensor tensor;
+  std::exception_ptr failure;
+  if (disk_ != nullptr) {
+    try {
+      tensor = disk_->get(name, shape).contiguous();
+    } catch (...) {
+      failure = std::current_exception();
+      header[0] = 1;
+    }
+  } else {
+    tensor = torch::empty(shape, options);
+  }
+  torch::Tensor sent = torch::tensor(header, torch::kInt64).to(target_.device);
+  wait_for_device(target_.device);
+  broadcaster_.broadcast(sent.data_ptr(), sent.nbytes());
+  const torch::Tensor received = sent.cpu();
+  const int64_t* got = received.data_ptr<int64_t>();
+  if (failure) std::rethrow_exception(failure);
+  if (got[0] != 0) {
+    throw ModelError("the rank that reads the weights for this node failed on tensor '" + name +
+                     "' (its own error names the cause)");
+  }
+  if (got[1] != header[1] || got[2] != header[2]) {
+    throw ModelError(cat("weight broadcast out of step at tensor '", name, "' (", header[2], " bytes): the reading rank sent ",
+                         got[2], " bytes of another tensor; do all ranks of the node use the same model folder, "
+                         "config.json and score.dtype?"));
+  }
+  wait_for_device(target_.device);
+  broadcaster_.broadcast(tensor.data_ptr(), tensor.nbytes());
+  return tensor;
+}
+
+void wait_for_device(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
 }
 
 torch::Device parse_device(const std::string& name) {

@@ -60,7 +60,10 @@ po::options_description describe(Options& o) {
       ("score.threads", bind(o.engine.threads), "torch CPU threads per rank (fixed for reproducible bits)")
       ("score.batch_tokens", bind(o.engine.score.batch_tokens), "padded tokens per forward batch")
       ("score.lm_head_rows", bind(o.engine.score.lm_head_rows), "scored positions per lm_head chunk")
-      ("score.max_padding", bind(o.engine.score.max_padding), "largest padding fraction of a batch");
+      ("score.max_padding", bind(o.engine.score.max_padding), "largest padding fraction of a batch")
+      ("score.weight_broadcast", bind(o.engine.weight_broadcast),
+       "auto, nccl or disk: how the scoring ranks of a node get the weights (auto = NCCL from one reader on CUDA "
+       "nodes with several ranks, else each rank reads the disk); never changes results");
   po::options_description perturb("[perturb]");
   perturb.add_options()
       ("perturb.gaussian_checkpoints", bind(o.engine.perturb.gaussian_checkpoints), "number of cumulative Gaussian checkpoints")
@@ -130,6 +133,7 @@ bool parse_options(int argc, char** argv, Options& options) {
   generic.add_options()("help,h", "show this help")("config,c", po::value(&config), "INI file with [section] key = value");
   po::options_description cli;
   cli.add(generic).add(table);
+  for (int i = 1; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i));
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, cli), vm);
@@ -140,9 +144,13 @@ bool parse_options(int argc, char** argv, Options& options) {
       return false;
     }
     if (vm.count("config")) {
-      std::ifstream in(vm["config"].as<std::string>());
-      if (!in) throw ConfigError("cannot read --config '" + vm["config"].as<std::string>() + "'");
-      po::store(po::parse_config_file(in, table), vm);
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) throw ConfigError("cannot read --config '" + path + "'");
+      std::stringstream text;
+      text << in.rdbuf();
+      reject_option_placeholders(text.str(), "--config '" + path + "'");
+      po::store(po::parse_config_file(text, table), vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
@@ -176,6 +184,7 @@ void validate(Options& o) {
     throw ConfigError("pass.calibration_samples must be positive and calibration_low < calibration_high");
   }
   model::validate(o.engine.perturb);
+  model::parse_weight_broadcast(o.engine.weight_broadcast);
   data::validate(o.data);
   o.engine.model = o.run.model;
   o.engine.finetuned = o.run.finetuned;
@@ -191,7 +200,7 @@ std::string fingerprint(const Options& o) {
     << ";calibration=" << o.pass.calibration_samples << "," << o.pass.calibration_low << "," << o.pass.calibration_high
     << ";device=" << o.engine.device << ";dtype=" << o.engine.dtype << ";threads=" << o.engine.threads
     << ";batch=" << o.engine.score.batch_tokens << "," << o.engine.score.lm_head_rows << "," << o.engine.score.max_padding
-    << ";gauss=" << o.engine.perturb.gaussian_checkpoints << "," << o.engine.perturb.gaussian_min_std << ","
+    << ";noise=" << model::kNoiseVersion << ";gauss=" << o.engine.perturb.gaussian_checkpoints << "," << o.engine.perturb.gaussian_min_std << ","
     << o.engine.perturb.gaussian_max_std << ";dir=" << o.engine.perturb.directional_checkpoints << ","
     << o.engine.perturb.max_radius << "," << o.engine.perturb.min_radius << ","
     << o.engine.perturb.direction_excludes_embeddings << ";data=" << o.data.format << "," << o.data.id_field << ","

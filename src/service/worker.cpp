@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "weight_broadcaster.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -23,7 +24,7 @@ Worker::Worker(const Options& options)
       session_(tokenizer_),
       chat_(data::ChatTemplate::resolve(tokenizer_dir(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
-      scorer_(options.engine) {}
+      scorer_(options.engine, make_weight_broadcaster(options).get()) {}  // the broadcaster is only needed to load
 
 UnitResult Worker::process(const Unit& unit) {
   UnitResult result;

@@ -62,6 +62,36 @@ TEST(Mpi, VectorBroadcastAndAllgatherFillEveryRank) {
   comm.barrier();
 }
 
+TEST(Mpi, SubgroupLeavesRankZeroOutAndNodeSplitKeepsRankOrder) {
+  Comm comm = Comm::world();
+  std::vector<int> workers;
+  for (int r = 1; r < comm.size(); ++r) workers.push_back(r);
+  if (comm.rank() == 0) {
+    // Not listed: refused before any MPI call, so the others do not wait for rank 0.
+    EXPECT_THROW(comm.subgroup(workers), DistError);
+  } else {
+    Comm group = comm.subgroup(workers);
+    EXPECT_EQ(group.size(), comm.size() - 1);
+    EXPECT_EQ(group.rank(), comm.rank() - 1);
+    EXPECT_EQ(group.broadcast(group.rank() == 0 ? "from world rank 1" : ""), "from world rank 1");
+    Comm node = group.split_shared();  // every rank of this test runs on one machine
+    EXPECT_EQ(node.size(), group.size());
+    EXPECT_EQ(node.rank(), group.rank());
+    std::vector<int64_t> values;
+    if (node.rank() == 0) values = {comm.rank(), 42};
+    node.broadcast(values);
+    EXPECT_EQ(values, (std::vector<int64_t>{1, 42}));
+    node.barrier();
+  }
+  const std::vector<int> unordered = {1, 0};
+  EXPECT_THROW(comm.subgroup(unordered), DistError);
+  Comm node = comm.split_shared();
+  EXPECT_EQ(node.size(), comm.size());
+  EXPECT_EQ(node.rank(), comm.rank());
+  EXPECT_EQ(Comm::world_rank(), comm.rank());
+  comm.barrier();
+}
+
 }  // namespace
 }  // namespace curate::dist
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,7 +28,8 @@ struct Message {
   std::vector<std::byte> data;
 };
 
-// MPI_COMM_WORLD. Not owned (never freed).
+// MPI_COMM_WORLD (never freed), or a communicator made from it (freed with its last copy; copies share
+// it). Every operation acts on this communicator; "rank 0" is rank 0 of this communicator.
 class Comm {
  public:
   static Comm world();
@@ -54,7 +56,7 @@ class Comm {
     broadcast_bytes(bytes);
     if (rank_ != 0) {
       values.resize(bytes.size() / sizeof(T));
-      std::memcpy(values.data(), bytes.data(), bytes.size());
+      if (!bytes.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());  // no null pointers to memcpy
     }
   }
   // Every rank passes `all` (the same length everywhere) with its own elements
@@ -64,10 +66,24 @@ class Comm {
   // Ends every rank of the job with `code` (MPI_Abort); for failures a rank cannot report otherwise.
   [[noreturn]] void abort(int code) const;
 
+  // The communicator of `ranks` (ranks of this communicator, strictly ascending, this rank among
+  // them), made with MPI_Comm_create_group: collective over the listed ranks only, so ranks left out
+  // (the coordinator) take no part. Throws DistError when the list is malformed or lacks this rank.
+  Comm subgroup(std::span<const int> ranks) const;
+  // The ranks of this communicator that share this node's memory (MPI_Comm_split_type with
+  // MPI_COMM_TYPE_SHARED), in the order of their ranks here. Collective over this communicator.
+  Comm split_shared() const;
+  // This process's rank in MPI_COMM_WORLD (for messages that name a rank).
+  static int world_rank();
+
+  struct Handle;  // an owned MPI_Comm (defined in mpi.cpp)
+
  private:
+  static Comm adopt(std::shared_ptr<const Handle> handle);  // a Comm over a newly made communicator
   Comm(int rank, int size) : rank_(rank), size_(size) {}
   int rank_;
   int size_;
+  std::shared_ptr<const Handle> handle_;  // null for MPI_COMM_WORLD
 };
 
 }  // namespace curate::dist

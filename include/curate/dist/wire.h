@@ -65,10 +65,12 @@ class Reader {
     const auto n = get<uint64_t>();
     if (n > bytes_.size() / sizeof(T) + 1) throw DistError("malformed message: vector length " + std::to_string(n));
     std::vector<T> values(n);
-    std::memcpy(values.data(), take(n * sizeof(T)), n * sizeof(T));
+    const std::byte* p = take(n * sizeof(T));
+    if (n > 0) std::memcpy(values.data(), p, n * sizeof(T));  // an empty vector's data() may be null
     return values;
   }
   bool done() const { return offset_ == bytes_.size(); }
+  std::size_t remaining() const { return bytes_.size() - offset_; }
 
  private:
   const std::byte* take(std::size_t n) {

@@ -10,6 +10,7 @@
 
 #include "curate/model/perturb_options.h"
 #include "curate/model/score_types.h"
+#include "curate/model/weight_broadcast.h"
 
 namespace curate::model {
 
@@ -29,13 +30,21 @@ struct EngineOptions {
   std::string device = "cpu";
   std::string dtype = "float32";
   int threads = 1;            // torch CPU threads (fixed: results must not depend on the machine's cores)
+  std::string weight_broadcast = "auto";  // auto, nccl or disk: how the scoring ranks of a node get the weights
+                                          // (weight_broadcast.h; read by the service); never changes results
   ScoreOptions score;
   PerturbOptions perturb;
 };
 
 class CheckpointScorer {
  public:
-  explicit CheckpointScorer(EngineOptions options);
+  // Loads the base model. Without a broadcaster every checkpoint is rebuilt from the files (which stay
+  // mapped, not copied). With one, the base (and fine-tuned) weights arrive through it, from the rank
+  // of the node that reads them, and stay resident on the device (about 2x the model's bytes, 3x with
+  // perturb.target), so that select() never reads or broadcasts again: every rank of the group must
+  // construct its scorer at the same time with the same model, target, device and dtype. The
+  // broadcaster is used only during construction.
+  explicit CheckpointScorer(EngineOptions options, WeightBroadcaster* broadcaster = nullptr);
   ~CheckpointScorer();
   CheckpointScorer(const CheckpointScorer&) = delete;
   CheckpointScorer& operator=(const CheckpointScorer&) = delete;

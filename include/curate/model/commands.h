@@ -44,7 +44,11 @@ struct MakeModelOptions {
 void run_make_model(const MakeModelOptions& options);
 
 // Mirrors ../shared/bench/hf_peer.py: random weights of a shape, random ids, the last `scored`
-// positions of each sequence scored. Prints one JSON line with tokens/s and peak memory.
+// positions of each sequence scored. Prints one JSON line with tokens/s, peak memory (allocated device
+// memory on CUDA, as the peer's max_memory_allocated; peak RSS on the CPU), model FLOP/s and MFU.
+// Model FLOPs of a step count the work the losses need: 2·(linear weights) per fed token, causal
+// attention (4·heads·head_dim·n(n+1)/2 per layer for a sequence of n fed tokens), and 2·hidden·vocab
+// per scored position.
 struct BenchOptions {
   std::string shape = "qwen2.5-0.5b";
   int64_t batch = 16;                // sequences per step
@@ -54,6 +58,8 @@ struct BenchOptions {
   int iters = 5;                     // timed steps after one warm-up step
   uint64_t seed = 0;
   int64_t batch_tokens = 0;          // scorer batch budget; 0 = the whole step in one batch
+  double peak_tflops = 0;            // device peak for MFU; 0 = 989 (H100/H200 SXM bf16 dense) on CUDA, none on CPU
+  std::string profile;               // non-empty: profile one more step, write PATH.json and PATH.txt
   RuntimeOptions runtime;
 };
 

@@ -1,7 +1,8 @@
 // Perturbed checkpoints, regenerated in memory (never written to disk). The noise for a tensor at a
 // step comes from a generator seeded by hash(seed, family, step, tensor name), so a checkpoint is the
 // same bits whatever the number of ranks, the order of tensors or the rank that builds it.
-// Noise is drawn on the CPU (torch's mt19937 generator) and added on the model's device.
+// Noise is generated on the model's device (counter-based, see noise.h) in pieces of noise_chunk()
+// elements, so a 7B model is perturbed on the GPU without host round trips or whole-tensor temporaries.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,10 @@ namespace curate::model {
 // True for parameters the Gaussian family perturbs: every name without "embed" (a tied lm_head is the
 // embedding and is left alone).
 bool gaussian_perturbs(const std::string& name);
+
+// True for parameters the directional family moves: all of them, or all but the embeddings when
+// options.direction_excludes_embeddings.
+bool directional_perturbs(const std::string& name, const PerturbOptions& options);
 
 // Adds the cumulative noise of Gaussian checkpoint `checkpoint` (1..n) to `model` in place.
 // The model must hold the base weights.

@@ -6,6 +6,11 @@
 
 namespace curate::model {
 
+// Names the noise generator and the rounding of perturbed weights (model/noise.h, perturb.cpp); it
+// changes whenever the same settings would give other bits, so result files record it in their
+// fingerprint and a resume never mixes checkpoints of two generators.
+inline constexpr const char* kNoiseVersion = "splitmix64-boxmuller64-v1";
+
 struct PerturbOptions {
   uint64_t seed = 0;                 // run seed for all noise
   int gaussian_checkpoints = 8;      // n: cumulative Gaussian checkpoints (difficulty)

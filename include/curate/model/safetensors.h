@@ -45,6 +45,8 @@ class SafetensorsFile {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   // Tensor bytes inside the mapping (writable copy-on-write pages; the file never changes).
   std::byte* data(const TensorInfo& info) const { return file_->data() + info.offset; }
+  // Gives back this process's pages of [data, data + bytes) (whole pages only; see MappedFile::drop_pages).
+  void drop_pages(const std::byte* data, std::size_t bytes) const { file_->drop_pages(data, bytes); }
   // Keeps the mapping alive for as long as views into it are used.
   std::shared_ptr<const MappedFile> mapping() const { return file_; }
 

@@ -1,6 +1,9 @@
 // Per-token losses of token sequences under a causal LM: nll[t] = -log p(ids[t+1] | ids[0..t]) for the
 // positions t a caller asks for. Only scored positions go through the final norm, lm_head and
-// log-softmax, in chunks; inputs are cut after the last scored position.
+// log-softmax, in chunks; inputs are cut after the last scored position. On CUDA the host prepares and
+// queues batch k+1 before it waits for the losses of batch k: inputs go up from pinned memory without
+// blocking, losses come back into pinned memory behind an event, and nothing inside a batch waits for
+// the device.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +31,9 @@ class Scorer {
   const CausalLM& model() const { return model_; }
 
  private:
-  void score_batch(std::span<const ScoreRequest> requests, std::span<const std::size_t> order,
-                   std::vector<std::vector<float>>& results);
+  struct Launched;  // a batch queued on the device, its losses on their way to the host
+  Launched launch_batch(std::span<const ScoreRequest> requests, std::span<const std::size_t> order);
+  static void collect(std::span<const ScoreRequest> requests, Launched& batch, std::vector<std::vector<float>>& results);
 
   CausalLM model_;
   ScoreOptions options_;

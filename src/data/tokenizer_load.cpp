@@ -131,17 +131,12 @@ std::string Tokenizer::Impl::normalize(std::string_view text) const {
   return current;
 }
 
-Tokenizer Tokenizer::load(const std::filesystem::path& given) {
-  const std::filesystem::path path = std::filesystem::is_directory(given) ? given / "tokenizer.json" : given;
-  const std::string source = path.string();
-  std::ifstream in(path);
-  if (!in) throw DataError("cannot read tokenizer '" + source + "': give a tokenizer.json or a folder holding one");
-  std::stringstream text;
-  text << in.rdbuf();
-  json root = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) throw DataError(source + ": not a JSON object");
+namespace {
 
-  auto impl = std::make_shared<Impl>();
+// Every component of a parsed tokenizer.json, checked (nlohmann exceptions for mistyped fields escape).
+std::shared_ptr<Tokenizer::Impl> build(const json& root, const std::filesystem::path& path) {
+  const std::string source = path.string();
+  auto impl = std::make_shared<Tokenizer::Impl>();
   impl->path = path;
   add_normalizer(root.value("normalizer", json()), impl->normalizers, source);
   bool byte_level = false;
@@ -157,7 +152,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& given) {
   if (!added.is_array()) throw DataError(source + ": \"added_tokens\" must be an array");
   for (const auto& node : added) {
     if (!node.is_object() || !node.contains("id") || !node["id"].is_number_integer() || !node.contains("content") ||
-        !node["content"].is_string() || node["content"].get<std::string>().empty() || node["id"].get<int64_t>() < 0) {
+        !node["content"].is_string() || node["content"].get<std::string>().empty() || node["id"].get<int64_t>() < 0 ||
+        node["id"].get<int64_t>() > detail::kMaxTokenId) {
       throw DataError(source + ": malformed added token " + node.dump());
     }
     AddedToken token{node["content"].get<std::string>(), node["id"].get<TokenId>(), node.value("lstrip", false),
@@ -185,7 +181,26 @@ Tokenizer Tokenizer::load(const std::filesystem::path& given) {
   }
   impl->word_char = std::make_unique<detail::Regex>(R"(^\w)", "word character");
   impl->space_char = std::make_unique<detail::Regex>(R"(^\s)", "space character");
-  return Tokenizer(std::move(impl));
+  return impl;
 }
+
+}  // namespace
+
+Tokenizer Tokenizer::load(const std::filesystem::path& given) {
+  const std::filesystem::path path = std::filesystem::is_directory(given) ? given / "tokenizer.json" : given;
+  const std::string source = path.string();
+  std::ifstream in(path);
+  if (!in) throw DataError("cannot read tokenizer '" + source + "': give a tokenizer.json or a folder holding one");
+  std::stringstream text;
+  text << in.rdbuf();
+  json root = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object()) throw DataError(source + ": not a JSON object");
+  try {
+    return Tokenizer(build(root, path));
+  } catch (const json::exception& e) {  // a field of the wrong type ("add_prefix_space": "yes")
+    throw DataError(source + ": a field has the wrong type (" + e.what() + ")");
+  }
+}
+
 
 }  // namespace curate::data

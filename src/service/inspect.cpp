@@ -15,10 +15,15 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
   out << path.string() << ": " << file.string_attribute("/", "format") << " v" << file.int_attribute("/", "version") << "\n";
   const auto status = file.read_u8("/examples/status");
   const auto full = file.read_i64("/examples/full_length");
+  const auto damaged = [&](const std::string& what) { return StoreError(path.string() + ": " + what + ": the file is damaged"); };
+  if (full.size() != status.size()) throw damaged("/examples/full_length and /examples/status differ in length");
   std::map<std::string, int64_t> counts;
   int64_t kept = 0, unseen = 0, tokens = 0;
   for (std::size_t i = 0; i < status.size(); ++i) {
-    if (status[i] == 0 && full[i] > 0) ++kept, tokens += full[i];
+    if (status[i] == 0 && full[i] > 0 && __builtin_add_overflow(tokens, full[i], &tokens)) {
+      throw damaged("/examples/full_length holds impossible token counts");
+    }
+    if (status[i] == 0 && full[i] > 0) ++kept;
     else if (status[i] == 0) ++unseen;
     else ++counts[std::string(data::skip_reason_name(static_cast<data::SkipReason>(status[i] - 1)))];
   }
@@ -52,7 +57,9 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
     }
   }
   if (file.exists("/selection/selected")) {
-    out << "selection: " << file.dims("/selection/selected").at(0) << " examples by "
+    const std::vector<uint64_t> selected = file.dims("/selection/selected");
+    if (selected.size() != 1) throw damaged("/selection/selected is not a list");
+    out << "selection: " << selected[0] << " examples by "
         << file.string_attribute("/selection", "method") << " (budget " << file.int_attribute("/selection", "budget") << " "
         << file.string_attribute("/selection", "budget_unit") << ", seed " << file.int_attribute("/selection", "seed") << ")\n"
         << file.string_attribute("/selection", "allocation") << "\n";

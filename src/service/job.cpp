@@ -16,6 +16,7 @@
 #include "curate/store/journal.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "output_plan.h"
 #include "reduce.h"
 #include "run_file.h"
 #include "worker.h"
@@ -44,73 +45,6 @@ std::vector<uint64_t> calibration_sample(uint64_t records, int64_t count, uint64
 // Stable codes of the passes in journal records and messages.
 int32_t pass_code(const std::string& name) { return name == "calibration" ? 0 : name == "difficulty" ? 1 : 2; }
 
-std::filesystem::path journal_path(const Options& options) { return options.run.output + ".journal"; }
-
-// Journal records: 'F' + fingerprint (first), 'U' + encoded UnitResult, 'C' = the result file was
-// flushed and fsync'ed by a run that then ended cleanly (signal or error, not kill -9).
-struct JournalState {
-  std::string fingerprint;  // "" for none or an unreadable journal
-  bool clean = false;       // the last record is 'C'
-};
-JournalState journal_state(const std::filesystem::path& path) {
-  JournalState state;
-  bool first = true;
-  store::Journal::read(path, [&](std::span<const std::byte> record) {
-    if (first && !record.empty() && record[0] == std::byte{'F'}) {
-      state.fingerprint.assign(reinterpret_cast<const char*>(record.data()) + 1, record.size() - 1);
-    }
-    state.clean = record.size() == 1 && record[0] == std::byte{'C'};
-    first = false;
-  });
-  return state;
-}
-
-// Decides what to do with an existing result file and journal before opening them; returns true when
-// the journal must be started anew. Damaged files are rebuilt from a journal of the same configuration.
-bool prepare_output(const Options& options, const std::string& print, uint64_t records) {
-  const std::filesystem::path output = options.run.output, journal = journal_path(options);
-  const JournalState state = std::filesystem::exists(journal) ? journal_state(journal) : JournalState{};
-  const bool journal_matches = state.fingerprint == print;
-  const ResumeCheck check = check_resume(output, print, records);
-  switch (check.kind) {
-    case ResumeCheck::kResumable:
-      if (journal_matches && !state.clean) {
-        // Killed (or a node lost): HDF5 writes data, heaps and chunk indexes in no set order between
-        // flushes, so even units written before the last flush are not to be trusted. The journal has
-        // every unit of the run: rebuild from it.
-        log::warn(output.string() + " was not closed cleanly (killed?); rebuilding it from " + journal.string());
-        std::filesystem::remove(output);
-        return false;
-      }
-      return !journal_matches;
-    case ResumeCheck::kMissing:
-      if (std::filesystem::exists(journal) && !journal_matches) {
-        log::warn(journal.string() + " belongs to another configuration; starting a new one");
-      }
-      if (journal_matches) log::warn(output.string() + " is missing; rebuilding it from " + journal.string());
-      return !journal_matches;
-    case ResumeCheck::kOtherConfiguration:
-      if (!options.run.fresh) {
-        throw ConfigError(check.detail + "; give another output.path, or --fresh to move it aside and start over");
-      }
-      log::warn("--fresh: moved " + output.string() + " to " + move_aside(output).string() + " (" + check.detail + ")");
-      return true;
-    case ResumeCheck::kDamaged:
-      if (journal_matches) {
-        log::warn(output.string() + " is damaged (" + check.detail + "); moved to " + move_aside(output).string() +
-                  ", rebuilding it from " + journal.string());
-        return false;
-      }
-      if (!options.run.fresh) {
-        throw StoreError(check.detail + "; no journal of this configuration can rebuild it: --fresh moves it aside and "
-                         "starts over");
-      }
-      log::warn("--fresh: moved damaged " + output.string() + " to " + move_aside(output).string());
-      return true;
-  }
-  return true;
-}
-
 class Coordinator {
  public:
   Coordinator(const Options& options, const dist::Comm& comm, uint64_t records)
@@ -118,18 +52,11 @@ class Coordinator {
         comm_(comm),
         lock_(options.run.output + ".lock"),
         print_(fingerprint(options)),
-        new_journal_(prepare_output(options, print_, records)),
+        output_plan_(prepare_output(options, print_, records)),
+        journal_(apply_output_plan(options, output_plan_)),
+        journal_started_(start_journal()),
         file_(options.run.output, print_, records),
-        journal_(reset_journal(journal_path(options), new_journal_)),
         records_(records) {
-    if (new_journal_) {
-      dist::Writer header;
-      header.put<char>('F');
-      const auto* text = reinterpret_cast<const std::byte*>(print_.data());
-      header.bytes().insert(header.bytes().end(), text, text + print_.size());
-      journal_.append(header.bytes());
-      journal_.sync();
-    }
     if (comm.size() == 1) local_ = std::make_unique<Worker>(options);
   }
 
@@ -195,9 +122,21 @@ class Coordinator {
     double seconds = 0;
   };
 
-  static const std::filesystem::path& reset_journal(const std::filesystem::path& path, bool fresh) {
-    if (fresh) std::filesystem::remove(path);
-    return path;
+  // Writes the header of a new journal; synced before the result file is created or changed, so that
+  // a kill never leaves a result file that no journal describes.
+  bool start_journal() {
+    if (!output_plan_.new_journal) return false;
+    dist::Writer header;
+    header.put<char>('F');
+    const auto* text = reinterpret_cast<const std::byte*>(print_.data());
+    header.bytes().insert(header.bytes().end(), text, text + print_.size());
+    journal_.append(header.bytes());
+    if (output_plan_.snapshot) {
+      const std::byte mark{'B'};
+      journal_.append(std::span<const std::byte>(&mark, 1));
+    }
+    journal_.sync();
+    return true;
   }
 
   void checkpoint() {
@@ -475,9 +414,10 @@ class Coordinator {
   const dist::Comm& comm_;
   store::RunLock lock_;  // one writer per output, taken before anything is opened or moved
   std::string print_;
-  bool new_journal_;
+  OutputPlan output_plan_;
+  store::Journal journal_;  // before file_: see start_journal()
+  bool journal_started_;
   RunFile file_;
-  store::Journal journal_;
   uint64_t records_;
   std::unique_ptr<Worker> local_;
   std::vector<int> ready_;                 // one entry per free unit slot of a worker
@@ -538,6 +478,7 @@ void run_job(const Options& options, const dist::Comm& comm) {
     coordinator->run();
     coordinator.reset();  // closes the HDF5 file cleanly
     std::filesystem::remove(journal_path(options));  // every requested pass is in the file
+    std::filesystem::remove(base_path(options));
   } catch (const Interrupted&) {
     coordinator->seal();
     coordinator->finish();

@@ -73,7 +73,10 @@ inline UnitResult decode_result(dist::Reader& r) {
   u.index = r.get<int64_t>();
   u.measure = r.get<double>();
   const auto n = r.get<uint64_t>();
-  if (n > (1u << 24)) throw DistError("malformed result: " + std::to_string(n) + " examples in one unit");
+  constexpr std::size_t kMinExampleBytes = 1 + 8 * 8;  // status, line, 3 string and 1 vector lengths, 3 counts
+  if (n > (1u << 24) || n > r.remaining() / kMinExampleBytes) {  // checked before the examples are allocated
+    throw DistError("malformed result: " + std::to_string(n) + " examples in one unit");
+  }
   u.examples.resize(n);
   for (auto& e : u.examples) {
     e.status = r.get<uint8_t>();

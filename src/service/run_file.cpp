@@ -104,7 +104,12 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
     file_.set_attribute(g, "checkpoints", names);
     file_.flush();
   }
-  return file_.read_u8(g + "/done");
+  std::vector<uint8_t> done = file_.read_u8(g + "/done");
+  if (done.size() != slots * static_cast<uint64_t>(plan.units())) {  // callers index it by slot and unit
+    throw StoreError(cat(file_.path().string(), ": ", g, "/done holds ", done.size(), " flags, not ", slots, " x ",
+                         plan.units(), ": the file is damaged"));
+  }
+  return done;
 }
 
 namespace {

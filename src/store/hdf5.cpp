@@ -6,6 +6,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -33,7 +34,9 @@ std::string error_stack() {
   return text;
 }
 
-// A hid_t closed by `close` on destruction.
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what);
+
+// A hid_t closed by `close` on destruction (where a failure cannot be reported).
 class Handle {
  public:
   Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
@@ -43,6 +46,11 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   hid_t get() const { return id_; }
+  // Closes now and throws StoreError when that fails: closing a dataset writes the chunks HDF5 holds
+  // in its chunk cache, so a full disk shows here, not in H5Dwrite.
+  void close(const std::filesystem::path& path, const std::string& what) {
+    if (close_(std::exchange(id_, -1)) < 0) fail(path, what);
+  }
 
  private:
   hid_t id_;
@@ -94,6 +102,7 @@ void create_dataset(hid_t file, const std::filesystem::path& path, const std::st
   Handle set(check(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT), path,
                    "create dataset " + name),
              H5Dclose);
+  set.close(path, "create dataset " + name + " (disk full or read-only?)");
 }
 
 void write_slab(hid_t file, const std::filesystem::path& path, const std::string& name, hid_t type,
@@ -110,6 +119,14 @@ void write_slab(hid_t file, const std::filesystem::path& path, const std::string
   }
   Handle memory(H5Screate_simple(static_cast<int>(c.size()), c.data(), nullptr), H5Sclose);
   if (H5Dwrite(set.get(), type, memory.get(), space.get(), H5P_DEFAULT, data) < 0) fail(path, "write " + name);
+  set.close(path, "write " + name + " (disk full or read-only?)");
+}
+
+// Bytes of memory this machine has: no dataset or attribute of a sound file is read into more.
+uint64_t memory_bytes() {
+  static const uint64_t bytes = static_cast<uint64_t>(std::max(0L, ::sysconf(_SC_PHYS_PAGES))) *
+                                static_cast<uint64_t>(std::max(0L, ::sysconf(_SC_PAGE_SIZE)));
+  return bytes;
 }
 
 template <typename T>
@@ -118,6 +135,9 @@ std::vector<T> read_all(hid_t file, const std::filesystem::path& path, const std
   Handle space(H5Dget_space(set.get()), H5Sclose);
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0) fail(path, "size of " + name);
+  if (static_cast<uint64_t>(n) > memory_bytes() / sizeof(T)) {  // a damaged dataspace must not ask for terabytes
+    fail(path, name + " claims " + std::to_string(n) + " values, more than this machine's memory holds: the file is damaged");
+  }
   std::vector<T> values(static_cast<std::size_t>(n));
   if (n > 0 && H5Dread(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) fail(path, "read " + name);
   return values;
@@ -345,7 +365,9 @@ std::string H5File::string_attribute(const std::string& object, const std::strin
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
     fail(path_, "attribute " + object + "@" + name + " is not a fixed-length string");
   }
-  std::string value(H5Tget_size(type.get()), '\0');
+  const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || size > memory_bytes()) fail(path_, "attribute " + object + "@" + name + " has an impossible size: the file is damaged");
+  std::string value(size, '\0');
   if (H5Aread(attribute.get(), type.get(), value.data()) < 0) fail(path_, "read attribute " + name);
   while (!value.empty() && value.back() == '\0') value.pop_back();
   return value;

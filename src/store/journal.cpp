@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -48,15 +49,17 @@ void write_all(int fd, const void* data, std::size_t size, const std::filesystem
 uint64_t Journal::read(const std::filesystem::path& path, const std::function<void(std::span<const std::byte>)>& visit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return 0;
+  std::error_code error;
+  const uint64_t size = std::filesystem::file_size(path, error);
   char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0) return 0;
+  if (error || !in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0) return 0;
   uint64_t valid = 8;
   std::vector<std::byte> record;
   for (;;) {
     uint64_t length = 0;
     uint32_t crc = 0;
     if (!in.read(reinterpret_cast<char*>(&length), 8) || !in.read(reinterpret_cast<char*>(&crc), 4)) break;
-    if (length > kMaxRecord) break;
+    if (length > kMaxRecord || length > size - std::min(size, valid + 12)) break;  // torn or damaged: never allocate it
     record.resize(length);
     if (!in.read(reinterpret_cast<char*>(record.data()), static_cast<std::streamsize>(length))) break;
     if (checksum(record) != crc) break;
@@ -64,6 +67,24 @@ uint64_t Journal::read(const std::filesystem::path& path, const std::function<vo
     valid += 12 + length;
   }
   return valid;
+}
+
+void copy_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+  const std::filesystem::path partial = to.string() + ".partial";
+  std::error_code error;
+  std::filesystem::copy_file(from, partial, std::filesystem::copy_options::overwrite_existing, error);
+  if (error) {
+    throw StoreError("cannot copy " + from.string() + " to " + partial.string() + ": " + error.message() +
+                     " (disk full or read-only?)");
+  }
+  const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    fail(partial, "cannot force the copy to disk");
+  }
+  ::close(fd);
+  std::filesystem::rename(partial, to, error);
+  if (error) throw StoreError("cannot rename " + partial.string() + " to " + to.string() + ": " + error.message());
 }
 
 RunLock::RunLock(const std::filesystem::path& path) : path_(path) {

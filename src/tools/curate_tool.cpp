@@ -16,6 +16,7 @@
 #include "curate/service/inspect.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
+#include "curate/util/strings.h"
 
 namespace po = boost::program_options;
 using namespace curate;
@@ -150,7 +151,9 @@ int main(int argc, char** argv) {
               ("mix", po::bool_switch(&bench.mix), "prompts of 50-600 tokens plus --scored tokens")
               ("iters", bind(bench.iters), "timed steps")
               ("seed", bind(bench.seed), "random seed")
-              ("batch-tokens", bind(bench.batch_tokens), "scorer batch budget (0 = whole step at once)");
+              ("batch-tokens", bind(bench.batch_tokens), "scorer batch budget (0 = whole step at once)")
+              ("peak-tflops", bind(bench.peak_tflops), "device peak for MFU (0 = 989, H100/H200 bf16 dense, on CUDA)")
+              ("profile", bind(bench.profile), "profile one step: PATH.json (trace) and PATH.txt (where the time goes)");
           add_runtime(d, bench.runtime);
         },
         [&] { model::run_bench(bench); }}},
@@ -180,6 +183,7 @@ int main(int argc, char** argv) {
     po::variables_map vm;
     po::positional_options_description positional;
     if (found->first == "inspect") positional.add("file", 1);
+    for (int i = 2; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i - 1));
     po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional).run(), vm);
     if (vm.count("help")) {
       std::cout << command.summary << "\n\n" << desc << "\n";

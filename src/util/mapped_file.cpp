@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -57,6 +58,15 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
   }
   return *this;
+}
+
+void MappedFile::drop_pages(const std::byte* begin, std::size_t bytes) const noexcept {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+  const auto last = (reinterpret_cast<uintptr_t>(begin) + bytes) / page * page;
+  const auto mapped_first = reinterpret_cast<uintptr_t>(data_), mapped_last = mapped_first + size_;
+  if (data_ == nullptr || first >= last || first < mapped_first || last > mapped_last) return;
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // advice only: failure changes nothing
 }
 
 void MappedFile::release() noexcept {

@@ -1,5 +1,7 @@
 #include "curate/util/strings.h"
 
+#include "curate/util/error.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -59,6 +61,23 @@ std::string unescape(std::string_view text) {
     out += text[i];
   }
   return out;
+}
+
+}  // namespace curate
+
+namespace curate {
+
+void reject_option_placeholders(std::string_view text, const std::string& where) {
+  // Any %name% (Boost 1.74 substitutes option, canonical_option, original_token, value, prefix and
+  // invalid_line; later versions may add names).
+  for (std::size_t open = text.find('%'); open != std::string_view::npos; open = text.find('%', open + 1)) {
+    std::size_t end = open + 1;
+    while (end < text.size() && ((text[end] >= 'a' && text[end] <= 'z') || text[end] == '_')) ++end;
+    if (end > open + 1 && end < text.size() && text[end] == '%') {
+      throw ConfigError(where + " holds '" + std::string(text.substr(open, end - open + 1)) +
+                        "', which the option parser cannot report errors about: remove it");
+    }
+  }
 }
 
 }  // namespace curate

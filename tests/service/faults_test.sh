@@ -40,27 +40,48 @@ done
 [ $kills -ge "$trials" ] || fail "only $kills kills landed in $trials trials (runs ended before the kill)"
 echo "ok: $kills kill -9 in $trials trials (rank 0 and workers), every resumed run equals the uninterrupted one"
 
-# A kill -9 of rank 0 in the middle of each stage: difficulty pass, profile pass, selection.
-for stage in "difficulty pass:" "profile pass:" "profile pass done"; do
-  out=s$(echo "$stage" | tr -dc a-z).h5
-  timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path "$out" > "$out.log" 2>&1 &
+# kill_at OUTPUT TEXT [ARGS...]: start a run, kill -9 rank 0 as soon as its log shows TEXT.
+kill_at() {
+  local out=$1 text=$2 pid victim
+  shift 2
+  timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path "$out" "$@" > "$out.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 1200); do
-    grep -q "$stage" "$out.log" 2>/dev/null && break
+    grep -q "$text" "$out.log" 2>/dev/null && break
     sleep 0.01
   done
   victim=$(rank_pid "$(pgrep -P $pid)" 0)
-  [ -n "$victim" ] || fail "the run ended before the kill at '$stage'"
+  [ -n "$victim" ] || fail "the run ended before the kill at '$text'"
   kill -9 "$victim"
   set +e
   wait $pid
   set -e
-  timeout 300 "$mpiexec" -n 2 "$dist" --config run.ini --output.path "$out" > "$out.resume.log" 2>&1 \
-    || { cat "$out.resume.log"; fail "resume after a kill at '$stage' failed"; }
-  "$same" ref.h5 "$out" $datasets || fail "the run killed at '$stage' differs from the uninterrupted one"
-  cmp ref.selected.jsonl "${out%.h5}.selected.jsonl" || fail "the selection after a kill at '$stage' differs"
+}
+resume_same() {  # resume_same OUTPUT WHAT: finish the run with two ranks; it must equal the uninterrupted one
+  timeout 300 "$mpiexec" -n 2 "$dist" --config run.ini --output.path "$1" > "$1.resume.log" 2>&1 \
+    || { cat "$1.resume.log"; fail "resume after $2 failed"; }
+  "$same" ref.h5 "$1" $datasets || fail "the run after $2 differs from the uninterrupted one"
+  cmp ref.selected.jsonl "${1%.h5}.selected.jsonl" || fail "the selection after $2 differs"
+}
+
+# A kill -9 of rank 0 in the middle of each stage: difficulty pass, profile pass, selection.
+for stage in "difficulty pass:" "profile pass:" "profile pass done"; do
+  out=s$(echo "$stage" | tr -dc a-z).h5
+  kill_at "$out" "$stage"
+  resume_same "$out" "a kill at '$stage'"
 done
 echo "ok: kill -9 of rank 0 during the difficulty pass, the profile pass and the selection, each resumed to the same result"
+
+# Stage by stage: the finished difficulty stage removes its journal; a kill in the profile stage that
+# follows must not lose it (the run keeps a copy of the finished file until it ends).
+"$mpiexec" -n 3 "$dist" --config run.ini --output.path st.h5 --stage difficulty > st.first.log 2>&1 \
+  || { cat st.first.log; fail "the difficulty stage failed"; }
+[ ! -f st.h5.journal ] || fail "the journal of a finished stage was not removed"
+kill_at st.h5 "profile pass:"
+[ -f st.h5.base ] || fail "no copy of the finished difficulty stage beside the killed profile stage"
+resume_same st.h5 "a kill in the stage after a finished one"
+[ ! -f st.h5.base ] || fail "the copy of the finished stage was not removed after the run completed"
+echo "ok: a kill -9 in the profile stage keeps the finished difficulty stage (rebuilt from its copy and the journal)"
 
 cp ref.h5 ref_copy.h5
 # A result file cut short (as a kill in the middle of a metadata write can leave it) is rebuilt from the journal.

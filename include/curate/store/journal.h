@@ -35,6 +35,10 @@ class Journal {
   int fd_ = -1;
 };
 
+// Copies `from` to `to` through a temporary file that is fsync'ed and then renamed: after a kill, `to`
+// is either absent (or its old content) or a whole copy. Throws StoreError naming both paths.
+void copy_durably(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // An exclusive advisory lock (flock) on `path`, created if missing and removed again on release:
 // one writer per result file. Throws StoreError naming the path when another process holds it.
 class RunLock {

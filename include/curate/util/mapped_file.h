@@ -24,6 +24,10 @@ class MappedFile {
   std::size_t size() const noexcept { return size_; }
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
   const std::filesystem::path& path() const noexcept { return path_; }
+  // Drops this process's pages that lie wholly inside [begin, begin + bytes) (madvise MADV_DONTNEED):
+  // they leave the resident set and are read again from the file if touched, so changes made through
+  // the mapping on them are lost. For ranges that were copied elsewhere and never written. Never fails.
+  void drop_pages(const std::byte* begin, std::size_t bytes) const noexcept;
 
  private:
   void release() noexcept;

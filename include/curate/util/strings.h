@@ -35,3 +35,13 @@ namespace curate {
 std::string unescape(std::string_view text);
 
 }  // namespace curate
+
+namespace curate {
+
+// Boost.Program_options (1.74) formats its error messages by replacing %option%, %value% and the
+// like until none is left, so an argument or INI text holding one of them makes e.what() loop forever.
+// Throws ConfigError naming `where` (an argument, a file) when `text` holds any %name% (lowercase
+// letters and underscores); call it on every argument and configuration text before parsing them.
+void reject_option_placeholders(std::string_view text, const std::string& where);
+
+}  // namespace curate

@@ -81,8 +81,8 @@ Bpe::Bpe(const nlohmann::json& model, const std::string& source) {
   if (!vocab.is_object() || vocab.empty()) fail("missing \"vocab\" object");
   TokenId max_id = -1;
   for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > std::numeric_limits<TokenId>::max()) {
-      fail("vocab entry \"" + token + "\" has invalid id " + id.dump());
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > kMaxTokenId) {
+      fail("vocab entry \"" + token + "\" has invalid id " + id.dump() + " (ids go from 0 to " + std::to_string(kMaxTokenId) + ")");
     }
     max_id = std::max(max_id, id.get<TokenId>());
   }

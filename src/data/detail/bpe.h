@@ -16,6 +16,10 @@
 
 namespace curate::data::detail {
 
+// Largest token id a tokenizer.json may use (vocabulary or added token): tables indexed by id are
+// allocated up to it, so a damaged file cannot ask for gigabytes. Real vocabularies stay below 2^20.
+constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+
 // GPT-2 byte <-> unicode code point mapping used by ByteLevel pre-tokenizers and decoders.
 char32_t byte_to_unicode(unsigned char byte);
 // Inverse mapping of a UTF-8 string of such code points; nullopt if a code point is not in the alphabet.

@@ -1,0 +1,107 @@
+#include "output_plan.h"
+
+#include "curate/store/journal.h"
+#include "curate/util/error.h"
+#include "curate/util/log.h"
+#include "curate/util/strings.h"
+#include "run_file.h"
+
+namespace curate::service {
+namespace {
+
+struct JournalState {
+  std::string fingerprint;  // "" for none or an unreadable journal
+  bool base = false;        // has a 'B' record
+  bool clean = false;       // the last record is 'C'
+};
+JournalState journal_state(const std::filesystem::path& path) {
+  JournalState state;
+  bool first = true;
+  store::Journal::read(path, [&](std::span<const std::byte> record) {
+    if (first && !record.empty() && record[0] == std::byte{'F'}) {
+      state.fingerprint.assign(reinterpret_cast<const char*>(record.data()) + 1, record.size() - 1);
+    }
+    state.base = state.base || (record.size() == 1 && record[0] == std::byte{'B'});
+    state.clean = record.size() == 1 && record[0] == std::byte{'C'};
+    first = false;
+  });
+  return state;
+}
+
+}  // namespace
+
+std::filesystem::path journal_path(const Options& options) { return options.run.output + ".journal"; }
+
+std::filesystem::path base_path(const Options& options) { return options.run.output + ".base"; }
+
+OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records) {
+  const std::filesystem::path output = options.run.output, journal = journal_path(options);
+  const JournalState state = std::filesystem::exists(journal) ? journal_state(journal) : JournalState{};
+  const bool journal_matches = state.fingerprint == print;
+  const ResumeCheck check = check_resume(output, print, records);
+  switch (check.kind) {
+    case ResumeCheck::kResumable:
+      if (journal_matches && !state.clean) {
+        // Killed (or a node lost): HDF5 writes data, heaps and chunk indexes in no set order between
+        // flushes, so even units written before the last flush are not to be trusted. The journal has
+        // every unit of the run: rebuild from it.
+        log::warn(output.string() + " was not closed cleanly (killed?); rebuilding it from " + journal.string());
+        std::filesystem::remove(output);
+        return {.restore_base = state.base};
+      }
+      if (journal_matches) return {};
+      // Closed by a finished run (which removes its journal): the new journal starts from a copy of it.
+      return {.new_journal = true, .snapshot = true};
+    case ResumeCheck::kMissing:
+      if (std::filesystem::exists(journal) && !journal_matches) {
+        log::warn(journal.string() + " belongs to another configuration; starting a new one");
+      }
+      if (journal_matches) {
+        log::warn(output.string() + " is missing; rebuilding it from " + journal.string());
+        return {.restore_base = state.base};
+      }
+      return {.new_journal = true};
+    case ResumeCheck::kOtherConfiguration:
+      if (!options.run.fresh) {
+        throw ConfigError(check.detail + "; give another output.path, or --fresh to move it aside and start over");
+      }
+      log::warn("--fresh: moved " + output.string() + " to " + move_aside(output).string() + " (" + check.detail + ")");
+      return {.new_journal = true};
+    case ResumeCheck::kDamaged:
+      if (journal_matches) {
+        log::warn(output.string() + " is damaged (" + check.detail + "); moved to " + move_aside(output).string() +
+                  ", rebuilding it from " + journal.string());
+        return {.restore_base = state.base};
+      }
+      if (!options.run.fresh) {
+        throw StoreError(check.detail + "; no journal of this configuration can rebuild it: --fresh moves it aside and "
+                         "starts over");
+      }
+      log::warn("--fresh: moved damaged " + output.string() + " to " + move_aside(output).string());
+      return {.new_journal = true};
+  }
+  return {.new_journal = true};
+}
+
+std::filesystem::path apply_output_plan(const Options& options, const OutputPlan& plan) {
+  const std::filesystem::path output = options.run.output, journal = journal_path(options), base = base_path(options);
+  if (plan.new_journal) {
+    std::filesystem::remove(journal);
+    std::filesystem::remove(base);
+  }
+  if (plan.snapshot) {
+    log::info(cat("keeping a copy of ", output.string(), " (", std::filesystem::file_size(output) >> 20,
+                  " MiB) as ", base.string(), " until this run ends, so that a kill cannot lose its results"));
+    store::copy_durably(output, base);
+  }
+  if (plan.restore_base) {
+    if (!std::filesystem::exists(base)) {
+      throw StoreError(journal.string() + " continues the results kept in " + base.string() +
+                       ", which is missing: restore it, or --fresh to start over");
+    }
+    store::copy_durably(base, output);
+  }
+  return journal;
+}
+
+}  // namespace curate::service

@@ -1,0 +1,37 @@
+// What rank 0 does with the result file and journal it finds before a run writes anything: resume,
+// rebuild from the journal (and the .base copy of a finished file), refuse, or start over.
+// The journal (store/journal.h) holds records: 'F' + fingerprint (first); 'B' = the run started from a
+// copy of a finished result file kept at OUTPUT.base; 'U' + encoded UnitResult (protocol.h); 'C' = the
+// result file was flushed and fsync'ed by a run that then ended cleanly (signal or error, not kill -9).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "curate/service/options.h"
+
+namespace curate::service {
+
+std::filesystem::path journal_path(const Options& options);  // OUTPUT.journal
+std::filesystem::path base_path(const Options& options);     // OUTPUT.base
+
+struct OutputPlan {
+  bool new_journal = false;   // start the journal anew (with an 'F' record)
+  bool snapshot = false;      // copy the result file to OUTPUT.base first (and journal 'B'): the file is
+                              // trusted but no journal holds its units, so a kill must not lose them
+  bool restore_base = false;  // the file is rebuilt: from OUTPUT.base, then the journal's units
+};
+
+// Decides what to do with an existing result file and journal of a run with fingerprint `print` over
+// `records` records; may move a damaged or (with run.fresh) foreign file aside, or delete a file a kill
+// left unclosed. Throws ConfigError (a foreign file without --fresh) or StoreError (a damaged file no
+// journal can rebuild).
+OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records);
+
+// Carries out the file side of `plan` (old journal and base removed, snapshot taken or restored) and
+// returns the journal's path. Runs before the journal or result file is opened. Throws StoreError
+// when a copy fails or a journal's base copy is missing.
+std::filesystem::path apply_output_plan(const Options& options, const OutputPlan& plan);
+
+}  // namespace curate::service

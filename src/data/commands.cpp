@@ -24,7 +24,7 @@ void run_tokenize(const TokenizeOptions& options) {
   LineReader reader(options.input);
   const std::filesystem::path partial = options.output + ".partial";
   std::ofstream out(partial, std::ios::trunc);
-  if (!out) throw ConfigError("cannot create '" + partial.string() + "': check the output folder");
+  if (!out) throw StoreError("cannot create '" + partial.string() + "': check that the output folder exists and is writable");
 
   using Clock = std::chrono::steady_clock;
   double encode_seconds = 0;
@@ -55,7 +55,7 @@ void run_tokenize(const TokenizeOptions& options) {
       out << line;
       tokens += static_cast<int64_t>(doc.size());
     }
-    if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+    if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
     lines += static_cast<int64_t>(texts.size());
     texts.clear();
     line_numbers.clear();
@@ -77,7 +77,7 @@ void run_tokenize(const TokenizeOptions& options) {
   }
   flush();
   out.close();
-  if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+  if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
   std::filesystem::rename(partial, options.output);
   const double seconds = std::max(encode_seconds, 1e-9);
   log::info(cat("tokenized ", lines, " lines: ", bytes, " bytes -> ", tokens, " tokens; encoding ", format_seconds(seconds),
@@ -100,11 +100,11 @@ void run_prepare(const PrepareOptions& options) {
   const ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir, options.prompt.chat_template);
   const std::string report_path = options.report.empty() ? options.output + ".skipped.tsv" : options.report;
   std::ofstream report(report_path, std::ios::trunc);
-  if (!report) throw ConfigError("cannot create '" + report_path + "'");
+  if (!report) throw StoreError("cannot create '" + report_path + "': check that the folder exists and is writable");
   DatasetReader reader(options.input, options.data, &report);
   const std::filesystem::path partial = options.output + ".partial";
   std::ofstream out(partial, std::ios::trunc);
-  if (!out) throw ConfigError("cannot create '" + partial.string() + "': check the output folder");
+  if (!out) throw StoreError("cannot create '" + partial.string() + "': check that the output folder exists and is writable");
 
   std::vector<Example> batch;
   int64_t examples = 0, tokens = 0;
@@ -131,7 +131,7 @@ void run_prepare(const PrepareOptions& options) {
   }
   flush();
   out.close();
-  if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+  if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
   std::filesystem::rename(partial, options.output);
   std::string skipped;
   for (const auto& [reason, count] : reader.skipped()) skipped += cat(" ", reason, "=", count);

@@ -165,7 +165,7 @@ void profile_step(const std::function<void()>& step, const std::string& path) {
     out << "  " << entry.first * 1e3 << "\t" << entry.second << "\t" << 100 * entry.first / std::max(device, 1e-12)
         << "%\t" << name.substr(0, 160) << "\n";
   }
-  if (!out) throw ConfigError("cannot write '" + path + ".txt'");
+  if (!out) throw StoreError("cannot write '" + path + ".txt'");
 }
 
 }  // namespace
@@ -199,7 +199,7 @@ void run_nll(const NllOptions& options) {
   data::LineReader reader(options.input);
   const std::filesystem::path partial = options.output + ".partial";
   std::ofstream out(partial, std::ios::trunc);
-  if (!out) throw ConfigError("cannot create '" + partial.string() + "': check the output folder");
+  if (!out) throw StoreError("cannot create '" + partial.string() + "': check that the output folder exists and is writable");
 
   const auto start = Clock::now();
   auto last_report = start;
@@ -214,7 +214,7 @@ void run_nll(const NllOptions& options) {
     }
     auto nll = scorer.score(requests);
     for (std::size_t i = 0; i < window.size(); ++i) write_scored(out, window[i], nll[i]);
-    if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+    if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
     lines += static_cast<int64_t>(window.size());
     window.clear();
     window_tokens = 0;
@@ -234,7 +234,7 @@ void run_nll(const NllOptions& options) {
   }
   flush();
   out.close();
-  if (!out) throw ConfigError("cannot write '" + partial.string() + "': disk full or read-only?");
+  if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
   std::filesystem::rename(partial, options.output);
 
   const double elapsed = seconds_since(start);

@@ -209,7 +209,7 @@ void write_safetensors(const std::filesystem::path& path, std::span<const Tensor
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw ModelError("cannot create '" + path.string() + "'");
+  if (!out) throw StoreError("cannot create '" + path.string() + "': check that the folder exists and is writable");
   unsigned char length[8];
   uint64_t n = text.size();
   for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(n >> (8 * i));
@@ -219,7 +219,7 @@ void write_safetensors(const std::filesystem::path& path, std::span<const Tensor
     out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
   }
   out.close();
-  if (!out) throw ModelError("cannot write '" + path.string() + "': disk full or read-only?");
+  if (!out) throw StoreError("cannot write '" + path.string() + "': disk full or read-only?");
 }
 
 }  // namespace curate::model

@@ -205,7 +205,7 @@ void write_random_model(const ModelConfig& config, const std::filesystem::path& 
   {
     std::ofstream out(dir / "config.json");
     out << model_config_to_json(written);
-    if (!out) throw ModelError("cannot write '" + (dir / "config.json").string() + "'");
+    if (!out) throw StoreError("cannot write '" + (dir / "config.json").string() + "'");
   }
   RandomWeights source(seed, std, {torch::kCPU, dtype});
   std::vector<std::vector<TensorSpec>> shards(1);
@@ -239,7 +239,7 @@ void write_random_model(const ModelConfig& config, const std::filesystem::path& 
   if (shards.size() > 1) {
     std::ofstream out(dir / "model.safetensors.index.json");
     out << nlohmann::json{{"metadata", nlohmann::json::object()}, {"weight_map", weight_map}}.dump(2) << "\n";
-    if (!out) throw ModelError("cannot write '" + (dir / "model.safetensors.index.json").string() + "'");
+    if (!out) throw StoreError("cannot write '" + (dir / "model.safetensors.index.json").string() + "'");
   } else {
     fs::remove(dir / "model.safetensors.index.json");
   }

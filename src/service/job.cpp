@@ -484,16 +484,26 @@ void run_job(const Options& options, const dist::Comm& comm) {
     coordinator->finish();
     throw;
   } catch (const Error& e) {
-    log::error(e.what());
+    // main reports `e` once this rethrows; it is printed here only ahead of a later error or an abort.
+    bool reported = false;
+    auto report = [&] {
+      if (!reported) log::error(e.what());
+      reported = true;
+    };
     try {
       coordinator->seal();
     } catch (const Error& again) {  // e.g. the disk is full: the next run rebuilds from the journal
+      report();
       log::error(again.what());
     }
-    if (coordinator->workers_busy()) comm.abort(e.exit_code());  // busy workers would wait forever
+    if (coordinator->workers_busy()) {  // busy workers would wait forever
+      report();
+      comm.abort(e.exit_code());
+    }
     try {
       coordinator->finish();
     } catch (const Error& again) {
+      report();
       log::error(again.what());
       comm.abort(e.exit_code());
     }

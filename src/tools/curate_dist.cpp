@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 
 #include "curate/dist/mpi.h"
 #include "curate/service/job.h"
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     if (comm.rank() == 0 || e.exit_code() != kExitConfig) log::error(e.what());
     return e.exit_code();
+  } catch (const std::filesystem::filesystem_error& e) {  // creating, renaming or removing an output
+    log::error(std::string(e.what()) + ": check that the folder exists, is writable and has free space");
+    return kExitStore;
   } catch (const std::exception& e) {
     log::error(std::string("unexpected error: ") + e.what());
     return kExitInternal;

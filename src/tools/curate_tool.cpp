@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -199,6 +200,9 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     log::error(e.what());
     return e.exit_code();
+  } catch (const std::filesystem::filesystem_error& e) {  // creating, renaming or removing an output
+    log::error(std::string(e.what()) + ": check that the folder exists, is writable and has free space");
+    return kExitStore;
   } catch (const std::exception& e) {
     log::error(std::string("unexpected error: ") + e.what());
     return kExitInternal;

@@ -99,6 +99,14 @@ TEST(CurateTool, UsageErrorsAndBadModelExitCodes) {
   EXPECT_EQ(bad_device.exit_code, 2);
   EXPECT_NE(bad_device.output.find("tpu"), std::string::npos);
   EXPECT_EQ(run_tool("nll --help").exit_code, 0);
+  // An output that cannot be written is an output problem (exit 5), not a usage error.
+  auto unwritable = run_tool("nll --model " + golden_model("qwen2_tiny").string() + " --input " +
+                             (dir / "in.jsonl").string() + " --output " + (dir / "no_such_folder" / "o.jsonl").string());
+  EXPECT_EQ(unwritable.exit_code, 5) << unwritable.output;
+  EXPECT_NE(unwritable.output.find("no_such_folder"), std::string::npos) << unwritable.output;
+  auto unwritable_model = run_tool("make-model --shape tiny-llama --output " + (dir / "in.jsonl" / "m").string());
+  EXPECT_EQ(unwritable_model.exit_code, 5) << unwritable_model.output;  // a folder under a file cannot be made
+  EXPECT_NE(unwritable_model.output.find("in.jsonl/m"), std::string::npos) << unwritable_model.output;
 }
 
 TEST(CurateTool, MakeModelThenScoreIt) {

@@ -127,14 +127,10 @@ class Coordinator {
   bool start_journal() {
     if (!output_plan_.new_journal) return false;
     dist::Writer header;
-    header.put<char>('F');
+    header.put<char>(output_plan_.snapshot ? 'B' : 'F');
     const auto* text = reinterpret_cast<const std::byte*>(print_.data());
     header.bytes().insert(header.bytes().end(), text, text + print_.size());
     journal_.append(header.bytes());
-    if (output_plan_.snapshot) {
-      const std::byte mark{'B'};
-      journal_.append(std::span<const std::byte>(&mark, 1));
-    }
     journal_.sync();
     return true;
   }

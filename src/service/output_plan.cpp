@@ -11,17 +11,17 @@ namespace {
 
 struct JournalState {
   std::string fingerprint;  // "" for none or an unreadable journal
-  bool base = false;        // has a 'B' record
+  bool base = false;        // the header is 'B'
   bool clean = false;       // the last record is 'C'
 };
 JournalState journal_state(const std::filesystem::path& path) {
   JournalState state;
   bool first = true;
   store::Journal::read(path, [&](std::span<const std::byte> record) {
-    if (first && !record.empty() && record[0] == std::byte{'F'}) {
+    if (first && !record.empty() && (record[0] == std::byte{'F'} || record[0] == std::byte{'B'})) {
       state.fingerprint.assign(reinterpret_cast<const char*>(record.data()) + 1, record.size() - 1);
+      state.base = record[0] == std::byte{'B'};
     }
-    state.base = state.base || (record.size() == 1 && record[0] == std::byte{'B'});
     state.clean = record.size() == 1 && record[0] == std::byte{'C'};
     first = false;
   });

@@ -1,8 +1,9 @@
 // What rank 0 does with the result file and journal it finds before a run writes anything: resume,
 // rebuild from the journal (and the .base copy of a finished file), refuse, or start over.
-// The journal (store/journal.h) holds records: 'F' + fingerprint (first); 'B' = the run started from a
-// copy of a finished result file kept at OUTPUT.base; 'U' + encoded UnitResult (protocol.h); 'C' = the
-// result file was flushed and fsync'ed by a run that then ended cleanly (signal or error, not kill -9).
+// The journal (store/journal.h) holds records: a header, 'F' + fingerprint, or 'B' + fingerprint when
+// the run started from a copy of a finished result file kept at OUTPUT.base (one record, so a kill
+// cannot keep the one without the other); then 'U' + encoded UnitResult (protocol.h) per unit; 'C' =
+// the result file was flushed and fsync'ed by a run that then ended cleanly (signal or error, not kill -9).
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,8 @@ std::filesystem::path journal_path(const Options& options);  // OUTPUT.journal
 std::filesystem::path base_path(const Options& options);     // OUTPUT.base
 
 struct OutputPlan {
-  bool new_journal = false;   // start the journal anew (with an 'F' record)
-  bool snapshot = false;      // copy the result file to OUTPUT.base first (and journal 'B'): the file is
+  bool new_journal = false;   // start the journal anew (with its header)
+  bool snapshot = false;      // copy the result file to OUTPUT.base first (header 'B'): the file is
                               // trusted but no journal holds its units, so a kill must not lose them
   bool restore_base = false;  // the file is rebuilt: from OUTPUT.base, then the journal's units
 };

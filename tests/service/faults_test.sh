@@ -85,19 +85,7 @@ echo "ok: a kill -9 in the profile stage keeps the finished difficulty stage (re
 
 cp ref.h5 ref_copy.h5
 # A result file cut short (as a kill in the middle of a metadata write can leave it) is rebuilt from the journal.
-timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path cut.h5 > cut1.log 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  grep -q "profile pass:" cut1.log 2>/dev/null && break
-  sleep 0.05
-done
-sleep 0.5
-victim=$(rank_pid "$(pgrep -P $pid)" 0)
-[ -n "$victim" ] || fail "the run ended before it could be killed"
-kill -9 "$victim"
-set +e
-wait $pid
-set -e
+kill_at cut.h5 "profile pass:"
 [ -f cut.h5.journal ] || fail "no journal beside a killed run"
 head -c 3000 cut.h5 > cut.tmp && mv cut.tmp cut.h5
 timeout 300 "$mpiexec" -n 2 "$dist" --config run.ini --output.path cut.h5 > cut2.log 2>&1 || { cat cut2.log; fail "resume of a damaged file failed"; }

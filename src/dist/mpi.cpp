@@ -167,6 +167,49 @@ Comm Comm::split_shared() const {
   return adopt(std::make_shared<const Handle>(made));
 }
 
+struct Outbox::Pending {
+  std::vector<std::byte> data;
+  MPI_Request request = MPI_REQUEST_NULL;
+};
+
+Outbox::Outbox(const Comm& comm) : comm_(comm) {}
+
+Outbox::~Outbox() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  try {
+    while (reap() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  } catch (const Error&) {  // a failed send: nothing to wait for
+  }
+  for (auto& p : pending_) {
+    if (p->request != MPI_REQUEST_NULL) MPI_Request_free(&p->request);
+    p.release();  // NOLINT: abandoned on purpose, MPI may still read the bytes
+  }
+}
+
+void Outbox::send(int dest, int tag, std::vector<std::byte> data) {
+  reap();
+  auto p = std::make_unique<Pending>();
+  p->data = std::move(data);
+  check(MPI_Isend(p->data.data(), static_cast<int>(p->data.size()), MPI_BYTE, dest, tag, native(comm_.handle_),
+                  &p->request),
+        "MPI_Isend");
+  pending_.push_back(std::move(p));
+}
+
+std::size_t Outbox::reap() {
+  std::erase_if(pending_, [](const std::unique_ptr<Pending>& p) {
+    int done = 0;
+    check(MPI_Test(&p->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    return done != 0;
+  });
+  return pending_.size();
+}
+
 int Comm::world_rank() {
   int rank = -1;
   check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");

@@ -345,7 +345,7 @@ class Coordinator {
       if (match == pending.end()) match = pending.begin();
       dist::Writer writer;
       encode(writer, *match);
-      comm_.send(rank, kUnit, writer.bytes());
+      outbox_.send(rank, kUnit, std::move(writer.bytes()));  // the worker takes it when its current unit is done
       held_[rank] = match->checkpoint;
       busy_[rank].push_back({std::move(*match), Clock::now()});
       pending.erase(match);
@@ -408,6 +408,7 @@ class Coordinator {
 
   const Options& options_;
   const dist::Comm& comm_;
+  dist::Outbox outbox_{comm_};  // units, sent without waiting for the busy worker to receive them
   store::RunLock lock_;  // one writer per output, taken before anything is opened or moved
   std::string print_;
   OutputPlan output_plan_;

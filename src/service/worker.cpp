@@ -76,6 +76,7 @@ UnitResult Worker::process(const Unit& unit) {
 bool Worker::serve(const dist::Comm& comm) {
   dist::Writer hello;
   comm.send(0, kRequest, hello.bytes());
+  dist::Outbox outbox(comm);  // results go out while the next unit is scored
   for (;;) {
     auto message = comm.receive(/*timeout_seconds=*/0, /*source=*/0);
     if (!message) return false;
@@ -95,7 +96,7 @@ bool Worker::serve(const dist::Comm& comm) {
     }
     dist::Writer writer;
     encode(writer, result);
-    comm.send(0, kResult, writer.bytes());
+    outbox.send(0, kResult, std::move(writer.bytes()));
   }
 }
 

@@ -31,6 +31,53 @@ TEST(Mpi, RanksExchangeMessagesWithRankZero) {
   comm.barrier();
 }
 
+// Rank 0 and every other rank each send the other a message far above any eager limit before either
+// receives: with blocking sends both would wait for the other's receive forever (the test would hit
+// its CTest timeout). An Outbox send returns at once, and its messages keep their order with a
+// blocking send that follows.
+TEST(Mpi, OutboxSendsDoNotWaitForTheReceiver) {
+  Comm comm = Comm::world();
+  constexpr std::size_t kBig = std::size_t{8} << 20;
+  auto big = [](int from) {
+    std::vector<std::byte> bytes(kBig);
+    for (std::size_t i = 0; i < bytes.size(); i += 4096) bytes[i] = static_cast<std::byte>((i / 4096 + from) & 0xff);
+    return bytes;
+  };
+  auto expect_big = [&](const Message& m, int from) {
+    ASSERT_EQ(m.data.size(), kBig);
+    EXPECT_EQ(m.data, big(from));
+  };
+  if (comm.rank() == 0) {
+    Outbox outbox(comm);
+    for (int rank = 1; rank < comm.size(); ++rank) outbox.send(rank, 7, big(0));
+    for (int rank = 1; rank < comm.size(); ++rank) {
+      const std::byte last{static_cast<unsigned char>(rank)};
+      comm.send(rank, 8, std::span<const std::byte>(&last, 1));  // after the big one, also on arrival
+    }
+    for (int i = 1; i < comm.size(); ++i) {
+      auto message = comm.receive(60.0);
+      ASSERT_TRUE(message.has_value());
+      expect_big(*message, message->source);
+    }
+    while (outbox.reap() > 0) {
+      comm.receive(0.001);  // nothing comes; drives MPI's progress
+    }
+  } else {
+    Outbox outbox(comm);
+    outbox.send(0, 7, big(comm.rank()));
+    auto first = comm.receive(60.0, 0);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->tag, 7);
+    expect_big(*first, 0);
+    auto second = comm.receive(60.0, 0);
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->tag, 8);
+    ASSERT_EQ(second->data.size(), 1u);
+    EXPECT_EQ(second->data[0], static_cast<std::byte>(comm.rank()));
+  }
+  comm.barrier();
+}
+
 TEST(Mpi, ReceiveTimesOutAndBroadcastReachesAll) {
   Comm comm = Comm::world();
   EXPECT_FALSE(comm.receive(0.05).has_value());  // nobody sends

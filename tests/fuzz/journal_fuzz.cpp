@@ -1,6 +1,6 @@
 // The journal beside a result file (OUTPUT.h5.journal) as a restart reads it: store::Journal::read
-// over the bytes, then every record decoded as the coordinator's replay does ('F' fingerprint,
-// 'U' unit result, 'S' flush mark). A torn or damaged journal must end at its last whole record;
+// over the bytes, then every record decoded as the coordinator's replay does ('F' or 'B' header,
+// 'U' unit result, 'C' clean mark). A torn or damaged journal must end at its last whole record;
 // a record that passes its CRC but does not decode gives DistError. Reopening for appends cuts the
 // torn tail, after which a read must see the same records.
 //   input: [mode byte] journal bytes (seeds: corpus/journal). Mode bit 0 set: the harness first gives

@@ -79,11 +79,35 @@ class Comm {
   struct Handle;  // an owned MPI_Comm (defined in mpi.cpp)
 
  private:
+  friend class Outbox;
   static Comm adopt(std::shared_ptr<const Handle> handle);  // a Comm over a newly made communicator
   Comm(int rank, int size) : rank_(rank), size_(size) {}
   int rank_;
   int size_;
   std::shared_ptr<const Handle> handle_;  // null for MPI_COMM_WORLD
+};
+
+// Sends that return at once (MPI_Isend), for a sender that must not wait until a busy receiver posts
+// its receive: a message above the eager limit goes by rendezvous, and a blocking send of it waits
+// for the receiver. Owns each message's bytes until its send completes. Messages to one rank arrive in
+// the order they were sent, through an Outbox or Comm::send alike (MPI's non-overtaking rule).
+class Outbox {
+ public:
+  explicit Outbox(const Comm& comm);
+  // Waits up to 10 s for the sends in flight (their receivers take them in that time unless dead);
+  // any still pending are then abandoned with their buffers, which MPI may still read.
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  void send(int dest, int tag, std::vector<std::byte> data);
+  // Frees the buffers of completed sends; returns how many are still in flight.
+  std::size_t reap();
+
+ private:
+  struct Pending;
+  Comm comm_;
+  std::vector<std::unique_ptr<Pending>> pending_;
 };
 
 }  // namespace curate::dist

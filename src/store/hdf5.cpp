@@ -80,6 +80,22 @@ void create_groups(hid_t file, const std::string& name, const std::filesystem::p
   }
 }
 
+// Chunks that fit HDF5's chunk cache (1 MiB per dataset by default): a write of a few rows into a
+// chunk the cache cannot hold reads, checksums and writes the whole chunk. The whole dataset when it
+// is small enough, else whole trailing dimensions and as many leading rows as fit in kChunkBytes.
+constexpr uint64_t kChunkBytes = uint64_t{256} << 10;
+std::vector<uint64_t> default_chunk(const std::vector<uint64_t>& dims, std::size_t type_size) {
+  std::vector<uint64_t> chunk = dims;
+  const uint64_t limit = std::max<uint64_t>(1, kChunkBytes / std::max<std::size_t>(1, type_size));
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    uint64_t rest = 1;  // elements of one step of dimension i (capped: only compared with limit)
+    for (std::size_t j = i + 1; j < chunk.size(); ++j) rest = std::min(limit + 1, rest * std::max<uint64_t>(1, chunk[j]));
+    if (chunk[i] <= limit / rest) break;  // the chunk from dimension i on fits
+    chunk[i] = std::max<uint64_t>(1, limit / rest);
+  }
+  return chunk;
+}
+
 void create_dataset(hid_t file, const std::filesystem::path& path, const std::string& name, hid_t type,
             const std::vector<uint64_t>& dims, std::vector<uint64_t> chunk, const void* fill) {
   create_groups(file, name, path);
@@ -87,7 +103,7 @@ void create_dataset(hid_t file, const std::filesystem::path& path, const std::st
   Handle space(check(H5Screate_simple(static_cast<int>(d.size()), d.data(), nullptr), path, "dataspace for " + name),
                H5Sclose);
   Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  if (chunk.empty()) chunk = dims;
+  if (chunk.empty()) chunk = default_chunk(dims, H5Tget_size(type));
   bool empty = false;
   for (std::size_t i = 0; i < chunk.size(); ++i) {
     chunk[i] = std::max<uint64_t>(1, std::min(chunk[i], dims[i]));

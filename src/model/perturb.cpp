@@ -25,13 +25,6 @@ std::vector<std::pair<std::string, torch::Tensor>> parameters(CausalLM& model) {
   return out;
 }
 
-// Calls body(first, count) over [0, n) in pieces of noise_chunk(device) elements.
-template <typename Body>
-void for_chunks(int64_t n, torch::Device device, Body&& body) {
-  const int64_t chunk = noise_chunk(device);
-  for (int64_t first = 0; first < n; first += chunk) body(first, std::min(chunk, n - first));
-}
-
 }  // namespace
 
 bool gaussian_perturbs(const std::string& name) { return name.find("embed") == std::string::npos; }
@@ -49,7 +42,7 @@ void apply_gaussian(CausalLM& model, const PerturbOptions& options, int checkpoi
   for (auto& [name, tensor] : parameters(model)) {
     if (!gaussian_perturbs(name)) continue;
     torch::Tensor flat = tensor.view(-1);
-    for_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
+    for_noise_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
       // θ + Σ_s std_s z_s in float32, rounded once to the weight dtype. Products and sums are separate
       // IEEE operations (no fused multiply-add), so every device rounds them alike.
       torch::Tensor total = torch::zeros({count}, flat.options().dtype(torch::kFloat32));
@@ -71,15 +64,14 @@ double apply_directional(CausalLM& model, WeightSource& finetuned, const Perturb
   const auto lambdas = directional_lambdas(directional_radii(options));
   torch::InferenceMode guard;
   auto params = parameters(model);
-  auto included = [&](const std::string& name) { return directional_perturbs(name, options); };
   // Everything below runs on the model's device; the host waits only for the two norms.
   // Pass 1: ‖θ_f − θ₀‖ over the perturbed tensors, one fine-tuned tensor in memory at a time.
   torch::Tensor squared;
   for (auto& [name, tensor] : params) {
-    if (!included(name)) continue;
+    if (!directional_perturbs(name, options)) continue;
     torch::Tensor target = finetuned.get(name, tensor.sizes().vec()).view(-1);
     torch::Tensor flat = tensor.view(-1);
-    for_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
+    for_noise_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
       torch::Tensor sum = (target.slice(0, first, first + count).to(torch::kFloat64) -
                            flat.slice(0, first, first + count).to(torch::kFloat64))
                               .pow(2)
@@ -92,10 +84,10 @@ double apply_directional(CausalLM& model, WeightSource& finetuned, const Perturb
   // Pass 2: θ_j = θ₀ + Σ_s λ_s (1 + ξ_s) ⊙ e, e = (θ_f − θ₀)/‖θ_f − θ₀‖, in float32, rounded once.
   torch::Tensor distance_squared;
   for (auto& [name, tensor] : params) {
-    if (!included(name)) continue;
+    if (!directional_perturbs(name, options)) continue;
     torch::Tensor target = finetuned.get(name, tensor.sizes().vec()).view(-1);
     torch::Tensor flat = tensor.view(-1);
-    for_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
+    for_noise_chunks(flat.numel(), tensor.device(), [&](int64_t first, int64_t count) {
       torch::Tensor piece = flat.slice(0, first, first + count);
       torch::Tensor base = piece.to(torch::kFloat32);
       torch::Tensor direction = (target.slice(0, first, first + count).to(torch::kFloat32) - base).div_(norm);

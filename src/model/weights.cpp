@@ -102,11 +102,9 @@ torch::Tensor RandomWeights::get(const std::string& name, const std::vector<int6
   torch::Tensor out = torch::empty(shape, options);
   torch::Tensor flat = out.view(-1);
   const uint64_t stream = hash_seed(seed_, name);
-  const int64_t chunk = noise_chunk(target_.device);
-  for (int64_t first = 0; first < flat.numel(); first += chunk) {
-    const int64_t count = std::min(chunk, flat.numel() - first);
+  for_noise_chunks(flat.numel(), target_.device, [&](int64_t first, int64_t count) {
     flat.slice(0, first, first + count).copy_(standard_normal(stream, first, count, target_.device).mul_(std_));
-  }
+  });
   return out;
 }
 

@@ -20,12 +20,14 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
   std::map<std::string, int64_t> counts;
   int64_t kept = 0, unseen = 0, tokens = 0;
   for (std::size_t i = 0; i < status.size(); ++i) {
-    if (status[i] == 0 && full[i] > 0 && __builtin_add_overflow(tokens, full[i], &tokens)) {
-      throw damaged("/examples/full_length holds impossible token counts");
+    if (status[i] == 0 && full[i] > 0) {
+      if (__builtin_add_overflow(tokens, full[i], &tokens)) throw damaged("/examples/full_length holds impossible token counts");
+      ++kept;
+    } else if (status[i] == 0) {
+      ++unseen;
+    } else {
+      ++counts[std::string(data::skip_reason_name(static_cast<data::SkipReason>(status[i] - 1)))];
     }
-    if (status[i] == 0 && full[i] > 0) ++kept;
-    else if (status[i] == 0) ++unseen;
-    else ++counts[std::string(data::skip_reason_name(static_cast<data::SkipReason>(status[i] - 1)))];
   }
   out << "examples: " << status.size() << " records, " << kept << " kept (" << tokens << " tokens)";
   for (const auto& [reason, n] : counts) out << ", " << n << " " << reason;

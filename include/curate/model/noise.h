@@ -9,6 +9,7 @@
 
 #include <torch/types.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace curate::model {
@@ -27,5 +28,12 @@ torch::Tensor counter_hashes(uint64_t stream, int64_t first, int64_t count, torc
 
 // Values per piece when filling a large tensor on `device` (bounds temporaries; results do not depend on it).
 int64_t noise_chunk(torch::Device device);
+
+// Calls body(first, count) over [0, n) in pieces of noise_chunk(device) values.
+template <typename Body>
+void for_noise_chunks(int64_t n, torch::Device device, Body&& body) {
+  const int64_t chunk = noise_chunk(device);
+  for (int64_t first = 0; first < n; first += chunk) body(first, std::min(chunk, n - first));
+}
 
 }  // namespace curate::model

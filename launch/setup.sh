@@ -51,6 +51,8 @@ fi
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
+# ccache, when installed, makes rebuilds in a second build folder (sanitizers, other branches) cheap.
+command -v ccache >/dev/null && generator+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CURATE_CMAKE_ARGS:-}
 fi

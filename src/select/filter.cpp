@@ -77,6 +77,28 @@ void keep_top_clusters(std::span<const double> sorted, std::span<const int64_t> 
 
 }  // namespace
 
+std::vector<uint8_t> whole_sources(const std::vector<std::vector<int64_t>>& rows, int64_t budget) {
+  std::vector<uint8_t> whole(rows.size(), 0);
+  if (budget <= 0) return whole;
+  std::vector<std::size_t> order;
+  for (std::size_t s = 0; s < rows.size(); ++s) {
+    if (!rows[s].empty()) order.push_back(s);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rows[a].size() < rows[b].size(); });
+  int64_t left = budget;
+  auto open = static_cast<int64_t>(order.size());  // sources not kept whole
+  for (std::size_t s : order) {
+    const auto size = static_cast<int64_t>(rows[s].size());
+    if (size <= left / open) {
+      whole[s] = 1;
+      left -= size;
+      --open;
+      if (open == 0) break;
+    }
+  }
+  return whole;
+}
+
 std::vector<uint8_t> difficulty_filter(std::span<const float> difficulty, std::span<const int32_t> source,
                                        const FilterOptions& options) {
   validate(options);
@@ -95,9 +117,15 @@ std::vector<uint8_t> difficulty_filter(std::span<const float> difficulty, std::s
     if (std::isfinite(difficulty[i])) rows[static_cast<std::size_t>(source[i])].push_back(static_cast<int64_t>(i));
   }
   std::vector<uint8_t> kept(source.size(), 0);
+  const std::vector<uint8_t> whole = whole_sources(rows, options.whole_budget);
   std::vector<double> sorted;
-  for (auto& members : rows) {
+  for (std::size_t s = 0; s < rows.size(); ++s) {
+    auto& members = rows[s];
     if (members.empty()) continue;
+    if (whole[s]) {
+      for (int64_t row : members) kept[static_cast<std::size_t>(row)] = 1;
+      continue;
+    }
     std::stable_sort(members.begin(), members.end(), [&](int64_t a, int64_t b) {
       return difficulty[static_cast<std::size_t>(a)] < difficulty[static_cast<std::size_t>(b)];
     });

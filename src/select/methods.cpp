@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
 #include <limits>
 #include <random>
 
+#include "curate/select/allocate.h"
+#include "curate/select/within.h"
 #include "curate/util/hash.h"
 #include "random.h"
 
@@ -32,16 +33,6 @@ class Taker {
       taken_.push_back(i);
     }
     return used;
-  }
-
-  // Members not taken yet, ascending.
-  std::vector<int64_t> untaken() const {
-    std::vector<int64_t> taken = taken_;
-    std::sort(taken.begin(), taken.end());
-    std::vector<int64_t> rest;
-    std::set_difference(group_.members.begin(), group_.members.end(), taken.begin(), taken.end(),
-                        std::back_inserter(rest));
-    return rest;
   }
 
  private:
@@ -102,13 +93,41 @@ std::vector<float> features(const SelectInput& input, std::span<const int64_t> m
   return x;
 }
 
-// k-means clusters of the group's members (k = max(1, n / per_cluster)): the member lists of every
-// cluster index 0..k-1 (some possibly empty), each ascending. Sets result.cluster.
+int64_t cost(const SelectInput& input, const Group& group, int64_t example) {
+  return group.tokens ? input.full_length[static_cast<std::size_t>(example)] : 1;
+}
+
+int64_t capacity(const SelectInput& input, const Group& group) {
+  int64_t total = 0;
+  for (int64_t i : group.members) total += cost(input, group, i);
+  return total;
+}
+
+// The number of clusters: select.k_rule = allocated gives max(1, allocated / per_cluster) (under a
+// token budget the allocation in examples is estimated as allocated x candidates / capacity),
+// candidates gives max(1, candidates / per_cluster); both at most the candidates.
+int64_t cluster_count(const SelectInput& input, const Group& group, const SelectOptions& options) {
+  const auto n = static_cast<int64_t>(group.members.size());
+  int64_t units = n;
+  if (options.k_rule == "allocated") {
+    units = group.allocated;
+    if (group.tokens) {
+      const int64_t total = capacity(input, group);
+      units = total > 0 ? static_cast<int64_t>(static_cast<double>(group.allocated) * static_cast<double>(n) /
+                                               static_cast<double>(total))
+                        : 0;
+    }
+  }
+  return std::min(n, reference_k(units, options.per_cluster));
+}
+
+// k-means clusters of the group's members (k = cluster_count): the member lists of every cluster
+// index 0..k-1 (some possibly empty), each ascending. Sets result.cluster.
 std::vector<std::vector<int64_t>> clusters(const SelectInput& input, const Group& group, const SelectOptions& options,
                                            const RowSharing* sharing, SelectResult& result) {
   const auto n = static_cast<int64_t>(group.members.size());
   KMeansOptions kmeans_options;
-  kmeans_options.k = std::max<int64_t>(1, n / options.per_cluster);
+  kmeans_options.k = cluster_count(input, group, options);
   kmeans_options.iterations = options.iterations;
   kmeans_options.init = options.init;
   kmeans_options.seed = hash_seed(group.seed, "kmeans");
@@ -123,46 +142,51 @@ std::vector<std::vector<int64_t>> clusters(const SelectInput& input, const Group
   return members;
 }
 
+// mean_loss with NaN read as 0 (the reference replaces NaN by 0 before selecting).
+float profile(const SelectInput& input, int64_t checkpoint, int64_t example) {
+  const float v = value(input.mean_loss, input, checkpoint, example);
+  return std::isnan(v) ? 0.0f : v;
+}
+
+// temp: the reference's path (nothing, everything, or k-means) and pick_in_clusters on the k-means
+// clusters. Under a token budget, budget left after the clusters and the one-member fill goes to
+// the other candidates at random (with an example budget nothing is ever left there).
 void select_temp(const SelectInput& input, const Group& group, const SelectOptions& options,
                  const RowSharing* sharing, SelectResult& result) {
-  const std::vector<std::vector<int64_t>> cluster = clusters(input, group, options, sharing, result);
-  std::vector<std::size_t> order;  // non-singleton clusters, smallest first, ties by index
-  for (std::size_t c = 0; c < cluster.size(); ++c) {
-    if (cluster[c].size() >= 2) order.push_back(c);
+  const WithinPath path = within_path(group.allocated, capacity(input, group));
+  if (path == WithinPath::kTakeNone) return;
+  if (path == WithinPath::kTakeAll) {
+    result.selected.insert(result.selected.end(), group.members.begin(), group.members.end());
+    return;
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return cluster[a].size() < cluster[b].size(); });
-  Taker taker(input, group, result);
-  int64_t remaining = group.allocated;
-  auto clusters_left = static_cast<int64_t>(order.size());
-  for (std::size_t c : order) {
-    std::vector<double> brittleness(cluster[c].size());
-    double sum = 0.0;
-    int64_t finite = 0;
-    for (std::size_t j = 0; j < cluster[c].size(); ++j) {
-      brittleness[j] = loss_rise(input, cluster[c][j]);
-      if (std::isfinite(brittleness[j])) {
-        sum += brittleness[j];
-        ++finite;
-      }
-    }
-    if (finite > 0 && sum / static_cast<double>(finite) < 0.0) {
-      for (double& b : brittleness) b = -b;  // the cluster's loss falls: its most brittle fall least
-    }
-    const std::vector<int64_t> ranked = rank_by(cluster[c], brittleness, result);
-    remaining -= taker.take(ranked, remaining / clusters_left--);
+  const std::vector<std::vector<int64_t>> cluster = clusters(input, group, options, sharing, result);
+  const std::size_t n = group.members.size();
+  std::vector<float> first(n), last(n);
+  std::vector<int64_t> label(n), costs(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    const int64_t i = group.members[j];
+    first[j] = profile(input, 0, i);
+    last[j] = profile(input, input.checkpoints - 1, i);
+    label[j] = result.cluster[static_cast<std::size_t>(i)];
+    costs[j] = cost(input, group, i);
   }
   std::mt19937_64 rng(hash_seed(group.seed, "fill"));
-  std::vector<int64_t> singletons;
-  for (const auto& members : cluster) {
-    if (members.size() == 1) singletons.push_back(members[0]);
+  const ClusterPicks picks = pick_in_clusters(first, last, label, costs, group.allocated, rng);
+  std::vector<uint8_t> taken(n, 0);
+  int64_t used = 0;
+  for (int64_t j : picks.taken) {
+    taken[static_cast<std::size_t>(j)] = 1;
+    used += costs[static_cast<std::size_t>(j)];
+    result.selected.push_back(group.members[static_cast<std::size_t>(j)]);
   }
-  std::sort(singletons.begin(), singletons.end());
-  shuffle(singletons, rng);
-  remaining -= taker.take(singletons, remaining);
-  std::vector<int64_t> rest = taker.untaken();
+  for (std::size_t j = 0; j < n; ++j) result.score[static_cast<std::size_t>(group.members[j])] = picks.key[j];
+  if (!group.tokens) return;
+  std::vector<int64_t> rest;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!taken[j]) rest.push_back(group.members[j]);
+  }
   shuffle(rest, rng);
-  taker.take(rest, remaining);
+  Taker(input, group, result).take(rest, group.allocated - used);
 }
 
 // s2l: the temp clusters; round-robin over the non-empty clusters in random order, each cluster's

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "curate/select/allocate.h"
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
 
@@ -37,6 +38,9 @@ void validate(const FilterOptions& options) {
   if (!(options.quantile >= 0.0 && options.quantile <= 1.0)) {
     throw ConfigError(cat("filter.quantile = ", options.quantile, " must be between 0 and 1"));
   }
+  if (options.whole_budget < 0) {
+    throw ConfigError(cat("filter.whole_budget = ", options.whole_budget, " must be 0 (off) or positive"));
+  }
 }
 
 void validate(const SelectOptions& options) {
@@ -52,6 +56,10 @@ void validate(const SelectOptions& options) {
   if (!(options.temperature > 0.0) || !std::isfinite(options.temperature)) {
     throw ConfigError(cat("select.temperature = ", options.temperature, " must be a positive finite number"));
   }
+  parse_allocation_mode(options.allocation);
+  if (options.k_rule != "allocated" && options.k_rule != "candidates") {
+    throw ConfigError(cat("select.k_rule = '", options.k_rule, "' is unknown; use allocated or candidates"));
+  }
   if (options.per_cluster < 1) {
     throw ConfigError(cat("select.per_cluster = ", options.per_cluster, " must be at least 1"));
   }
@@ -62,6 +70,24 @@ void validate(const SelectOptions& options) {
     throw ConfigError(cat("select.init = '", options.init, "' is unknown; use kmeans++, random or auto"));
   }
   if (options.threads < 0) throw ConfigError(cat("select.threads = ", options.threads, " must be 0 (all cores) or more"));
+}
+
+void validate(const ExportOptions& options) {
+  if (options.format != "input" && options.format != "sharegpt" && options.format != "messages") {
+    throw ConfigError(cat("select.format = '", options.format, "' is unknown; use input (the records as they are), "
+                          "sharegpt or messages"));
+  }
+  const std::size_t reasoning = options.response_template.find("{reasoning}");
+  if (reasoning == std::string::npos || options.response_template.find("{reasoning}", reasoning + 1) != std::string::npos ||
+      options.response_template.find("{answer}") == std::string::npos ||
+      options.response_template.find("{answer}", options.response_template.find("{answer}") + 1) != std::string::npos ||
+      options.response_template.find("{answer}") < reasoning) {
+    throw ConfigError(cat("select.response_template = '", options.response_template,
+                          "' must hold {reasoning} once, followed by {answer} once"));
+  }
+  if (options.compress != "none" && options.compress != "gz" && options.compress != "zst" && options.compress != "auto") {
+    throw ConfigError(cat("select.compress = '", options.compress, "' is unknown; use none, gz, zst or auto (like the dataset)"));
+  }
 }
 
 }  // namespace curate::select

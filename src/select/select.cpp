@@ -8,6 +8,7 @@
 
 #include "curate/util/error.h"
 #include "curate/util/hash.h"
+#include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "methods.h"
 
@@ -61,6 +62,45 @@ void check_input(const SelectInput& input, std::span<const std::string> source_n
   }
 }
 
+double zero_nan(float value) { return std::isnan(value) ? 0.0 : static_cast<double>(value); }
+
+// The reference's assertion (selector.py:431-435): over the candidates, the mean of mean_loss_first
+// at the last checkpoint is above the mean at every other checkpoint (float32 means; ties fail).
+bool last_mean_highest(const SelectInput& input) {
+  const std::size_t n = input.source.size();
+  const auto c = static_cast<std::size_t>(input.checkpoints);
+  std::vector<double> sum(c, 0.0);
+  int64_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!input.kept[i]) continue;
+    ++count;
+    for (std::size_t k = 0; k < c; ++k) sum[k] += zero_nan(input.mean_loss_first[k * n + i]);
+  }
+  if (count == 0 || c < 2) return true;
+  const auto mean = [&](std::size_t k) { return static_cast<float>(sum[k] / static_cast<double>(count)); };
+  for (std::size_t k = 0; k + 1 < c; ++k) {
+    if (!(mean(c - 1) > mean(k))) return false;
+  }
+  return true;
+}
+
+// Logs where the reference implementation would stop on this input and curate_dist goes on.
+void warn_reference_departures(bool loss_not_rising, std::span<const AllocationRow> rows,
+                               std::span<const std::string> source_names, std::span<const std::string> domain_names) {
+  if (loss_not_rising) {
+    log::warn("select: the candidates' mean loss at the last profile checkpoint is not above every other "
+              "checkpoint's; the reference implementation stops here (assertion), curate_dist goes on");
+  }
+  for (const AllocationRow& row : rows) {
+    if (!row.clamped) continue;
+    const std::string name = row.source >= 0 ? cat("source '", source_names[static_cast<std::size_t>(row.source)], "'")
+                                             : cat("domain '", domain_names[static_cast<std::size_t>(row.domain)], "'");
+    log::warn(cat("select: the mean loss of ", name, " falls from the first to the last profile checkpoint; "
+                  "its allocation score sqrt((last - first) x last) is NaN and counts as 0 (the reference "
+                  "implementation raises here)"));
+  }
+}
+
 }  // namespace
 
 SelectResult select(const SelectInput& input, std::span<const std::string> source_names,
@@ -86,24 +126,21 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
     s.domain = input.domain[static_cast<std::size_t>(rows.front())];
     s.source = input.source[static_cast<std::size_t>(rows.front())];
     s.examples = static_cast<int64_t>(rows.size());
-    for (int64_t row : rows) {
+    for (int64_t row : rows) {  // NaN counts as 0, as in the reference
       const auto i = static_cast<std::size_t>(row);
       s.capacity += tokens ? input.full_length[i] : 1;
-      if (std::isfinite(input.mean_loss_first[i])) {
-        s.sum_first += input.mean_loss_first[i];
-        ++s.count_first;
-      }
-      if (std::isfinite(input.mean_loss_first[last + i])) {
-        s.sum_last += input.mean_loss_first[last + i];
-        ++s.count_last;
-      }
+      s.sum_first += zero_nan(input.mean_loss_first[i]);
+      s.sum_last += zero_nan(input.mean_loss_first[last + i]);
     }
+    s.count_first = s.count_last = s.examples;
     stats.push_back(s);
   }
-  const Allocation allocation =
-      allocate_hierarchical(stats, tokens ? options.token_budget : options.budget, options.temperature);
+  const Allocation allocation = allocate_hierarchical(stats, tokens ? options.token_budget : options.budget,
+                                                      options.temperature, parse_allocation_mode(options.allocation));
 
   SelectResult result;
+  result.loss_not_rising = !last_mean_highest(input);
+  warn_reference_departures(result.loss_not_rising, allocation.rows, source_names, domain_names);
   result.cluster.assign(n, -1);
   result.score.assign(n, std::numeric_limits<float>::quiet_NaN());
   result.allocation = allocation.rows;

@@ -12,10 +12,13 @@ namespace {
 using Flags = std::vector<uint8_t>;
 const float kNaN = std::nanf("");
 
+// These tests are about the per-source rules: the small-source rule (whole_budget) is off, else every
+// tiny test source would be kept whole (see SmallSourcesKeptWhole).
 FilterOptions kmeans_options(int k, int keep) {
   FilterOptions options;
   options.k = k;
   options.keep = keep;
+  options.whole_budget = 0;
   return options;
 }
 
@@ -60,6 +63,7 @@ TEST(Filter, QuantileMatchesNumpyLinear) {
 
   FilterOptions options;
   options.method = "quantile";
+  options.whole_budget = 0;
   const std::vector<float> loss = {4, 1, 3, 2, kNaN, 100};
   const std::vector<int32_t> source = {0, 0, 0, 0, 0, 1};
   options.quantile = 0.5;  // source 0: 2.5
@@ -68,6 +72,32 @@ TEST(Filter, QuantileMatchesNumpyLinear) {
   EXPECT_EQ(difficulty_filter(loss, source, options), (Flags{1, 0, 1, 1, 0, 1}));
   options.quantile = 1.0;  // the maximum
   EXPECT_EQ(difficulty_filter(loss, source, options), (Flags{1, 0, 0, 0, 0, 1}));
+}
+
+TEST(Filter, SmallSourcesKeptWhole) {
+  // The reference's rule (TEMP selector.py:566-580): sizes (finite values) A = 6, B = 2, C = 3, D = 1.
+  // whole_budget 9: D (1 <= 9 / 4 = 2) whole, left 8; B (2 <= 8 / 3 = 2) whole, left 6; C (3 <= 6 / 2)
+  // whole, left 3; A (6 > 3 / 1) goes through 2-means: 1 1 1 | 9 9 9 keeps the 9s.
+  std::vector<float> loss;
+  std::vector<int32_t> source;
+  auto add = [&](int32_t s, std::vector<float> values) {
+    for (float v : values) loss.push_back(v), source.push_back(s);
+  };
+  add(0, {1, 1, 1, 9, 9, 9});
+  add(1, {1, 5});
+  add(2, {1, 2, kNaN, 7});  // NaN: not counted, never kept
+  add(3, {4});
+  FilterOptions options = kmeans_options(2, 1);
+  options.whole_budget = 9;
+  EXPECT_EQ(difficulty_filter(loss, source, options), (Flags{0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1}));
+  // whole_budget 4: D (1 <= 1) whole, left 3; B (2 > 3 / 3 = 1) and the larger ones are not: 2-means.
+  options.whole_budget = 4;
+  EXPECT_EQ(difficulty_filter(loss, source, options), (Flags{0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1}));
+  // Ascending size, ties by source id; a source that does not fit changes nothing.
+  const std::vector<std::vector<int64_t>> rows = {{0, 1}, {2, 3}, {4}};
+  EXPECT_EQ(whole_sources(rows, 5), (Flags{1, 1, 1}));  // source 2 (1 <= 5/3), 0 (2 <= 4/2), 1 (2 <= 2/1)
+  EXPECT_EQ(whole_sources(rows, 4), (Flags{0, 0, 1}));  // source 2 (1 <= 4/3); then 2 > 3/2 twice
+  EXPECT_EQ(whole_sources(rows, 0), (Flags{0, 0, 0}));  // off
 }
 
 TEST(Filter, NoneKeepsFiniteValues) {

@@ -21,11 +21,15 @@ using Indices = std::vector<int64_t>;
 const std::vector<std::string> kOneSource = {"s"};
 const std::vector<std::string> kOneDomain = {"d"};
 
+// k_rule = candidates: these tests plant clusters and fix k by the candidates (k = n / per_cluster) so
+// that k-means finds them whatever the budget; the default rule (k from the allocation) is tested in
+// TempClusterCountFollowsTheAllocation.
 SelectOptions options_for(const std::string& method, int64_t budget, int64_t per_cluster = 4) {
   SelectOptions options;
   options.method = method;
   options.budget = budget;
   options.per_cluster = per_cluster;
+  options.k_rule = "candidates";
   return options;
 }
 
@@ -57,6 +61,44 @@ TEST(Select, TempSmallestClusterFirstWithSignFlip) {
   EXPECT_NEAR(r.score[2], 0.3f, 1e-5);
   ASSERT_EQ(r.allocation.size(), 2u);
   EXPECT_EQ(r.allocation[1].allocated, 7);
+}
+
+TEST(Select, TempClusterCountFollowsTheAllocation) {
+  // The reference's rule: k = max(1, allocated / per_cluster), at most the candidates. Budget 7 with
+  // per_cluster 2 gives k = 3 (the planted clusters, same picks as above); per_cluster 3 gives k = 2.
+  SelectOptions options = options_for("temp", 7, 2);
+  options.k_rule = "allocated";
+  SelectResult r = run(three_clusters(), options);
+  EXPECT_EQ(r.selected, (Indices{0, 1, 2, 4, 6, 8, 9}));
+  EXPECT_EQ(*std::max_element(r.cluster.begin(), r.cluster.end()), 2);
+  options.per_cluster = 3;
+  r = run(three_clusters(), options);
+  EXPECT_EQ(*std::max_element(r.cluster.begin(), r.cluster.end()), 1);
+  // Budget 9 of 10 with per_cluster 1: k = 9 clusters of 10 points.
+  options.budget = 9;
+  options.per_cluster = 1;
+  r = run(three_clusters(), options);
+  EXPECT_EQ(*std::max_element(r.cluster.begin(), r.cluster.end()), 8);
+  EXPECT_EQ(r.selected.size(), 9u);
+  // Budget >= candidates: everything, no k-means; budget 0 cannot be asked for, a zero share can
+  // (see BudgetsMetExactlyPerGroup).
+  options.budget = 10;
+  r = run(three_clusters(), options);
+  EXPECT_EQ(r.selected.size(), 10u);
+  EXPECT_EQ(std::count(r.cluster.begin(), r.cluster.end(), -1), 10);
+}
+
+TEST(Select, TempEqualClusterMeansCountAsFalling) {
+  // One cluster (per_cluster large) of four: first 1 2 3 4 (mean 2.5), last 4 3 2 1 (mean 2.5). Equal
+  // means count as falling (the reference): ranked by first - last = -3 -1 1 3, so budget 2 takes
+  // examples 3 and 2 (not 0 and 1 as the rising rule last - first would).
+  Examples e;
+  for (float f : {1.0f, 2.0f, 3.0f, 4.0f}) e.add(0, {f, 5.0f - f});
+  SelectOptions options = options_for("temp", 2, 100);
+  options.k_rule = "allocated";
+  const SelectResult r = run(e, options);
+  EXPECT_EQ(r.selected, (Indices{2, 3}));
+  EXPECT_FLOAT_EQ(r.score[3], 3.0f);
 }
 
 TEST(Select, TempSingletonsFillTheLeftoverAtRandom) {

@@ -12,6 +12,9 @@ struct FilterOptions {
   int k = 2;                      // kmeans: clusters of the 1-D k-means over each source's difficulty
   int keep = 1;                   // kmeans: highest-loss clusters kept (1..k)
   double quantile = 0.5;          // quantile method: keep loss >= this quantile of its source (0..1)
+  int64_t whole_budget = 1000;    // reference's small-source rule (its init_label_num): sources visited by
+                                  // ascending size, one with at most whole_budget / (sources left) rows is
+                                  // kept whole and its rows leave the budget; 0 = off
 };
 
 struct SelectOptions {
@@ -20,11 +23,25 @@ struct SelectOptions {
   std::string method = "temp";    // temp | random | longest | middle-perplexity | difficulty | learnability | s2l
   uint64_t seed = 0;              // seed of every random choice (k-means init, singleton fill, baselines)
   double temperature = 1.0;       // softmax temperature of the budget allocation across groups (> 0)
-  int64_t per_cluster = 4;        // temp/s2l: k = max(1, examples of the source / per_cluster)
+  std::string allocation = "reference";  // reference (TEMP's split) | water-fill (softmax water-filling)
+  std::string k_rule = "allocated";  // temp/s2l clusters: allocated (k = max(1, allocated / per_cluster),
+                                     // the reference's) | candidates (k = max(1, candidates / per_cluster));
+                                     // both capped at the candidates
+  int64_t per_cluster = 4;        // temp/s2l: about this many picks (allocated) or candidates per cluster
   int iterations = 20;            // temp/s2l: most Lloyd iterations of the k-means
   std::string init = "auto";      // kmeans++ | random | auto (kmeans++ when n*k <= 2e8)
   bool standardize = false;       // temp/s2l: features scaled per source to zero mean, unit std
   int threads = 1;                // CPU threads of the k-means assignment step (0 = all cores); never changes results
+};
+
+// How the selected records are written (keys `select.format`, `select.response_template`,
+// `select.compress`); see select/export.h.
+struct ExportOptions {
+  std::string format = "input";   // input (each record's own bytes) | sharegpt | messages (converted)
+  // Converting a record whose reasoning and answer are separate fields: the assistant text. {reasoning}
+  // and {answer} are replaced once each; the escapes \n \t \r \\ are read (curate::unescape).
+  std::string response_template = R"(<think>\n{reasoning}\n</think>\n\n{answer})";
+  std::string compress = "none";  // none | gz | zst | auto (as the dataset is compressed)
 };
 
 // The valid method names, in the order error messages list them.
@@ -35,5 +52,6 @@ inline constexpr const char* kFilterMethods[] = {"kmeans", "quantile", "none"};
 // Throw ConfigError naming the key (`filter.k`, `select.budget`, ...), the value and the valid range.
 void validate(const FilterOptions& options);
 void validate(const SelectOptions& options);
+void validate(const ExportOptions& options);
 
 }  // namespace curate::select

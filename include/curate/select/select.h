@@ -32,18 +32,22 @@ struct SelectResult {
   std::vector<int64_t> selected;           // example indices, ascending
   std::vector<int32_t> cluster;            // [N] k-means cluster within its source ((source, cluster) is unique), -1 if not clustered
   std::vector<float> score;                // [N] ranking key of the method (higher is taken first), NaN if none
-  std::vector<AllocationRow> allocation;   // the budget split, for reports
+  std::vector<AllocationRow> allocation;   // the budget split, for reports (row.clamped: see allocate.h)
+  bool loss_not_rising = false;            // the candidates' mean mean_loss_first at the last checkpoint is not
+                                           // above every other checkpoint's: the reference stops there
+                                           // (assertion); curate_dist goes on and logs a warning
 };
 
-// Selects examples. Groups are the (domain, source) pairs of the candidates, ordered by domain name
-// then source name; each gets its allocate_hierarchical share, with group score from mean_loss_first
-// at the first and last checkpoint and capacity = its candidates (or their full_length under
-// select.token_budget). Within a group, by method:
-//   temp: k-means (k = max(1, n / per_cluster)) of the C mean_loss values (NaN -> 0, optionally
-//     standardised per feature over the source); non-singleton clusters visited smallest first (ties:
-//     lower cluster index), each given remaining / clusters left, taking its most brittle members
-//     (b = mean_loss[C-1] - mean_loss[0], negated when the cluster's mean b is negative; ties: lower
-//     example index); then singleton clusters at random, then any remaining candidate at random.
+// Selects examples. NaN losses count as 0 (the reference's nan -> 0). Groups are the (domain,
+// source) pairs of the candidates, ordered by domain name then source name; each gets its
+// allocate_hierarchical share (select.allocation), with group score from mean_loss_first at the first
+// and last checkpoint and capacity = its candidates (or their full_length under select.token_budget).
+// Within a group, by method:
+//   temp: nothing when allocated 0, everything when allocated >= capacity (within_path); otherwise
+//     k-means (k by select.k_rule, default max(1, allocated / per_cluster), at most the candidates) of
+//     the C mean_loss values (optionally standardised per feature over the source), then
+//     pick_in_clusters (within.h) on the first and last mean_loss; under a token budget, budget
+//     still left goes to the other candidates at random.
 //   Baselines on the same allocation: random; longest (reasoning_tokens); middle-perplexity
 //     (difficulty closest to the source's median); difficulty (highest); learnability
 //     (mean_loss[0] - mean_loss[C-1]); s2l (the temp clusters, round-robin over clusters in random

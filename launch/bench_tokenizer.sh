@@ -6,7 +6,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-tokenizers_dir=${1:-$root/../shared/testdata/tokenizers}
+# Default: the real tokenizers the test suite unpacks from tests/data/reference into the build folder.
+tokenizers_dir=${1:-${CURATE_BUILD_DIR:-build}/tests/reference/tokenizers}
 megabytes=${2:-20}
 tool=${CURATE_BUILD_DIR:-build}/src/tools/curate_tool
 py=.venv/bin/python

@@ -15,9 +15,9 @@
 #   results.jsonl    one JSON line per benchmark run (ours and the peer's)
 #   build.log, tests.log, bench.log, service.log, profile.txt, profile.json.gz
 #
-# Layout (the caller copies ../shared/* beside the repository's files): shared-gpu/setup.sh,
-# shared-testdata/golden, shared-bench/hf_peer.py. Overrides: CURATE_GPU_SETUP, CURATE_TESTDATA (the
-# folder holding golden/), CURATE_PEER, CURATE_GPU_BUILD (build folder), CURATE_GPU_CHECK_SECONDS
+# Layout (the caller copies ../shared/gpu and ../shared/bench beside the repository's files):
+# shared-gpu/setup.sh, shared-bench/hf_peer.py (the golden models are in tests/data/reference).
+# Overrides: CURATE_GPU_SETUP, CURATE_PEER, CURATE_GPU_BUILD (build folder), CURATE_GPU_CHECK_SECONDS
 # (overall budget, default 540: run it with a 600 s limit), CURATE_BENCH_ITERS (default 5), CURATE_EXTRA_DEBS (a folder of .deb
 # files unpacked into /opt/deps first, for libraries the image lacks: pcre2, utf8proc, zstd, nanoflann),
 # CURATE_GPU_SKIP_BUILD=1 (reuse the build folder as it is, e.g. a second run on a warm machine).
@@ -27,7 +27,6 @@ cd "$root"
 OUT=${OUT:-$root/gpu_check_out}
 mkdir -p "$OUT"
 setup=${CURATE_GPU_SETUP:-$root/shared-gpu/setup.sh}
-testdata=${CURATE_TESTDATA:-$root/shared-testdata}
 peer_script=${CURATE_PEER:-$root/shared-bench/hf_peer.py}
 build=${CURATE_GPU_BUILD:-$root/build-gpu}
 budget=${CURATE_GPU_CHECK_SECONDS:-540}
@@ -88,18 +87,14 @@ configure() {
   for module in libpcre2-8 libutf8proc libzstd zlib; do
     pkg-config --exists "$module" || echo "gpu_check: pkg-config module $module is missing (set CURATE_EXTRA_DEBS)"
   done
-  # The tests find golden models under CURATE_SHARED_DIR/testdata/golden.
-  local shared=$build/shared
-  mkdir -p "$shared"
-  ln -sfn "$testdata" "$shared/testdata"
   local args
   args=$(bash "$setup") || return 1
   eval "cmake $args -S '$root' -B '$build' -DCMAKE_BUILD_TYPE=Release -DCURATE_PYTHON='$(command -v python3)' \
-        -DCURATE_SHARED_DIR='$shared' -DCURATE_WITH_NCCL=ON"
+        -DCURATE_WITH_NCCL=ON"
 }
 compile() { ninja -C "$build" -k 0 curate_tool curate_dist model_test nccl_test h5_same; }
 export -f configure compile
-export build testdata setup root
+export build setup root
 if [ "${CURATE_GPU_SKIP_BUILD:-0}" = 1 ]; then
   note "SKIPPED   build (CURATE_GPU_SKIP_BUILD=1: using $build as it is)"
 else

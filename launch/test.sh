@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up and builds (launch/setup.sh), then runs the whole test suite with CTest.
-# Test data is read from ../shared (override with CURATE_CMAKE_ARGS=-DCURATE_SHARED_DIR=...).
+# Everything the tests read is in the repository (tests/data; CMake unpacks the large files).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/launch/setup.sh"

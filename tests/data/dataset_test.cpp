@@ -16,7 +16,7 @@ namespace {
 
 using curate::testing::read_file;
 using curate::testing::ScratchDir;
-using curate::testing::shared_dir;
+using curate::testing::tokenizer_dir;
 using curate::testing::write_file;
 
 const std::filesystem::path kDatasets = CURATE_TEST_SOURCE_DIR "/data/fixtures/datasets";
@@ -167,18 +167,18 @@ TEST(ChatTemplate, MatchesTransformersApplyChatTemplate) {
   int checked = 0;
   while (std::getline(lines, line)) {
     auto json = nlohmann::json::parse(line);
-    ChatTemplate chat = ChatTemplate::resolve(shared_dir() / "testdata/tokenizers" / json["tokenizer"].get<std::string>(), "auto");
+    ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir(json["tokenizer"].get<std::string>()), "auto");
     Example example;
     for (const auto& m : json["messages"]) example.context.push_back({m["role"], m["content"]});
     EXPECT_EQ(render(chat, {}, example).prompt, json["prompt"].get<std::string>()) << line;
     ++checked;
   }
   EXPECT_EQ(checked, 6);
-  EXPECT_THROW_WITH(ChatTemplate::resolve(shared_dir(), "vicuna"), ConfigError, "vicuna");
+  EXPECT_THROW_WITH(ChatTemplate::resolve(curate::testing::reference_dir(), "vicuna"), ConfigError, "vicuna");
 }
 
 TEST(ChatTemplate, SystemPromptAndResponsePrefixOptions) {
-  ChatTemplate chat = ChatTemplate::resolve(shared_dir() / "testdata/tokenizers/qwen3", "auto");
+  ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir("qwen3"), "auto");
   Example example;
   example.context = {{"user", "Q"}};
   example.reasoning = "R";
@@ -197,8 +197,8 @@ TEST(ChatTemplate, SystemPromptAndResponsePrefixOptions) {
 }
 
 TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
-  const Tokenizer tokenizer = Tokenizer::load(shared_dir() / "testdata/tokenizers/qwen3");
-  ChatTemplate chat = ChatTemplate::resolve(shared_dir() / "testdata/tokenizers/qwen3", "auto");
+  const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir("qwen3"));
+  ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir("qwen3"), "auto");
   Tokenizer::Session session(tokenizer);
   Example example;
   example.context = {{"user", "What is 2+2?"}};

@@ -96,7 +96,8 @@ if __name__ == "__main__":
 def chat_template_goldens():
     """Prompt texts rendered by transformers' apply_chat_template, for the built-in templates."""
     from transformers import AutoTokenizer
-    shared = pathlib.Path(__file__).resolve().parents[3] / "shared" / "testdata" / "tokenizers"
+    # The real tokenizers, as CMake unpacks them from reference/tokenizers/*.tar.zst (build folder "build").
+    shared = pathlib.Path(__file__).resolve().parents[2] / "build" / "tests" / "reference" / "tokenizers"
     cases = [
         [{"role": "user", "content": "What is 2+2?"}],
         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "  Name a prime.\n"}],

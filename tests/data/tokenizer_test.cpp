@@ -12,7 +12,8 @@ namespace {
 
 using curate::testing::read_file;
 using curate::testing::ScratchDir;
-using curate::testing::shared_dir;
+using curate::testing::golden_encodings;
+using curate::testing::tokenizer_dir;
 using curate::testing::write_file;
 
 const std::filesystem::path kFixtures = CURATE_TEST_SOURCE_DIR "/data/fixtures";
@@ -66,9 +67,8 @@ TEST_P(TokenizerGolden, BatchOnSeveralThreadsEqualsOneByOne) {
 INSTANTIATE_TEST_SUITE_P(
     Files, TokenizerGolden,
     ::testing::Values(
-        GoldenCase{shared_dir() / "testdata/tokenizers/qwen3", shared_dir() / "testdata/golden/tokenizers/qwen3_golden.jsonl", "qwen3"},
-        GoldenCase{shared_dir() / "testdata/tokenizers/llama3_1/tokenizer.json",
-                   shared_dir() / "testdata/golden/tokenizers/llama3_1_golden.jsonl", "llama3_1"},
+        GoldenCase{tokenizer_dir("qwen3"), golden_encodings("qwen3"), "qwen3"},
+        GoldenCase{tokenizer_dir("llama3_1") / "tokenizer.json", golden_encodings("llama3_1"), "llama3_1"},
         GoldenCase{kFixtures / "byte_level", kFixtures / "byte_level/golden.jsonl", "byte_level"},
         GoldenCase{kFixtures / "legacy_merges", kFixtures / "legacy_merges/golden.jsonl", "legacy_merges"},
         GoldenCase{kFixtures / "split_behaviors", kFixtures / "split_behaviors/golden.jsonl", "split_behaviors"}),
@@ -77,8 +77,8 @@ INSTANTIATE_TEST_SUITE_P(
 // Real tokenizers only: fixtures' added tokens match decoded text that the raw text did not contain.
 TEST(Tokenizer, DecodeInvertsEncode) {
   for (const char* name : {"qwen3", "llama3_1"}) {
-    const Tokenizer tokenizer = Tokenizer::load(shared_dir() / "testdata/tokenizers" / name);
-    for (const auto& g : load_golden(shared_dir() / "testdata/golden/tokenizers" / (std::string(name) + "_golden.jsonl"))) {
+    const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir(name));
+    for (const auto& g : load_golden(golden_encodings(name))) {
       const std::string text = tokenizer.decode(g.ids);
       if (std::string(name) == "llama3_1") {
         EXPECT_EQ(text, g.text);  // no normalizer: exact round trip
@@ -89,11 +89,11 @@ TEST(Tokenizer, DecodeInvertsEncode) {
 }
 
 TEST(Tokenizer, SpecialTokensAndVocabulary) {
-  const Tokenizer qwen = Tokenizer::load(shared_dir() / "testdata/tokenizers/qwen3");
+  const Tokenizer qwen = Tokenizer::load(tokenizer_dir("qwen3"));
   EXPECT_EQ(qwen.token_to_id("<|im_start|>"), 151644);
   EXPECT_EQ(qwen.token_to_id("<think>"), qwen.encode("<think>").at(0));
   EXPECT_EQ(qwen.vocab_size(), 151669);
-  const Tokenizer llama = Tokenizer::load(shared_dir() / "testdata/tokenizers/llama3_1");
+  const Tokenizer llama = Tokenizer::load(tokenizer_dir("llama3_1"));
   EXPECT_EQ(llama.vocab_size(), 128256);
   auto ids = llama.encode("<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>");
   EXPECT_EQ(ids.front(), 128006);
@@ -112,7 +112,7 @@ TEST(Tokenizer, InvalidUtf8IsRejectedWithOffset) {
 }
 
 TEST(Tokenizer, DecodeReplacesBrokenSequences) {
-  const Tokenizer tokenizer = Tokenizer::load(shared_dir() / "testdata/tokenizers/qwen3");
+  const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir("qwen3"));
   auto ids = tokenizer.encode("\U00020000");  // a rare CJK character: three byte-level tokens
   ASSERT_GT(ids.size(), 1u);  // the emoji is several byte tokens
   EXPECT_EQ(tokenizer.decode(std::span(ids).first(1)), "\xEF\xBF\xBD");
@@ -120,7 +120,7 @@ TEST(Tokenizer, DecodeReplacesBrokenSequences) {
 }
 
 TEST(Tokenizer, HostileInputsStayLinear) {
-  const Tokenizer tokenizer = Tokenizer::load(shared_dir() / "testdata/tokenizers/llama3_1");
+  const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir("llama3_1"));
   for (const std::string& text : {std::string(200000, ' '), std::string(200000, 'a'), std::string(200000, '7'),
                                   std::string(100000, '<'), std::string(50000, '\n') + std::string(50000, '\t')}) {
     auto ids = tokenizer.encode(text);

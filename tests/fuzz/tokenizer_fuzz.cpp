@@ -3,7 +3,7 @@
 //   mode even: tokenizer.json text, the separator "\n\xff\xff\n", then a text to encode with it
 //              (the text also goes through decode); Tokenizer::load may only throw curate::Error.
 //   mode odd:  a text encoded by one of the fixture tokenizers (and, when present, the real Qwen3 and
-//              Llama-3.1 tokenizers of the shared test data), loaded once; only invalid UTF-8 may be
+//              Llama-3.1 tokenizers of tests/data/reference), loaded once; only invalid UTF-8 may be
 //              refused, ids must be in the vocabulary, and Llama 3.1 must decode back to the text.
 #include <memory>
 #include <vector>
@@ -28,7 +28,7 @@ const std::vector<Loaded>& fixtures() {
       out.push_back({Tokenizer::load(std::filesystem::path(CURATE_FIXTURES_DIR) / name), false});
     }
     for (const char* name : {"qwen3", "llama3_1"}) {  // Qwen3 normalizes to NFC; Llama 3.1 round-trips
-      const std::filesystem::path path = std::filesystem::path(CURATE_SHARED_DIR) / "testdata/tokenizers" / name;
+      const std::filesystem::path path = std::filesystem::path(CURATE_TOKENIZERS_DIR) / name;
       if (std::filesystem::exists(path / "tokenizer.json")) out.push_back({Tokenizer::load(path), name[0] == 'l'});
     }
     return out;
@@ -55,7 +55,7 @@ void encode_and_decode(const Tokenizer& tokenizer, std::string_view text, bool k
 
 }  // namespace
 
-// The shared tokenizers take seconds to load under ASan: before the first input, outside its timeout.
+// The real tokenizers take seconds to load under ASan: before the first input, outside its timeout.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fixtures();
   return 0;

@@ -1,4 +1,4 @@
-// Helpers shared by the tests: where the shared test data lives, scratch folders, file helpers.
+// Helpers shared by the tests: where the reference data lives, scratch folders, file helpers.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,11 +11,23 @@
 
 namespace curate::testing {
 
-// ${CURATE_SHARED_DIR} (CMake cache variable; default ../shared next to the repository).
-inline std::filesystem::path shared_dir() { return CURATE_SHARED_DIR; }
+// tests/data/reference (README.md there: provenance and licences), read in place.
+inline std::filesystem::path reference_dir() { return CURATE_REFERENCE_DIR; }
 
+// A tiny golden model folder: reference/golden/models/<name> (config.json, safetensors, golden.json).
 inline std::filesystem::path golden_model(const std::string& name) {
-  return shared_dir() / "testdata" / "golden" / "models" / name;
+  return reference_dir() / "golden" / "models" / name;
+}
+
+// Hugging Face reference encodings: reference/golden/tokenizers/<name>_golden.jsonl.
+inline std::filesystem::path golden_encodings(const std::string& name) {
+  return reference_dir() / "golden" / "tokenizers" / (name + "_golden.jsonl");
+}
+
+// A real tokenizer folder (qwen3, llama3_1: tokenizer.json + tokenizer_config.json), unpacked by
+// CMake from reference/tokenizers/<name>.tar.zst into the build folder.
+inline std::filesystem::path tokenizer_dir(const std::string& name) {
+  return std::filesystem::path(CURATE_TOKENIZERS_DIR) / name;
 }
 
 // A fresh folder under the system temp dir, removed with its contents on destruction.

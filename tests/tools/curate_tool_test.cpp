@@ -127,7 +127,7 @@ TEST(CurateTool, MakeModelThenScoreIt) {
 
 TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
   ScratchDir dir;
-  std::istringstream golden(read_file(curate::testing::shared_dir() / "testdata/golden/tokenizers/llama3_1_golden.jsonl"));
+  std::istringstream golden(read_file(curate::testing::golden_encodings("llama3_1")));
   std::string input, line;
   std::vector<nlohmann::json> want;
   while (std::getline(golden, line)) {
@@ -136,7 +136,7 @@ TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
     want.push_back(row["ids"]);
   }
   write_file(dir / "in.jsonl", input);
-  auto result = run_tool("tokenize --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/llama3_1").string() +
+  auto result = run_tool("tokenize --tokenizer " + curate::testing::tokenizer_dir("llama3_1").string() +
                          " --input " + (dir / "in.jsonl").string() + " --output " + (dir / "out.jsonl").string() +
                          " --threads 2 --window-bytes 1000");
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -147,7 +147,7 @@ TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
   EXPECT_NE(result.output.find("MB/s"), std::string::npos);
 
   write_file(dir / "bad.jsonl", "{\"text\": \"fine\"}\n{\"txt\": \"oops\"}\n");
-  auto bad = run_tool("tokenize --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/qwen3").string() +
+  auto bad = run_tool("tokenize --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() +
                       " --input " + (dir / "bad.jsonl").string() + " --output " + (dir / "o.jsonl").string());
   EXPECT_EQ(bad.exit_code, 3);
   EXPECT_NE(bad.output.find("bad.jsonl:2:"), std::string::npos) << bad.output;
@@ -156,7 +156,7 @@ TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
 TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
   ScratchDir dir;
   const std::string fixtures = CURATE_TEST_SOURCE_DIR "/data/fixtures/datasets/";
-  auto result = run_tool("prepare --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/qwen3").string() +
+  auto result = run_tool("prepare --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() +
                          " --input " + fixtures + "m23k.jsonl --output " + (dir / "p.jsonl").string() +
                          " --data.id_field qid --data.generation_prompt false --data.response_prefix '<|im_start|>think\\n'");
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -173,7 +173,7 @@ TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
   EXPECT_NE(report.find("4\tmalformed_json"), std::string::npos) << report;
   EXPECT_NE(result.output.find("skipped 3"), std::string::npos) << result.output;
 
-  auto strict = run_tool("prepare --tokenizer " + (curate::testing::shared_dir() / "testdata/tokenizers/qwen3").string() +
+  auto strict = run_tool("prepare --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() +
                          " --input " + fixtures + "m23k.jsonl --output " + (dir / "s.jsonl").string() + " --data.strict");
   EXPECT_EQ(strict.exit_code, 3);
   EXPECT_NE(strict.output.find("m23k.jsonl:3: missing_field"), std::string::npos) << strict.output;

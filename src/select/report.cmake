@@ -2,6 +2,9 @@
 # Included from src/select/CMakeLists.txt; paths are relative to this file so it can be included anywhere.
 add_library(curate_select_report STATIC
   ${CMAKE_CURRENT_LIST_DIR}/report.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/report_common.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/report_run.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/report_sources.cpp
   ${CMAKE_CURRENT_LIST_DIR}/export.cpp
   ${CMAKE_CURRENT_LIST_DIR}/svg.cpp)
 target_include_directories(curate_select_report PRIVATE ${CMAKE_CURRENT_LIST_DIR})

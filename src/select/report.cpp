@@ -5,127 +5,11 @@
 #include <cstdio>
 #include <numeric>
 
-#include "svg.h"
+#include "report_common.h"
 
 namespace curate::select {
-namespace {
 
-using nlohmann::json;
-
-constexpr const char* kColorAll = "#4c78a8";       // blue
-constexpr const char* kColorSelected = "#f58518";  // orange
-constexpr int kDifficultyBins = 30;                // about this many bins (the step is a 1-2-5 number)
-constexpr int kClusterBins = 20;
-
-std::vector<double> finite_values(const auto& values) {
-  std::vector<double> out;
-  out.reserve(values.size());
-  for (auto value : values) {
-    if (std::isfinite(static_cast<double>(value))) out.push_back(static_cast<double>(value));
-  }
-  return out;
-}
-
-std::vector<double> as_doubles(const std::vector<int64_t>& values) { return {values.begin(), values.end()}; }
-
-json number(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
-
-json numbers(const std::vector<double>& values) {
-  json out = json::array();
-  for (double value : values) out.push_back(number(value));
-  return out;
-}
-
-// Order statistics of the finite values; `count` excludes the non-finite ones, counted in `nan`.
-struct Stats {
-  int64_t count = 0;
-  int64_t nan = 0;
-  double min = NAN, max = NAN, mean = NAN, p10 = NAN, p50 = NAN, p90 = NAN;
-};
-
-double quantile(const std::vector<double>& sorted, double q) {  // linear interpolation, as numpy's default
-  double position = q * static_cast<double>(sorted.size() - 1);
-  auto below = static_cast<std::size_t>(std::floor(position));
-  std::size_t above = std::min(below + 1, sorted.size() - 1);
-  return sorted[below] + (position - static_cast<double>(below)) * (sorted[above] - sorted[below]);
-}
-
-Stats stats(const auto& values) {
-  Stats out;
-  std::vector<double> sorted = finite_values(values);
-  out.count = static_cast<int64_t>(sorted.size());
-  out.nan = static_cast<int64_t>(values.size()) - out.count;
-  if (sorted.empty()) return out;
-  std::sort(sorted.begin(), sorted.end());
-  out.min = sorted.front();
-  out.max = sorted.back();
-  out.mean = std::accumulate(sorted.begin(), sorted.end(), 0.0) / static_cast<double>(sorted.size());
-  out.p10 = quantile(sorted, 0.1);
-  out.p50 = quantile(sorted, 0.5);
-  out.p90 = quantile(sorted, 0.9);
-  return out;
-}
-
-json to_json(const Stats& s) {
-  return {{"count", s.count},       {"nan", s.nan},         {"min", number(s.min)}, {"max", number(s.max)},
-          {"mean", number(s.mean)}, {"p10", number(s.p10)}, {"p50", number(s.p50)}, {"p90", number(s.p90)}};
-}
-
-// Counts of several samples over shared bins; no edges when no sample has a finite value.
-struct Histogram {
-  std::vector<double> edges;                 // bins [edges[i], edges[i+1]), the last one closed
-  std::vector<std::vector<int64_t>> counts;  // per sample, one per bin
-};
-
-// Bins at a 1-2-5 step spanning every finite value. Integer samples get integral steps and
-// half-integer edges, so that each bin holds whole sizes (0.5..5.5 holds 1 to 5).
-Histogram shared_histogram(const std::vector<std::vector<double>>& samples, int target_bins, bool integers) {
-  double lo = INFINITY, hi = -INFINITY;
-  for (const auto& sample : samples) {
-    for (double value : sample) {
-      lo = std::min(lo, value);
-      hi = std::max(hi, value);
-    }
-  }
-  Histogram out;
-  if (lo > hi) return out;
-  if (integers) {
-    double step = std::max(1.0, svg::nice_step((hi - lo) / target_bins));
-    double first = std::floor((lo - 1) / step) * step + 0.5;
-    auto bins = static_cast<int64_t>(std::max(1.0, std::ceil((hi - first) / step)));
-    for (int64_t i = 0; i <= bins; ++i) out.edges.push_back(first + static_cast<double>(i) * step);
-  } else {
-    out.edges = svg::nice_ticks(lo, hi, target_bins);
-  }
-  const std::size_t bins = out.edges.size() - 1;
-  for (const auto& sample : samples) {
-    std::vector<int64_t> counts(bins, 0);
-    for (double value : sample) {
-      auto bin = std::upper_bound(out.edges.begin(), out.edges.end(), value) - out.edges.begin() - 1;
-      ++counts[std::clamp<std::size_t>(static_cast<std::size_t>(std::max<std::ptrdiff_t>(bin, 0)), 0, bins - 1)];
-    }
-    out.counts.push_back(std::move(counts));
-  }
-  return out;
-}
-
-json to_json(const Histogram& h, const std::vector<std::string>& names) {
-  json out = {{"edges", numbers(h.edges)}};
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    out[names[i]] = i < h.counts.size() ? json(h.counts[i]) : json::array();
-  }
-  return out;
-}
-
-Histogram cluster_histogram(const ReportData& data) {
-  return shared_histogram({finite_values(data.cluster_sizes), finite_values(data.selected_cluster_sizes)}, kClusterBins,
-                          true);
-}
-
-Histogram difficulty_histogram(const ReportData& data) {
-  return shared_histogram({finite_values(data.difficulty_all), finite_values(data.difficulty_selected)},
-                          kDifficultyBins, false);
-}
+namespace report {
 
 // x of each checkpoint: the given distances, or 1, 2, … when there are none.
 std::vector<double> profile_x(const ReportData& data) {
@@ -139,64 +23,76 @@ std::string profile_x_label(const ReportData& data) {
   return data.distance.empty() ? "checkpoint" : data.distance_label;
 }
 
+}  // namespace report
+
+namespace {
+
+using nlohmann::json;
+using namespace report;
+
+constexpr int kDifficultyBins = 30;  // about this many bins (the step is a 1-2-5 number)
+constexpr int kClusterBins = 20;
+
+std::vector<double> as_doubles(const std::vector<int64_t>& values) { return {values.begin(), values.end()}; }
+
+Histogram cluster_histogram(const ReportData& data) {
+  return shared_histogram({finite_values(data.cluster_sizes), finite_values(data.selected_cluster_sizes)}, kClusterBins,
+                          true);
+}
+
+Histogram difficulty_histogram(const ReportData& data) {
+  return shared_histogram({finite_values(data.difficulty_all), finite_values(data.difficulty_selected)},
+                          kDifficultyBins, false);
+}
+
 int64_t skipped_total(const ReportData& data) {
   int64_t total = 0;
   for (const auto& [reason, count] : data.skipped) total += count;
   return total;
 }
 
-// ---- HTML text helpers ----
-
-using svg::escape;
-
-std::string format_count(int64_t value) {  // 12345 -> "12,345"
-  std::string digits = std::to_string(value < 0 ? -value : value), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return value < 0 ? "-" + out : out;
-}
-
-std::string format_general(double value, int digits = 4) {
-  if (!std::isfinite(value)) return "–";
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
-  return buffer;
-}
-
-std::string format_percent(double fraction) {
-  if (!std::isfinite(fraction)) return "–";
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%.1f%%", 100 * fraction);
-  return buffer;
-}
-
-double ratio(int64_t part, int64_t whole) {
-  return whole == 0 ? NAN : static_cast<double>(part) / static_cast<double>(whole);
-}
-
 constexpr const char* kStyle = R"(
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;max-width:980px;margin:2em auto;padding:0 1em}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;max-width:1040px;margin:2em auto;padding:0 1em}
 h1{font-size:1.6em;margin:0 0 .3em}
 h2{font-size:1.2em;margin:2em 0 .6em;padding-bottom:.2em;border-bottom:1px solid #ddd}
-h3{font-size:1em;margin:1.2em 0 .3em}
+h3{font-size:1.05em;margin:1.4em 0 .3em}
+h4{font-size:.95em;margin:1em 0 .3em;color:#444}
 table{border-collapse:collapse;margin:.4em 0}
 th,td{padding:.25em .75em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 thead th{background:#f4f4f4;font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tfoot td{font-weight:600;border-top:1px solid #bbb}
+tfoot td,tr.sub td{font-weight:600;border-top:1px solid #bbb}
+tr.sub td{font-weight:normal;color:#555;background:#fafafa}
+tr.chosen td{background:#fff4e0;font-weight:600}
 table.run th{color:#666;font-weight:normal;padding-left:0}
+nav{margin:1em 0;font-size:.92em}
+nav a{margin-right:1em;color:#2a5d9f;text-decoration:none}
+a{color:#2a5d9f}
 .cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1.2em 0}
 .card{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;min-width:10em}
 .card b{display:block;font-size:1.5em;font-variant-numeric:tabular-nums}
 .card span{color:#666;font-size:.9em}
 .bar{display:inline-block;height:.65em;background:#4c78a8;opacity:.75;margin-right:.45em}
+.bar.sel{background:#f58518}
 figure{margin:.6em 0}
 figcaption{color:#555;font-size:.9em;max-width:640px}
+.charts{display:flex;flex-wrap:wrap;gap:.6em}
+.charts figure{margin:0;flex:0 1 330px}
 svg{max-width:100%;height:auto}
 .empty{color:#888;font-style:italic}
-.note{color:#666;font-size:.9em}
+.note{color:#666;font-size:.9em;max-width:820px}
+.warn{border-left:4px solid #d62728;background:#fdecea;padding:.5em .8em;margin:.6em 0;max-width:820px}
+.ok{border-left:4px solid #2ca02c;background:#eef8ee;padding:.5em .8em;margin:.6em 0;max-width:820px}
+code.fp{display:block;font-size:.8em;color:#444;background:#f6f6f6;padding:.5em;word-break:break-all;white-space:pre-wrap}
+.examples{display:grid;grid-template-columns:repeat(auto-fill,minmax(310px,1fr));gap:.6em;margin:.4em 0 1em}
+.ex{border:1px solid #ddd;border-left:4px solid #4c78a8;border-radius:4px;padding:.4em .6em;font-size:.88em;overflow-wrap:anywhere}
+.ex.selected{border-left-color:#f58518}
+.ex.filtered{border-left-color:#9d9d9d;background:#fbfbfb}
+.ex .tag{font-weight:600;font-size:.85em;text-transform:uppercase;letter-spacing:.03em}
+.ex .facts{color:#555;font-size:.92em;margin:.15em 0}
+.ex .why{color:#333;margin:.2em 0;font-style:italic}
+.ex .prompt{margin:.3em 0}
+.ex pre{white-space:pre-wrap;font-size:.92em;background:#f6f6f6;padding:.35em;margin:.3em 0 0;max-height:12em;overflow:auto}
 footer{margin-top:3em;color:#999;font-size:.85em}
 )";
 
@@ -214,6 +110,14 @@ std::string header_html(const ReportData& data) {
   for (const auto& [name, value] : rows) {
     out += std::string("<tr><th>") + name + "</th><td>" + (value->empty() ? "–" : escape(*value)) + "</td></tr>\n";
   }
+  if (!data.links.empty()) {
+    out += "<tr><th>Files</th><td>";
+    for (std::size_t i = 0; i < data.links.size(); ++i) {
+      out += std::string(i ? " · " : "") + escape(data.links[i].first) + " <a href=\"" + escape(data.links[i].second) +
+             "\">" + escape(data.links[i].second) + "</a>";
+    }
+    out += "</td></tr>\n";
+  }
   out += "</table>\n<div class=\"cards\">\n";
   out += card(format_count(data.examples), "examples scored");
   out += card(format_count(data.kept),
@@ -221,10 +125,28 @@ std::string header_html(const ReportData& data) {
   out +=
       card(format_count(data.selected), "selected (" + format_percent(ratio(data.selected, data.kept)) + " of kept)");
   out += card(format_count(skipped_total(data)), "records skipped");
-  return out + "</div>\n";
+  out += "</div>\n<nav>";
+  const std::pair<const char*, const char*> sections[] = {
+      {"run", "Run"},           {"calibration", "Calibration"}, {"funnel", "Funnel"},    {"allocation", "Allocation"},
+      {"clusters", "Clusters"}, {"difficulty", "Difficulty"},   {"loss", "Loss profile"}, {"sources", "Per source"},
+      {"skipped", "Skipped"}};
+  for (const auto& [id, name] : sections) out += std::string("<a href=\"#") + id + "\">" + name + "</a>";
+  return out + "</nav>\n";
 }
 
-// One table for the lines of `level`; the source column appears when any line names a source.
+std::string allocation_row(const AllocationLine& line, bool sources, const char* css = "") {
+  double width = std::isfinite(line.share) ? std::clamp(line.share, 0.0, 1.0) * 80 : 0;
+  return std::string("<tr") + css + "><td>" + escape(line.domain) + "</td>" +
+         (sources ? "<td>" + escape(line.source) + "</td>" : "") + "<td class=\"num\">" + format_count(line.examples) +
+         "</td><td class=\"num\">" + format_general(line.score) +
+         "</td><td class=\"num\"><span class=\"bar\" style=\"width:" + format_general(width, 3) + "px\"></span>" +
+         format_percent(line.share) + "</td><td class=\"num\">" + format_count(line.allocated) +
+         "</td><td class=\"num\">" + format_percent(ratio(line.allocated, line.examples)) + "</td></tr>\n";
+}
+
+// One table for the lines of `level`; the source column appears when any line names a source. Shares
+// are fractions of the parent's budget, so lines that name a source are subtotalled per domain (each
+// domain's sources sum to 100%), and the total share is shown only when no line names a source.
 std::string allocation_table(const std::vector<const AllocationLine*>& lines) {
   bool sources = std::any_of(lines.begin(), lines.end(), [](const AllocationLine* l) { return !l->source.empty(); });
   std::string out = "<table>\n<thead><tr><th>Domain</th>" + std::string(sources ? "<th>Source</th>" : "") +
@@ -232,32 +154,43 @@ std::string allocation_table(const std::vector<const AllocationLine*>& lines) {
                     "<th class=\"num\">Allocated</th><th class=\"num\">Taken</th></tr></thead>\n<tbody>\n";
   int64_t examples = 0, allocated = 0;
   double share = 0;
+  AllocationLine domain_total{"", "", "", 0, NAN, 0, 0};
+  int domain_lines = 0;
+  auto close_domain = [&] {
+    if (sources && domain_lines > 1) {
+      domain_total.source = "all sources of " + domain_total.domain;
+      out += allocation_row(domain_total, true, " class=\"sub\"");
+    }
+  };
   for (const AllocationLine* line : lines) {
-    double width = std::isfinite(line->share) ? std::clamp(line->share, 0.0, 1.0) * 80 : 0;
-    out += "<tr><td>" + escape(line->domain) + "</td>" + (sources ? "<td>" + escape(line->source) + "</td>" : "") +
-           "<td class=\"num\">" + format_count(line->examples) + "</td><td class=\"num\">" +
-           format_general(line->score) +
-           "</td><td class=\"num\"><span class=\"bar\" style=\"width:" + format_general(width, 3) + "px\"></span>" +
-           format_percent(line->share) + "</td><td class=\"num\">" + format_count(line->allocated) +
-           "</td><td class=\"num\">" + format_percent(ratio(line->allocated, line->examples)) + "</td></tr>\n";
+    if (sources && line->domain != domain_total.domain) {
+      close_domain();
+      domain_total = {"", line->domain, "", 0, NAN, 0, 0};
+      domain_lines = 0;
+    }
+    out += allocation_row(*line, sources);
     examples += line->examples;
     allocated += line->allocated;
-    if (std::isfinite(line->share)) share += line->share;
+    domain_total.examples += line->examples;
+    domain_total.allocated += line->allocated;
+    ++domain_lines;
+    if (std::isfinite(line->share)) share += line->share, domain_total.share += line->share;
   }
+  close_domain();
   out += "</tbody>\n<tfoot><tr><td" + std::string(sources ? " colspan=\"2\"" : "") + ">total</td><td class=\"num\">" +
-         format_count(examples) + "</td><td></td><td class=\"num\">" + format_percent(share) +
+         format_count(examples) + "</td><td></td><td class=\"num\">" + (sources ? "" : format_percent(share)) +
          "</td><td class=\"num\">" + format_count(allocated) + "</td><td class=\"num\">" +
          format_percent(ratio(allocated, examples)) + "</td></tr></tfoot>\n</table>\n";
   return out;
 }
 
 std::string allocation_html(const ReportData& data) {
-  std::string out = "<h2>Budget allocation</h2>\n";
+  std::string out = "<section id=\"allocation\">\n<h2>Budget allocation</h2>\n";
   std::vector<std::string> levels;  // in order of first appearance
   for (const AllocationLine& line : data.allocation) {
     if (std::find(levels.begin(), levels.end(), line.level) == levels.end()) levels.push_back(line.level);
   }
-  if (levels.empty()) return out + "<p class=\"empty\">no allocation</p>\n";
+  if (levels.empty()) return out + "<p class=\"empty\">no allocation</p>\n</section>\n";
   for (const std::string& level : levels) {
     std::vector<const AllocationLine*> lines;
     for (const AllocationLine& line : data.allocation) {
@@ -265,7 +198,23 @@ std::string allocation_html(const ReportData& data) {
     }
     out += "<h3>By " + escape(level) + "</h3>\n" + allocation_table(lines);
   }
-  return out + "<p class=\"note\">Taken: allocated as a share of the group's candidates.</p>\n";
+  out += "<p class=\"note\">Share: the group's part of its parent's budget (domains: of the whole budget; sources: "
+         "of their domain's, so the sources of each domain sum to 100%). Taken: allocated as a share of the group's "
+         "candidates. Score: √(max(0, L<sub>last</sub> − L<sub>first</sub>) · L<sub>last</sub>) of the group's mean "
+         "loss over the first reasoning tokens at the first and the last profile checkpoint; the budget is split by "
+         "softmax(score / temperature), capped at each group's candidates.</p>\n";
+  int64_t zero = 0, scored = 0;
+  for (const AllocationLine& line : data.allocation) {
+    if (std::isfinite(line.score)) ++scored, zero += line.score == 0;
+  }
+  if (zero > 0) {
+    out += "<p class=\"warn\">" + format_count(zero) + " of " + format_count(scored) +
+           " group scores are 0: their mean loss does not rise from the first to the last profile checkpoint (it "
+           "falls along the fine-tuning direction, as it does when the fine-tuned model has already learnt such "
+           "data). Groups with equal scores get equal softmax shares, so where every score is 0 the budget is split "
+           "uniformly, up to each group's candidates.</p>\n";
+  }
+  return out + "</section>\n";
 }
 
 std::string clusters_html(const ReportData& data) {
@@ -279,7 +228,7 @@ std::string clusters_html(const ReportData& data) {
          kColorSelected, as_doubles(h.counts[1])});
   }
   std::string out =
-      "<h2>Clusters</h2>\n<figure>\n" +
+      "<section id=\"clusters\">\n<h2>Clusters</h2>\n<figure>\n" +
       svg::histogram(h.edges, bars,
                      {"Histogram of cluster sizes", "cluster size (examples)", "clusters", 640, 300, true});
   if (sizes.count > 0) {
@@ -289,7 +238,7 @@ std::string clusters_html(const ReportData& data) {
            format_general(sizes.p50) + ", mean " + format_general(sizes.mean) + ", max " + format_general(sizes.max) +
            ".</figcaption>\n";
   }
-  return out + "</figure>\n";
+  return out + "</figure>\n</section>\n";
 }
 
 std::string difficulty_html(const ReportData& data) {
@@ -298,17 +247,11 @@ std::string difficulty_html(const ReportData& data) {
   std::vector<svg::BarSeries> bars;
   const std::pair<const Stats*, const char*> samples[] = {{&all, "all candidates"}, {&selected, "selected"}};
   for (std::size_t s = 0; s < h.counts.size(); ++s) {
-    // Density: count / (n × bin width), so both samples integrate to 1 whatever their sizes.
-    std::vector<double> density(h.counts[s].size(), NAN);
-    for (std::size_t i = 0; i < density.size() && samples[s].first->count > 0; ++i) {
-      density[i] = static_cast<double>(h.counts[s][i]) /
-                   (static_cast<double>(samples[s].first->count) * (h.edges[i + 1] - h.edges[i]));
-    }
     bars.push_back({std::string(samples[s].second) + " (" + format_count(samples[s].first->count) + ")",
-                    s == 0 ? kColorAll : kColorSelected, std::move(density)});
+                    s == 0 ? kColorAll : kColorSelected, density(h, s, samples[s].first->count)});
   }
   std::string out =
-      "<h2>Difficulty</h2>\n<figure>\n" +
+      "<section id=\"difficulty\">\n<h2>Difficulty</h2>\n<figure>\n" +
       svg::histogram(h.edges, bars,
                      {"Difficulty of the selected examples against all candidates", "difficulty", "density"});
   std::string caption;
@@ -319,29 +262,29 @@ std::string difficulty_html(const ReportData& data) {
   }
   if (all.nan + selected.nan > 0) caption += " (" + format_count(all.nan + selected.nan) + " NaN values left out)";
   if (!caption.empty()) out += "<figcaption>Densities on shared bins. " + caption + ".</figcaption>\n";
-  return out + "</figure>\n";
+  return out + "</figure>\n</section>\n";
 }
 
 std::string loss_html(const ReportData& data) {
   std::vector<double> x = profile_x(data);
   std::vector<svg::LineSeries> lines = {{"all", kColorAll, x, data.mean_all},
                                         {"selected", kColorSelected, x, data.mean_selected}};
-  return "<h2>Loss profile</h2>\n<figure>\n" +
+  return "<section id=\"loss\">\n<h2>Loss profile</h2>\n<figure>\n" +
          svg::line_chart(lines, {"Mean loss per profile checkpoint", profile_x_label(data), "mean loss (nats/token)",
                                  640, 300, data.distance.empty()}) +
          "<figcaption>Mean per-token loss of the profiled reasoning tokens at each perturbed checkpoint.</figcaption>\n"
-         "</figure>\n";
+         "</figure>\n</section>\n";
 }
 
 std::string skipped_html(const ReportData& data) {
-  std::string out = "<h2>Skipped records</h2>\n";
-  if (data.skipped.empty()) return out + "<p class=\"empty\">No record was skipped.</p>\n";
+  std::string out = "<section id=\"skipped\">\n<h2>Skipped records</h2>\n";
+  if (data.skipped.empty()) return out + "<p class=\"empty\">No record was skipped.</p>\n</section>\n";
   out += "<table>\n<thead><tr><th>Reason</th><th class=\"num\">Records</th></tr></thead>\n<tbody>\n";
   for (const auto& [reason, count] : data.skipped) {
     out += "<tr><td>" + escape(reason) + "</td><td class=\"num\">" + format_count(count) + "</td></tr>\n";
   }
   return out + "</tbody>\n<tfoot><tr><td>total</td><td class=\"num\">" + format_count(skipped_total(data)) +
-         "</td></tr></tfoot>\n</table>\n";
+         "</td></tr></tfoot>\n</table>\n</section>\n";
 }
 
 }  // namespace
@@ -357,7 +300,7 @@ json summary_json(const ReportData& data) {
                           {"share", number(line.share)},
                           {"allocated", line.allocated}});
   }
-  return {
+  json out = {
       {"run",
        {{"model", data.model},
         {"dataset", data.dataset},
@@ -386,6 +329,9 @@ json summary_json(const ReportData& data) {
         {"mean_selected", numbers(data.mean_selected)}}},
       {"skipped", data.skipped},
   };
+  out.update(run_json(data));
+  out["sources"] = sources_json(data);
+  return out;
 }
 
 std::string html_report(const ReportData& data) {
@@ -395,8 +341,9 @@ std::string html_report(const ReportData& data) {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
          escape(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" + header_html(data) +
-         allocation_html(data) + clusters_html(data) + difficulty_html(data) + loss_html(data) + skipped_html(data) +
-         "<footer>Written by curate_dist.</footer>\n</body>\n</html>\n";
+         run_facts_html(data) + calibration_html(data) + funnel_html(data) + allocation_html(data) +
+         clusters_html(data) + difficulty_html(data) + loss_html(data) + sources_html(data) + skipped_html(data) +
+         "<footer>Written by curate_dist. One static file: no script, no external resource.</footer>\n</body>\n</html>\n";
 }
 
 }  // namespace curate::select

@@ -116,6 +116,7 @@ void run_prepare(const PrepareOptions& options) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       nlohmann::ordered_json row = {{"id", batch[i].id},          {"line", batch[i].line},
                                     {"source", batch[i].source},  {"domain", batch[i].domain},
+                                    {"window", score_window_name(done[i].window)},
                                     {"input_ids", done[i].ids},   {"reasoning_start", done[i].reasoning_start},
                                     {"full_length", done[i].full_length}};
       out << row.dump() << '\n';

@@ -1,5 +1,6 @@
 #include "curate/data/prompt.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -31,25 +32,46 @@ ChatTemplate ChatTemplate::resolve(const std::filesystem::path& tokenizer_dir, c
         source_template = config["chat_template"].get<std::string>();
       }
       if (config.contains("bos_token") && config["bos_token"].is_string()) bos = config["bos_token"].get<std::string>();
+      if (config.contains("eos_token")) {  // a string, or an AddedToken object {"content": ...}
+        const auto& eos = config["eos_token"];
+        if (eos.is_string()) chat.eos = eos.get<std::string>();
+        else if (eos.is_object() && eos.contains("content") && eos["content"].is_string()) chat.eos = eos["content"].get<std::string>();
+      }
     }
   }
   std::string kind = name;
+  chat.reason = "data.chat_template = " + name;
   if (kind == "auto") {
-    if (source_template.find("<|im_start|>") != std::string::npos) kind = "chatml";
-    else if (source_template.find("<|start_header_id|>") != std::string::npos) kind = "llama3";
-    else kind = "plain";
+    const std::string where = config_path.string();
+    if (source_template.find("<|im_start|>") != std::string::npos) {
+      kind = "chatml";
+      chat.reason = "auto: the chat_template of " + where + " uses <|im_start|>";
+    } else if (source_template.find("<|start_header_id|>") != std::string::npos) {
+      kind = "llama3";
+      chat.reason = "auto: the chat_template of " + where + " uses <|start_header_id|>";
+    } else if (source_template.empty()) {
+      kind = "plain";
+      chat.reason = "auto: " + where + " has no chat_template (a base model?), so messages are joined by blank lines";
+    } else {
+      throw ConfigError("the chat_template of " + where + " is neither ChatML (<|im_start|>) nor Llama 3 "
+                        "(<|start_header_id|>), the formats curate_dist renders: set data.chat_template to chatml, "
+                        "llama3 or plain (the data.chat_template choices: auto, chatml, llama3, plain), or pre-tokenize "
+                        "the data with the model's own template (data.format = pretokenized)");
+    }
   }
   if (kind == "chatml") {
     chat.kind = TemplateKind::kChatML;
+    if (chat.eos.empty()) chat.eos = "<|im_end|>";
     if (source_template.find(kQwenDefaultSystem) != std::string::npos) chat.default_system = kQwenDefaultSystem;
   } else if (kind == "llama3") {
     chat.kind = TemplateKind::kLlama3;
+    if (chat.eos.empty()) chat.eos = "<|eot_id|>";
     chat.bos = bos.empty() ? "<|begin_of_text|>" : bos;
     chat.llama31_dates = source_template.find("Cutting Knowledge Date") != std::string::npos;
   } else if (kind == "plain") {
     chat.kind = TemplateKind::kPlain;
   } else {
-    throw ConfigError("data.chat_template '" + name + "' is unknown: use auto, chatml, llama3 or plain");
+    throw ConfigError("data.chat_template '" + name + "' is unknown: the choices are auto, chatml, llama3 and plain");
   }
   return chat;
 }
@@ -91,15 +113,50 @@ Rendered render(const ChatTemplate& chat, const PromptOptions& options, const Ex
   return out;
 }
 
-TokenizedExample assemble(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
-                          Tokenizer::Session& session) {
+ScoreWindow parse_score_window(const std::string& name) {
+  if (name == "response") return ScoreWindow::kResponse;
+  if (name == "reasoning") return ScoreWindow::kReasoning;
+  throw ConfigError("score.window = '" + name + "' is unknown: the choices are response (the reference's: the whole "
+                    "assistant text and EOS) and reasoning (the text between the reasoning markers)");
+}
+
+const char* score_window_name(ScoreWindow window) {
+  return window == ScoreWindow::kResponse ? "response" : "reasoning";
+}
+
+namespace {
+
+TokenizedExample pretokenized(const Example& example, ScoreWindow window) {
   TokenizedExample out;
-  if (example.pretokenized) {
-    out.ids = example.input_ids;
-    out.reasoning_start = example.reasoning_start;
-    out.full_length = static_cast<int64_t>(out.ids.size());
-    return out;
-  }
+  out.window = window;
+  out.ids = example.input_ids;
+  out.reasoning_start = example.reasoning_start;
+  out.full_length = static_cast<int64_t>(out.ids.size());
+  return out;
+}
+
+// The reference's window: prompt (no response prefix) and prompt + response + EOS tokenized apart.
+TokenizedExample response_window(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
+                                 Tokenizer::Session& session) {
+  PromptOptions without_prefix = options;
+  without_prefix.response_prefix.clear();
+  const Rendered rendered = render(chat, without_prefix, example);
+  const std::string response =
+      example.response.empty() ? unescape(options.response_prefix) + example.reasoning + example.answer : example.response;
+  TokenizedExample out;
+  out.window = ScoreWindow::kResponse;
+  std::vector<TokenId> prompt_ids;
+  session.encode(rendered.prompt, prompt_ids);
+  session.encode(rendered.prompt + response + chat.eos, out.ids);
+  out.reasoning_start = std::min(static_cast<int64_t>(prompt_ids.size()), static_cast<int64_t>(out.ids.size()));
+  out.full_length = static_cast<int64_t>(out.ids.size());
+  return out;
+}
+
+TokenizedExample reasoning_window(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
+                                  Tokenizer::Session& session) {
+  TokenizedExample out;
+  out.window = ScoreWindow::kReasoning;
   const Rendered rendered = render(chat, options, example);
   std::vector<TokenId> prompt_ids;
   session.encode(rendered.prompt, prompt_ids);
@@ -110,6 +167,22 @@ TokenizedExample assemble(const Example& example, const ChatTemplate& chat, cons
   session.encode(rendered.suffix, suffix_ids);
   out.full_length = static_cast<int64_t>(out.ids.size() + suffix_ids.size());
   return out;
+}
+
+}  // namespace
+
+TokenizedExample assemble(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
+                          Tokenizer::Session& session) {
+  const ScoreWindow window = parse_score_window(options.window);
+  if (example.pretokenized) return pretokenized(example, window);
+  return window == ScoreWindow::kResponse ? response_window(example, chat, options, session)
+                                          : reasoning_window(example, chat, options, session);
+}
+
+ExampleWindows assemble_windows(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
+                                Tokenizer::Session& session) {
+  if (example.pretokenized) return {pretokenized(example, ScoreWindow::kResponse), pretokenized(example, ScoreWindow::kReasoning)};
+  return {response_window(example, chat, options, session), reasoning_window(example, chat, options, session)};
 }
 
 }  // namespace curate::data

@@ -34,11 +34,14 @@ std::string text_field(const json& object, const std::string& name, bool require
 // Splits an assistant text into reasoning and answer at the configured markers; without a begin
 // marker the whole text is reasoning.
 void split_response(const std::string& text, const DataOptions& options, Example& example) {
+  example.reasoning_from_text = true;
+  example.response = text;
   std::size_t begin = options.think_begin.empty() ? std::string::npos : text.find(options.think_begin);
   if (begin == std::string::npos) {
     example.reasoning = text;
     return;
   }
+  example.reasoning_marked = true;
   begin += options.think_begin.size();
   std::size_t end = options.think_end.empty() ? std::string::npos : text.find(options.think_end, begin);
   if (end == std::string::npos) {
@@ -57,9 +60,13 @@ std::string normalize_role(const std::string& role) {
 }
 
 void parse_sharegpt(const json& object, const DataOptions& options, Example& example) {
-  const json* turns = field(object, options.conversations_field);
+  const bool has_conversations = field(object, options.conversations_field) != nullptr;
+  const std::string& key = has_conversations || field(object, options.messages_field) == nullptr
+                               ? options.conversations_field
+                               : options.messages_field;
+  const json* turns = field(object, key);
   if (turns == nullptr || !turns->is_array() || turns->empty()) {
-    throw Skip{SkipReason::kMissingField, "missing or empty \"" + options.conversations_field + "\" array"};
+    throw Skip{SkipReason::kMissingField, "missing or empty \"" + key + "\" array"};
   }
   for (const json& turn : *turns) {
     if (!turn.is_object()) throw Skip{SkipReason::kMissingField, "a conversation turn is not an object"};
@@ -173,12 +180,17 @@ ParseResult parse_record(std::string_view line, int64_t line_number, const DataO
     }
     std::string format = options.format;
     if (format == "auto") {
-      if (field(object, options.conversations_field)) format = "sharegpt";
+      if (field(object, options.conversations_field) || field(object, options.messages_field)) format = "sharegpt";
       else if (field(object, options.ids_field)) format = "pretokenized";
       else if (field(object, options.prompt_field)) format = "flat";
-      else throw Skip{SkipReason::kUnknownFormat, "no \"" + options.conversations_field + "\", \"" + options.prompt_field +
-                                                      "\" or \"" + options.ids_field + "\" field: set data.format and field names"};
+      else throw Skip{SkipReason::kUnknownFormat, "no \"" + options.conversations_field + "\", \"" + options.messages_field +
+                                                      "\", \"" + options.prompt_field + "\" or \"" + options.ids_field +
+                                                      "\" field: set data.format and field names"};
     }
+    result.format = format == "sharegpt" && field(object, options.conversations_field) == nullptr &&
+                            field(object, options.messages_field) != nullptr
+                        ? "messages"
+                        : format;
     if (format == "sharegpt") parse_sharegpt(object, options, example);
     else if (format == "flat") parse_flat(object, options, example);
     else parse_pretokenized(object, options, example);

@@ -204,8 +204,9 @@ TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
   example.context = {{"user", "What is 2+2?"}};
   example.reasoning = "Two plus two is four.";
   example.answer = "4";
-  PromptOptions options;
+  PromptOptions options;  // score.window = reasoning: only the reasoning text counts
   options.response_prefix = "<think>\\n";
+  options.window = "reasoning";
   TokenizedExample t = assemble(example, chat, options, session);
   const std::string prompt = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n";
   EXPECT_EQ(t.ids, tokenizer.encode(prompt + example.reasoning));
@@ -215,6 +216,7 @@ TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
 
   // A merge across the boundary: the straddling token counts as reasoning.
   PromptOptions plain;
+  plain.window = "reasoning";
   ChatTemplate raw;  // plain: "content\n\n" then the reasoning
   example.context = {{"user", "x"}};
   example.reasoning = "\n\nabc";
@@ -230,6 +232,47 @@ TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
   TokenizedExample same = assemble(pre, chat, options, session);
   EXPECT_EQ(same.ids, pre.input_ids);
   EXPECT_EQ(same.full_length, 3);
+}
+
+TEST(Assemble, ResponseWindowIsTheReferences) {
+  // score.window = response (default): the prompt with the generation prompt, then the whole assistant
+  // text and EOS, tokenized apart; the scored tokens start right after the prompt's tokens (TEMP's
+  // p_len) and include the think header, the answer and EOS. data.response_prefix does not apply.
+  const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir("qwen3"));
+  ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir("qwen3"), "auto");
+  EXPECT_EQ(chat.eos, "<|im_end|>");
+  Tokenizer::Session session(tokenizer);
+  Example example;
+  example.context = {{"user", "What is 2+2?"}};
+  example.response = "<think>\nTwo plus two is four.\n</think>\n\n4";
+  example.reasoning = "Two plus two is four.\n";
+  example.answer = "\n\n4";
+  PromptOptions options;
+  options.response_prefix = "<think>\\n";
+  const TokenizedExample t = assemble(example, chat, options, session);
+  const std::string prompt = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n";
+  EXPECT_EQ(t.window, ScoreWindow::kResponse);
+  EXPECT_EQ(t.ids, tokenizer.encode(prompt + example.response + "<|im_end|>"));
+  EXPECT_EQ(t.reasoning_start, static_cast<int64_t>(tokenizer.encode(prompt).size()));
+  EXPECT_EQ(tokenizer.decode(std::span(t.ids).subspan(t.reasoning_start)), example.response + "<|im_end|>");
+  EXPECT_EQ(t.full_length, static_cast<int64_t>(t.ids.size()));
+  // One call gives both windows; the reasoning one is assemble's with score.window = reasoning.
+  const ExampleWindows both = assemble_windows(example, chat, options, session);
+  EXPECT_EQ(both.response.ids, t.ids);
+  EXPECT_EQ(both.response.reasoning_start, t.reasoning_start);
+  options.window = "reasoning";
+  const TokenizedExample r = assemble(example, chat, options, session);
+  EXPECT_EQ(both.reasoning.window, ScoreWindow::kReasoning);
+  EXPECT_EQ(both.reasoning.ids, r.ids);
+  EXPECT_EQ(both.reasoning.reasoning_start, r.reasoning_start);
+  EXPECT_EQ(tokenizer.decode(std::span(r.ids).subspan(r.reasoning_start)), example.reasoning);
+  // Flat records without the assistant text: response_prefix + reasoning + answer.
+  example.response.clear();
+  options.window = "response";
+  EXPECT_EQ(assemble(example, chat, options, session).ids,
+            tokenizer.encode(prompt + "<think>\n" + example.reasoning + example.answer + "<|im_end|>"));
+  options.window = "everything";
+  EXPECT_THROW_WITH(assemble(example, chat, options, session), ConfigError, "score.window");
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ namespace curate::data {
 struct PrepareOptions {
   std::string tokenizer;     // tokenizer folder (tokenizer.json, tokenizer_config.json for the chat template)
   std::string input;         // dataset JSONL (plain, .gz or .zst)
-  std::string output;        // JSONL: id, line, source, domain, input_ids (prompt + reasoning), reasoning_start, full_length
+  std::string output;        // JSONL: id, line, source, domain, window (score.window), input_ids (prompt + the
+                             // window's tokens), reasoning_start (first scored token), full_length
   std::string report;        // skipped records (line, reason, detail); default OUTPUT.skipped.tsv
   int threads = 0;           // tokenization threads; 0 = all cores
   DataOptions data;

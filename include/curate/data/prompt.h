@@ -19,7 +19,20 @@ struct PromptOptions {
   bool generation_prompt = true;        // emit the assistant header before the response
   std::string response_prefix;          // text between the header and the reasoning ("<think>\n"; M23K:
                                         // "<|im_start|>think\n" with generation_prompt = false)
+  std::string window = "response";      // score.window: response (the reference's) or reasoning; see ScoreWindow
 };
+
+// Which tokens the passes score (score.window).
+enum class ScoreWindow {
+  kResponse,   // the reference's (TEMP): the prompt with the generation prompt, then the whole assistant
+               // text and the tokenizer's EOS; the response tokens are scored from the first (think
+               // header, reasoning, answer and EOS as far as the pass's token count reaches)
+  kReasoning,  // only the reasoning text, after data.response_prefix (curate_dist's earlier window)
+};
+
+// Throws ConfigError naming score.window for an unknown name.
+ScoreWindow parse_score_window(const std::string& name);
+const char* score_window_name(ScoreWindow window);
 
 enum class TemplateKind { kChatML, kLlama3, kPlain };
 
@@ -28,9 +41,13 @@ struct ChatTemplate {
   std::string bos;             // emitted once at the start (Llama 3: <|begin_of_text|>)
   std::string default_system;  // Qwen2.5's "You are Qwen, ..." when its template injects one
   bool llama31_dates = false;  // Llama 3.1 templates open the system turn with knowledge/today dates
+  std::string eos;             // eos_token of tokenizer_config.json; else <|im_end|> (ChatML), <|eot_id|> (Llama 3)
+  std::string reason;          // why this template: "data.chat_template = llama3", "auto: ... contains <|im_start|>"
 
   // From `<dir>/tokenizer_config.json` (chat_template, bos_token) and `options.chat_template`.
-  // Throws ConfigError for an unknown template name.
+  // Throws ConfigError for an unknown template name, and for `auto` when tokenizer_config.json has a
+  // chat template that is neither ChatML nor Llama 3 (never a silent fallback to plain); `auto`
+  // without any chat template (a base model's folder) is plain, with the reason saying so.
   static ChatTemplate resolve(const std::filesystem::path& tokenizer_dir, const std::string& name);
 };
 
@@ -42,14 +59,31 @@ struct Rendered {
 Rendered render(const ChatTemplate& chat, const PromptOptions& options, const Example& example);
 
 struct TokenizedExample {
-  std::vector<TokenId> ids;     // prompt + reasoning tokens
-  int64_t reasoning_start = 0;  // ids[reasoning_start] is the first reasoning token
+  ScoreWindow window = ScoreWindow::kResponse;
+  std::vector<TokenId> ids;     // prompt + the window's tokens (response: up to and including EOS)
+  int64_t reasoning_start = 0;  // ids[reasoning_start] is the first scored token: the first response token
+                                // (response window) or the first reasoning token (reasoning window)
   int64_t full_length = 0;      // tokens of the whole example, answer included
 };
 
-// Tokenizes the rendered example as one text, so merges across the prompt/reasoning boundary are
-// those training sees; a token straddling the boundary counts as reasoning.
+// Tokenizes one example for options.window (parse_score_window).
+//   response: prompt = the rendered prompt without data.response_prefix; full text = prompt +
+//     Example::response (when empty: response_prefix + reasoning + answer) + chat.eos. Both are
+//     tokenized, ids = the full text's tokens and reasoning_start = the prompt's token count (the
+//     reference's p_len: nothing checks that the two tokenizations agree at the boundary).
+//   reasoning: prompt + reasoning tokenized as one text, so merges across the boundary are those
+//     training sees; a token straddling the boundary counts as reasoning.
+// Pretokenized examples are returned as stored whatever the window.
 TokenizedExample assemble(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
                           Tokenizer::Session& session);
+
+// Both windows of one example in one call (previews: curate_tool prepare and check show which tokens
+// count); `response` and `reasoning` are what assemble gives for each window.
+struct ExampleWindows {
+  TokenizedExample response;
+  TokenizedExample reasoning;
+};
+ExampleWindows assemble_windows(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
+                                Tokenizer::Session& session);
 
 }  // namespace curate::data

@@ -18,6 +18,8 @@ struct DataOptions {
   std::string source_field = "source";
   std::string domain_field = "domain";
   std::string conversations_field = "conversations";  // sharegpt: list of {role|from, content|value}
+  std::string messages_field = "messages";            // sharegpt too (OpenAI style {role, content}); used when
+                                                      // the record has no conversations_field
   std::string prompt_field = "prompt";                // flat: user prompt (OpenThoughts: "problem")
   std::string reasoning_field = "reasoning";          // flat: reasoning text; empty = take it from response_field
   std::string answer_field = "distilled_answer_string";  // flat: final answer (optional)
@@ -44,6 +46,10 @@ struct Example {
   std::vector<Message> context;   // messages before the scored assistant turn (system included)
   std::string reasoning;          // reasoning text (scored)
   std::string answer;             // text after the reasoning (not scored)
+  std::string response;           // the whole assistant text as written (score.window = response scores it);
+                                  // empty for flat records with separate reasoning/answer fields
+  bool reasoning_from_text = false;  // the reasoning was taken from an assistant text (markers apply)
+  bool reasoning_marked = false;     // ... and that text held data.think_begin (else all of it is reasoning)
   bool pretokenized = false;
   std::vector<TokenId> input_ids;  // pretokenized only
   int64_t reasoning_start = 0;     // pretokenized only
@@ -58,6 +64,7 @@ struct ParseResult {
   std::optional<Example> example;
   SkipReason reason = SkipReason::kMalformedJson;  // when !example
   std::string detail;                              // human-readable, e.g. the missing field's name
+  std::string format;  // how the record was read: sharegpt, messages, flat or pretokenized (empty if undecided)
 };
 
 // Parses one line. Never throws for bad input: it returns the reason instead.

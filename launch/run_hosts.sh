@@ -4,7 +4,7 @@
 #   launch/run_hosts.sh --hostfile FILE [-n N] [--net IFACE] [--bind none|core|socket] [--dry-run]
 #                       [--dist PATH] [--mpirun PATH] [--mpirun-args 'ARGS'] [--] CURATE_DIST_ARGS...
 # e.g. printf 'node1 slots=8\nnode2 slots=8\n' > hosts
-#      launch/run_hosts.sh --hostfile hosts -- --config run.ini --score.device cuda
+#      launch/run_hosts.sh --hostfile hosts -- --config run.ini
 #
 # Needs password-less ssh between the nodes, the same paths everywhere (shared file system for the
 # build, models, dataset and output) and Open MPI installed alike.

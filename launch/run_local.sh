@@ -9,7 +9,7 @@
 # min(cores, 16) + 1 CPU ranks (each CPU rank holds its own copy of the model: memory is the limit;
 # score.threads sets torch threads per rank). Results do not depend on N.
 # GPU binding: every rank runs through launch/bind_gpu.sh, which sets CUDA_VISIBLE_DEVICES to GPU
-# (node-local rank mod G), so give `--score.device cuda` (or put it in the INI file).
+# (node-local rank mod G); score.device = auto (the default) then scores on it in bfloat16.
 # Open MPI settings: --bind-to none (default: scoring ranks run torch thread pools or drive a GPU;
 # `--bind core` pins one core per rank for CPU runs with score.threads = 1), --map-by slot,
 # --oversubscribe when N exceeds the cores, --allow-run-as-root only as root, and for one node

@@ -9,8 +9,8 @@
 #
 # --config/--output: curate_dist's --config and --output.path (default $CURATE_CONFIG, $CURATE_OUTPUT).
 # --nodes N --gpus-per-node G: the scoring job asks for N nodes with G GPUs each and N*G + 1 tasks
-#   (rank 0 coordinates and does not score; launch/bind_gpu.sh gives each rank one GPU); add
-#   --score.device cuda to the configuration. --ntasks N instead: N ranks on whatever Slurm gives.
+#   (rank 0 coordinates and does not score; launch/bind_gpu.sh gives each rank one GPU, which
+#   score.device = auto, the default, uses). --ntasks N instead: N ranks on whatever Slurm gives.
 # --score-args / --select-args: sbatch options for one of the two jobs (partition, time, memory);
 #   default $CURATE_SCORE_SBATCH_ARGS / $CURATE_SELECT_SBATCH_ARGS. Other options that are not this
 #   script's (--account, --qos, --mail-user, ...) go to both sbatch calls, as do Slurm's own

@@ -10,6 +10,11 @@
 
 namespace curate::model {
 
+void resolve_auto_device(EngineOptions& options) {
+  if (options.device == "auto") options.device = torch::cuda::is_available() ? "cuda" : "cpu";
+  if (options.dtype == "auto") options.dtype = options.device == "cpu" ? "float32" : "bfloat16";
+}
+
 std::string describe(const CheckpointKey& key) {
   switch (key.family) {
     case Family::kBase: return "base";
@@ -57,6 +62,7 @@ CheckpointScorer::CheckpointScorer(EngineOptions options, WeightBroadcaster* bro
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.options = std::move(options);
+  resolve_auto_device(m.options);  // a no-op when the job resolved it already
   if (m.options.threads < 0) throw ConfigError("score.threads must be >= 0");
   if (m.options.threads > 0) torch::set_num_threads(m.options.threads);
   m.target = {parse_device(m.options.device), parse_dtype(m.options.dtype)};

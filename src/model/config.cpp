@@ -1,5 +1,6 @@
 #include "curate/model/config.h"
 
+#include <cctype>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -182,7 +183,35 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
   return config;
 }
 
+std::string hub_id_of(const std::string& path) {
+  const auto slash = path.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == path.size() || path.find('/', slash + 1) != std::string::npos) {
+    return {};
+  }
+  if (path[0] == '.' || path[slash + 1] == '.') return {};
+  for (char c : path) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-')) return {};
+  }
+  return path;
+}
+
+void require_model_folder(const std::filesystem::path& dir, const std::string& option) {
+  std::error_code error;
+  if (std::filesystem::is_directory(dir, error)) return;
+  const std::string text = dir.string();
+  if (std::filesystem::exists(dir, error)) {
+    throw ModelError(option + " = '" + text + "' is a file: give the model folder (config.json + *.safetensors)");
+  }
+  const std::string id = hub_id_of(text);
+  if (id.empty()) throw ModelError(option + " = '" + text + "' does not exist: give a Hugging Face model folder (config.json + *.safetensors)");
+  const std::string local = "models/" + id.substr(id.find('/') + 1);
+  throw ModelError(option + " = '" + text + "' does not exist here; it looks like a Hugging Face hub id. curate_dist reads "
+                   "local folders only: download it first (pip install -U huggingface_hub) with\n  hf download " + id +
+                   " --local-dir " + local + "\nthen set " + option + " = " + local);
+}
+
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {
+  require_model_folder(model_dir, "the model folder");
   const auto path = model_dir / "config.json";
   std::ifstream in(path);
   if (!in) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "curate/dist/mpi.h"
+#include "curate/model/checkpoint_scorer.h"
 #include "curate/service/job.h"
 #include "curate/service/options.h"
 #include "curate/util/error.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     service::Options options;
     if (!service::parse_options(argc, argv, options)) return kExitOk;
     service::validate(options);
+    model::resolve_auto_device(options.engine);  // score.device/dtype = auto: what this rank's node has
     log::set_level(log::parse_level(options.run.log_level));
     if (comm.rank() != 0 && options.run.log_level == "info") log::set_level(log::Level::kWarn);  // workers stay quiet
     if (comm.size() > 1) log::set_rank(comm.rank());

@@ -13,6 +13,7 @@ namespace {
 
 using curate::testing::golden_model;
 using curate::testing::read_file;
+using curate::testing::ScratchDir;
 
 std::string qwen_config() { return read_file(golden_model("qwen2_tiny") / "config.json"); }
 
@@ -92,7 +93,31 @@ TEST(ModelConfig, RejectsMissingAndMistypedKeys) {
 }
 
 TEST(ModelConfig, MissingFolderNamesPath) {
-  EXPECT_THROW_WITH(load_model_config("/nonexistent/model"), ModelError, "/nonexistent/model/config.json");
+  EXPECT_THROW_WITH(load_model_config("/nonexistent/model"), ModelError, "'/nonexistent/model' does not exist");
+  ScratchDir dir;
+  EXPECT_THROW_WITH(load_model_config(dir.path()), ModelError, (dir.path() / "config.json").string());  // a folder without it
+}
+
+TEST(ModelConfig, HubIdPathGetsTheDownloadCommand) {
+  EXPECT_THROW_WITH(require_model_folder("Qwen/Qwen2.5-7B-Instruct", "model.path"), ModelError,
+                    "model.path = 'Qwen/Qwen2.5-7B-Instruct' does not exist", "hub id",
+                    "hf download Qwen/Qwen2.5-7B-Instruct --local-dir models/Qwen2.5-7B-Instruct",
+                    "set model.path = models/Qwen2.5-7B-Instruct");
+  EXPECT_EQ(hub_id_of("meta-llama/Llama-3.1-8B"), "meta-llama/Llama-3.1-8B");
+  for (const char* not_hub : {"/abs/Org/Name", "./Org/Name", "models/Org/Name", "Name", "Org/", "/Name", "Org/../x", "a b/c"}) {
+    EXPECT_EQ(hub_id_of(not_hub), "") << not_hub;
+  }
+  // Not a hub id: no download command, just the missing path.
+  try {
+    require_model_folder("/nonexistent/a/b", "perturb.target");
+    ADD_FAILURE() << "expected ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_EQ(std::string(e.what()).find("hf download"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("perturb.target = '/nonexistent/a/b' does not exist"), std::string::npos) << e.what();
+  }
+  ScratchDir dir;
+  curate::testing::write_file(dir / "file", "x");
+  EXPECT_THROW_WITH(require_model_folder(dir / "file", "model.path"), ModelError, "is a file");
 }
 
 TEST(ModelConfig, JsonRoundTripOfBuiltinShapes) {

@@ -27,14 +27,19 @@ std::string describe(const CheckpointKey& key);  // "base", "gaussian 3", "direc
 struct EngineOptions {
   std::string model;          // base model folder
   std::string finetuned;      // fine-tuned model folder (directional family); may be empty
-  std::string device = "cpu";
-  std::string dtype = "float32";
+  std::string device = "auto";   // auto (cuda when this process sees a GPU, else cpu), cpu, cuda or cuda:N
+  std::string dtype = "auto";    // auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16
   int threads = 1;            // torch CPU threads (fixed: results must not depend on the machine's cores)
   std::string weight_broadcast = "auto";  // auto, nccl or disk: how the scoring ranks of a node get the weights
                                           // (weight_broadcast.h; read by the service); never changes results
   ScoreOptions score;
   PerturbOptions perturb;
 };
+
+// Replaces device and dtype "auto" by what this process has: cuda + bfloat16 when torch sees a CUDA
+// device, else cpu + float32. Every rank resolves on its own node before the job starts, so the
+// result file's fingerprint holds the resolved names.
+void resolve_auto_device(EngineOptions& options);
 
 class CheckpointScorer {
  public:

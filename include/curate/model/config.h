@@ -57,6 +57,15 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
 // Reads `<dir>/config.json`.
 ModelConfig load_model_config(const std::filesystem::path& model_dir);
 
+// Throws ModelError (exit 4) unless `dir` is a folder. `option` names the setting in the message
+// ("model.path"). A missing path that looks like a Hugging Face hub id ("Org/Name") gets the command
+// that downloads it: hf download Org/Name --local-dir models/Name.
+void require_model_folder(const std::filesystem::path& dir, const std::string& option);
+
+// The hub id `path` looks like ("Qwen/Qwen2.5-7B-Instruct": two names of [A-Za-z0-9._-] joined by
+// one '/', not starting with '.' or '/'), or empty.
+std::string hub_id_of(const std::string& path);
+
 // The config.json text for `config` (what `curate_tool make-model` writes).
 std::string model_config_to_json(const ModelConfig& config);
 

@@ -1,0 +1,81 @@
+// The input check of `curate_tool check` and of the start of every curate_dist job: reads a dataset
+// with the job's data and prompt options, says what it found (file kind, record formats, skip reasons
+// with the first offending line of each, chat template and why, reasoning markers, token counts) and
+// renders examples exactly as the scorer will see them. Torch-free; never loads a model.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "curate/data/prompt.h"
+#include "curate/data/record.h"
+
+namespace curate::data {
+
+struct CheckOptions {
+  std::string tokenizer;           // tokenizer folder (tokenizer.json + tokenizer_config.json); empty = no tokens counted
+  std::string input;               // dataset (JSONL, plain, .gz or .zst)
+  DataOptions data;
+  PromptOptions prompt;
+  int64_t first_tokens = 100;      // difficulty window (pass.difficulty_tokens): marked in previews
+  int64_t window_tokens = 1000;    // profile window (pass.profile_tokens): the scored window of previews
+  int64_t max_records = 0;         // records parsed; 0 = all (the job checks the first data.check_records)
+  int64_t token_sample = 1000;     // usable examples (the first ones) tokenized for the token statistics
+  int64_t preview = 0;             // examples rendered as scored (the first usable ones)
+  int threads = 0;                 // tokenization threads; 0 = all cores
+};
+
+// What one check found; counts are over the records read (all, or the first max_records).
+struct CheckReport {
+  struct Skips {
+    int64_t count = 0;
+    int64_t first_line = 0;        // 1-based line of the first record skipped for this reason
+    std::string first_detail;      // its detail ("missing field \"prompt\"")
+  };
+  std::string file_kind;           // "JSON Lines", "JSON Lines (gzip)", "JSON Lines (zstd)"
+  int64_t records = 0;             // non-blank lines read
+  bool all_read = true;            // false when max_records stopped the reading
+  int64_t usable = 0;
+  std::map<std::string, int64_t> formats;     // usable records by format (sharegpt, messages, flat, pretokenized)
+  std::map<std::string, Skips> skipped;       // by skip_reason_name
+  std::string chat_template;                   // chatml, llama3 or plain (empty without a tokenizer)
+  std::string template_reason;                 // why that template
+  int64_t marker_records = 0;      // usable records whose text holds data.think_begin
+  int64_t marker_candidates = 0;   // usable records whose reasoning comes from an assistant text (not a reasoning field)
+  std::vector<std::string> warnings;
+  // Token statistics over the first `sampled` usable examples (zero without a tokenizer).
+  int64_t sampled = 0;
+  double mean_prompt_tokens = 0;     // tokens before the first reasoning token
+  double mean_reasoning_tokens = 0;  // reasoning tokens (what the windows cut)
+  double mean_full_tokens = 0;       // whole example, answer included
+  double mean_first_window = 0;      // min(first_tokens, reasoning) per example
+  double mean_profile_window = 0;    // min(window_tokens, reasoning) per example
+
+  // "missing_field 12 (first: line 7, missing field \"prompt\")", most frequent first, at most `top`.
+  std::vector<std::string> top_skips(std::size_t top) const;
+};
+
+// Reads the dataset and fills the report; writes `preview` renderings to `preview_out` when set.
+// Throws DataError for a file that is no JSON Lines (a JSON array, Parquet: the message says how to
+// convert it), ConfigError for an unknown chat template. Zero usable records is not an error here.
+CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out = nullptr);
+
+// The report as the lines `curate_tool check` prints and the job logs.
+std::vector<std::string> describe(const CheckReport& report, const CheckOptions& options);
+
+// Throws DataError (exit 3) naming the top skip reasons when the report has no usable record.
+void require_usable(const CheckReport& report, const CheckOptions& options);
+
+// `curate_tool check`: check_dataset, print the report (and previews) to `out`, require_usable.
+void run_check(const CheckOptions& options, std::ostream& out);
+
+// The kind of a data file from its first bytes: "JSON Lines" (also gzip/zstd), or throws DataError
+// for a JSON array or Parquet file, naming the conversion command.
+std::string sniff_data_file(const std::filesystem::path& path);
+
+}  // namespace curate::data

@@ -1,0 +1,280 @@
+#include "curate/data/check.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "curate/data/line_reader.h"
+#include "curate/data/tokenizer.h"
+#include "curate/util/error.h"
+#include "curate/util/parallel.h"
+#include "curate/util/strings.h"
+
+namespace curate::data {
+namespace {
+
+// Reasoning markers of public datasets, suggested when data.think_begin never matches.
+struct Markers {
+  const char* begin;
+  const char* end;
+};
+constexpr Markers kKnownMarkers[] = {{"<think>", "</think>"}, {"<|begin_of_thought|>", "<|end_of_thought|>"}};
+
+std::string thousands(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string one_decimal(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", x);
+  return text;
+}
+
+// The marker as it may appear inside a JSON string (escaped), for a search in the raw line.
+std::string json_escaped(const std::string& text) {
+  const std::string quoted = nlohmann::json(text).dump();
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+std::filesystem::path tokenizer_folder(const std::string& tokenizer) {
+  const std::filesystem::path path(tokenizer);
+  return std::filesystem::is_directory(path) ? path : path.parent_path();
+}
+
+// The scored window of one example, decoded, with a mark where `first` and `window` tokens end.
+void write_preview(std::ostream& out, int64_t number, const Example& example, const TokenizedExample& t,
+                   const Tokenizer& tokenizer, const CheckOptions& options) {
+  const int64_t reasoning = static_cast<int64_t>(t.ids.size()) - t.reasoning_start;
+  const int64_t window = std::min(options.window_tokens, reasoning);
+  const std::span<const TokenId> ids(t.ids);
+  out << "---- preview " << number << ": line " << example.line << ", id " << example.id << ", source " << example.source
+      << ", domain " << example.domain << "\n";
+  out << "prompt (" << thousands(t.reasoning_start) << " tokens, not scored):\n"
+      << tokenizer.decode(ids.first(static_cast<std::size_t>(t.reasoning_start))) << "\n";
+  out << "scored window (" << thousands(window) << " of the " << thousands(reasoning)
+      << " tokens after the prompt; the example has " << thousands(t.full_length) << " tokens in all):\n";
+  auto piece = [&](int64_t from, int64_t to) {
+    return tokenizer.decode(ids.subspan(static_cast<std::size_t>(t.reasoning_start + from), static_cast<std::size_t>(to - from)));
+  };
+  const int64_t first = std::min(options.first_tokens, window);
+  out << piece(0, first);
+  if (reasoning >= options.first_tokens) out << "\u27e6" << thousands(options.first_tokens) << " tokens\u27e7";
+  out << piece(first, window);
+  if (reasoning >= options.window_tokens) out << "\u27e6" << thousands(options.window_tokens) << " tokens\u27e7\n";
+  else out << "\u27e6end: " << thousands(reasoning) << " tokens\u27e7\n";
+  if (window < reasoning) out << "(" << thousands(reasoning - window) << " more tokens, not scored)\n";
+}
+
+}  // namespace
+
+std::vector<std::string> CheckReport::top_skips(std::size_t top) const {
+  std::vector<std::pair<std::string, Skips>> sorted(skipped.begin(), skipped.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < sorted.size() && i < top; ++i) {
+    const auto& [reason, s] = sorted[i];
+    out.push_back(cat(reason, " ", thousands(s.count), " (first: line ", s.first_line, ", ", s.first_detail, ")"));
+  }
+  return out;
+}
+
+std::string sniff_data_file(const std::filesystem::path& path) {
+  unsigned char magic[4] = {0, 0, 0, 0};
+  {
+    std::ifstream raw(path, std::ios::binary);
+    if (!raw) throw DataError("cannot open the dataset '" + path.string() + "': check data.path");
+    raw.read(reinterpret_cast<char*>(magic), 4);
+  }
+  if (magic[0] == 'P' && magic[1] == 'A' && magic[2] == 'R' && magic[3] == '1') {
+    throw DataError("'" + path.string() + "' is a Parquet file; curate_dist reads JSON Lines. Convert it with: python3 -c "
+                    "\"import pandas as pd; pd.read_parquet('" + path.string() + "').to_json('" + path.stem().string() +
+                    ".jsonl', orient='records', lines=True, force_ascii=False)\"");
+  }
+  std::string kind = "JSON Lines";
+  if (magic[0] == 0x1f && magic[1] == 0x8b) kind += " (gzip)";
+  if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) kind += " (zstd)";
+  // The first non-blank character of the decompressed text: '[' is a JSON array, not JSON Lines.
+  auto source = open_source(path);
+  char buffer[4096];
+  bool bom_checked = false;
+  for (std::size_t n; (n = source->read(buffer, sizeof buffer)) > 0;) {
+    std::string_view text(buffer, n);
+    if (!bom_checked && text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+    bom_checked = true;
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) continue;
+    if (text[first] == '[') {
+      throw DataError("'" + path.string() + "' is one JSON array; curate_dist reads JSON Lines (one object a line). "
+                      "Convert it with: jq -c '.[]' '" + path.string() + "' > '" + path.stem().string() + ".jsonl'");
+    }
+    break;
+  }
+  return kind;
+}
+
+CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out) {
+  validate(options.data);
+  CheckReport report;
+  report.file_kind = sniff_data_file(options.input);
+
+  std::optional<Tokenizer> tokenizer;
+  ChatTemplate chat;
+  if (!options.tokenizer.empty()) {
+    chat = ChatTemplate::resolve(tokenizer_folder(options.tokenizer), options.prompt.chat_template);
+    report.chat_template = chat.kind == TemplateKind::kChatML ? "chatml" : chat.kind == TemplateKind::kLlama3 ? "llama3" : "plain";
+    report.template_reason = chat.reason;
+    tokenizer = Tokenizer::load(options.tokenizer);
+  }
+  const std::string& begin_raw = options.data.think_begin;
+  std::map<std::string, int64_t> known_marker_records;  // usable records holding a known begin marker
+
+  std::vector<Example> sample;  // the first usable examples: token statistics and previews
+  const auto wanted = static_cast<std::size_t>(std::max(options.token_sample, options.preview));
+  LineReader reader(options.input, static_cast<std::size_t>(options.data.max_line_bytes));
+  Line line;
+  while (reader.next(line)) {
+    if (!line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (options.max_records > 0 && report.records >= options.max_records) {
+      report.all_read = false;
+      break;
+    }
+    ++report.records;
+    ParseResult result;
+    if (line.too_long) {
+      result.reason = SkipReason::kLineTooLong;
+      result.detail = cat("line of ", line.length, " bytes exceeds data.max_line_bytes");
+    } else {
+      result = parse_record(line.text, line.number, options.data);
+    }
+    if (!result.example) {
+      auto& s = report.skipped[std::string(skip_reason_name(result.reason))];
+      if (s.count++ == 0) {
+        s.first_line = line.number;
+        s.first_detail = result.detail;
+      }
+      continue;
+    }
+    ++report.usable;
+    ++report.formats[result.format];
+    if (result.example->reasoning_from_text) {
+      ++report.marker_candidates;
+      if (result.example->reasoning_marked) ++report.marker_records;
+      for (const Markers& m : kKnownMarkers) {
+        if (m.begin != begin_raw && (line.text.find(m.begin) != std::string::npos ||
+                                     line.text.find(json_escaped(m.begin)) != std::string::npos)) {
+          ++known_marker_records[m.begin];
+        }
+      }
+    }
+    if (sample.size() < wanted) {
+      result.example->offset = line.offset;
+      sample.push_back(std::move(*result.example));
+    }
+  }
+
+  if (report.marker_candidates > 0 && report.marker_records == 0 && !options.data.think_begin.empty()) {
+    std::string warning = cat("data.think_begin '", options.data.think_begin, "' occurs in none of the ",
+                              thousands(report.marker_candidates),
+                              " records whose reasoning comes from an assistant text: each whole text is scored as reasoning");
+    for (const Markers& m : kKnownMarkers) {
+      if (auto it = known_marker_records.find(m.begin); it != known_marker_records.end()) {
+        warning += cat("; ", thousands(it->second), " of them hold '", m.begin, "': set data.think_begin = ", m.begin,
+                       " and data.think_end = ", m.end);
+        break;
+      }
+    }
+    report.warnings.push_back(warning);
+  } else if (report.marker_records > 0 && report.marker_records < report.marker_candidates) {
+    report.warnings.push_back(cat(thousands(report.marker_candidates - report.marker_records), " of ",
+                                  thousands(report.marker_candidates), " assistant texts lack data.think_begin '",
+                                  options.data.think_begin, "': those are scored whole, as reasoning"));
+  }
+  if (report.chat_template == "plain" && report.formats.size() > 0 && !report.formats.count("pretokenized")) {
+    report.warnings.push_back("the chat template is plain: prompts are the messages joined by blank lines, "
+                              "without any role markers; set data.chat_template if the model was trained with one");
+  }
+
+  if (tokenizer && !sample.empty()) {
+    std::vector<TokenizedExample> tokens(sample.size());
+    parallel_for(
+        sample.size(), options.threads, [&] { return Tokenizer::Session(*tokenizer); },
+        [&](Tokenizer::Session& session, std::size_t i) { tokens[i] = assemble(sample[i], chat, options.prompt, session); });
+    const std::size_t counted = std::min(sample.size(), static_cast<std::size_t>(std::max<int64_t>(options.token_sample, 0)));
+    for (std::size_t i = 0; i < counted; ++i) {
+      const auto& t = tokens[i];
+      const int64_t reasoning = static_cast<int64_t>(t.ids.size()) - t.reasoning_start;
+      report.mean_prompt_tokens += static_cast<double>(t.reasoning_start);
+      report.mean_reasoning_tokens += static_cast<double>(reasoning);
+      report.mean_full_tokens += static_cast<double>(t.full_length);
+      report.mean_first_window += static_cast<double>(std::min(options.first_tokens, reasoning));
+      report.mean_profile_window += static_cast<double>(std::min(options.window_tokens, reasoning));
+    }
+    report.sampled = static_cast<int64_t>(counted);
+    if (counted > 0) {
+      for (double* mean : {&report.mean_prompt_tokens, &report.mean_reasoning_tokens, &report.mean_full_tokens,
+                           &report.mean_first_window, &report.mean_profile_window}) {
+        *mean /= static_cast<double>(counted);
+      }
+    }
+    if (preview_out != nullptr) {
+      for (std::size_t i = 0; i < sample.size() && static_cast<int64_t>(i) < options.preview; ++i) {
+        write_preview(*preview_out, static_cast<int64_t>(i + 1), sample[i], tokens[i], *tokenizer, options);
+      }
+    }
+  }
+  return report;
+}
+
+std::vector<std::string> describe(const CheckReport& r, const CheckOptions& options) {
+  std::vector<std::string> lines;
+  lines.push_back(cat("data: ", options.input, " (", r.file_kind, "): ", thousands(r.records), " records",
+                      r.all_read ? "" : cat(" (the first ", thousands(r.records), " read: data.check_records)"), ", ",
+                      thousands(r.usable), " usable, ", thousands(r.records - r.usable), " skipped"));
+  if (!r.formats.empty()) {
+    std::string formats;
+    for (const auto& [format, count] : r.formats) formats += cat(formats.empty() ? "" : ", ", format, " ", thousands(count));
+    lines.push_back("formats (data.format = " + options.data.format + "): " + formats);
+  }
+  for (const std::string& skip : r.top_skips(r.skipped.size())) lines.push_back("skipped: " + skip);
+  if (!r.chat_template.empty()) lines.push_back(cat("chat template: ", r.chat_template, " (", r.template_reason, ")"));
+  if (r.marker_candidates > 0) {
+    lines.push_back(cat("reasoning markers '", options.data.think_begin, "' ... '", options.data.think_end, "': found in ",
+                        thousands(r.marker_records), " of ", thousands(r.marker_candidates), " assistant texts"));
+  }
+  if (r.sampled > 0) {
+    lines.push_back(cat("tokens (mean over the first ", thousands(r.sampled), " usable examples): prompt ",
+                        one_decimal(r.mean_prompt_tokens), ", reasoning ", one_decimal(r.mean_reasoning_tokens), ", whole example ",
+                        one_decimal(r.mean_full_tokens), "; scored: ", one_decimal(r.mean_first_window), " of the first ",
+                        options.first_tokens, ", ", one_decimal(r.mean_profile_window), " of the first ", options.window_tokens));
+  }
+  for (const std::string& warning : r.warnings) lines.push_back("warning: " + warning);
+  return lines;
+}
+
+void require_usable(const CheckReport& report, const CheckOptions& options) {
+  if (report.usable > 0) return;
+  std::string reasons;
+  for (const std::string& skip : report.top_skips(3)) reasons += "\n  " + skip;
+  throw DataError(cat("no usable record in ", options.input, " (", thousands(report.records), " read)",
+                      reasons.empty() ? "" : "; the top skip reasons:" + reasons,
+                      "\ncheck data.format and the data.*_field options (curate_tool check --help)"));
+}
+
+void run_check(const CheckOptions& options, std::ostream& out) {
+  if (options.input.empty()) throw ConfigError("check needs --input (or data.path in --config)");
+  std::ostringstream previews;
+  const CheckReport report = check_dataset(options, &previews);
+  for (const std::string& line : describe(report, options)) out << line << "\n";
+  out << previews.str();
+  out.flush();
+  require_usable(report, options);
+}
+
+}  // namespace curate::data

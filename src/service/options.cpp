@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "curate/data/line_writer.h"
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
 
@@ -32,6 +33,8 @@ po::options_description describe(Options& o) {
   top.add_options()
       ("stage", bind(o.run.stage), "difficulty, profile, select or all (difficulty, filter, profile, select)")
       ("fresh", po::bool_switch(&o.run.fresh), "move an output file of another configuration aside and start over")
+      ("plan", po::bool_switch(&o.run.plan), "print what the job will do (examples, tokens, units, result size, "
+       "GPU-hours from the [plan] table) without loading a model, then exit")
       ("model.path", bind(o.run.model), "base model folder (config.json + safetensors)")
       ("model.tokenizer", bind(o.run.tokenizer), "tokenizer folder (default: model.path)")
       ("data.path", bind(o.run.dataset), "dataset JSONL (plain, .gz or .zst)")
@@ -53,13 +56,19 @@ po::options_description describe(Options& o) {
       ("pass.calibration_samples", bind(o.pass.calibration_samples), "examples in the calibration sample")
       ("pass.calibration_low", bind(o.pass.calibration_low), "wanted loss ratio to the base model: low end")
       ("pass.calibration_high", bind(o.pass.calibration_high), "wanted loss ratio to the base model: high end");
+  po::options_description store("[store]");
+  store.add_options()
+      ("store.token_losses", bind(o.store.token_losses),
+       "float32, float16 or none: per-token losses in the result file (the per-example means are float32 always)");
   po::options_description score("[score]");
   score.add_options()
-      ("score.device", bind(o.engine.device), "cpu, cuda or cuda:N")
-      ("score.dtype", bind(o.engine.dtype), "float32, bfloat16 or float16")
+      ("score.device", bind(o.engine.device), "auto (cuda when the rank sees a GPU, else cpu), cpu, cuda or cuda:N")
+      ("score.dtype", bind(o.engine.dtype), "auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16")
       ("score.threads", bind(o.engine.threads), "torch CPU threads per rank (fixed for reproducible bits)")
       ("score.batch_tokens", bind(o.engine.score.batch_tokens), "padded tokens per forward batch")
       ("score.lm_head_rows", bind(o.engine.score.lm_head_rows), "scored positions per lm_head chunk")
+      ("score.window", bind(o.prompt.window),
+       "response (the reference's: the whole assistant text + EOS after the prompt) or reasoning (between the markers)")
       ("score.max_padding", bind(o.engine.score.max_padding), "largest padding fraction of a batch")
       ("score.weight_broadcast", bind(o.engine.weight_broadcast),
        "auto, nccl or disk: how the scoring ranks of a node get the weights (auto = NCCL from one reader on CUDA "
@@ -80,6 +89,7 @@ po::options_description describe(Options& o) {
       ("data.source_field", bind(o.data.source_field), "field naming the source")
       ("data.domain_field", bind(o.data.domain_field), "field naming the domain")
       ("data.conversations_field", bind(o.data.conversations_field), "sharegpt turns")
+      ("data.messages_field", bind(o.data.messages_field), "sharegpt turns in OpenAI style, when there is no conversations_field")
       ("data.prompt_field", bind(o.data.prompt_field), "flat prompt")
       ("data.reasoning_field", bind(o.data.reasoning_field), "flat reasoning")
       ("data.answer_field", bind(o.data.answer_field), "flat answer")
@@ -90,6 +100,7 @@ po::options_description describe(Options& o) {
       ("data.reasoning_start_field", bind(o.data.reasoning_start_field), "pretokenized first reasoning token")
       ("data.max_line_bytes", bind(o.data.max_line_bytes), "longer lines are skipped")
       ("data.strict", bind(o.data.strict), "stop at the first bad record")
+      ("data.check_records", bind(o.run.check_records), "records rank 0 checks before workers load models (0 = all)")
       ("data.chat_template", bind(o.prompt.chat_template), "auto, chatml, llama3 or plain")
       ("data.system_prompt", bind(o.prompt.system_prompt), "auto, none, or the text")
       ("data.generation_prompt", bind(o.prompt.generation_prompt), "emit the assistant header")
@@ -99,7 +110,9 @@ po::options_description describe(Options& o) {
       ("filter.method", bind(o.filter.method), "kmeans, quantile or none: which examples the profile pass scores")
       ("filter.k", bind(o.filter.k), "kmeans: clusters of the 1-D k-means of each source's difficulty")
       ("filter.keep", bind(o.filter.keep), "kmeans: highest-loss clusters kept")
-      ("filter.quantile", bind(o.filter.quantile), "quantile: keep difficulty >= this quantile of the source");
+      ("filter.quantile", bind(o.filter.quantile), "quantile: keep difficulty >= this quantile of the source")
+      ("filter.whole_budget", bind(o.filter.whole_budget),
+       "reference's small-source rule: by ascending size, a source of <= whole_budget / sources left rows is kept whole (0 = off)");
   po::options_description select("[select]");
   select.add_options()
       ("select.budget", bind(o.select.budget), "examples to select")
@@ -107,15 +120,37 @@ po::options_description describe(Options& o) {
       ("select.method", bind(o.select.method), "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
       ("select.seed", bind(o.select.seed), "seed of k-means initialisation, singleton fill and random baselines")
       ("select.temperature", bind(o.select.temperature), "softmax temperature of the budget split across domains and sources")
-      ("select.per_cluster", bind(o.select.per_cluster), "examples per k-means cluster: k = max(1, n / per_cluster)")
+      ("select.allocation", bind(o.select.allocation), "reference (TEMP's softmax split, one capacity pass) or water-fill")
+      ("select.k_rule", bind(o.select.k_rule), "allocated (k = max(1, allocated / per_cluster), the reference's) or candidates")
+      ("select.per_cluster", bind(o.select.per_cluster), "k-means clusters: k = max(1, allocated / per_cluster) (k_rule)")
       ("select.iterations", bind(o.select.iterations), "most Lloyd iterations")
       ("select.init", bind(o.select.init), "kmeans++, random or auto (kmeans++ while n*k <= 2e8)")
       ("select.standardize", bind(o.select.standardize), "scale features per source to zero mean, unit std")
       ("select.threads", bind(o.select.threads), "threads of the k-means assignment per rank (0 = all cores)")
-      ("select.output", bind(o.run.selected), "selected examples, ShareGPT JSONL (default: OUTPUT stem + .selected.jsonl)");
+      ("select.output", bind(o.run.selected), "the selected records, JSONL (default: OUTPUT stem + .selected.jsonl[.gz|.zst])")
+      ("select.format", bind(o.exported.format),
+       "input (each selected record's own bytes), or sharegpt / messages (converted conversations)")
+      ("select.response_template", bind(o.exported.response_template),
+       "converting flat records: the assistant text from {reasoning} and {answer} (\\n escapes)")
+      ("select.compress", bind(o.exported.compress), "none, gz, zst or auto (as the dataset): compression of select.output");
   po::options_description all;
-  all.add(top).add(run).add(pass).add(score).add(perturb).add(data).add(filter).add(select);
+  po::options_description plan("[plan]");
+  plan.add_options()
+      ("plan.gpu_tokens_per_second", bind(o.plan.gpu_tokens_per_second), "--plan: scored tokens/s of one GPU rank ...")
+      ("plan.gpu_reference_parameters", bind(o.plan.gpu_reference_parameters), "... for a model of this many parameters")
+      ("plan.cpu_tokens_per_second", bind(o.plan.cpu_tokens_per_second), "--plan: scored tokens/s of one CPU rank ...")
+      ("plan.cpu_reference_parameters", bind(o.plan.cpu_reference_parameters), "... for a model of this many parameters");
+  all.add(top).add(run).add(pass).add(store).add(score).add(perturb).add(data).add(filter).add(select).add(plan);
   return all;
+}
+
+// Test-only keys: parsed like the others, never shown by --help.
+po::options_description describe_hidden(Options& o) {
+  po::options_description hidden("[test]");
+  hidden.add_options()
+      ("test.fake_worker", bind(o.test.fake_worker), "workers return synthetic losses without a model (tests only)")
+      ("test.fake_unit_seconds", bind(o.test.fake_unit_seconds), "fake workers sleep this long per unit");
+  return hidden;
 }
 
 int64_t mtime_ns(const std::string& path) {
@@ -131,16 +166,23 @@ bool parse_options(int argc, char** argv, Options& options) {
   std::string config;
   po::options_description generic("command line");
   generic.add_options()("help,h", "show this help")("config,c", po::value(&config), "INI file with [section] key = value");
-  po::options_description cli;
+  po::options_description cli, visible;
+  visible.add(generic).add(table);
+  table.add(describe_hidden(options));  // accepted in files and on the command line, not in the help
   cli.add(generic).add(table);
   for (int i = 1; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i));
+  reject_options_as_values(argc, argv, [&](std::string_view name) {
+    const po::option_description* option = cli.find_nothrow(std::string(name), false);
+    return option != nullptr && option->semantic()->max_tokens() > 0;
+  });
   try {
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, cli), vm);
+    const po::positional_options_description none;  // a stray argument ("--select.budget 5 7") is an error
+    po::store(po::command_line_parser(argc, argv).options(cli).positional(none).run(), vm);
     if (vm.count("help")) {
       std::cout << "curate_dist: scores early reasoning tokens under perturbed checkpoints and selects SFT data.\n\n"
                    "usage: mpirun -np N curate_dist --config run.ini [--section.key value ...]\n\n"
-                << cli << "\n";
+                << visible << "\n";
       return false;
     }
     if (vm.count("config")) {
@@ -168,13 +210,24 @@ void validate(Options& o) {
   }
   select::validate(o.filter);
   select::validate(o.select);
+  select::validate(o.exported);
   if (o.run.selected.empty()) {
     std::filesystem::path stem(o.run.output);
     if (stem.extension() == ".h5" || stem.extension() == ".hdf5") stem.replace_extension();
-    o.run.selected = stem.string() + ".selected.jsonl";
+    const data::Compression compression =
+        o.exported.compress == "gz"    ? data::Compression::kGzip
+        : o.exported.compress == "zst" ? data::Compression::kZstd
+        : o.exported.compress == "auto" && std::filesystem::is_regular_file(o.run.dataset) ? data::detect_compression(o.run.dataset)
+                                                                                            : data::Compression::kNone;
+    o.run.selected = stem.string() + ".selected.jsonl" + std::string(data::compression_suffix(compression));
   }
   if (o.run.tokenizer.empty()) o.run.tokenizer = o.run.model;
   if (o.pass.unit_examples <= 0) throw ConfigError("pass.unit_examples must be positive");
+  if (!(o.plan.gpu_tokens_per_second > 0 && o.plan.gpu_reference_parameters > 0 && o.plan.cpu_tokens_per_second > 0 &&
+        o.plan.cpu_reference_parameters > 0)) {
+    throw ConfigError("plan.* throughputs and reference parameter counts must be positive");
+  }
+  if (o.run.check_records < 0) throw ConfigError("data.check_records must be >= 0 (0 = every record)");
   if (o.pass.difficulty_tokens <= 0 || o.pass.profile_tokens <= 0) throw ConfigError("pass.*_tokens must be positive");
   if (o.pass.gaussian_checkpoint < 0 || o.pass.gaussian_checkpoint > o.engine.perturb.gaussian_checkpoints) {
     throw ConfigError(cat("pass.gaussian_checkpoint = ", o.pass.gaussian_checkpoint, " is outside 0..",
@@ -183,12 +236,22 @@ void validate(Options& o) {
   if (o.pass.calibration_samples <= 0 || !(o.pass.calibration_low < o.pass.calibration_high)) {
     throw ConfigError("pass.calibration_samples must be positive and calibration_low < calibration_high");
   }
+  parse_token_losses(o.store.token_losses);
+  if (o.test.fake_unit_seconds < 0) throw ConfigError("test.fake_unit_seconds must not be negative");
   model::validate(o.engine.perturb);
   model::parse_weight_broadcast(o.engine.weight_broadcast);
   data::validate(o.data);
+  data::parse_score_window(o.prompt.window);
   o.engine.model = o.run.model;
   o.engine.finetuned = o.run.finetuned;
   o.engine.perturb.seed = o.run.seed;
+}
+
+TokenLosses parse_token_losses(const std::string& text) {
+  if (text == "float32") return TokenLosses::kFloat32;
+  if (text == "float16") return TokenLosses::kFloat16;
+  if (text == "none") return TokenLosses::kNone;
+  throw ConfigError("store.token_losses = '" + text + "' is unknown: use float32, float16 or none");
 }
 
 std::string fingerprint(const Options& o) {
@@ -209,7 +272,11 @@ std::string fingerprint(const Options& o) {
     << o.data.think_begin << "," << o.data.think_end << "," << o.data.ids_field << "," << o.data.reasoning_start_field
     << "," << o.data.max_line_bytes << ";prompt=" << o.prompt.chat_template << "," << o.prompt.system_prompt << ","
     << o.prompt.generation_prompt << "," << o.prompt.response_prefix << ";filter=" << o.filter.method << ","
-    << o.filter.k << "," << o.filter.keep << "," << o.filter.quantile;
+    << o.filter.k << "," << o.filter.keep << "," << o.filter.quantile << "," << o.filter.whole_budget
+    << ";window=" << o.prompt.window;
+  f << ";losses=" << o.store.token_losses;
+  if (o.test.fake_worker) f << ";fake_worker";  // synthetic losses must never resume a real run
+  if (o.data.messages_field != "messages") f << ";messages=" << o.data.messages_field;  // files of older versions match
   return f.str();
 }
 

@@ -1,6 +1,7 @@
 #include "reduce.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <numeric>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "curate/data/dataset.h"
 #include "curate/dist/wire.h"
@@ -18,10 +20,13 @@
 #include "curate/select/filter.h"
 #include "curate/select/report.h"
 #include "curate/select/select.h"
+#include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "report_gather.h"
 #include "run_file.h"
+#include "selection_outputs.h"
 #include "worker.h"
 
 namespace curate::service {
@@ -112,49 +117,49 @@ Inputs read_inputs(const store::H5File& f) {
   in.reasoning_tokens = f.read_i64("/examples/reasoning_tokens");
   in.full_length = f.read_i64("/examples/full_length");
   in.difficulty = f.read_f32("/difficulty/mean_loss");  // [1, N]
-  in.mean_loss = f.read_f32("/profile/mean_loss");
-  in.mean_loss_first = f.read_f32("/profile/mean_loss_first");
+  in.mean_loss = read_profile_table(f, "/profile/mean_loss", status.size());  // [C, K] rows spread to [C, N]
+  in.mean_loss_first = read_profile_table(f, "/profile/mean_loss_first", status.size());
   return in;
 }
 
-void write_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw StoreError("cannot write " + temporary.string() + ": check the free space and permissions of its folder");
-  }
-  std::filesystem::rename(temporary, path);
+// Ids of the selected records (/examples/key), one a line, TSV-escaped, in input order.
+std::string ids_text(const std::vector<std::string>& keys, const std::vector<std::size_t>& positions) {
+  std::string text;
+  for (std::size_t p : positions) text += select::tsv_escape(keys[p]) + "\n";
+  return text;
 }
 
-// The selected records, as ShareGPT lines, in the order of `positions`.
-std::string selected_records(const Options& options, std::span<const std::size_t> positions) {
-  const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
-  std::string out;
-  for (const data::ParseResult& record : data::read_records(options.run.dataset, index, positions, options.data)) {
-    if (!record.example) throw DataError(options.run.dataset + " changed since it was scored: a selected record no longer parses");
-    out += select::to_sharegpt(*record.example) + "\n";
+// STEM.scores.tsv: a header, then one row per record (input order); text TSV-escaped, NaN as "nan".
+std::string scores_table(const store::H5File& f, const Options& options, const Inputs& in, const select::SelectResult& result,
+                         const std::vector<std::string>& keys) {
+  const std::size_t n = in.source.size(), c = static_cast<std::size_t>(in.checkpoints);
+  const std::vector<int64_t> lines = f.read_i64("/examples/id");
+  std::vector<std::string> checkpoints;
+  std::stringstream names(f.string_attribute("/profile", "checkpoints"));
+  for (std::string name; std::getline(names, name, ',');) checkpoints.push_back(name);
+  std::vector<uint8_t> chosen(n, 0);
+  for (int64_t i : result.selected) chosen[static_cast<std::size_t>(i)] = 1;
+  const auto number = [](float v) { return std::isnan(v) ? std::string("nan") : format_float(v); };
+  std::string table = "id\tline\tsource\tdomain\tdifficulty\tkept\tcluster\tbrittleness\tscore";
+  for (std::size_t k = 0; k < c; ++k) {
+    table += "\tloss:" + select::tsv_escape(k < checkpoints.size() ? checkpoints[k] : std::to_string(k));
   }
-  return out;
-}
-
-void merge_dataset_info(const std::filesystem::path& selected) {
-  const std::filesystem::path info = selected.parent_path() / "dataset_info.json";
-  nlohmann::json all = nlohmann::json::object();
-  if (std::filesystem::exists(info)) {
-    std::ifstream in(info);
-    all = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!all.is_object()) throw DataError(info.string() + " is not a JSON object; move it away to let curate_dist write its entry");
+  table += "\tselected\tmethod\n";
+  const std::string method = select::tsv_escape(options.select.method);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float first = c ? in.mean_loss[i] : NAN, last = c ? in.mean_loss[(c - 1) * n + i] : NAN;
+    table += cat(select::tsv_escape(keys[i]), "\t", lines[i], "\t",
+                 select::tsv_escape(in.source_names[static_cast<std::size_t>(in.source[i])]), "\t",
+                 select::tsv_escape(in.domain_names[static_cast<std::size_t>(in.domain[i])]), "\t", number(in.difficulty[i]),
+                 "\t", int{in.kept[i]}, "\t", result.cluster[i], "\t", number(last - first), "\t", number(result.score[i]));
+    for (std::size_t k = 0; k < c; ++k) table += "\t" + number(in.mean_loss[k * n + i]);
+    table += cat("\t", int{chosen[i]}, "\t", method, "\n");
   }
-  std::string name = selected.filename().string();
-  if (name.size() > 6 && name.ends_with(".jsonl")) name.resize(name.size() - 6);
-  all.update(nlohmann::json::parse(select::dataset_info_entry(name, selected.filename().string())));
-  write_atomically(info, all.dump(2) + "\n");
+  return table;
 }
 
 void write_selection_file(const std::filesystem::path& path, const std::vector<int64_t>& ids, const Options& options,
-                          const Inputs& in, const select::SelectResult& result) {
+                          const Inputs& in, const select::SelectResult& result, const std::string& outputs) {
   const auto n = static_cast<uint64_t>(in.source.size());
   store::H5File f = store::H5File::create(path);
   std::vector<int64_t> selected_ids, cluster(in.source.size());
@@ -169,95 +174,34 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
   f.write("/selection/score", {0}, {n}, std::span<const float>(result.score));
   f.create_u8("/selection/candidate", {n});
   f.write("/selection/candidate", {0}, {n}, std::span<const uint8_t>(in.kept));
-  std::string table = "level\tdomain\tsource\texamples\tscore\tshare\tallocated";
+  // clamped: 1 where the score was NaN (the loss falls) and counts as 0; the reference raises there.
+  std::string table = "level\tdomain\tsource\texamples\tscore\tshare\tallocated\tclamped";
   for (const auto& row : result.allocation) {
-    table += cat("\n", row.level, "\t", in.domain_names[static_cast<std::size_t>(row.domain)], "\t",
-                 row.source >= 0 ? in.source_names[static_cast<std::size_t>(row.source)] : "", "\t", row.examples, "\t",
-                 row.score, "\t", row.share, "\t", row.allocated);
+    table += cat("\n", row.level, "\t", select::tsv_escape(in.domain_names[static_cast<std::size_t>(row.domain)]), "\t",
+                 row.source >= 0 ? select::tsv_escape(in.source_names[static_cast<std::size_t>(row.source)]) : "", "\t",
+                 row.examples, "\t", row.score, "\t", row.share, "\t", row.allocated, "\t", row.clamped ? 1 : 0);
   }
   f.set_attribute("/selection", "allocation", table);
+  // 1 when the candidates' mean loss at the last checkpoint is not the highest (the reference's assertion).
+  f.set_attribute("/selection", "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
   f.set_attribute("/selection", "method", options.select.method);
   f.set_attribute("/selection", "budget", options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
   f.set_attribute("/selection", "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
   f.set_attribute("/selection", "seed", static_cast<int64_t>(options.select.seed));
+  f.set_attribute("/selection", "results", std::filesystem::path(options.run.output).filename().string());
+  f.set_attribute("/selection", "outputs", outputs);
   f.flush();
 }
 
-// Writes STEM.selection.h5 under a temporary name, then renames it: a kill leaves the previous one.
-void write_selection(const store::H5File& results, const Options& options, const Inputs& in,
-                     const select::SelectResult& result) {
-  const std::filesystem::path target = selection_path(options.run.output), temporary = target.string() + ".tmp";
-  write_selection_file(temporary, results.read_i64("/examples/id"), options, in, result);
-  std::filesystem::rename(temporary, target);
-}
-
+// The report's data (report_gather.cpp) from this stage's arrays; `seconds`: the selection's time.
 select::ReportData report_data(const store::H5File& f, const Options& options, const Inputs& in,
-                               const select::SelectResult& result) {
-  select::ReportData r;
-  const std::size_t n = in.source.size();
-  const auto c = static_cast<std::size_t>(in.checkpoints);
-  r.model = options.run.model;
-  r.dataset = options.run.dataset;
-  r.method = options.select.method;
-  r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens") : cat(options.select.budget, " examples");
-  r.seed = std::to_string(options.select.seed);
-  const std::vector<uint8_t> status = f.read_u8("/examples/status");
-  std::vector<uint8_t> chosen(n, 0);
-  for (int64_t i : result.selected) chosen[static_cast<std::size_t>(i)] = 1;
-  std::map<std::pair<int32_t, int32_t>, std::pair<int64_t, bool>> clusters;  // (source, cluster) -> size, has selected
-  std::map<std::pair<int32_t, int32_t>, int64_t> taken;                      // (domain, source) -> selected
-  for (std::size_t i = 0; i < n; ++i) {
-    if (status[i] == 0) ++r.examples;
-    else ++r.skipped[std::string(data::skip_reason_name(static_cast<data::SkipReason>(status[i] - 1)))];
-    if (!in.kept[i]) continue;
-    ++r.kept;
-    r.difficulty_all.push_back(in.difficulty[i]);
-    if (result.cluster[i] >= 0) {
-      auto& entry = clusters[{in.source[i], result.cluster[i]}];
-      ++entry.first;
-      entry.second = entry.second || chosen[i];
-    }
-    if (chosen[i]) r.difficulty_selected.push_back(in.difficulty[i]), ++taken[{in.domain[i], in.source[i]}];
-  }
-  r.selected = static_cast<int64_t>(result.selected.size());
-  for (const auto& [key, entry] : clusters) {
-    r.cluster_sizes.push_back(entry.first);
-    if (entry.second) r.selected_cluster_sizes.push_back(entry.first);
-  }
-  double total = 0;
-  for (const auto& row : result.allocation) total += row.level == "domain" ? static_cast<double>(row.allocated) : 0;
-  std::map<int32_t, int64_t> domain_allocated;
-  for (const auto& row : result.allocation) {
-    if (row.level == "domain") domain_allocated[row.domain] = row.allocated;
-  }
-  for (const auto& row : result.allocation) {
-    select::AllocationLine line{row.level, in.domain_names[static_cast<std::size_t>(row.domain)],
-                                row.source >= 0 ? in.source_names[static_cast<std::size_t>(row.source)] : "", row.examples,
-                                row.score, 0, 0};
-    const double parent = row.level == "domain" ? total : static_cast<double>(domain_allocated[row.domain]);
-    line.share = parent > 0 ? row.share / parent : 0;
-    for (const auto& [group, count] : taken) {
-      if (group.first == row.domain && (row.source < 0 || group.second == row.source)) line.allocated += count;
-    }
-    r.allocation.push_back(line);
-  }
-  const bool directional = f.exists("/profile/distance");
-  const std::vector<float> x = f.read_f32(directional ? "/profile/distance" : "/profile/noise_std");
-  r.distance.assign(x.begin(), x.end());
-  if (!directional) r.distance_label = "Gaussian noise std";
-  for (std::size_t k = 0; k < c; ++k) {
-    double all = 0, sel = 0;
-    int64_t n_all = 0, n_sel = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const float v = in.mean_loss[k * n + i];
-      if (!in.kept[i] || !std::isfinite(v)) continue;
-      all += v, ++n_all;
-      if (chosen[i]) sel += v, ++n_sel;
-    }
-    r.mean_all.push_back(n_all ? all / static_cast<double>(n_all) : std::nan(""));
-    r.mean_selected.push_back(n_sel ? sel / static_cast<double>(n_sel) : std::nan(""));
-  }
-  return r;
+                               const select::SelectResult& result, const SelectionPaths& paths, double seconds, int ranks) {
+  const ReportInputs view{in.checkpoints, in.source_names, in.domain_names, in.source, in.domain, in.kept,
+                          std::span<const float>(in.difficulty).first(in.source.size()), in.mean_loss};
+  return gather_report(f, options, view, result,
+                       {{"selected", paths.selected}, {"ids", paths.ids}, {"scores", paths.scores},
+                        {"summary", paths.summary}, {"results", options.run.output}, {"selection", paths.selection}},
+                       paths.report, seconds, ranks);
 }
 
 }  // namespace
@@ -329,24 +273,50 @@ void run_selection(const Options& options, const dist::Comm& comm) {
   select::SelectInput input{in.checkpoints, in.source, in.domain, in.kept, in.reasoning_tokens, in.full_length,
                             std::span<const float>(in.difficulty).first(in.source.size()), in.mean_loss, in.mean_loss_first};
   const MpiRowSharing sharing(comm);
+  const auto select_start = std::chrono::steady_clock::now();
   const select::SelectResult result =
       select::select(input, in.source_names, in.domain_names, options.select, comm.size() > 1 ? &sharing : nullptr);
   if (comm.rank() != 0) return;
 
-  write_selection(*file, options, in, result);
+  // Every output goes to a temporary first; all are renamed together at the end, STEM.selection.h5
+  // (what inspect and /selection show) last, so a failure leaves the previous selection whole.
+  const SelectionPaths paths = selection_paths(options);
   std::vector<std::size_t> positions(result.selected.begin(), result.selected.end());
-  const std::filesystem::path selected = options.run.selected;
-  write_atomically(selected, selected_records(options, positions));
-  merge_dataset_info(selected);
-  const std::string stem = output_stem(options.run.output);
-  const select::ReportData report = report_data(*file, options, in, result);
+  std::sort(positions.begin(), positions.end());  // input order
+  const std::vector<std::string> keys = file->read_strings("/examples/key");
+  StagedFiles staged;
+  const std::optional<select::TrainerShape> shape = write_selected_records(options, positions, staged.stage(paths.selected));
+  staged.write(paths.ids, ids_text(keys, positions));
+  staged.write(paths.scores, scores_table(*file, options, in, result, keys));
+  const double select_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - select_start).count();
+  const select::ReportData report = report_data(*file, options, in, result, paths, select_seconds, comm.size());
   nlohmann::json summary = select::summary_json(report);
-  summary["outputs"] = {{"selected", selected.string()}, {"results", options.run.output},
-                        {"report", stem + ".report.html"}};
-  write_atomically(stem + ".summary.json", summary.dump(2) + "\n");
-  write_atomically(stem + ".report.html", select::html_report(report));
-  log::info(cat("selection (", options.select.method, "): ", result.selected.size(), " of ", report.kept,
-                " candidates -> ", selected.string(), "; report ", stem, ".report.html"));
+  summary["outputs"] = {{"selected", paths.selected.string()}, {"ids", paths.ids.string()},
+                        {"scores", paths.scores.string()},     {"results", options.run.output},
+                        {"report", paths.report.string()},     {"selection", paths.selection.string()}};
+  staged.write(paths.summary, summary.dump(2) + "\n");
+  staged.write(paths.report, select::html_report(report));
+  std::string outputs;  // what STEM.selection.h5 vouches for: "path\tbytes\thash" lines, paths relative to the result file
+  const std::filesystem::path folder = std::filesystem::absolute(options.run.output).parent_path();
+  for (const auto& path : {paths.selected, paths.ids, paths.scores, paths.summary, paths.report}) {
+    outputs += cat(std::filesystem::absolute(path).lexically_relative(folder).string(), "\t", file_digest(temporary_path(path)), "\n");
+  }
+  const WaitingLock info_lock(paths.dataset_info.string() + ".lock", 120);  // other selections in this folder wait
+  std::string name = paths.selected.filename().string();
+  for (const char* suffix : {".gz", ".zst", ".jsonl"}) {
+    if (name.ends_with(suffix)) name.resize(name.size() - std::string_view(suffix).size());
+  }
+  std::string existing;
+  if (std::filesystem::exists(paths.dataset_info)) {
+    std::ifstream in_info(paths.dataset_info, std::ios::binary);
+    existing.assign(std::istreambuf_iterator<char>(in_info), std::istreambuf_iterator<char>());
+  }
+  staged.write(paths.dataset_info, select::merge_dataset_info(existing, name, paths.selected.filename().string(), shape));
+  write_selection_file(staged.stage(paths.selection), file->read_i64("/examples/id"), options, in, result, outputs);
+  staged.commit();
+  log::info(cat("selection (", options.select.method, "): ", result.selected.size(), " of ", report.kept, " candidates -> ",
+                paths.selected.string(), " (", options.exported.format == "input" ? "the records as they are" : options.exported.format,
+                "); ids ", paths.ids.string(), ", scores ", paths.scores.string(), ", report ", paths.report.string()));
 }
 
 }  // namespace curate::service

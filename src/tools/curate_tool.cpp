@@ -2,6 +2,9 @@
 //   curate_tool nll        per-token losses of tokenized sequences
 //   curate_tool make-model a random-weight model folder of a built-in shape
 //   curate_tool tokenize   token ids of texts with a Hugging Face tokenizer.json
+//   curate_tool check      a dataset checked and previewed as the job will read it (no model loaded)
+//   curate_tool conformance  curate_dist's selection rules against a reference suite (torch-free twin:
+//                          curate_conformance)
 //   curate_tool bench      scoring throughput on random weights (mirrors shared/bench/hf_peer.py)
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -14,7 +17,10 @@
 
 #include "curate/data/commands.h"
 #include "curate/model/commands.h"
+#include "curate/select/conformance.h"
 #include "curate/service/inspect.h"
+#include "curate/service/options.h"
+#include "curate/service/preflight.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -43,6 +49,7 @@ void add_data_options(po::options_description& desc, data::DataOptions& o, data:
       ("data.source_field", bind(o.source_field), "field naming the example's source")
       ("data.domain_field", bind(o.domain_field), "field naming the example's domain")
       ("data.conversations_field", bind(o.conversations_field), "sharegpt: list of turns")
+      ("data.messages_field", bind(o.messages_field), "sharegpt turns in OpenAI style, when there is no conversations_field")
       ("data.prompt_field", bind(o.prompt_field), "flat: user prompt (OpenThoughts: problem)")
       ("data.reasoning_field", bind(o.reasoning_field), "flat: reasoning text")
       ("data.answer_field", bind(o.answer_field), "flat: final answer")
@@ -56,7 +63,8 @@ void add_data_options(po::options_description& desc, data::DataOptions& o, data:
       ("data.chat_template", bind(p.chat_template), "auto (tokenizer_config.json), chatml, llama3 or plain")
       ("data.system_prompt", bind(p.system_prompt), "auto (template default), none, or the text")
       ("data.generation_prompt", bind(p.generation_prompt), "emit the assistant header before the response")
-      ("data.response_prefix", bind(p.response_prefix), "text before the reasoning (e.g. '<think>\\n')");
+      ("data.response_prefix", bind(p.response_prefix), "text before the reasoning (e.g. '<think>\\n')")
+      ("score.window", bind(p.window), "scored tokens: response (the reference's: assistant text + EOS) or reasoning");
 }
 
 struct Command {
@@ -73,7 +81,11 @@ int main(int argc, char** argv) {
   model::BenchOptions bench;
   data::TokenizeOptions tokenize;
   data::PrepareOptions prepare;
+  data::CheckOptions check;
+  std::string check_config;
   std::string inspect_path;
+  std::string suite_path;
+  bool conformance_failed = false;
   std::string log_level = "info";
 
   const std::map<std::string, Command> commands = {
@@ -123,6 +135,47 @@ int main(int argc, char** argv) {
           add_data_options(d, prepare.data, prepare.prompt);
         },
         [&] { data::run_prepare(prepare); }}},
+      {"check",
+       {"check a dataset before spending GPU hours: file kind, record formats, skip reasons with the first line of "
+        "each, chat template and why, reasoning markers, token counts; --preview N renders N examples as scored",
+        [&](po::options_description& d) {
+          d.add_options()
+              ("config", bind(check_config), "a curate_dist INI file: check with the job's data.*, model.tokenizer and "
+               "pass.* options (then the data.* options below are not used)")
+              ("tokenizer", bind(check.tokenizer), "model or tokenizer folder (empty: no chat template, no token counts)")
+              ("input", bind(check.input), "dataset JSONL (plain, .gz or .zst)")
+              ("preview", bind(check.preview), "render this many examples (the first usable ones) as scored")
+              ("first-tokens", bind(check.first_tokens), "difficulty window, marked in previews (pass.difficulty_tokens)")
+              ("window-tokens", bind(check.window_tokens), "profile window, the scored window (pass.profile_tokens)")
+              ("records", bind(check.max_records), "records read (0 = all)")
+              ("sample", bind(check.token_sample), "usable examples tokenized for the token means")
+              ("threads", bind(check.threads), "tokenization threads (0 = all cores)");
+          add_data_options(d, check.data, check.prompt);
+        },
+        [&] {
+          if (!check_config.empty()) {
+            service::Options job;
+            std::string arg0 = "curate_tool check", arg1 = "--config";
+            char* args[] = {arg0.data(), arg1.data(), check_config.data()};
+            service::parse_options(3, args, job);
+            data::CheckOptions from = service::check_options(job);
+            if (!check.tokenizer.empty()) from.tokenizer = check.tokenizer;
+            if (!check.input.empty()) from.input = check.input;
+            from.max_records = check.max_records;
+            from.token_sample = check.token_sample;
+            from.preview = check.preview;
+            from.threads = check.threads;
+            check = from;
+          }
+          data::run_check(check, std::cout);
+        }}},
+      {"conformance",
+       {"run curate_dist's allocation, k rule and within-source selection on a reference suite (exit 0 when all agree)",
+        [&](po::options_description& d) {
+          d.add_options()("suite", po::value(&suite_path)->required(),
+                          "folder with allocation.jsonl, select_given_clusters.jsonl and/or k_rule.json");
+        },
+        [&] { conformance_failed = select::run_conformance(suite_path, std::cout) != 0; }}},
       {"inspect",
        {"summarise a curate_dist result file: examples, passes and progress, calibration, distances",
         [&](po::options_description& d) {
@@ -185,6 +238,10 @@ int main(int argc, char** argv) {
     po::positional_options_description positional;
     if (found->first == "inspect") positional.add("file", 1);
     for (int i = 2; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i - 1));
+    reject_options_as_values(argc - 1, argv + 1, [&](std::string_view name) {
+      const po::option_description* option = desc.find_nothrow(std::string(name), false);
+      return option != nullptr && option->semantic()->max_tokens() > 0;
+    });
     po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional).run(), vm);
     if (vm.count("help")) {
       std::cout << command.summary << "\n\n" << desc << "\n";
@@ -193,7 +250,7 @@ int main(int argc, char** argv) {
     po::notify(vm);
     log::set_level(log::parse_level(log_level));
     command.run();
-    return kExitOk;
+    return conformance_failed ? kExitInternal : kExitOk;  // a case that differs from the reference is a bug
   } catch (const po::error& e) {
     std::fprintf(stderr, "curate_tool %s: %s (see --help)\n", found->first.c_str(), e.what());
     return kExitConfig;

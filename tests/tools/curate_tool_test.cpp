@@ -167,7 +167,19 @@ TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_EQ(kept[0]["id"], "m-1");
   EXPECT_EQ(kept[0]["source"], "medqa");
-  EXPECT_GT(kept[0]["full_length"].get<int>(), kept[0]["input_ids"].size());
+  // score.window = response (default): the ids run to the end of the response and EOS, so they are the
+  // whole example; the first scored token is the first after the generation prompt.
+  EXPECT_EQ(kept[0]["window"], "response");
+  EXPECT_EQ(kept[0]["full_length"].get<std::size_t>(), kept[0]["input_ids"].size());
+  EXPECT_EQ(kept[0]["input_ids"].back(), 151645);  // <|im_end|>, Qwen's EOS
+  auto reasoning = run_tool("prepare --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
+                            fixtures + "m23k.jsonl --output " + (dir / "r.jsonl").string() +
+                            " --data.id_field qid --data.generation_prompt false --data.response_prefix "
+                            "'<|im_start|>think\\n' --score.window reasoning");
+  ASSERT_EQ(reasoning.exit_code, 0) << reasoning.output;
+  const nlohmann::json first = nlohmann::json::parse(read_file(dir / "r.jsonl").substr(0, read_file(dir / "r.jsonl").find('\n')));
+  EXPECT_EQ(first["window"], "reasoning");
+  EXPECT_GT(first["full_length"].get<std::size_t>(), first["input_ids"].size());  // the answer is not in the ids
   const std::string report = read_file(dir / "p.jsonl.skipped.tsv");
   EXPECT_NE(report.find("3\tmissing_field"), std::string::npos) << report;
   EXPECT_NE(report.find("4\tmalformed_json"), std::string::npos) << report;
@@ -177,6 +189,50 @@ TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
                          " --input " + fixtures + "m23k.jsonl --output " + (dir / "s.jsonl").string() + " --data.strict");
   EXPECT_EQ(strict.exit_code, 3);
   EXPECT_NE(strict.output.find("m23k.jsonl:3: missing_field"), std::string::npos) << strict.output;
+}
+
+TEST(CurateTool, ConformanceOnTheReferenceSuite) {
+  const std::string suite = CURATE_TEST_SOURCE_DIR "/data/reference/temp";
+  auto result = run_tool("conformance --suite " + suite);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("allocation: 667/667 identical"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("select_given_clusters: 40/40 identical"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("conformance: 3 passed, 0 failed"), std::string::npos) << result.output;
+  ScratchDir dir;
+  std::ofstream(dir / "k_rule.json") << R"({"pairs": [{"allocated": 8, "per_cluster": 4, "k": 3}]})";
+  auto altered = run_tool("conformance --suite " + dir.path().string());
+  EXPECT_EQ(altered.exit_code, 1) << altered.output;
+  EXPECT_NE(altered.output.find("k_rule: 0/1 identical FAILED"), std::string::npos) << altered.output;
+  EXPECT_EQ(run_tool("conformance --suite " + (dir / "none").string()).exit_code, 2);
+}
+
+// `curate_tool check`: what a user sees before spending GPU hours (the cases are in data/check_test.cpp).
+TEST(CurateToolCheck, ReportsPreviewsAndExitCodes) {
+  ScratchDir dir;
+  write_file(dir / "d.jsonl",
+             R"({"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "<think>Two and two.</think>4"}]})"
+             "\n{broken\n");
+  auto ok = run_tool("check --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
+                     (dir / "d.jsonl").string() + " --preview 1 --data.think_begin '<think>' --data.think_end '</think>'");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  for (const char* needle : {"2 records, 1 usable, 1 skipped", "formats (data.format = auto): messages 1",
+                             "skipped: malformed_json 1 (first: line 2, not valid JSON)", "chat template: chatml (auto:",
+                             "found in 1 of 1 assistant texts", "---- preview 1: line 1", "<|im_start|>user\nWhat is 2+2?",
+                             "scored window ("}) {
+    EXPECT_NE(ok.output.find(needle), std::string::npos) << needle << "\n" << ok.output;
+  }
+  write_file(dir / "none.jsonl", "{\"text\": \"a\"}\n");
+  auto none = run_tool("check --input " + (dir / "none.jsonl").string());
+  EXPECT_EQ(none.exit_code, 3) << none.output;
+  EXPECT_NE(none.output.find("no usable record"), std::string::npos) << none.output;
+  auto unknown = run_tool("check --input " + (dir / "d.jsonl").string() + " --tokenizer " +
+                          curate::testing::tokenizer_dir("qwen3").string() + " --data.chat_template vicuna");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("auto, chatml, llama3 and plain"), std::string::npos) << unknown.output;
+  write_file(dir / "a.json", "[{\"prompt\": \"p\", \"reasoning\": \"r\"}]");
+  auto array = run_tool("check --input " + (dir / "a.json").string());
+  EXPECT_EQ(array.exit_code, 3) << array.output;
+  EXPECT_NE(array.output.find("jq -c"), std::string::npos) << array.output;
 }
 
 }  // namespace

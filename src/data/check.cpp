@@ -163,6 +163,7 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
     }
     ++report.usable;
     ++report.formats[result.format];
+    ++report.sources[result.example->source];
     if (result.example->reasoning_from_text) {
       ++report.marker_candidates;
       if (result.example->reasoning_marked) ++report.marker_records;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <exception>
+#include <iostream>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -13,6 +15,7 @@
 #include <sstream>
 
 #include "curate/data/dataset.h"
+#include "curate/service/preflight.h"
 #include "curate/store/journal.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -429,11 +432,17 @@ class Coordinator {
 void request_stop() noexcept { stop_requested = true; }
 
 void run_job(const Options& options, const dist::Comm& comm) {
+  if (options.run.plan) {  // rank 0 prints what the job would do; nothing is loaded or written
+    if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
+    return;
+  }
   if (options.run.stage == "select") return run_selection(options, comm);  // no model needed
   uint64_t records = 0;
   std::string failure;
-  if (comm.rank() == 0) {  // index once; workers read the cache
+  std::exception_ptr error;  // rank 0's, rethrown there with its own exit code
+  if (comm.rank() == 0) {  // check the inputs, index once; workers read the cache
     try {
+      preflight(options);  // before any rank loads a model
       const auto start = Clock::now();
       records = data::load_or_build_index(options.run.dataset, index_cache_path(options)).size();
       log::info(cat("dataset ", options.run.dataset, ": ", records, " records (indexed in ", format_seconds(seconds_since(start)),
@@ -441,11 +450,15 @@ void run_job(const Options& options, const dist::Comm& comm) {
       if (records == 0) failure = "dataset " + options.run.dataset + " has no records";
     } catch (const Error& e) {
       failure = e.what();
+      error = std::current_exception();
     }
   }
   failure = comm.broadcast(failure);
   if (!failure.empty()) {
-    if (comm.rank() == 0) throw DataError(failure);
+    if (comm.rank() == 0) {
+      if (error) std::rethrow_exception(error);
+      throw DataError(failure);
+    }
     return;  // rank 0 reports it
   }
   if (comm.rank() != 0) {

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "curate/model/checkpoint_scorer.h"
 #include "curate/util/error.h"
 #include "support/test_support.h"
 
@@ -115,6 +116,32 @@ TEST(RandomModel, ShardedBf16FolderLoadsLikeSingleFile) {
   write_random_model(config, dir / "other", 8, 0.5, torch::kBFloat16, 0);
   Scorer other(load_causal_lm(dir / "other", {}), {});
   EXPECT_NE(single.score(requests), other.score(requests));
+}
+
+// score.device / score.dtype = auto (the default): CUDA in bfloat16 where torch sees a GPU, else CPU
+// in float32; explicit settings are kept.
+TEST(EngineOptions, AutoDeviceFollowsTheVisibleHardware) {
+  EngineOptions options;
+  EXPECT_EQ(options.device, "auto");
+  EXPECT_EQ(options.dtype, "auto");
+  resolve_auto_device(options);
+  if (torch::cuda::is_available()) {
+    EXPECT_EQ(options.device, "cuda");
+    EXPECT_EQ(options.dtype, "bfloat16");
+  } else {
+    EXPECT_EQ(options.device, "cpu");
+    EXPECT_EQ(options.dtype, "float32");
+  }
+  EngineOptions fixed;
+  fixed.device = "cpu";
+  fixed.dtype = "bfloat16";
+  resolve_auto_device(fixed);
+  EXPECT_EQ(fixed.device, "cpu");
+  EXPECT_EQ(fixed.dtype, "bfloat16");
+  EngineOptions dtype_only;
+  dtype_only.device = "cpu";
+  resolve_auto_device(dtype_only);
+  EXPECT_EQ(dtype_only.dtype, "float32");
 }
 
 }  // namespace

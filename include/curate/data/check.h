@@ -42,6 +42,7 @@ struct CheckReport {
   bool all_read = true;            // false when max_records stopped the reading
   int64_t usable = 0;
   std::map<std::string, int64_t> formats;     // usable records by format (sharegpt, messages, flat, pretokenized)
+  std::map<std::string, int64_t> sources;     // usable records by source (the data.source_field value)
   std::map<std::string, Skips> skipped;       // by skip_reason_name
   std::string chat_template;                   // chatml, llama3 or plain (empty without a tokenizer)
   std::string template_reason;                 // why that template

@@ -25,7 +25,9 @@ struct RunOptions {
   double progress_seconds = 10;   // rank 0 reports progress this often
   double flush_seconds = 30;      // results are flushed to the HDF5 file at least this often
   double worker_timeout = 1800;   // seconds without any message from a busy worker before the job stops
-  std::string selected;           // [select] output: selected examples (ShareGPT JSONL); empty = OUTPUT stem + .selected.jsonl
+  bool plan = false;              // --plan: print what the job will do (examples, tokens, units, file size, GPU-hours) and exit
+  int64_t check_records = 100000; // [data] check_records: records rank 0 checks before the workers load models (0 = all)
+  std::string selected;           // [select] output: the selected records (JSONL); empty = OUTPUT stem + .selected.jsonl[.gz|.zst]
 };
 
 struct PassOptions {
@@ -38,6 +40,33 @@ struct PassOptions {
   double calibration_high = 3.0;  // ... high end
 };
 
+// How the per-token losses of the difficulty and profile passes are stored (the per-example means
+// are always float32, computed from the float32 losses before any rounding).
+enum class TokenLosses { kFloat32, kFloat16, kNone };
+struct StoreOptions {
+  std::string token_losses = "float32";  // float32, float16 (half the bytes, ~3 significant digits) or none (means only)
+};
+// Parses store.token_losses; throws ConfigError naming the option for anything else.
+TokenLosses parse_token_losses(const std::string& text);
+
+// [plan] The throughput table of `curate_dist --plan`: scored tokens per second of one scoring rank
+// for a reference model size; a model of P parameters is estimated at rate * reference / P (the cost
+// of a forward pass is about 2P FLOPs a token). Defaults: docs/PERFORMANCE.md.
+struct PlanOptions {
+  double gpu_tokens_per_second = 35000;     // one H100, bf16, Qwen2.5-7B shape (transformers' figure; ours is >=)
+  double gpu_reference_parameters = 7.6e9;
+  double cpu_tokens_per_second = 242;       // one rank on 2 cores, float32, Qwen2.5-0.5B shape (measured)
+  double cpu_reference_parameters = 0.49e9;
+};
+
+// Test-only settings: hidden from --help and the INI documentation, never on by default.
+struct TestOptions {
+  // Workers load no model and return synthetic losses that depend only on the record and the
+  // checkpoint (so any rank count gives the same file): lets hundreds of ranks exercise rank 0.
+  bool fake_worker = false;
+  double fake_unit_seconds = 0;  // fake workers also sleep this long per unit (a GPU's unit time)
+};
+
 struct Options {
   RunOptions run;
   PassOptions pass;
@@ -48,6 +77,8 @@ struct Options {
   select::SelectOptions select;  // [select] budget, method, clustering
 };
 
+  PlanOptions plan;              // [plan] throughput table of --plan
+  select::ExportOptions exported;  // [select] format, response_template, compress: how the records are written
 // Parses argv (and the INI file named by --config; the command line wins). Returns false after
 // printing help for --help. Throws ConfigError naming the option or file line for bad input.
 bool parse_options(int argc, char** argv, Options& options);

@@ -89,7 +89,9 @@ std::string example_html(const ExampleView& e) {
                     " · brittleness " + format_general(e.brittleness, 3) + "</div>\n";
   if (!e.why.empty()) out += "<div class=\"why\">" + escape(shorten(e.why, kPromptChars)) + "</div>\n";
   out += "<div class=\"prompt\"><b>Prompt:</b> " + escape(shorten(e.prompt, kPromptChars)) + "</div>\n";
-  out += "<div class=\"facts\">first " + format_count(e.window_tokens) + " scored tokens:</div><pre>" +
+  out += "<div class=\"facts\">" +
+         (e.window_tokens > 0 ? "first " + format_count(e.window_tokens) + " scored tokens:" : "start of the reasoning:") +
+         "</div><pre>" +
          escape(shorten(e.window, kWindowChars)) + "</pre>\n";
   return out + "</div>\n";
 }

@@ -183,7 +183,7 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
   if (report.marker_candidates > 0 && report.marker_records == 0 && !options.data.think_begin.empty()) {
     std::string warning = cat("data.think_begin '", options.data.think_begin, "' occurs in none of the ",
                               thousands(report.marker_candidates),
-                              " records whose reasoning comes from an assistant text: each whole text is scored as reasoning");
+                              " records whose reasoning comes from an assistant text: each whole text counts as the reasoning");
     for (const Markers& m : kKnownMarkers) {
       if (auto it = known_marker_records.find(m.begin); it != known_marker_records.end()) {
         warning += cat("; ", thousands(it->second), " of them hold '", m.begin, "': set data.think_begin = ", m.begin,
@@ -251,7 +251,7 @@ std::vector<std::string> describe(const CheckReport& r, const CheckOptions& opti
   }
   if (r.sampled > 0) {
     lines.push_back(cat("tokens (mean over the first ", thousands(r.sampled), " usable examples): prompt ",
-                        one_decimal(r.mean_prompt_tokens), ", reasoning ", one_decimal(r.mean_reasoning_tokens), ", whole example ",
+                        one_decimal(r.mean_prompt_tokens), ", after the prompt ", one_decimal(r.mean_reasoning_tokens), ", whole example ",
                         one_decimal(r.mean_full_tokens), "; scored: ", one_decimal(r.mean_first_window), " of the first ",
                         options.first_tokens, ", ", one_decimal(r.mean_profile_window), " of the first ", options.window_tokens));
   }

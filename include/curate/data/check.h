@@ -52,7 +52,7 @@ struct CheckReport {
   // Token statistics over the first `sampled` usable examples (zero without a tokenizer).
   int64_t sampled = 0;
   double mean_prompt_tokens = 0;     // tokens before the first reasoning token
-  double mean_reasoning_tokens = 0;  // reasoning tokens (what the windows cut)
+  double mean_reasoning_tokens = 0;  // tokens after the prompt (what the windows cut; score.window decides which)
   double mean_full_tokens = 0;       // whole example, answer included
   double mean_first_window = 0;      // min(first_tokens, reasoning) per example
   double mean_profile_window = 0;    // min(window_tokens, reasoning) per example

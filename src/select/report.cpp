@@ -82,6 +82,7 @@ svg{max-width:100%;height:auto}
 .empty{color:#888;font-style:italic}
 .note{color:#666;font-size:.9em;max-width:820px}
 .warn{border-left:4px solid #d62728;background:#fdecea;padding:.5em .8em;margin:.6em 0;max-width:820px}
+.caution{border-left:4px solid #e8a33d;background:#fff6e5;padding:.5em .8em;margin:.6em 0;max-width:820px}
 .ok{border-left:4px solid #2ca02c;background:#eef8ee;padding:.5em .8em;margin:.6em 0;max-width:820px}
 code.fp{display:block;font-size:.8em;color:#444;background:#f6f6f6;padding:.5em;word-break:break-all;white-space:pre-wrap}
 .examples{display:grid;grid-template-columns:repeat(auto-fill,minmax(310px,1fr));gap:.6em;margin:.4em 0 1em}
@@ -208,7 +209,7 @@ std::string allocation_html(const ReportData& data) {
     if (std::isfinite(line.score)) ++scored, zero += line.score == 0;
   }
   if (zero > 0) {
-    out += "<p class=\"warn\">" + format_count(zero) + " of " + format_count(scored) +
+    out += "<p class=\"caution\">" + format_count(zero) + " of " + format_count(scored) +
            " group scores are 0: their mean loss does not rise from the first to the last profile checkpoint (it "
            "falls along the fine-tuning direction, as it does when the fine-tuned model has already learnt such "
            "data). Groups with equal scores get equal softmax shares, so where every score is 0 the budget is split "

@@ -22,6 +22,7 @@
 #include "output_plan.h"
 #include "reduce.h"
 #include "run_file.h"
+#include "selection_outputs.h"
 #include "worker.h"
 
 namespace curate::service {
@@ -188,6 +189,7 @@ class Coordinator {
     p.first_tokens = options_.pass.difficulty_tokens;
     p.positions = std::move(positions);
     p.unit_examples = options_.pass.unit_examples;
+    p.token_losses = parse_token_losses(options_.store.token_losses);
     p.cut_evenly();
     return p;
   }
@@ -335,6 +337,25 @@ class Coordinator {
     if (stop_requested) throw Interrupted();
     log::info(cat(p.name, " pass done: ", stored, " units, ", examples, " examples, ", tokens, " tokens in ",
                   format_seconds(seconds_since(start))));
+    record_cost(p, examples, tokens, seconds_since(start));
+  }
+
+  // Adds this run's part of pass `p` to the attributes of its group, for the report: wall_ms,
+  // worker_ms (wall time × scoring ranks), scored_examples, scored_tokens (sums over the runs that
+  // reached the end of the pass: a run stopped mid-pass adds nothing, so a resumed pass undercounts)
+  // and ranks (of this run). Attributes only: never part of a result comparison.
+  void record_cost(const PassPlan& p, int64_t examples, int64_t tokens, double seconds) {
+    store::H5File& f = file_.file();
+    const int64_t workers = local_ ? 1 : comm_.size() - 1;
+    const auto add = [&](const char* name, int64_t value) {
+      f.set_attribute(p.group, name, value + (f.has_attribute(p.group, name) ? f.int_attribute(p.group, name) : 0));
+    };
+    add("wall_ms", std::llround(seconds * 1000));
+    add("worker_ms", std::llround(seconds * 1000) * workers);
+    add("scored_examples", examples);
+    add("scored_tokens", tokens);
+    f.set_attribute(p.group, "ranks", static_cast<int64_t>(comm_.size()));
+    f.flush();
   }
 
   void assign(std::deque<Unit>& pending) {
@@ -432,6 +453,7 @@ class Coordinator {
 void request_stop() noexcept { stop_requested = true; }
 
 void run_job(const Options& options, const dist::Comm& comm) {
+  check_output_paths(options);  // every rank alike: a clash is refused before anything is written
   if (options.run.plan) {  // rank 0 prints what the job would do; nothing is loaded or written
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
     return;

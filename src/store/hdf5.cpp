@@ -13,6 +13,7 @@
 #include <numeric>
 #include <utility>
 
+#include "curate/store/half.h"
 #include "curate/util/error.h"
 
 namespace curate::store {
@@ -177,6 +178,28 @@ hid_t string_type() {
   return type;
 }
 
+// IEEE binary16, little-endian, built as h5py builds its float16 (HDF5 1.10 has no predefined one).
+hid_t half_type() {
+  hid_t type = H5Tcopy(H5T_IEEE_F32LE);
+  H5Tset_fields(type, 15, 10, 5, 0, 10);
+  H5Tset_size(type, 2);
+  H5Tset_ebias(type, 15);
+  return type;
+}
+
+// Whether dataset `name` stores 2-byte floats (then its values go through to_half / from_half).
+bool is_half(hid_t file, const std::filesystem::path& path, const std::string& name) {
+  Handle set(check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "open dataset " + name), H5Dclose);
+  Handle type(check(H5Dget_type(set.get()), path, "type of " + name), H5Tclose);
+  return H5Tget_class(type.get()) == H5T_FLOAT && H5Tget_size(type.get()) == 2;
+}
+
+std::vector<float> widen(const std::vector<uint16_t>& halves) {
+  std::vector<float> out(halves.size());
+  std::transform(halves.begin(), halves.end(), out.begin(), [](uint16_t h) { return from_half(h); });
+  return out;
+}
+
 }  // namespace
 
 namespace {
@@ -287,6 +310,12 @@ void H5File::create_f32(const std::string& name, const std::vector<uint64_t>& di
   create_dataset(id_, path_, name, H5T_NATIVE_FLOAT, dims, chunk, &nan);
 }
 
+void H5File::create_f16(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk) {
+  const uint16_t nan = to_half(std::numeric_limits<float>::quiet_NaN());
+  Handle type(half_type(), H5Tclose);
+  create_dataset(id_, path_, name, type.get(), dims, chunk, &nan);
+}
+
 void H5File::create_i64(const std::string& name, const std::vector<uint64_t>& dims) {
   const int64_t zero = 0;
   create_dataset(id_, path_, name, H5T_NATIVE_INT64, dims, {}, &zero);
@@ -326,9 +355,35 @@ std::vector<uint64_t> H5File::dims(const std::string& name) const {
   return {d.begin(), d.end()};
 }
 
+std::string H5File::dtype(const std::string& name) const {
+  Handle set(check(H5Dopen2(id_, name.c_str(), H5P_DEFAULT), path_, "open dataset " + name), H5Dclose);
+  Handle type(check(H5Dget_type(set.get()), path_, "type of " + name), H5Tclose);
+  const std::size_t size = H5Tget_size(type.get());
+  switch (H5Tget_class(type.get())) {
+    case H5T_FLOAT: return size == 4 ? "f32" : size == 2 ? "f16" : "other";
+    case H5T_INTEGER: return size == 8 && H5Tget_sign(type.get()) == H5T_SGN_2 ? "i64" : size == 1 ? "u8" : "other";
+    case H5T_STRING: return "str";
+    default: return "other";
+  }
+}
+
+std::vector<uint64_t> H5File::chunk(const std::string& name) const {
+  Handle set(check(H5Dopen2(id_, name.c_str(), H5P_DEFAULT), path_, "open dataset " + name), H5Dclose);
+  Handle plist(check(H5Dget_create_plist(set.get()), path_, "properties of " + name), H5Pclose);
+  if (H5Pget_layout(plist.get()) != H5D_CHUNKED) return {};
+  hsize_t c[H5S_MAX_RANK];
+  const int rank = H5Pget_chunk(plist.get(), H5S_MAX_RANK, c);
+  if (rank < 0) fail(path_, "chunk shape of " + name);
+  return std::vector<uint64_t>(c, c + rank);
+}
+
 void H5File::write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
                    std::span<const float> data) {
-  write_slab(id_, path_, name, H5T_NATIVE_FLOAT, offset, count, data.data(), data.size());
+  if (!is_half(id_, path_, name)) return write_slab(id_, path_, name, H5T_NATIVE_FLOAT, offset, count, data.data(), data.size());
+  std::vector<uint16_t> halves(data.size());
+  std::transform(data.begin(), data.end(), halves.begin(), [](float v) { return to_half(v); });
+  Handle type(half_type(), H5Tclose);
+  write_slab(id_, path_, name, type.get(), offset, count, halves.data(), halves.size());
 }
 void H5File::write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
                    std::span<const int64_t> data) {
@@ -339,7 +394,33 @@ void H5File::write(const std::string& name, const std::vector<uint64_t>& offset,
   write_slab(id_, path_, name, H5T_NATIVE_UINT8, offset, count, data.data(), data.size());
 }
 
-std::vector<float> H5File::read_f32(const std::string& name) const { return read_all<float>(id_, path_, name, H5T_NATIVE_FLOAT); }
+std::vector<float> H5File::read_f32(const std::string& name) const {
+  if (!is_half(id_, path_, name)) return read_all<float>(id_, path_, name, H5T_NATIVE_FLOAT);
+  Handle type(half_type(), H5Tclose);
+  return widen(read_all<uint16_t>(id_, path_, name, type.get()));
+}
+
+std::vector<float> H5File::read_f32(const std::string& name, const std::vector<uint64_t>& offset,
+                                    const std::vector<uint64_t>& count) const {
+  const bool half = is_half(id_, path_, name);
+  Handle set(check(H5Dopen2(id_, name.c_str(), H5P_DEFAULT), path_, "open dataset " + name), H5Dclose);
+  Handle space(H5Dget_space(set.get()), H5Sclose);
+  std::vector<hsize_t> o(offset.begin(), offset.end()), c(count.begin(), count.end());
+  if (static_cast<int>(o.size()) != H5Sget_simple_extent_ndims(space.get()) || o.size() != c.size() ||
+      H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, o.data(), nullptr, c.data(), nullptr) < 0 ||
+      H5Sselect_valid(space.get()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw StoreError(path_.string() + ": read " + name + ": the slab lies outside the dataset");
+  }
+  const uint64_t n = std::accumulate(count.begin(), count.end(), uint64_t{1}, std::multiplies<>());
+  Handle memory(H5Screate_simple(static_cast<int>(c.size()), c.data(), nullptr), H5Sclose);
+  Handle type(half ? half_type() : H5Tcopy(H5T_NATIVE_FLOAT), H5Tclose);
+  std::vector<uint16_t> halves(half ? n : 0);
+  std::vector<float> values(half ? 0 : n);
+  void* buffer = half ? static_cast<void*>(halves.data()) : static_cast<void*>(values.data());
+  if (n > 0 && H5Dread(set.get(), type.get(), memory.get(), space.get(), H5P_DEFAULT, buffer) < 0) fail(path_, "read " + name);
+  return half ? widen(halves) : values;
+}
 std::vector<int64_t> H5File::read_i64(const std::string& name) const {
   return read_all<int64_t>(id_, path_, name, H5T_NATIVE_INT64);
 }
@@ -407,6 +488,12 @@ int64_t H5File::int_attribute(const std::string& object, const std::string& name
   int64_t value = 0;
   if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) fail(path_, "read attribute " + name);
   return value;
+}
+
+bool H5File::has_attribute(const std::string& object, const std::string& name) const {
+  if (!exists(object)) return false;
+  return check(H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT), path_,
+               "look up attribute " + object + "@" + name) > 0;
 }
 
 }  // namespace curate::store

@@ -42,9 +42,17 @@ class H5File {
   void create_f32(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk);
   void create_i64(const std::string& name, const std::vector<uint64_t>& dims);
   void create_u8(const std::string& name, const std::vector<uint64_t>& dims);
+  // float16 (IEEE binary16, the type h5py reads as numpy.float16), filled with NaN. Written and read
+  // through the float32 functions below: write() rounds to nearest even (store/half.h), read_f32()
+  // widens exactly.
+  void create_f16(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk);
   void create_strings(const std::string& name, const std::vector<std::string>& values);  // UTF-8, written at once
   void create_strings(const std::string& name, uint64_t count);  // UTF-8, empty until written
   std::vector<uint64_t> dims(const std::string& name) const;
+  // "f32", "f16", "i64", "u8", "str" or "other": the stored element type of a dataset.
+  std::string dtype(const std::string& name) const;
+  // The dataset's chunk shape (empty when it is not chunked).
+  std::vector<uint64_t> chunk(const std::string& name) const;
 
   // Hyperslab [offset, offset + count) in row-major order; `data` holds prod(count) values.
   void write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
@@ -54,7 +62,10 @@ class H5File {
   void write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
              std::span<const uint8_t> data);
   void write(const std::string& name, uint64_t offset, std::span<const std::string> values);  // strings
+  // float32 or float16 datasets, as float32.
   std::vector<float> read_f32(const std::string& name) const;
+  std::vector<float> read_f32(const std::string& name, const std::vector<uint64_t>& offset,
+                              const std::vector<uint64_t>& count) const;  // a hyperslab, row-major
   std::vector<int64_t> read_i64(const std::string& name) const;
   std::vector<uint8_t> read_u8(const std::string& name) const;
   std::vector<std::string> read_strings(const std::string& name) const;
@@ -64,6 +75,8 @@ class H5File {
   void set_attribute(const std::string& object, const std::string& name, int64_t value);
   std::string string_attribute(const std::string& object, const std::string& name) const;
   int64_t int_attribute(const std::string& object, const std::string& name) const;
+  // Whether `object` exists and carries the attribute `name`.
+  bool has_attribute(const std::string& object, const std::string& name) const;
 
  private:
   H5File(std::filesystem::path path, int64_t id) : path_(std::move(path)), id_(id) {}

@@ -2,12 +2,58 @@
 
 #include <cmath>
 #include <map>
+#include <sstream>
 
 #include "curate/data/record.h"
 #include "curate/store/hdf5.h"
 #include "curate/util/error.h"
+#include "curate/util/atomic_file.h"
+#include "run_file.h"
 
 namespace curate::service {
+
+namespace {
+
+// The selection of the result file at `path`: STEM.selection.h5 of its current name (not the /selection
+// link, which keeps the name the file was created with), checked to belong to this file and to match
+// the outputs it lists. Anything else is said plainly, never shown as this file's selection.
+void inspect_selection(const std::filesystem::path& path, std::ostream& out) {
+  const std::filesystem::path selection = selection_path(path.string());
+  if (!std::filesystem::exists(selection)) {
+    out << "selection: none for this file (no " << selection.filename().string()
+        << "; run --stage select to make one)\n";
+    return;
+  }
+  const store::H5File file = store::H5File::open(selection, false);
+  if (!file.exists("/selection/selected")) {
+    out << "selection: " << selection.string() << " holds no selection; run --stage select\n";
+    return;
+  }
+  const std::vector<uint64_t> selected = file.dims("/selection/selected");
+  if (selected.size() != 1) throw StoreError(selection.string() + ": /selection/selected is not a list: the file is damaged");
+  if (file.has_attribute("/selection", "results") &&
+      file.string_attribute("/selection", "results") != path.filename().string()) {
+    out << "selection: missing for this file: " << selection.filename().string() << " was made from "
+        << file.string_attribute("/selection", "results") << " (the result file was moved or copied); run --stage select\n";
+    return;
+  }
+  out << "selection: " << selected[0] << " examples by " << file.string_attribute("/selection", "method") << " (budget "
+      << file.int_attribute("/selection", "budget") << " " << file.string_attribute("/selection", "budget_unit") << ", seed "
+      << file.int_attribute("/selection", "seed") << ")\n"
+      << file.string_attribute("/selection", "allocation") << "\n";
+  if (!file.has_attribute("/selection", "outputs")) return;
+  std::istringstream outputs(file.string_attribute("/selection", "outputs"));
+  for (std::string line; std::getline(outputs, line);) {
+    const std::size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    const std::filesystem::path output = path.parent_path() / line.substr(0, tab);
+    const std::string digest = file_digest(output);
+    out << "  " << line.substr(0, tab) << ": "
+        << (digest.empty() ? "missing" : digest == line.substr(tab + 1) ? "ok" : "changed since the selection wrote it") << "\n";
+  }
+}
+
+}  // namespace
 
 void inspect(const std::filesystem::path& path, std::ostream& out) {
   const store::H5File file = store::H5File::open(path, false);
@@ -51,6 +97,17 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
     for (uint8_t d : done) finished += d;
     out << (pass + 1) << ": " << finished << "/" << done.size() << " units (" << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size()))
         << "%), " << file.int_attribute(pass, "tokens") << " tokens, checkpoints " << file.string_attribute(pass, "checkpoints") << "\n";
+    const std::string losses = std::string(pass) + "/losses";
+    out << "  rows: " << (file.exists(std::string(pass) + "/example") ? file.dims(std::string(pass) + "/example").at(0) : status.size())
+        << (std::string(pass) == "/profile" ? " examples (/profile/example)" : " records") << "; token losses: ";
+    if (file.exists(losses)) {
+      const auto dims = file.dims(losses);
+      out << (file.dtype(losses) == "f16" ? "float16" : "float32") << " [";
+      for (std::size_t i = 0; i < dims.size(); ++i) out << (i ? ", " : "") << dims[i];
+      out << "]\n";
+    } else {
+      out << "none (per-example means only)\n";
+    }
     for (const char* measure : {"/distance", "/noise_std"}) {
       if (!file.exists(std::string(pass) + measure)) continue;
       out << "  " << (measure + 1) << ":";
@@ -58,14 +115,7 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
       out << "\n";
     }
   }
-  if (file.exists("/selection/selected")) {
-    const std::vector<uint64_t> selected = file.dims("/selection/selected");
-    if (selected.size() != 1) throw damaged("/selection/selected is not a list");
-    out << "selection: " << selected[0] << " examples by "
-        << file.string_attribute("/selection", "method") << " (budget " << file.int_attribute("/selection", "budget") << " "
-        << file.string_attribute("/selection", "budget_unit") << ", seed " << file.int_attribute("/selection", "seed") << ")\n"
-        << file.string_attribute("/selection", "allocation") << "\n";
-  }
+  inspect_selection(path, out);
 }
 
 }  // namespace curate::service

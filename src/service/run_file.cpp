@@ -13,7 +13,7 @@ namespace curate::service {
 namespace {
 
 constexpr const char* kFormat = "curate_dist results";
-constexpr int64_t kVersion = 1;
+constexpr int64_t kVersion = 2;  // 2: the profile pass stores only the examples it scores
 constexpr const char* kExampleInts[] = {"id", "prompt_tokens", "reasoning_tokens", "full_length"};
 
 float mean(const std::vector<float>& values, std::size_t count) {
@@ -31,6 +31,11 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
   try {
     store::H5File file = store::H5File::open(path, false);
     if (!file.exists("/examples/status")) return {ResumeCheck::kOtherConfiguration, path.string() + " was not written by curate_dist"};
+    const int64_t version = file.int_attribute("/", "version");
+    if (version != kVersion) {
+      return {ResumeCheck::kOtherConfiguration, cat(path.string(), " has file format version ", version, ", this curate_dist writes ",
+                                                    kVersion, " (the profile pass's layout changed)")};
+    }
     const std::string stored = file.string_attribute("/", "fingerprint");
     if (stored != fingerprint) {
       return {ResumeCheck::kOtherConfiguration,
@@ -78,9 +83,31 @@ RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerpri
   file_.flush();
 }
 
+std::vector<float> read_profile_table(const store::H5File& file, const std::string& name, uint64_t records) {
+  const std::vector<int64_t> example = file.read_i64("/profile/example");
+  const std::vector<uint64_t> dims = file.dims(name);
+  const auto damaged = [&](const std::string& what) {
+    return StoreError(cat(file.path().string(), ": ", name, " ", what, ": the file is damaged; rerun the profile stage with --fresh"));
+  };
+  if (dims.size() != 2 || dims[1] != example.size()) throw damaged(cat("does not have one column per /profile/example row (", example.size(), ")"));
+  const std::vector<float> compact = file.read_f32(name);
+  const std::size_t k = example.size();
+  std::vector<float> table(dims[0] * records, std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t row = 0; row < k; ++row) {
+    if (example[row] < 0 || static_cast<uint64_t>(example[row]) >= records) throw damaged(cat("row ", row, " names record ", example[row]));
+    for (std::size_t c = 0; c < dims[0]; ++c) table[c * records + static_cast<std::size_t>(example[row])] = compact[c * k + row];
+  }
+  return table;
+}
+
+uint64_t loss_chunk_rows(uint64_t tokens, uint64_t type_size, int64_t unit_examples) {
+  constexpr uint64_t kLossChunkBytes = uint64_t{64} << 10;
+  const uint64_t fit = std::max<uint64_t>(1, kLossChunkBytes / std::max<uint64_t>(1, tokens * type_size));
+  return std::min<uint64_t>(fit, static_cast<uint64_t>(std::max<int64_t>(1, unit_examples)));
+}
+
 std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
   const uint64_t rows = plan.positions.size(), slots = plan.slots.size();
-  const uint64_t chunk_rows = static_cast<uint64_t>(std::max<int64_t>(1, plan.unit_examples));
   const std::string g = plan.group;
   if (!file_.exists(g + "/done")) {
     const auto t = static_cast<uint64_t>(plan.tokens);
@@ -90,12 +117,24 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
       std::vector<int64_t> sample(plan.positions.begin(), plan.positions.end());
       file_.write(g + "/sample", {0}, {rows}, std::span<const int64_t>(sample));
     } else {
-      const uint64_t n = records_;  // every record has a row; those the pass skips stay NaN
-      file_.create_f32(g + "/losses", {slots, n, t}, {1, chunk_rows, t});
-      file_.create_f32(g + "/mean_loss", {slots, n}, {1, chunk_rows});
-      if (plan.name == "profile") file_.create_f32(g + "/mean_loss_first", {slots, n}, {1, chunk_rows});
+      // Rows are the pass's examples (plan.positions): every record for the difficulty pass, only
+      // the kept ones for the profile pass (their record positions in /profile/example).
+      if (plan.name == "profile") {
+        file_.create_i64(g + "/example", {rows});
+        std::vector<int64_t> example(plan.positions.begin(), plan.positions.end());
+        if (rows) file_.write(g + "/example", {0}, {rows}, std::span<const int64_t>(example));
+      }
+      if (plan.token_losses == TokenLosses::kFloat32) {
+        file_.create_f32(g + "/losses", {slots, rows, t}, {1, loss_chunk_rows(t, 4, plan.unit_examples), t});
+      } else if (plan.token_losses == TokenLosses::kFloat16) {
+        file_.create_f16(g + "/losses", {slots, rows, t}, {1, loss_chunk_rows(t, 2, plan.unit_examples), t});
+      }
+      file_.create_f32(g + "/mean_loss", {slots, rows}, {1, kMeanChunkRows});
+      if (plan.name == "profile") file_.create_f32(g + "/mean_loss_first", {slots, rows}, {1, kMeanChunkRows});
       const bool directional = plan.slots.front().family == model::Family::kDirectional;
       file_.create_f32(g + (directional ? "/distance" : "/noise_std"), {slots}, {slots});
+      const char* names[] = {"float32", "float16", "none"};
+      file_.set_attribute(g, "token_losses", names[static_cast<int>(plan.token_losses)]);
     }
     file_.create_u8(g + "/done", {slots, static_cast<uint64_t>(plan.units())});
     file_.set_attribute(g, "tokens", plan.tokens);
@@ -108,6 +147,14 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
   if (done.size() != slots * static_cast<uint64_t>(plan.units())) {  // callers index it by slot and unit
     throw StoreError(cat(file_.path().string(), ": ", g, "/done holds ", done.size(), " flags, not ", slots, " x ",
                          plan.units(), ": the file is damaged"));
+  }
+  if (plan.name == "profile") {  // the filter is deterministic: a resumed run must find the stored rows
+    const std::vector<int64_t> example = file_.read_i64(g + "/example");
+    if (!std::equal(example.begin(), example.end(), plan.positions.begin(), plan.positions.end(),
+                    [](int64_t a, uint64_t b) { return a >= 0 && static_cast<uint64_t>(a) == b; })) {
+      throw StoreError(cat(file_.path().string(), ": ", g, "/example holds ", example.size(), " rows that are not the ",
+                           rows, " examples the difficulty filter keeps: the file is damaged; rerun with --fresh"));
+    }
   }
   return done;
 }
@@ -192,24 +239,20 @@ void RunFile::store(const PassPlan& plan, const UnitResult& result) {
     std::vector<float> means;
     for (const auto& e : result.examples) means.push_back(mean(e.losses, static_cast<std::size_t>(plan.tokens)));
     file_.write(g + "/loss", {slot, first}, {1, n}, std::span<const float>(means));
-  } else {
+  } else {  // rows of the pass's datasets are indices into plan.positions: this unit's are contiguous
     const auto t = static_cast<std::size_t>(plan.tokens);
-    std::vector<float> block(n * t, nan), all, early;
+    std::vector<float> block(plan.token_losses == TokenLosses::kNone ? 0 : n * t, nan), all, early;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& losses = result.examples[i].losses;
-      std::copy_n(losses.begin(), std::min(losses.size(), t), block.begin() + static_cast<std::ptrdiff_t>(i * t));
-      all.push_back(mean(losses, losses.size()));
+      if (!block.empty()) {
+        std::copy_n(losses.begin(), std::min(losses.size(), t), block.begin() + static_cast<std::ptrdiff_t>(i * t));
+      }
+      all.push_back(mean(losses, losses.size()));  // float32 means, before any rounding of the stored losses
       early.push_back(mean(losses, static_cast<std::size_t>(plan.first_tokens)));
     }
-    for (const Run& run : runs_of(rows)) {
-      file_.write(g + "/losses", {slot, run.row, 0}, {1, run.length, t},
-                  std::span<const float>(block).subspan(run.at * t, run.length * t));
-      file_.write(g + "/mean_loss", {slot, run.row}, {1, run.length}, std::span<const float>(all).subspan(run.at, run.length));
-      if (plan.name == "profile") {
-        file_.write(g + "/mean_loss_first", {slot, run.row}, {1, run.length},
-                    std::span<const float>(early).subspan(run.at, run.length));
-      }
-    }
+    if (!block.empty()) file_.write(g + "/losses", {slot, first, 0}, {1, n, t}, std::span<const float>(block));
+    file_.write(g + "/mean_loss", {slot, first}, {1, n}, std::span<const float>(all));
+    if (plan.name == "profile") file_.write(g + "/mean_loss_first", {slot, first}, {1, n}, std::span<const float>(early));
     const bool directional = plan.slots.front().family == model::Family::kDirectional;
     const float measure = static_cast<float>(result.measure);
     file_.write(g + (directional ? "/distance" : "/noise_std"), {slot}, {1}, std::span<const float>(&measure, 1));

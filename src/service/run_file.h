@@ -24,7 +24,7 @@
 //                             and, once a run completes the pass, wall_ms, worker_ms, scored_examples,
 //                             scored_tokens (summed over such runs), ranks (the report's pass costs)
 // Chunks: losses [1, loss_chunk_rows, T] (at most 64 KiB: one example across checkpoints reads C
-// small chunks); means [1, 16384] (one checkpoint's means are a few chunks); both written a unit at a time.
+// small chunks); means [1, 4096] (one checkpoint's means are few chunks); both written a unit at a time.
 #pragma once
 
 #include <filesystem>
@@ -74,9 +74,12 @@ std::filesystem::path selection_path(const std::string& output);
 // Renames `path` to PATH.discarded-<unix time> and returns the new name.
 std::filesystem::path move_aside(const std::filesystem::path& path);
 
-// Rows per chunk of a [C, rows, T] loss tensor of `type_size`-byte values: at most 64 KiB a chunk.
-uint64_t loss_chunk_rows(uint64_t tokens, uint64_t type_size);
-constexpr uint64_t kMeanChunkRows = 16384;  // rows per chunk of the [C, rows] means (64 KiB)
+// Rows per chunk of a [C, rows, T] loss tensor of `type_size`-byte values: a unit's rows, but at most
+// 64 KiB a chunk (so that one example across the checkpoints reads C small chunks).
+uint64_t loss_chunk_rows(uint64_t tokens, uint64_t type_size, int64_t unit_examples);
+// Rows per chunk of the [C, rows] means (16 KiB): a unit's write rewrites at most two such chunks, and
+// one checkpoint's means over a million rows are 245 chunks.
+constexpr uint64_t kMeanChunkRows = 4096;
 
 // The profile pass's per-example table `name` (/profile/mean_loss or /profile/mean_loss_first,
 // f32 [C, K]) spread over all records by /profile/example: [C, records], NaN where the pass scored

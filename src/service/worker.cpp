@@ -1,6 +1,8 @@
 #include "worker.h"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "weight_broadcaster.h"
 #include "curate/util/error.h"
@@ -14,7 +16,30 @@ std::filesystem::path tokenizer_dir(const std::string& path) {
   return std::filesystem::is_directory(path) ? std::filesystem::path(path) : std::filesystem::path(path).parent_path();
 }
 
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+double unit_interval(uint64_t x) { return static_cast<double>(splitmix64(x) >> 11) * 0x1.0p-53; }
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
 }  // namespace
+
+std::vector<float> fake_losses(int64_t line, const model::CheckpointKey& key, int64_t count) {
+  const auto record = static_cast<uint64_t>(line);
+  const double difficulty = 0.5 + 1.5 * unit_interval(record), slope = unit_interval(record ^ 0x5bd1e995ull);
+  const double scale = 1 + (key.family == model::Family::kBase ? 0 : 0.3 * key.index * (0.5 + slope));
+  const uint64_t checkpoint = (static_cast<uint64_t>(key.family) << 56) ^ (static_cast<uint64_t>(key.index) << 40);
+  std::vector<float> losses(static_cast<std::size_t>(std::max<int64_t>(count, 0)));
+  for (std::size_t k = 0; k < losses.size(); ++k) {
+    losses[k] = static_cast<float>(difficulty * scale * (0.2 + unit_interval(splitmix64(record) ^ checkpoint ^ k)));
+  }
+  return losses;
+}
 
 std::filesystem::path index_cache_path(const Options& options) { return options.run.output + ".index"; }
 
@@ -24,14 +49,15 @@ Worker::Worker(const Options& options)
       session_(tokenizer_),
       chat_(data::ChatTemplate::resolve(tokenizer_dir(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
-      scorer_(options.engine, make_weight_broadcaster(options).get()) {}  // the broadcaster is only needed to load
+      scorer_(options.test.fake_worker ? nullptr  // the broadcaster is only needed to load
+                                       : std::make_unique<model::CheckpointScorer>(options.engine, make_weight_broadcaster(options).get())) {}
 
 UnitResult Worker::process(const Unit& unit) {
   UnitResult result;
   result.pass = unit.pass;
   result.slot = unit.slot;
   result.index = unit.index;
-  result.measure = scorer_.select(unit.checkpoint);
+  result.measure = scorer_ ? scorer_->select(unit.checkpoint) : 0.1 * unit.checkpoint.index;
 
   std::vector<std::size_t> positions(unit.positions.begin(), unit.positions.end());
   std::vector<data::ParseResult> records = data::read_records(options_.run.dataset, index_, positions, options_.data);
@@ -55,7 +81,7 @@ UnitResult Worker::process(const Unit& unit) {
     out.reasoning_tokens = static_cast<int64_t>(tokens.ids.size()) - tokens.reasoning_start;
     out.full_length = tokens.full_length;
     bool in_vocabulary = true;
-    for (data::TokenId id : tokens.ids) in_vocabulary = in_vocabulary && id >= 0 && id < scorer_.vocab_size();
+    for (data::TokenId id : tokens.ids) in_vocabulary = in_vocabulary && id >= 0 && (!scorer_ || id < scorer_->vocab_size());
     if (!in_vocabulary) {
       out.status = static_cast<uint8_t>(1 + static_cast<int>(data::SkipReason::kBadTokenIds));
       continue;
@@ -68,7 +94,15 @@ UnitResult Worker::process(const Unit& unit) {
     requests.push_back({ids[i], begin, end});
     requested.push_back(i);
   }
-  auto losses = scorer_.score(requests);
+  if (!scorer_) {  // test.fake_worker
+    for (std::size_t k = 0; k < requested.size(); ++k) {
+      ExampleResult& out = result.examples[requested[k]];
+      out.losses = fake_losses(out.line, unit.checkpoint, requests[k].end - requests[k].begin);
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(options_.test.fake_unit_seconds));
+    return result;
+  }
+  auto losses = scorer_->score(requests);
   for (std::size_t k = 0; k < requested.size(); ++k) result.examples[requested[k]].losses = std::move(losses[k]);
   return result;
 }
@@ -77,16 +111,26 @@ bool Worker::serve(const dist::Comm& comm) {
   dist::Writer hello;
   comm.send(0, kRequest, hello.bytes());
   dist::Outbox outbox(comm);  // results go out while the next unit is scored
+  int64_t units = 0;
+  double scoring = 0, waiting = 0;
   for (;;) {
+    const auto asked = Clock::now();
     auto message = comm.receive(/*timeout_seconds=*/0, /*source=*/0);
+    if (units > 0) waiting += seconds_since(asked);  // the wait for the first unit is start-up
     if (!message) return false;
-    if (message->tag == kStop) return !message->data.empty() && message->data[0] == std::byte{1};
+    if (message->tag == kStop) {
+      log::debug(cat("rank ", comm.rank(), ": ", units, " units, ", scoring, " s scoring, ", waiting, " s waiting for a unit"));
+      return !message->data.empty() && message->data[0] == std::byte{1};
+    }
     if (message->tag != kUnit) throw DistError(cat("rank ", comm.rank(), ": unexpected message tag ", message->tag));
     dist::Reader reader(message->data);
     const Unit unit = decode_unit(reader);
     UnitResult result;
+    const auto start = Clock::now();
     try {
       result = process(unit);
+      scoring += seconds_since(start);
+      ++units;
     } catch (const std::exception& e) {
       dist::Writer failure;
       failure.put(std::string(cat("rank ", comm.rank(), " failed on ", model::describe(unit.checkpoint), " unit ",

@@ -15,14 +15,16 @@ namespace curate::service {
 
 class Worker {
  public:
-  // Loads the model, tokenizer and the record index (built by rank 0 beforehand).
+  // Loads the model, tokenizer and the record index (built by rank 0 beforehand). With
+  // test.fake_worker no model is loaded: see fake_losses().
   explicit Worker(const Options& options);
 
   // Scores one unit. Deterministic: the result depends only on the unit and the options.
   UnitResult process(const Unit& unit);
 
   // Serves rank 0 until it says stop; returns true when the job goes on to the selection stage (the
-  // stop message says so). Failures are reported to rank 0 (kFailure) and rethrown.
+  // stop message says so). Failures are reported to rank 0 (kFailure) and rethrown. Logs (debug) its
+  // units, seconds scoring and seconds waiting for a unit at the end.
   bool serve(const dist::Comm& comm);
 
  private:
@@ -31,8 +33,13 @@ class Worker {
   data::Tokenizer::Session session_;
   data::ChatTemplate chat_;
   data::RecordIndex index_;
-  model::CheckpointScorer scorer_;
+  std::unique_ptr<model::CheckpointScorer> scorer_;  // null with test.fake_worker
 };
+
+// test.fake_worker's losses for the first `count` reasoning tokens of the record on line `line` at
+// checkpoint `key`: a function of these alone (any rank count stores the same bits), rising with the
+// checkpoint index at a per-record rate, so that calibration, filter and selection have work to do.
+std::vector<float> fake_losses(int64_t line, const model::CheckpointKey& key, int64_t count);
 
 // Where the record index of a run is cached: next to the output file.
 std::filesystem::path index_cache_path(const Options& options);

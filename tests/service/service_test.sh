@@ -28,6 +28,19 @@ html = open("np1.report.html").read()
 assert "<svg" in html and "</html>" in html
 PY
 grep -q "chosen: gaussian" np1.log || fail "no calibration table in the log"
+# The profile pass stores only the examples the filter kept: [C, K, T] rows = /profile/example.
+"$same" --profile-layout np1.h5 || fail "the compact profile layout is wrong"
+"$tool" inspect np1.h5 > inspect.txt
+kept=$(sed -n 's/^filter: .*, the profile pass scores \([0-9]*\) examples$/\1/p' inspect.txt)
+[ -n "$kept" ] || { cat inspect.txt; fail "inspect does not show the filter"; }
+grep -qx "  rows: $kept examples (/profile/example); token losses: float32 \[3, $kept, 80\]" inspect.txt \
+  || { cat inspect.txt; fail "inspect does not show the compact profile [3, $kept, 80]"; }
+# A filter that keeps about half: profile rows are then a proper subset of the records.
+"$mpiexec" -n 2 "$dist" --config run.ini --output.path half.h5 --filter.method quantile --filter.quantile 0.5 \
+  > half.log 2>&1 || { cat half.log; fail "the run with a quantile filter failed"; }
+"$same" --profile-layout half.h5 || fail "the compact profile layout is wrong under a filter that keeps half"
+half=$("$tool" inspect half.h5 | sed -n 's/^  rows: \([0-9]*\) examples (\/profile\/example).*/\1/p')
+[ -n "$half" ] && [ "$half" -lt 400 ] && [ "$half" -gt 100 ] || fail "a filter keeping half stored $half profile rows"
 grep -q "profile pass done" np4.log || fail "np=4 did not finish the profile pass"
 echo "ok: identical results and selections with 1, 2 and 4 ranks; budget met; JSONL, dataset_info, summary and report written"
 

@@ -1,9 +1,11 @@
 #include "curate/store/hdf5.h"
+#include "curate/store/half.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "curate/util/error.h"
 #include "support/test_support.h"
@@ -129,6 +131,68 @@ TEST(H5File, FlippedBytesInsideAChunkAreDetected) {
   H5File damaged = H5File::open(dir / "run.h5", false);
   damaged.verify();  // the structure is intact
   EXPECT_THROW_WITH(damaged.read_f32("/profile/losses"), StoreError, "run.h5", "/profile/losses", "Fletcher-32", "--fresh");
+}
+
+
+// Hand-computed binary16 bit patterns: exact values, round to nearest even at a tie, subnormals,
+// overflow, NaN.
+TEST(Half, RoundsToNearestEvenAndWidensExactly) {
+  EXPECT_EQ(to_half(1.0f), 0x3c00);
+  EXPECT_EQ(to_half(-2.0f), 0xc000);
+  EXPECT_EQ(to_half(0.0f), 0x0000);
+  EXPECT_EQ(to_half(-0.0f), 0x8000);
+  EXPECT_EQ(to_half(65504.0f), 0x7bff);              // largest half
+  EXPECT_EQ(to_half(65520.0f), 0x7c00);              // halfway to 2^16 rounds (to even) to inf
+  EXPECT_EQ(to_half(1e6f), 0x7c00);
+  EXPECT_EQ(to_half(1.0f / 3), 0x3555);              // 0x3555 = 0.33325195...
+  EXPECT_EQ(to_half(1.0f + 0x1.0p-11f), 0x3c00);     // tie, even neighbour below
+  EXPECT_EQ(to_half(1.0f + 3 * 0x1.0p-11f), 0x3c02);  // tie, even neighbour above
+  EXPECT_EQ(to_half(0x1.0p-24f), 0x0001);            // smallest subnormal
+  EXPECT_EQ(to_half(0x1.0p-25f), 0x0000);            // tie between 0 and it: even is 0
+  EXPECT_EQ(to_half(0x1.8p-25f), 0x0001);
+  EXPECT_EQ(to_half(0x1.ff8p-15f), 0x03ff);          // largest subnormal
+  EXPECT_EQ(to_half(0x1.ffcp-15f), 0x0400);          // tie above it rounds (to even) into the smallest normal
+  EXPECT_EQ(to_half(std::numeric_limits<float>::infinity()), 0x7c00);
+  EXPECT_EQ(to_half(std::numeric_limits<float>::quiet_NaN()) & 0x7e00, 0x7e00);
+  for (uint32_t h = 0; h < 0x10000; ++h) {  // every half widens exactly and rounds back to itself
+    const auto half = static_cast<uint16_t>(h);
+    const float wide = from_half(half);
+    if (std::isnan(wide)) {
+      EXPECT_EQ(half & 0x7c00, 0x7c00);
+      continue;
+    }
+    ASSERT_EQ(to_half(wide), half) << h;
+  }
+  EXPECT_EQ(from_half(0x3555), 0.333251953125f);
+  EXPECT_EQ(from_half(0x0001), 0x1.0p-24f);
+  EXPECT_EQ(from_half(0x83ff), -0x1.ff8p-15f);
+}
+
+TEST(H5File, Float16DatasetsRoundOnWriteAndReadAsFloat32) {
+  ScratchDir dir;
+  const std::vector<float> values = {1.0f, 1.0f / 3, 70000.0f, -0x1.0p-24f, 2.5f, 0.1f};
+  {
+    H5File file = H5File::create(dir / "run.h5");
+    file.create_f16("/profile/losses", {2, 3, 2}, {1, 2, 2});
+    file.write("/profile/losses", {1, 0, 0}, {1, 3, 2}, std::span<const float>(values));
+    file.flush();
+  }
+  const H5File file = H5File::open(dir / "run.h5", false);
+  EXPECT_EQ(file.dtype("/profile/losses"), "f16");
+  EXPECT_EQ(file.chunk("/profile/losses"), (std::vector<uint64_t>{1, 2, 2}));
+  const std::vector<float> read = file.read_f32("/profile/losses");
+  ASSERT_EQ(read.size(), 12u);
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(std::isnan(read[static_cast<std::size_t>(i)])) << i;  // NaN fill
+  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(read[6 + i], from_half(to_half(values[i]))) << i;
+  EXPECT_EQ(read[7], 0.333251953125f);
+  EXPECT_TRUE(std::isinf(read[8]));
+  // A hyperslab: one example (row 2) across both checkpoints.
+  const std::vector<float> row = file.read_f32("/profile/losses", {0, 2, 0}, {2, 1, 2});
+  ASSERT_EQ(row.size(), 4u);
+  EXPECT_TRUE(std::isnan(row[0]));
+  EXPECT_EQ(row[2], 2.5f);
+  EXPECT_EQ(row[3], from_half(to_half(0.1f)));
+  EXPECT_THROW_WITH(file.read_f32("/profile/losses", {0, 3, 0}, {1, 1, 2}), StoreError, "outside");
 }
 
 }  // namespace

@@ -70,15 +70,17 @@ struct TestOptions {
 struct Options {
   RunOptions run;
   PassOptions pass;
+  StoreOptions store;  // [store] token_losses
+  TestOptions test;    // [test] (hidden) fake_worker, fake_unit_seconds
   model::EngineOptions engine;  // [score] device, dtype, threads, batch_tokens; [perturb] ...
   data::DataOptions data;
   data::PromptOptions prompt;
   select::FilterOptions filter;  // [filter] which examples the profile pass scores
   select::SelectOptions select;  // [select] budget, method, clustering
-};
-
   PlanOptions plan;              // [plan] throughput table of --plan
   select::ExportOptions exported;  // [select] format, response_template, compress: how the records are written
+};
+
 // Parses argv (and the INI file named by --config; the command line wins). Returns false after
 // printing help for --help. Throws ConfigError naming the option or file line for bad input.
 bool parse_options(int argc, char** argv, Options& options);

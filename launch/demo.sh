@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and builds (launch/setup.sh), then runs curate_dist on the bundled demo (configs/demo.ini):
-# two tiny random Qwen2-shaped models are generated, 400 examples are scored by 3 MPI ranks
-# (calibration, difficulty pass, filter, profile pass) into build/demo/run.h5, 40 are selected into
-# build/demo/run.selected.jsonl with a report build/demo/run.report.html, and the file is summarised.
+# the two small trained Qwen2 models of configs/demo (launch/train_demo_models.py made them) score 430
+# reasoning records with 3 MPI ranks (calibration, difficulty pass, filter, profile pass) into
+# build/demo/run.h5, 40 are selected into build/demo/run.selected.jsonl with a report
+# build/demo/run.report.html, and the file is summarised.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/launch/setup.sh"
@@ -10,8 +11,6 @@ cd "$root"
 build=${CURATE_BUILD_DIR:-build}
 tool="$build/src/tools/curate_tool"
 mkdir -p build/demo
-[ -f build/demo/base/config.json ] || "$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output build/demo/base
-[ -f build/demo/tuned/config.json ] || "$tool" make-model --shape tiny-qwen2 --seed 2 --init-std 0.1 --output build/demo/tuned
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@"
 echo

@@ -288,11 +288,12 @@ def demo_records(seed=20):
     return out
 
 
-def corpus(seed=7, documents=5000):
-    """Plain text the base model is pre-trained on: worked problems of every clean kind (arithmetic,
-    word problems, vignettes, case discussions) written as "Problem: ... Solution: ... Answer: ...",
-    arithmetic drills and medical textbook sentences. No chat template, no <think> blocks and no noisy
-    traces: the fine-tune teaches the format of the SFT records."""
+def corpus(seed=7, documents=4000):
+    """Text the base model is pre-trained on, standing in for the web and instruction data a real base
+    model has seen: worked problems of every clean kind (arithmetic, word problems, vignettes, case
+    discussions), half as plain "Problem: ... Solution: ... Answer: ..." text and half as ChatML
+    conversations with a <think> block, arithmetic drills and medical textbook sentences. No noisy
+    traces: what the fine-tune adds is the demo's own records, the scraped ones included."""
     r = random.Random(seed)
     makers = [(0.25, arith), (0.4, wordprob), (0.6, medqa), (0.72, case_discussion)]
     out = []
@@ -301,7 +302,11 @@ def corpus(seed=7, documents=5000):
         make = next((m for limit, m in makers if kind < limit), None)
         if make is not None:
             question, trace, answer = make(r)
-            out.append("Problem: " + question + "\nSolution: " + trace.replace("\n", " ") + "\nAnswer: " + answer)
+            if r.random() < 0.5:
+                out.append("Problem: " + question + "\nSolution:\n" + trace + "\nAnswer: " + answer)
+            else:
+                out.append("<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n" +
+                           think(trace, answer) + "<|im_end|>\n")
         elif kind < 0.85:
             a, b = r.randint(2, 99), r.randint(2, 99)
             out.append(" ".join("%d + %d = %d." % (x, y, x + y) for x, y in [(a, b), (b, a), (a, a)]) +

@@ -38,8 +38,8 @@ ADDED = ["<think>", "</think>"]
 MERGES = 700
 SHAPE = dict(hidden_size=64, intermediate_size=192, num_hidden_layers=4, num_attention_heads=4,
              num_key_value_heads=2, rope_theta=10000.0, rms_norm_eps=1e-6)
-PRETRAIN = dict(steps=500, batch=16, seq=256, lr=3e-3, seed=1)
-FINETUNE = dict(steps=120, batch=8, lr=1e-3, seed=2)
+PRETRAIN = dict(steps=300, batch=16, seq=256, lr=3e-3, seed=1)
+FINETUNE = dict(steps=60, batch=8, lr=5e-4, seed=2)
 CHAT_TEMPLATE = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content']"
                  " + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
                  "{% endif %}")

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 
 #include "curate/util/error.h"
 #include "curate/util/log.h"
@@ -206,6 +207,57 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
   }
   if (next < positions.size()) throw DataError("'" + path.string() + "' has fewer lines than its index; delete the index cache");
   return results;
+}
+
+void read_raw_records(const std::filesystem::path& path, const RecordIndex& index, std::span<const std::size_t> positions,
+                      const std::function<void(std::size_t position, std::string_view bytes)>& visit) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  const auto changed = [&](std::size_t p) {
+    return DataError("'" + path.string() + "' changed since it was indexed (record at line " +
+                     std::to_string(index.lines[p]) + "); delete the index cache and rerun");
+  };
+  for (std::size_t p : positions) {
+    if (p >= index.size()) throw DataError("record " + std::to_string(p) + " is outside the index of '" + path.string() + "'");
+  }
+  if (!index.compressed) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
+    std::string buffer;
+    try {
+      for (std::size_t p : positions) {
+        buffer.resize(index.lengths[p]);
+        std::size_t done = 0;
+        while (done < buffer.size()) {
+          const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(index.offsets[p] + done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) throw changed(p);
+          done += static_cast<std::size_t>(n);
+        }
+        std::string_view bytes(buffer);
+        if (bytes.ends_with('\n')) bytes.remove_suffix(1);
+        if (bytes.ends_with('\r')) bytes.remove_suffix(1);  // as LineReader: "\r\n" (or a final "\r") ends a line
+        if (index.offsets[p] == 0 && bytes.starts_with(kBom)) bytes.remove_prefix(kBom.size());
+        visit(p, bytes);
+      }
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+    return;
+  }
+  LineReader reader(path, std::numeric_limits<std::size_t>::max());
+  Line line;
+  std::size_t next = 0;
+  while (next < positions.size() && reader.next(line)) {
+    while (next < positions.size() && index.lines[positions[next]] == line.number) {
+      if (line.offset != index.offsets[positions[next]]) throw changed(positions[next]);
+      std::string_view bytes(line.text);
+      if (line.offset == 0 && bytes.starts_with(kBom)) bytes.remove_prefix(kBom.size());
+      visit(positions[next++], bytes);
+    }
+  }
+  if (next < positions.size()) throw changed(positions[next]);
 }
 
 }  // namespace curate::data

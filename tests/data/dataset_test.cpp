@@ -275,5 +275,23 @@ TEST(Assemble, ResponseWindowIsTheReferences) {
   EXPECT_THROW_WITH(assemble(example, chat, options, session), ConfigError, "score.window");
 }
 
+TEST(Dataset, OpenAiMessagesAreConversations) {
+  DataOptions options;
+  auto r = parse_record(R"({"messages": [{"role": "system", "content": "Be careful."}, {"role": "user", "content": "Is 7 prime?"},)"
+                        R"( {"role": "assistant", "content": "<think>no divisors</think>Yes"}], "source": "qa"})",
+                        5, [] { DataOptions o; o.think_begin = "<think>"; o.think_end = "</think>"; return o; }());
+  ASSERT_TRUE(r.example) << r.detail;
+  ASSERT_EQ(r.example->context.size(), 2u);
+  EXPECT_EQ(r.example->context[0].role, "system");
+  EXPECT_EQ(r.example->context[1].content, "Is 7 prime?");
+  EXPECT_EQ(r.example->reasoning, "no divisors");
+  EXPECT_EQ(r.example->answer, "Yes");
+  EXPECT_EQ(r.example->source, "qa");
+  options.messages_field = "turns";  // renamed: a "messages" file is then of unknown format
+  r = parse_record(R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})", 1, options);
+  ASSERT_FALSE(r.example);
+  EXPECT_EQ(r.reason, SkipReason::kUnknownFormat);
+}
+
 }  // namespace
 }  // namespace curate::data

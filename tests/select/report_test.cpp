@@ -1,4 +1,4 @@
-// Outputs of the selection stage: ShareGPT export, dataset_info.json entry, summary JSON, HTML report.
+// Outputs of the selection stage: summary JSON and HTML report (the export: export_test.cpp).
 #include "curate/select/report.h"
 
 #include <gtest/gtest.h>
@@ -10,143 +10,12 @@
 #include <random>
 #include <set>
 
-#include "curate/select/export.h"
 #include "curate/util/error.h"
 
 namespace curate::select {
 namespace {
 
 using nlohmann::json;
-
-data::Example chat_example() {
-  data::Example e;
-  e.id = "q-17";
-  e.source = "numina";
-  e.domain = "math";
-  e.context = {{"user", "What is 2+2?"}, {"assistant", "Do you want a proof?"}, {"user", "Yes."}};
-  e.reasoning = "Two plus two is four.";
-  e.answer = "4";
-  return e;
-}
-
-// ---- export ----
-
-TEST(Export, ChatExampleInShareGptForm) {
-  std::string line = to_sharegpt(chat_example());
-  EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_EQ(line.rfind("{\"conversations\":[", 0), 0u) << line;  // key order kept
-  json j = json::parse(line);
-  ASSERT_EQ(j["conversations"].size(), 4u);
-  const char* tags[] = {"human", "gpt", "human", "gpt"};
-  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(j["conversations"][i]["from"], tags[i]);
-  EXPECT_EQ(j["conversations"][0]["value"], "What is 2+2?");
-  EXPECT_EQ(j["conversations"][3]["value"], "<think>\nTwo plus two is four.\n</think>\n\n4");
-  EXPECT_FALSE(j.contains("system"));
-  EXPECT_FALSE(j.contains("input_ids"));
-  EXPECT_EQ(j["id"], "q-17");
-  EXPECT_EQ(j["source"], "numina");
-  EXPECT_EQ(j["domain"], "math");
-}
-
-TEST(Export, FlatRecordRoundTripsThroughTheParser) {
-  data::DataOptions flat;
-  auto parsed = data::parse_record(
-      R"({"prompt": "A 45-year-old man has chest pain. Next step?", "reasoning": "Rule out MI first.",)"
-      R"( "distilled_answer_string": "ECG", "source": "medqa", "domain": "medicine"})",
-      3, flat);
-  ASSERT_TRUE(parsed.example) << parsed.detail;
-  std::string line = to_sharegpt(*parsed.example);
-  json j = json::parse(line);
-  ASSERT_EQ(j["conversations"].size(), 2u);
-  EXPECT_EQ(j["conversations"][0]["from"], "human");
-  EXPECT_EQ(j["conversations"][1]["value"], "<think>\nRule out MI first.\n</think>\n\nECG");
-  EXPECT_EQ(j["id"], "3");
-
-  // Read back as ShareGPT with the export markers: the same example.
-  data::DataOptions sharegpt;
-  sharegpt.think_begin = "<think>\n";
-  sharegpt.think_end = "\n</think>\n\n";
-  auto again = data::parse_record(line, 3, sharegpt);
-  ASSERT_TRUE(again.example) << again.detail;
-  EXPECT_EQ(again.example->context.size(), 1u);
-  EXPECT_EQ(again.example->context[0].content, parsed.example->context[0].content);
-  EXPECT_EQ(again.example->reasoning, parsed.example->reasoning);
-  EXPECT_EQ(again.example->answer, parsed.example->answer);
-  EXPECT_EQ(again.example->source, "medqa");
-  EXPECT_EQ(again.example->domain, "medicine");
-}
-
-TEST(Export, SystemMessagesGoToTheSystemField) {
-  data::Example e = chat_example();
-  e.context.insert(e.context.begin(), {"system", "You are careful."});
-  json j = json::parse(to_sharegpt(e));
-  EXPECT_EQ(j["system"], "You are careful.");
-  ASSERT_EQ(j["conversations"].size(), 4u);
-  EXPECT_EQ(j["conversations"][0]["from"], "human");
-
-  e.context.push_back({"system", "Answer briefly."});
-  j = json::parse(to_sharegpt(e));
-  EXPECT_EQ(j["system"], "You are careful.\n\nAnswer briefly.");
-}
-
-TEST(Export, EscapesJsonAndKeepsUtf8) {
-  data::Example e;
-  e.id = "id \"quoted\"";
-  e.context = {{"user", "Say \"hi\" \\ then\ttab\nnewline \x01 ctrl"}};
-  e.reasoning = "Café, 数学, 🙂 </think> inside";
-  e.answer = "é";
-  std::string line = to_sharegpt(e);
-  EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_NE(line.find("Café, 数学, 🙂"), std::string::npos) << "non-ASCII is written as UTF-8, not \\u escapes";
-  EXPECT_NE(line.find(R"(Say \"hi\" \\ then\ttab\nnewline \u0001 ctrl)"), std::string::npos) << line;
-  json j = json::parse(line);
-  EXPECT_EQ(j["conversations"][0]["value"], e.context[0].content);
-  EXPECT_EQ(j["conversations"][1]["value"], "<think>\n" + e.reasoning + "\n</think>\n\né");
-  EXPECT_EQ(j["id"], e.id);
-}
-
-TEST(Export, CustomMarkers) {
-  ExportOptions options;
-  options.think_open = "<|begin_of_thought|>";
-  options.think_close = "<|end_of_thought|>";
-  json j = json::parse(to_sharegpt(chat_example(), options));
-  EXPECT_EQ(j["conversations"].back()["value"], "<|begin_of_thought|>Two plus two is four.<|end_of_thought|>4");
-}
-
-TEST(Export, PretokenizedExamplesKeepTheirIds) {
-  data::Example e;
-  e.id = "9";
-  e.source = "s";
-  e.pretokenized = true;
-  e.input_ids = {151644, 872, 198, 17, 10, 17};
-  e.reasoning_start = 3;
-  json j = json::parse(to_sharegpt(e));
-  EXPECT_FALSE(j.contains("conversations"));
-  EXPECT_EQ(j["input_ids"], json({151644, 872, 198, 17, 10, 17}));
-  EXPECT_EQ(j["reasoning_start"], 3);
-  EXPECT_EQ(j["id"], "9");
-  EXPECT_EQ(j["source"], "s");
-  EXPECT_EQ(j["domain"], "default");
-}
-
-TEST(Export, UnknownRoleIsADataError) {
-  data::Example e = chat_example();
-  e.context[1].role = "tool";
-  EXPECT_THROW(to_sharegpt(e), DataError);
-}
-
-TEST(Export, DatasetInfoEntry) {
-  std::string text = dataset_info_entry("curated \"v1\"", "selected.jsonl");
-  EXPECT_EQ(text.back(), '\n');
-  json j = json::parse(text);
-  ASSERT_EQ(j.size(), 1u);
-  const json& entry = j.at("curated \"v1\"");
-  EXPECT_EQ(entry["file_name"], "selected.jsonl");
-  EXPECT_EQ(entry["formatting"], "sharegpt");
-  EXPECT_EQ(entry["columns"], json({{"messages", "conversations"}, {"system", "system"}}));
-  EXPECT_EQ(entry["tags"],
-            json({{"role_tag", "from"}, {"content_tag", "value"}, {"user_tag", "human"}, {"assistant_tag", "gpt"}}));
-}
 
 // ---- report ----
 

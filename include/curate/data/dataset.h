@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "curate/data/line_reader.h"
@@ -61,5 +63,13 @@ RecordIndex load_or_build_index(const std::filesystem::path& path, const std::fi
 // Results are in the order of `positions`; skipped records come back without an example.
 std::vector<ParseResult> read_records(const std::filesystem::path& path, const RecordIndex& index,
                                       std::span<const std::size_t> positions, const DataOptions& options);
+
+// Calls visit(position, bytes) for the records at `positions` (indices into `index`, ascending), in
+// that order. `bytes` is the record exactly as stored: its line without the terminator ("\n" or
+// "\r\n"), and without the UTF-8 byte order mark that may open the file (not part of any record).
+// Plain files are read with pread, compressed ones streamed up to the last wanted record; lengths are
+// not limited. Throws DataError when the file no longer matches the index.
+void read_raw_records(const std::filesystem::path& path, const RecordIndex& index, std::span<const std::size_t> positions,
+                      const std::function<void(std::size_t position, std::string_view bytes)>& visit);
 
 }  // namespace curate::data

@@ -2,6 +2,7 @@
 // versions, so code that sees torch builds messages with these).
 #pragma once
 
+#include <functional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -43,5 +44,15 @@ namespace curate {
 // Throws ConfigError naming `where` (an argument, a file) when `text` holds any %name% (lowercase
 // letters and underscores); call it on every argument and configuration text before parsing them.
 void reject_option_placeholders(std::string_view text, const std::string& where);
+
+}  // namespace curate
+
+namespace curate {
+
+// Refuses (ConfigError) a command line where an option that takes a value is followed by another
+// option instead of its value (`--select.output --select.budget 5`, as an empty shell variable
+// gives), which parsers read as the value or as a missing one. `takes_value(name)` says whether the
+// option `--name` takes a value; `--name=value` and short options are left to the parser.
+void reject_options_as_values(int argc, const char* const* argv, const std::function<bool(std::string_view)>& takes_value);
 
 }  // namespace curate

@@ -1,0 +1,118 @@
+#include "curate/util/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "curate/util/error.h"
+#include "curate/util/hash.h"
+
+namespace curate {
+namespace {
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what, int error) {
+  throw StoreError(path.string() + ": " + what + ": " + std::strerror(error) +
+                   " (check the free space and permissions of its folder)");
+}
+
+void write_all(const std::filesystem::path& path, std::string_view bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(path, "cannot create the file", errno);
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      ::close(fd);
+      fail(path, "cannot write", error);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::close(fd) != 0) fail(path, "cannot write", errno);
+}
+
+std::filesystem::path folder_of(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
+}  // namespace
+
+std::filesystem::path temporary_path(const std::filesystem::path& target) { return target.string() + ".tmp"; }
+
+void sync_path(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, "cannot open to force it to disk", errno);
+  // Some file systems refuse fsync on folders (EINVAL); their renames are durable anyway.
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    const int error = errno;
+    ::close(fd);
+    fail(path, "cannot force it to disk", error);
+  }
+  ::close(fd);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  StagedFiles files;
+  files.write(path, bytes);
+  files.commit();
+}
+
+std::string file_digest(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  uint64_t hash = fnv1a64(""), bytes = 0;
+  std::string buffer(1 << 16, '\0');
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return "";
+    }
+    if (n == 0) break;
+    hash = fnv1a64(std::string_view(buffer.data(), static_cast<std::size_t>(n)), hash);
+    bytes += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return std::to_string(bytes) + "\t" + hex;
+}
+
+StagedFiles::~StagedFiles() {
+  if (committed_) return;
+  for (const auto& target : targets_) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary_path(target), ignored);
+  }
+}
+
+std::filesystem::path StagedFiles::stage(const std::filesystem::path& target) {
+  if (std::find(targets_.begin(), targets_.end(), target) != targets_.end()) {
+    throw StoreError(target.string() + " is written twice by one command: give each output its own name");
+  }
+  targets_.push_back(target);
+  return temporary_path(target);
+}
+
+void StagedFiles::write(const std::filesystem::path& target, std::string_view bytes) { write_all(stage(target), bytes); }
+
+void StagedFiles::commit() {
+  for (const auto& target : targets_) sync_path(temporary_path(target));
+  std::set<std::filesystem::path> folders;
+  for (const auto& target : targets_) {
+    if (::rename(temporary_path(target).c_str(), target.c_str()) != 0) {
+      fail(target, "cannot rename " + temporary_path(target).string() + " to it", errno);
+    }
+    folders.insert(folder_of(target));
+  }
+  committed_ = true;
+  for (const auto& folder : folders) sync_path(folder);
+}
+
+}  // namespace curate

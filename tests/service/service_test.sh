@@ -36,7 +36,7 @@ kept=$(sed -n 's/^filter: .*, the profile pass scores \([0-9]*\) examples$/\1/p'
 grep -qx "  rows: $kept examples (/profile/example); token losses: float32 \[3, $kept, 80\]" inspect.txt \
   || { cat inspect.txt; fail "inspect does not show the compact profile [3, $kept, 80]"; }
 # A filter that keeps about half: profile rows are then a proper subset of the records.
-"$mpiexec" -n 2 "$dist" --config run.ini --output.path half.h5 --filter.method quantile --filter.quantile 0.5 \
+"$mpiexec" -n 2 "$dist" --config run.ini --output.path half.h5 --filter.method quantile --filter.quantile 0.5 --filter.whole_budget 0 \
   > half.log 2>&1 || { cat half.log; fail "the run with a quantile filter failed"; }
 "$same" --profile-layout half.h5 || fail "the compact profile layout is wrong under a filter that keeps half"
 half=$("$tool" inspect half.h5 | sed -n 's/^  rows: \([0-9]*\) examples (\/profile\/example).*/\1/p')

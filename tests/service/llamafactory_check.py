@@ -63,12 +63,13 @@ def main():
         for row, loaded, line in zip(aligned, plain, written):
             # datasets: every key of the line, same values (absent keys of other lines read as None)
             assert {k: v for k, v in loaded.items() if v is not None or k in line} == line, (name, loaded, line)
-            source_record = line if not fields else find_source(records, line, fields)
+            verbatim = name.endswith(".selected")  # the records as they are; other names were converted
+            source_record = line if verbatim else find_source(records, line, fields)
             system, turns = expected_turns(source_record, "" if fields == "conv" else fields)
             got = [(t["role"], t["content"]) for t in row["_prompt"] + row["_response"]]
             assert got == turns, (name, got, turns)
             assert (row["_system"] or "") == system, (name, row["_system"], system)
-            if not fields:
+            if verbatim:
                 assert json.dumps(line, sort_keys=True) in records, (name, "not an input record", line)
         print(f"ok: {name}: {len(written)} records load in LLaMA-Factory ({info[name]['formatting']}) and datasets, "
               "turns equal to the input text")

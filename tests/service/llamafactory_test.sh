@@ -7,7 +7,7 @@ set -euo pipefail
 tool=$1 dist=$2 same=$3 mpiexec=$4 tokenizer=$5 python=$6
 check=$(cd "$(dirname "$0")" && pwd)/llamafactory_check.py
 if ! "$python" -c "import llamafactory.data, datasets" 2>/dev/null; then
-  echo "SKIP: no LLaMA-Factory test venv at $(dirname "$(dirname "$python")") (launch/setup_llamafactory.sh makes it; it needs PyPI)"
+  echo "SKIP: $python cannot import llamafactory and datasets: no LLaMA-Factory test venv (launch/setup_llamafactory.sh makes it; it needs PyPI)"
   exit 77
 fi
 source "$(dirname "$0")/export_common.sh"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates the test venv of tests/service/llamafactory_test.sh: VENV (default .venv-llamafactory beside .venv)
-# with LLaMA-Factory and Hugging Face datasets from PyPI. It sees the torch of the project's .venv
-# through a .pth file (no second multi-GB torch download) when that .venv exists. Idempotent: does
-# nothing when both packages import. Exit 0 on success, 1 when the venv cannot be made (no network).
+# with LLaMA-Factory and Hugging Face datasets from PyPI. The project's .venv is put on its path
+# (a .pth file), but pip still installs its own torch there (about 10 minutes and 4 GB on the first
+# run, measured 2026-11). Idempotent: does nothing when both packages import. Exit 0 on success,
+# non-zero when the venv cannot be made (no network).
 #   launch/setup_llamafactory.sh [VENV]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

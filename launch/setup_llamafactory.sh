@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${1:-$root/.venv-llamafactory}
-version=${CURATE_LLAMAFACTORY_VERSION:-}  # e.g. 0.9.4; empty = the newest release
+version=${CURATE_LLAMAFACTORY_VERSION:-0.9.5}  # the release the test was written against; empty = the newest
 if "$venv/bin/python" -c "import llamafactory.data, datasets" 2>/dev/null; then exit 0; fi
 echo "setup: creating $venv with llamafactory${version:+==$version} and datasets (pip, a few minutes the first time)"
 python3 -m venv "$venv"

@@ -172,7 +172,13 @@ bool parse_options(int argc, char** argv, Options& options) {
   cli.add(generic).add(table);
   for (int i = 1; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i));
   reject_options_as_values(argc, argv, [&](std::string_view name) {
-    const po::option_description* option = cli.find_nothrow(std::string(name), false);
+    // An ambiguous name (find_nothrow throws) is left to the parser, which reports it.
+    const po::option_description* option = nullptr;
+    try {
+      option = cli.find_nothrow(std::string(name), false);
+    } catch (const po::error&) {
+      return false;
+    }
     return option != nullptr && option->semantic()->max_tokens() > 0;
   });
   try {

@@ -239,7 +239,13 @@ int main(int argc, char** argv) {
     if (found->first == "inspect") positional.add("file", 1);
     for (int i = 2; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i - 1));
     reject_options_as_values(argc - 1, argv + 1, [&](std::string_view name) {
-      const po::option_description* option = desc.find_nothrow(std::string(name), false);
+      // An ambiguous name (find_nothrow throws) is left to the parser, which reports it.
+      const po::option_description* option = nullptr;
+      try {
+        option = desc.find_nothrow(std::string(name), false);
+      } catch (const po::error&) {
+        return false;
+      }
       return option != nullptr && option->semantic()->max_tokens() > 0;
     });
     po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional).run(), vm);

@@ -72,6 +72,13 @@ std::optional<RecordIndex> read_index(const std::filesystem::path& cache) {
   return index;
 }
 
+// Throws DataError when a position is not a record of `index` (read from `path`).
+void check_positions(const std::filesystem::path& path, const RecordIndex& index, std::span<const std::size_t> positions) {
+  for (std::size_t p : positions) {
+    if (p >= index.size()) throw DataError("record " + std::to_string(p) + " is outside the index of '" + path.string() + "'");
+  }
+}
+
 }  // namespace
 
 DatasetReader::DatasetReader(const std::filesystem::path& path, DataOptions options, std::ostream* report)
@@ -179,9 +186,7 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
     if (result.example) result.example->offset = index.offsets[position];
     results.push_back(std::move(result));
   };
-  for (std::size_t p : positions) {
-    if (p >= index.size()) throw DataError("record " + std::to_string(p) + " is outside the index of '" + path.string() + "'");
-  }
+  check_positions(path, index, positions);
   if (!index.compressed) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
@@ -216,9 +221,7 @@ void read_raw_records(const std::filesystem::path& path, const RecordIndex& inde
     return DataError("'" + path.string() + "' changed since it was indexed (record at line " +
                      std::to_string(index.lines[p]) + "); delete the index cache and rerun");
   };
-  for (std::size_t p : positions) {
-    if (p >= index.size()) throw DataError("record " + std::to_string(p) + " is outside the index of '" + path.string() + "'");
-  }
+  check_positions(path, index, positions);
   if (!index.compressed) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));

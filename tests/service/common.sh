@@ -2,14 +2,7 @@
 # Shared set-up of the curate_dist end-to-end tests: a tiny base and fine-tuned model, a 600-record
 # dataset (one malformed line), run.ini, and the list of result datasets compared bit for bit.
 # Sourced with tool, tokenizer set; leaves the caller in a temporary directory removed on exit.
-work=$(mktemp -d)
-trap '[ -n "${CURATE_KEEP_TEST_DIR:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-fail() { echo "FAIL: $*"; exit 1; }
-
-"$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output base --log-level warn
-"$tool" make-model --shape tiny-qwen2 --seed 2 --init-std 0.1 --output tuned --log-level warn
+source "$(dirname "${BASH_SOURCE[0]}")/workdir.sh"
 python3 - <<'PY'
 import json, random
 r = random.Random(0)

@@ -6,14 +6,7 @@
 # directory (removed on exit) holding, per dataset NAME: NAME.jsonl[.gz|.zst] and NAME.h5 with its
 # selection NAME.selected.jsonl[...], NAME.selected_ids.txt, NAME.scores.tsv.
 fixtures=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data/export" && pwd)
-work=$(mktemp -d)
-trap '[ -n "${CURATE_KEEP_TEST_DIR:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-fail() { echo "FAIL: $*"; exit 1; }
-
-"$tool" make-model --shape tiny-qwen2 --seed 1 --init-std 0.1 --output base --log-level warn
-"$tool" make-model --shape tiny-qwen2 --seed 2 --init-std 0.1 --output tuned --log-level warn
+source "$(dirname "${BASH_SOURCE[0]}")/workdir.sh"
 python3 - "$fixtures" <<'PY'
 import gzip, sys, subprocess
 fixtures = sys.argv[1]

@@ -8,6 +8,7 @@
 #include "curate/data/dataset.h"
 #include "curate/data/line_reader.h"
 #include "curate/data/tokenizer.h"
+#include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/parallel.h"
@@ -22,9 +23,9 @@ void run_tokenize(const TokenizeOptions& options) {
   if (options.threads < 0 || options.window_bytes <= 0) throw ConfigError("--threads >= 0 and --window-bytes > 0 needed");
   const Tokenizer tokenizer = Tokenizer::load(options.tokenizer);
   LineReader reader(options.input);
-  const std::filesystem::path partial = options.output + ".partial";
-  std::ofstream out(partial, std::ios::trunc);
-  if (!out) throw StoreError("cannot create '" + partial.string() + "': check that the output folder exists and is writable");
+  StagedFiles staged;  // the output appears whole or not at all
+  const std::filesystem::path temporary = staged.stage(options.output);
+  std::ofstream out = open_output(temporary);
 
   using Clock = std::chrono::steady_clock;
   double encode_seconds = 0;
@@ -55,7 +56,7 @@ void run_tokenize(const TokenizeOptions& options) {
       out << line;
       tokens += static_cast<int64_t>(doc.size());
     }
-    if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
+    if (!out) throw StoreError("cannot write '" + temporary.string() + "': disk full or read-only?");
     lines += static_cast<int64_t>(texts.size());
     texts.clear();
     line_numbers.clear();
@@ -76,9 +77,8 @@ void run_tokenize(const TokenizeOptions& options) {
     if (window >= options.window_bytes) flush();
   }
   flush();
-  out.close();
-  if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
-  std::filesystem::rename(partial, options.output);
+  close_output(out, temporary);
+  staged.commit();
   const double seconds = std::max(encode_seconds, 1e-9);
   log::info(cat("tokenized ", lines, " lines: ", bytes, " bytes -> ", tokens, " tokens; encoding ", format_seconds(seconds),
                 ", ", bytes / seconds / 1e6, " MB/s, ", static_cast<int64_t>(tokens / seconds), " tokens/s"));
@@ -102,9 +102,9 @@ void run_prepare(const PrepareOptions& options) {
   std::ofstream report(report_path, std::ios::trunc);
   if (!report) throw StoreError("cannot create '" + report_path + "': check that the folder exists and is writable");
   DatasetReader reader(options.input, options.data, &report);
-  const std::filesystem::path partial = options.output + ".partial";
-  std::ofstream out(partial, std::ios::trunc);
-  if (!out) throw StoreError("cannot create '" + partial.string() + "': check that the output folder exists and is writable");
+  StagedFiles staged;  // the output appears whole or not at all
+  const std::filesystem::path temporary = staged.stage(options.output);
+  std::ofstream out = open_output(temporary);
 
   std::vector<Example> batch;
   int64_t examples = 0, tokens = 0;
@@ -131,9 +131,8 @@ void run_prepare(const PrepareOptions& options) {
     if (batch.size() >= 4096) flush();
   }
   flush();
-  out.close();
-  if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
-  std::filesystem::rename(partial, options.output);
+  close_output(out, temporary);
+  staged.commit();
   std::string skipped;
   for (const auto& [reason, count] : reader.skipped()) skipped += cat(" ", reason, "=", count);
   log::info(cat("prepared ", examples, " examples (", tokens, " tokens) into ", options.output, "; skipped ",

@@ -21,6 +21,7 @@
 #include "curate/data/line_reader.h"
 #include "curate/model/perturb.h"
 #include "curate/model/scorer.h"
+#include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -197,9 +198,9 @@ void run_nll(const NllOptions& options) {
                 " in ", format_seconds(seconds_since(load_start))));
 
   data::LineReader reader(options.input);
-  const std::filesystem::path partial = options.output + ".partial";
-  std::ofstream out(partial, std::ios::trunc);
-  if (!out) throw StoreError("cannot create '" + partial.string() + "': check that the output folder exists and is writable");
+  StagedFiles staged;  // the output appears whole or not at all
+  const std::filesystem::path temporary = staged.stage(options.output);
+  std::ofstream out = open_output(temporary);
 
   const auto start = Clock::now();
   auto last_report = start;
@@ -214,7 +215,7 @@ void run_nll(const NllOptions& options) {
     }
     auto nll = scorer.score(requests);
     for (std::size_t i = 0; i < window.size(); ++i) write_scored(out, window[i], nll[i]);
-    if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
+    if (!out) throw StoreError("cannot write '" + temporary.string() + "': disk full or read-only?");
     lines += static_cast<int64_t>(window.size());
     window.clear();
     window_tokens = 0;
@@ -233,9 +234,8 @@ void run_nll(const NllOptions& options) {
     if (window_tokens >= options.window_tokens) flush();
   }
   flush();
-  out.close();
-  if (!out) throw StoreError("cannot write '" + partial.string() + "': disk full or read-only?");
-  std::filesystem::rename(partial, options.output);
+  close_output(out, temporary);
+  staged.commit();
 
   const double elapsed = seconds_since(start);
   const ScoreStats& stats = scorer.stats();

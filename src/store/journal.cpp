@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 
 namespace curate::store {
@@ -70,21 +71,15 @@ uint64_t Journal::read(const std::filesystem::path& path, const std::function<vo
 }
 
 void copy_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
-  const std::filesystem::path partial = to.string() + ".partial";
+  StagedFiles staged;
+  const std::filesystem::path temporary = staged.stage(to);
   std::error_code error;
-  std::filesystem::copy_file(from, partial, std::filesystem::copy_options::overwrite_existing, error);
+  std::filesystem::copy_file(from, temporary, std::filesystem::copy_options::overwrite_existing, error);
   if (error) {
-    throw StoreError("cannot copy " + from.string() + " to " + partial.string() + ": " + error.message() +
+    throw StoreError("cannot copy " + from.string() + " to " + temporary.string() + ": " + error.message() +
                      " (disk full or read-only?)");
   }
-  const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    fail(partial, "cannot force the copy to disk");
-  }
-  ::close(fd);
-  std::filesystem::rename(partial, to, error);
-  if (error) throw StoreError("cannot rename " + partial.string() + " to " + to.string() + ": " + error.message());
+  staged.commit();
 }
 
 RunLock::RunLock(const std::filesystem::path& path) : path_(path) {

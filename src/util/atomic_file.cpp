@@ -62,6 +62,17 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
   files.commit();
 }
 
+std::ofstream open_output(const std::filesystem::path& path) {
+  std::ofstream out(path, std::ios::trunc | std::ios::binary);
+  if (!out) throw StoreError("cannot create '" + path.string() + "': check that the output folder exists and is writable");
+  return out;
+}
+
+void close_output(std::ofstream& out, const std::filesystem::path& path) {
+  out.close();
+  if (!out) throw StoreError("cannot write '" + path.string() + "': disk full or read-only?");
+}
+
 std::string file_digest(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";

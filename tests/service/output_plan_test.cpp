@@ -76,7 +76,7 @@ TEST_F(OutputPlanTest, FinishedFileWithoutJournalIsCopiedBeforeARunContinuesIt) 
   write_file(base_path(options_), "stale copy of an earlier run");
   apply_output_plan(options_, p);
   EXPECT_EQ(read_file(base_path(options_)), read_file(output()));
-  EXPECT_FALSE(std::filesystem::exists(base_path(options_).string() + ".partial"));
+  EXPECT_FALSE(std::filesystem::exists(base_path(options_).string() + ".tmp"));
 }
 
 TEST_F(OutputPlanTest, KilledContinuationIsRebuiltFromTheBaseCopy) {

@@ -57,7 +57,7 @@ TEST(CurateToolNll, MatchesGoldenAndKeepsOtherKeysInOrder) {
     ++j;
   }
   EXPECT_EQ(j, static_cast<int>(golden["sequences"].size()));
-  EXPECT_FALSE(std::filesystem::exists(dir / "out.jsonl.partial"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.jsonl.tmp"));
 }
 
 TEST(CurateToolNll, MalformedLineIsReportedWithItsNumber) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,12 @@ void sync_path(const std::filesystem::path& path);
 // Writes `bytes` to temporary_path(path), fsyncs it, renames it to `path` and fsyncs the folder.
 // Throws StoreError naming the file and what to check; the temporary is removed on failure.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+
+// A stream for a staged temporary (StagedFiles::stage): opened truncated, throwing StoreError
+// "cannot create 'PATH': check that the output folder exists and is writable" when it cannot be.
+std::ofstream open_output(const std::filesystem::path& path);
+// Closes `out`, throwing StoreError naming `path` when any write failed (disk full, read-only).
+void close_output(std::ofstream& out, const std::filesystem::path& path);
 
 // A file's size and FNV-1a 64 hash, as "BYTES<TAB>HEX" (16 hex digits); "" when it cannot be read.
 // Identifies an output written earlier (not a cryptographic check).

@@ -154,7 +154,43 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
     detail::select_group(input, group, options, sharing, result);
   }
   std::sort(result.selected.begin(), result.selected.end());
+  result.shortfall = budget_shortfall(input, result, options);
+  if (!result.shortfall.empty()) log::warn("select: " + result.shortfall);
   return result;
+}
+
+std::string budget_shortfall(const SelectInput& input, const SelectResult& result, const SelectOptions& options) {
+  const bool tokens = options.token_budget > 0;
+  const int64_t budget = tokens ? options.token_budget : options.budget;
+  const auto cost = [&](std::size_t i) { return tokens ? input.full_length[i] : int64_t{1}; };
+  int64_t taken = 0, available = 0, candidates = 0;
+  int64_t shortest = std::numeric_limits<int64_t>::max();
+  for (int64_t i : result.selected) taken += cost(static_cast<std::size_t>(i));
+  for (std::size_t i = 0; i < input.kept.size(); ++i) {
+    if (!input.kept[i]) continue;
+    ++candidates;
+    available += cost(i);
+    shortest = std::min(shortest, cost(i));
+  }
+  if (taken >= budget) return "";
+  const std::string unit = tokens ? " tokens" : " examples";
+  const std::string asked = tokens ? cat("select.token_budget = ", budget) : cat("select.budget = ", budget);
+  const std::string what = taken == 0 ? "the budget selects nothing" : cat("selected ", taken, unit, " of the ", budget, " asked");
+  if (candidates == 0) return what + ": no example is a candidate (every record was skipped or filtered out)";
+  if (available <= budget) {
+    return cat(what, ": the ", candidates, " candidates hold only ", available, unit, " (", asked, "); lower the budget "
+               "or score more data");
+  }
+  if (tokens && shortest > budget) {
+    return cat(what, ": ", asked, " is below the shortest candidate's ", shortest, " tokens; raise select.token_budget");
+  }
+  int64_t allocated = 0;
+  for (const auto& row : result.allocation) allocated += row.source >= 0 ? row.allocated : 0;
+  if (allocated < budget) {
+    return cat(what, ": the shares of the budget sum to ", allocated, unit, " (select.allocation = ", options.allocation,
+               " rounds each share down, as the reference does)");
+  }
+  return cat(what, ": the candidates left in a share did not fit what remained of it (", asked, ")");
 }
 
 }  // namespace curate::select

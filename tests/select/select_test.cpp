@@ -195,6 +195,26 @@ TEST(Select, TokenBudgetTakesWhileItFits) {
   EXPECT_EQ(run(e, options).selected.size(), 5u);
 }
 
+TEST(Select, ABudgetThatIsNotMetSaysWhy) {
+  Examples e = five();
+  e.full_length = {50, 40, 30, 20, 10};
+  SelectOptions options = options_for("longest", 3);
+  EXPECT_EQ(run(e, options).shortfall, "");  // met
+  options.budget = 8;
+  EXPECT_NE(run(e, options).shortfall.find("the 5 candidates hold only 5 examples"), std::string::npos);
+  options.token_budget = 1;
+  const SelectResult nothing = run(e, options);
+  EXPECT_TRUE(nothing.selected.empty());
+  EXPECT_NE(nothing.shortfall.find("the budget selects nothing"), std::string::npos) << nothing.shortfall;
+  EXPECT_NE(nothing.shortfall.find("below the shortest candidate's 10 tokens"), std::string::npos) << nothing.shortfall;
+  options.token_budget = 75;  // 60 taken: example 2 (30) does not fit what is left
+  const SelectResult partial = run(e, options);
+  EXPECT_NE(partial.shortfall.find("selected 60 tokens of the 75 asked"), std::string::npos) << partial.shortfall;
+  e.kept = {0, 0, 0, 0, 0};
+  options.token_budget = 0;
+  EXPECT_NE(run(e, options).shortfall.find("no example is a candidate"), std::string::npos);
+}
+
 TEST(Select, OnlyKeptExamplesAreCandidates) {
   Examples e = five();
   e.kept = {1, 0, 1, 0, 1};

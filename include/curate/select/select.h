@@ -36,7 +36,13 @@ struct SelectResult {
   bool loss_not_rising = false;            // the candidates' mean mean_loss_first at the last checkpoint is not
                                            // above every other checkpoint's: the reference stops there
                                            // (assertion); curate_dist goes on and logs a warning
+  std::string shortfall;                   // why fewer examples (or tokens) than the budget were selected; "" when met
 };
+
+// Why `result` selects less than the budget asks (examples, or tokens under select.token_budget): the
+// candidates are fewer (or shorter) than the budget, or the budget is below the shortest candidate, or
+// the items left did not fit the shares. "" when the budget is met.
+std::string budget_shortfall(const SelectInput& input, const SelectResult& result, const SelectOptions& options);
 
 // Selects examples. NaN losses count as 0 (the reference's nan -> 0). Groups are the (domain,
 // source) pairs of the candidates, ordered by domain name then source name; each gets its
@@ -57,6 +63,7 @@ struct SelectResult {
 // Same input, options and seed give the same bits whatever the order of the names, the number of
 // processes sharing k-means rows (`sharing`, collective: every rank calls select identically) or
 // threads: random streams are seeded by hash_seed(seed, source name).
+// A selection that misses its budget sets result.shortfall (budget_shortfall) and logs it as a warning.
 // Throws ConfigError for invalid options, DataError for inconsistent sizes or ids.
 SelectResult select(const SelectInput& input, std::span<const std::string> source_names,
                     std::span<const std::string> domain_names, const SelectOptions& options,

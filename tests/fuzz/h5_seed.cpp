@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
           service::ExampleResult e;
           e.line = row + 1, e.source = row % 2 ? "a" : "b", e.domain = "d";
           e.prompt_tokens = 3, e.reasoning_tokens = 5, e.full_length = 9;
-          e.status = row == 4 ? 1 : 0;
-          if (e.status == 0) e.losses = {1.5f, 2.0f, 0.25f, static_cast<float>(row)};
+          e.status = row == 4 ? service::skip_status(data::SkipReason::kMalformedJson) : service::kStatusOk;
+          if (service::example_ok(e.status)) e.losses = {1.5f, 2.0f, 0.25f, static_cast<float>(row)};
           result.examples.push_back(e);
         }
         journal.append(service::unit_record(result));

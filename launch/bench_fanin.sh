@@ -88,7 +88,7 @@ PY
   if [ -z "$reference" ]; then
     reference=$out
   else
-    "$same" "$reference.h5" "$out.h5" /examples/status /examples/id /examples/key /examples/reasoning_tokens \
+    "$same" "$reference.h5" "$out.h5" /examples/status /examples/line /examples/id /examples/reasoning_tokens \
       /difficulty/losses /difficulty/mean_loss /difficulty/done /filter/kept /profile/example /profile/losses \
       /profile/mean_loss /profile/mean_loss_first /profile/distance /profile/done \
       && echo "  $out.h5 equals $reference.h5 bit for bit" || { echo "  $out.h5 DIFFERS from $reference.h5"; exit 1; }

@@ -26,7 +26,7 @@ std::string describe(const CheckpointKey& key) {
 
 namespace {
 
-constexpr CheckpointKey kNoCheckpoint{Family::kBase, -1};  // after a failed select(): rebuild next time
+constexpr CheckpointKey kNoCheckpoint{Family::kBase, -1};  // after a failed use_checkpoint(): rebuild next time
 
 // Receives the base model through `broadcaster` (the root reads it from `dir`).
 CausalLM receive_model(const std::filesystem::path& dir, const ModelConfig& config, TensorTarget target,
@@ -95,7 +95,7 @@ CheckpointScorer::CheckpointScorer(EngineOptions options, WeightBroadcaster* bro
 
 CheckpointScorer::~CheckpointScorer() = default;
 
-double CheckpointScorer::select(const CheckpointKey& key) {
+double CheckpointScorer::use_checkpoint(const CheckpointKey& key) {
   Impl& m = *impl_;
   const EngineOptions& o = m.options;
   if (key == m.current && m.scorer) return m.current_measure;
@@ -131,7 +131,7 @@ const CheckpointKey& CheckpointScorer::current() const { return impl_->current; 
 int64_t CheckpointScorer::vocab_size() const { return impl_->config.vocab_size; }
 
 std::vector<std::vector<float>> CheckpointScorer::score(std::span<const ScoreRequest> requests) {
-  if (!impl_->scorer) throw ModelError("no checkpoint is loaded: the last select() failed");
+  if (!impl_->scorer) throw ModelError("no checkpoint is loaded: the last use_checkpoint() failed");
   return impl_->scorer->score(requests);
 }
 

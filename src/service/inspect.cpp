@@ -2,12 +2,15 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "curate/data/record.h"
 #include "curate/store/hdf5.h"
 #include "curate/util/error.h"
 #include "curate/util/atomic_file.h"
+#include "example_status.h"
+#include "layout.h"
 #include "run_file.h"
 
 namespace curate::service {
@@ -25,24 +28,24 @@ void inspect_selection(const std::filesystem::path& path, std::ostream& out) {
     return;
   }
   const store::H5File file = store::H5File::open(selection, false);
-  if (!file.exists("/selection/selected")) {
+  if (!file.exists(layout::kSelected)) {
     out << "selection: " << selection.string() << " holds no selection; run --stage select\n";
     return;
   }
-  const std::vector<uint64_t> selected = file.dims("/selection/selected");
-  if (selected.size() != 1) throw StoreError(selection.string() + ": /selection/selected is not a list: the file is damaged");
-  if (file.has_attribute("/selection", "results") &&
-      file.string_attribute("/selection", "results") != path.filename().string()) {
+  const std::vector<uint64_t> selected = file.dims(layout::kSelected);
+  if (selected.size() != 1) throw StoreError(selection.string() + ": " + layout::kSelected + " is not a list: the file is damaged");
+  if (file.has_attribute(layout::kSelection, "results") &&
+      file.string_attribute(layout::kSelection, "results") != path.filename().string()) {
     out << "selection: missing for this file: " << selection.filename().string() << " was made from "
-        << file.string_attribute("/selection", "results") << " (the result file was moved or copied); run --stage select\n";
+        << file.string_attribute(layout::kSelection, "results") << " (the result file was moved or copied); run --stage select\n";
     return;
   }
-  out << "selection: " << selected[0] << " examples by " << file.string_attribute("/selection", "method") << " (budget "
-      << file.int_attribute("/selection", "budget") << " " << file.string_attribute("/selection", "budget_unit") << ", seed "
-      << file.int_attribute("/selection", "seed") << ")\n"
-      << file.string_attribute("/selection", "allocation") << "\n";
-  if (!file.has_attribute("/selection", "outputs")) return;
-  std::istringstream outputs(file.string_attribute("/selection", "outputs"));
+  out << "selection: " << selected[0] << " examples by " << file.string_attribute(layout::kSelection, "method") << " (budget "
+      << file.int_attribute(layout::kSelection, "budget") << " " << file.string_attribute(layout::kSelection, "budget_unit") << ", seed "
+      << file.int_attribute(layout::kSelection, "seed") << ")\n"
+      << file.string_attribute(layout::kSelection, "allocation") << "\n";
+  if (!file.has_attribute(layout::kSelection, "outputs")) return;
+  std::istringstream outputs(file.string_attribute(layout::kSelection, "outputs"));
   for (std::string line; std::getline(outputs, line);) {
     const std::size_t tab = line.find('\t');
     if (tab == std::string::npos) continue;
@@ -53,67 +56,78 @@ void inspect_selection(const std::filesystem::path& path, std::ostream& out) {
   }
 }
 
+// The example counts: records, ok (scored) with their tokens, skipped by reason, not read yet.
+void inspect_examples(const store::H5File& file, std::ostream& out) {
+  const auto status = file.read_u8(layout::kStatus);
+  const auto full = file.read_i64(layout::kFullLength);
+  const auto damaged = [&](const std::string& what) { return StoreError(file.path().string() + ": " + what + ": the file is damaged"); };
+  if (full.size() != status.size()) throw damaged(std::string(layout::kFullLength) + " and " + layout::kStatus + " differ in length");
+  std::map<std::string, int64_t> counts;
+  int64_t ok = 0, unread = 0, tokens = 0;
+  for (std::size_t i = 0; i < status.size(); ++i) {
+    if (example_unread(status[i], full[i])) {
+      ++unread;
+    } else if (example_ok(status[i])) {
+      if (__builtin_add_overflow(tokens, full[i], &tokens)) throw damaged(std::string(layout::kFullLength) + " holds impossible token counts");
+      ++ok;
+    } else {
+      ++counts[skip_name(status[i])];
+    }
+  }
+  out << "examples: " << status.size() << " records, " << ok << " ok (" << tokens << " tokens)";
+  for (const auto& [reason, n] : counts) out << ", " << n << " " << reason;
+  if (unread) out << ", " << unread << " not read yet";
+  out << "\n";
+}
+
+// One scoring pass: units done, tokens, checkpoints, rows, token-loss storage, distances.
+void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::ostream& out) {
+  const std::vector<uint8_t> done = layout::read_done(file, pass);
+  const std::string group = layout::group(pass);
+  int64_t finished = 0;
+  for (uint8_t d : done) finished += d;
+  out << pass_name(pass) << ": " << finished << "/" << done.size() << " units ("
+      << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size())) << "%), " << file.int_attribute(group, "tokens")
+      << " tokens, checkpoints " << file.string_attribute(group, "checkpoints") << "\n";
+  const std::string example = layout::path(pass, layout::dataset::kExample), losses = layout::path(pass, layout::dataset::kLosses);
+  out << "  rows: " << (file.exists(example) ? file.dims(example).at(0) : records)
+      << (pass == Pass::kProfile ? " examples (" + example + ")" : std::string(" records")) << "; token losses: ";
+  if (file.exists(losses)) {
+    const auto dims = file.dims(losses);
+    out << (file.dtype(losses) == "f16" ? "float16" : "float32") << " [";
+    for (std::size_t i = 0; i < dims.size(); ++i) out << (i ? ", " : "") << dims[i];
+    out << "]\n";
+  } else {
+    out << "none (per-example means only)\n";
+  }
+  for (const char* measure : {layout::dataset::kDistance, layout::dataset::kNoiseStd}) {
+    if (!file.exists(layout::path(pass, measure))) continue;
+    out << "  " << measure << ":";
+    for (float v : file.read_f32(layout::path(pass, measure))) out << " " << (std::isnan(v) ? std::string("-") : std::to_string(v));
+    out << "\n";
+  }
+}
+
 }  // namespace
 
 void inspect(const std::filesystem::path& path, std::ostream& out) {
   const store::H5File file = store::H5File::open(path, false);
-  if (!file.exists("/examples/status")) throw StoreError(path.string() + ": not a curate_dist result file");
-  out << path.string() << ": " << file.string_attribute("/", "format") << " v" << file.int_attribute("/", "version") << "\n";
-  const auto status = file.read_u8("/examples/status");
-  const auto full = file.read_i64("/examples/full_length");
-  const auto damaged = [&](const std::string& what) { return StoreError(path.string() + ": " + what + ": the file is damaged"); };
-  if (full.size() != status.size()) throw damaged("/examples/full_length and /examples/status differ in length");
-  std::map<std::string, int64_t> counts;
-  int64_t kept = 0, unseen = 0, tokens = 0;
-  for (std::size_t i = 0; i < status.size(); ++i) {
-    if (status[i] == 0 && full[i] > 0) {
-      if (__builtin_add_overflow(tokens, full[i], &tokens)) throw damaged("/examples/full_length holds impossible token counts");
-      ++kept;
-    } else if (status[i] == 0) {
-      ++unseen;
-    } else {
-      ++counts[std::string(data::skip_reason_name(static_cast<data::SkipReason>(status[i] - 1)))];
-    }
+  if (!layout::is_result_file(file)) throw StoreError(path.string() + ": not a curate_dist result file");
+  out << path.string() << ": " << file.string_attribute(layout::kRoot, "format") << " v" << layout::version(file) << "\n";
+  inspect_examples(file, out);
+  if (const std::optional<int> chosen = layout::read_chosen_checkpoint(file)) {
+    out << "calibration: done, chosen gaussian " << *chosen << "\n"
+        << file.string_attribute(layout::group(Pass::kCalibration), "table") << "\n";
+  } else if (file.exists(layout::path(Pass::kCalibration, layout::dataset::kDone))) {
+    out << "calibration: in progress\n";
   }
-  out << "examples: " << status.size() << " records, " << kept << " kept (" << tokens << " tokens)";
-  for (const auto& [reason, n] : counts) out << ", " << n << " " << reason;
-  if (unseen) out << ", " << unseen << " not read yet";
-  out << "\n";
-  if (file.exists("/calibration/done")) {
-    out << "calibration: " << (file.exists("/calibration/ratio") ? "done, chosen gaussian " +
-                                                                       std::to_string(file.int_attribute("/calibration", "chosen"))
-                                                                 : std::string("in progress"))
-        << "\n";
-    if (file.exists("/calibration/ratio")) out << file.string_attribute("/calibration", "table") << "\n";
-  }
-  for (const char* pass : {"/difficulty", "/profile"}) {
-    if (std::string(pass) == "/profile" && file.exists("/filter/kept")) {
-      out << "filter: " << file.string_attribute("/filter", "method") << ", the profile pass scores "
-          << file.int_attribute("/filter", "kept") << " examples\n";
+  const uint64_t records = file.dims(layout::kStatus).at(0);
+  for (Pass pass : {Pass::kDifficulty, Pass::kProfile}) {
+    if (pass == Pass::kProfile && file.exists(layout::kFilterKept)) {
+      out << "filter: " << file.string_attribute(layout::kFilter, "method") << ", the profile pass scores "
+          << file.int_attribute(layout::kFilter, "kept") << " examples\n";
     }
-    if (!file.exists(std::string(pass) + "/done")) continue;
-    const auto done = file.read_u8(std::string(pass) + "/done");
-    int64_t finished = 0;
-    for (uint8_t d : done) finished += d;
-    out << (pass + 1) << ": " << finished << "/" << done.size() << " units (" << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size()))
-        << "%), " << file.int_attribute(pass, "tokens") << " tokens, checkpoints " << file.string_attribute(pass, "checkpoints") << "\n";
-    const std::string losses = std::string(pass) + "/losses";
-    out << "  rows: " << (file.exists(std::string(pass) + "/example") ? file.dims(std::string(pass) + "/example").at(0) : status.size())
-        << (std::string(pass) == "/profile" ? " examples (/profile/example)" : " records") << "; token losses: ";
-    if (file.exists(losses)) {
-      const auto dims = file.dims(losses);
-      out << (file.dtype(losses) == "f16" ? "float16" : "float32") << " [";
-      for (std::size_t i = 0; i < dims.size(); ++i) out << (i ? ", " : "") << dims[i];
-      out << "]\n";
-    } else {
-      out << "none (per-example means only)\n";
-    }
-    for (const char* measure : {"/distance", "/noise_std"}) {
-      if (!file.exists(std::string(pass) + measure)) continue;
-      out << "  " << (measure + 1) << ":";
-      for (float v : file.read_f32(std::string(pass) + measure)) out << " " << (std::isnan(v) ? std::string("-") : std::to_string(v));
-      out << "\n";
-    }
+    if (file.exists(layout::path(pass, layout::dataset::kDone))) inspect_pass(file, pass, records, out);
   }
   inspect_selection(path, out);
 }

@@ -4,6 +4,7 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "journal_records.h"
 #include "run_file.h"
 
 namespace curate::service {
@@ -18,11 +19,12 @@ JournalState journal_state(const std::filesystem::path& path) {
   JournalState state;
   bool first = true;
   store::Journal::read(path, [&](std::span<const std::byte> record) {
-    if (first && !record.empty() && (record[0] == std::byte{'F'} || record[0] == std::byte{'B'})) {
-      state.fingerprint.assign(reinterpret_cast<const char*>(record.data()) + 1, record.size() - 1);
-      state.base = record[0] == std::byte{'B'};
+    const std::optional<JournalRecord> kind = record_kind(record);
+    if (first && (kind == JournalRecord::kFresh || kind == JournalRecord::kBase)) {
+      state.fingerprint = header_fingerprint(record);
+      state.base = kind == JournalRecord::kBase;
     }
-    state.clean = record.size() == 1 && record[0] == std::byte{'C'};
+    state.clean = record.size() == 1 && kind == JournalRecord::kClean;
     first = false;
   });
   return state;

@@ -1,9 +1,6 @@
 // What rank 0 does with the result file and journal it finds before a run writes anything: resume,
 // rebuild from the journal (and the .base copy of a finished file), refuse, or start over.
-// The journal (store/journal.h) holds records: a header, 'F' + fingerprint, or 'B' + fingerprint when
-// the run started from a copy of a finished result file kept at OUTPUT.base (one record, so a kill
-// cannot keep the one without the other); then 'U' + encoded UnitResult (protocol.h) per unit; 'C' =
-// the result file was flushed and fsync'ed by a run that then ended cleanly (signal or error, not kill -9).
+// The journal's records (header, units, clean mark) are described in journal_records.h.
 #pragma once
 
 #include <cstdint>

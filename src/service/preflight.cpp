@@ -12,6 +12,7 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "pass.h"
 
 namespace curate::service {
 namespace {
@@ -119,17 +120,17 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double calibration_slots = 1.0 + o.engine.perturb.gaussian_checkpoints;
   const double kept = expected_kept(r.sources, o.filter);
 
-  struct Pass {
-    std::string name;
+  struct PassSize {
+    Pass pass;
     double examples, checkpoints, tokens_each, units, scored_each;
   };
-  std::vector<Pass> passes;
+  std::vector<PassSize> passes;
   if (calibration_examples > 0) {
-    passes.push_back({"calibration", calibration_examples, calibration_slots, difficulty_per,
+    passes.push_back({Pass::kCalibration, calibration_examples, calibration_slots, difficulty_per,
                       std::ceil(calibration_examples / unit) * calibration_slots, r.mean_first_window});
   }
-  passes.push_back({"difficulty", n, 1, difficulty_per, std::ceil(n / unit), r.mean_first_window});
-  passes.push_back({"profile", kept, static_cast<double>(checkpoints), profile_per, std::ceil(kept / unit) * checkpoints,
+  passes.push_back({Pass::kDifficulty, n, 1, difficulty_per, std::ceil(n / unit), r.mean_first_window});
+  passes.push_back({Pass::kProfile, kept, static_cast<double>(checkpoints), profile_per, std::ceil(kept / unit) * checkpoints,
                     r.mean_profile_window});
 
   const double parameters = static_cast<double>(config.num_parameters());
@@ -140,14 +141,14 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   out << "plan (model " << o.run.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
       << "B parameters; tokens per example are means over the first " << count(static_cast<double>(r.sampled))
       << " usable examples, after truncation to the scored window):\n";
-  for (const Pass& p : passes) {
+  for (const PassSize& p : passes) {
     const double tokens = p.examples * p.checkpoints * p.tokens_each;
     total_tokens += tokens;
     file_bytes += p.examples * p.checkpoints * (p.scored_each * loss_bytes + 4);
-    out << "  " << p.name << ": " << count(p.examples) << " examples x " << count(p.checkpoints) << " checkpoint(s), "
+    out << "  " << pass_name(p.pass) << ": " << count(p.examples) << " examples x " << count(p.checkpoints) << " checkpoint(s), "
         << fixed(p.tokens_each, 1) << " tokens each (prompt " << fixed(r.mean_prompt_tokens, 1) << " + window "
         << fixed(p.tokens_each - r.mean_prompt_tokens, 1) << "): " << count(tokens) << " tokens in " << count(p.units)
-        << " units of " << o.pass.unit_examples << " examples" << (p.name == "profile" ? " (the examples filter." + o.filter.method
+        << " units of " << o.pass.unit_examples << " examples" << (p.pass == Pass::kProfile ? " (the examples filter." + o.filter.method
         + " will keep, about: sources of at most filter.whole_budget kept whole, others " + fixed(100 * kept_fraction(o.filter), 0)
         + "%)" : "") << "\n";
   }

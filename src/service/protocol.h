@@ -1,8 +1,11 @@
-// Messages between rank 0 (coordinator) and workers. Every message is a dist::Writer buffer.
-//   worker -> 0  kRequest  (empty)                       "I am idle"
+// Messages between rank 0 (coordinator) and workers. Every message is a dist::Writer buffer (native
+// byte order: see wire.h). A UnitResult's encoding is also the payload of the journal's unit records
+// (journal_records.h), so changing it changes the journal format.
+//   worker -> 0  kRequest  (empty)                       "I am idle" (once, at start)
 //   0 -> worker  kUnit     Unit                          "score these records at this checkpoint"
 //   worker -> 0  kResult   UnitResult                    results of the unit; also asks for the next
-//   0 -> worker  kStop     (empty)                       "no more work: exit"
+//   0 -> worker  kStop     1 byte: 1 then select, 0 exit  "no more work": exit, or join the selection
+//                          (empty when rank 0 failed before handing out any unit: exit)
 //   worker -> 0  kFailure  string                        the worker cannot continue (message names it)
 #pragma once
 
@@ -12,13 +15,15 @@
 
 #include "curate/dist/wire.h"
 #include "curate/model/checkpoint_scorer.h"
+#include "example_status.h"
+#include "pass.h"
 
 namespace curate::service {
 
 enum Tag : int { kRequest = 1, kUnit = 2, kResult = 3, kStop = 4, kFailure = 5 };
 
 struct Unit {
-  int32_t pass = 0;            // index into the job's pass list
+  Pass pass = Pass::kDifficulty;  // sent as its int32 code
   int32_t slot = 0;            // checkpoint slot within the pass
   int64_t index = 0;           // unit number within the pass
   model::CheckpointKey checkpoint;
@@ -27,7 +32,7 @@ struct Unit {
 };
 
 struct ExampleResult {
-  uint8_t status = 0;          // 0 kept; 1 + SkipReason for skipped records
+  uint8_t status = kStatusOk;  // kStatusOk, or skip_status(reason) for a skipped record (example_status.h)
   int64_t line = 0;
   std::string id, source, domain;
   int64_t prompt_tokens = 0, reasoning_tokens = 0, full_length = 0;
@@ -35,20 +40,21 @@ struct ExampleResult {
 };
 
 struct UnitResult {
-  int32_t pass = 0, slot = 0;
+  Pass pass = Pass::kDifficulty;  // sent as its int32 code
+  int32_t slot = 0;
   int64_t index = 0;
   double measure = 0;          // checkpoint distance (directional) or noise std (Gaussian)
   std::vector<ExampleResult> examples;  // in the order of Unit::positions
 };
 
 inline void encode(dist::Writer& w, const Unit& u) {
-  w.put(u.pass).put(u.slot).put(u.index).put(static_cast<int32_t>(u.checkpoint.family)).put(u.checkpoint.index);
+  w.put(static_cast<int32_t>(u.pass)).put(u.slot).put(u.index).put(static_cast<int32_t>(u.checkpoint.family)).put(u.checkpoint.index);
   w.put(u.tokens).put(u.positions);
 }
 
 inline Unit decode_unit(dist::Reader& r) {
   Unit u;
-  u.pass = r.get<int32_t>();
+  u.pass = pass_from_code(r.get<int32_t>());
   u.slot = r.get<int32_t>();
   u.index = r.get<int64_t>();
   u.checkpoint.family = static_cast<model::Family>(r.get<int32_t>());
@@ -59,7 +65,7 @@ inline Unit decode_unit(dist::Reader& r) {
 }
 
 inline void encode(dist::Writer& w, const UnitResult& u) {
-  w.put(u.pass).put(u.slot).put(u.index).put(u.measure).put<uint64_t>(u.examples.size());
+  w.put(static_cast<int32_t>(u.pass)).put(u.slot).put(u.index).put(u.measure).put<uint64_t>(u.examples.size());
   for (const auto& e : u.examples) {
     w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
     w.put(e.prompt_tokens).put(e.reasoning_tokens).put(e.full_length).put(e.losses);
@@ -68,7 +74,7 @@ inline void encode(dist::Writer& w, const UnitResult& u) {
 
 inline UnitResult decode_result(dist::Reader& r) {
   UnitResult u;
-  u.pass = r.get<int32_t>();
+  u.pass = pass_from_code(r.get<int32_t>());
   u.slot = r.get<int32_t>();
   u.index = r.get<int64_t>();
   u.measure = r.get<double>();

@@ -24,6 +24,8 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "example_status.h"
+#include "layout.h"
 #include "report_gather.h"
 #include "run_file.h"
 #include "selection_outputs.h"
@@ -31,12 +33,6 @@
 
 namespace curate::service {
 namespace {
-
-bool pass_complete(const store::H5File& f, const std::string& group) {
-  if (!f.exists(group + "/done")) return false;
-  const std::vector<uint8_t> done = f.read_u8(group + "/done");
-  return !done.empty() && std::all_of(done.begin(), done.end(), [](uint8_t d) { return d == 1; });
-}
 
 // Ids of `values` into their sorted distinct names.
 std::vector<int32_t> name_ids(const std::vector<std::string>& values, std::vector<std::string>& names) {
@@ -98,45 +94,33 @@ void broadcast(const dist::Comm& comm, Inputs& in) {
 }
 
 Inputs read_inputs(const store::H5File& f) {
-  const std::string path = f.path().string();
-  for (const char* pass : {"/difficulty", "/profile"}) {
-    if (!pass_complete(f, pass)) {
-      throw ConfigError(cat("the selection needs a complete ", pass + 1, " pass, and ", path, " has none: run --stage all "
-                            "(or the missing pass) first"));
-    }
-  }
+  layout::SelectionColumns columns = layout::read_selection_inputs(f);
   Inputs in;
-  const std::vector<uint64_t> dims = f.dims("/profile/mean_loss");
-  in.checkpoints = static_cast<int64_t>(dims.at(0));
-  in.source = name_ids(f.read_strings("/examples/source"), in.source_names);
-  in.domain = name_ids(f.read_strings("/examples/domain"), in.domain_names);
-  in.kept = f.exists("/filter/kept") ? f.read_u8("/filter/kept") : std::vector<uint8_t>();
-  const std::vector<uint8_t> status = f.read_u8("/examples/status");
-  if (in.kept.size() != status.size()) throw StoreError(path + ": /filter/kept is missing or has the wrong size; rerun the profile stage");
-  for (std::size_t i = 0; i < status.size(); ++i) in.kept[i] = in.kept[i] && status[i] == 0;
-  in.reasoning_tokens = f.read_i64("/examples/reasoning_tokens");
-  in.full_length = f.read_i64("/examples/full_length");
-  in.difficulty = f.read_f32("/difficulty/mean_loss");  // [1, N]
-  in.mean_loss = read_profile_table(f, "/profile/mean_loss", status.size());  // [C, K] rows spread to [C, N]
-  in.mean_loss_first = read_profile_table(f, "/profile/mean_loss_first", status.size());
+  in.checkpoints = columns.checkpoints;
+  in.source = name_ids(columns.source, in.source_names);
+  in.domain = name_ids(columns.domain, in.domain_names);
+  in.kept = std::move(columns.candidate);
+  in.reasoning_tokens = std::move(columns.reasoning_tokens);
+  in.full_length = std::move(columns.full_length);
+  in.difficulty = std::move(columns.difficulty);
+  in.mean_loss = std::move(columns.mean_loss);
+  in.mean_loss_first = std::move(columns.mean_loss_first);
   return in;
 }
 
-// Ids of the selected records (/examples/key), one a line, TSV-escaped, in input order.
-std::string ids_text(const std::vector<std::string>& keys, const std::vector<std::size_t>& positions) {
+// Ids of the selected records (/examples/id), one a line, TSV-escaped, in input order.
+std::string ids_text(const std::vector<std::string>& ids, const std::vector<std::size_t>& positions) {
   std::string text;
-  for (std::size_t p : positions) text += select::tsv_escape(keys[p]) + "\n";
+  for (std::size_t p : positions) text += select::tsv_escape(ids[p]) + "\n";
   return text;
 }
 
 // STEM.scores.tsv: a header, then one row per record (input order); text TSV-escaped, NaN as "nan".
 std::string scores_table(const store::H5File& f, const Options& options, const Inputs& in, const select::SelectResult& result,
-                         const std::vector<std::string>& keys) {
+                         const std::vector<std::string>& ids) {
   const std::size_t n = in.source.size(), c = static_cast<std::size_t>(in.checkpoints);
-  const std::vector<int64_t> lines = f.read_i64("/examples/id");
-  std::vector<std::string> checkpoints;
-  std::stringstream names(f.string_attribute("/profile", "checkpoints"));
-  for (std::string name; std::getline(names, name, ',');) checkpoints.push_back(name);
+  const std::vector<int64_t> lines = layout::read_lines(f);
+  const std::vector<std::string> checkpoints = layout::checkpoint_names(f, Pass::kProfile);
   std::vector<uint8_t> chosen(n, 0);
   for (int64_t i : result.selected) chosen[static_cast<std::size_t>(i)] = 1;
   const auto number = [](float v) { return std::isnan(v) ? std::string("nan") : format_float(v); };
@@ -148,7 +132,7 @@ std::string scores_table(const store::H5File& f, const Options& options, const I
   const std::string method = select::tsv_escape(options.select.method);
   for (std::size_t i = 0; i < n; ++i) {
     const float first = c ? in.mean_loss[i] : NAN, last = c ? in.mean_loss[(c - 1) * n + i] : NAN;
-    table += cat(select::tsv_escape(keys[i]), "\t", lines[i], "\t",
+    table += cat(select::tsv_escape(ids[i]), "\t", lines[i], "\t",
                  select::tsv_escape(in.source_names[static_cast<std::size_t>(in.source[i])]), "\t",
                  select::tsv_escape(in.domain_names[static_cast<std::size_t>(in.domain[i])]), "\t", number(in.difficulty[i]),
                  "\t", int{in.kept[i]}, "\t", result.cluster[i], "\t", number(last - first), "\t", number(result.score[i]));
@@ -158,22 +142,22 @@ std::string scores_table(const store::H5File& f, const Options& options, const I
   return table;
 }
 
-void write_selection_file(const std::filesystem::path& path, const std::vector<int64_t>& ids, const Options& options,
+void write_selection_file(const std::filesystem::path& path, const std::vector<int64_t>& lines, const Options& options,
                           const Inputs& in, const select::SelectResult& result, const std::string& outputs) {
   const auto n = static_cast<uint64_t>(in.source.size());
   store::H5File f = store::H5File::create(path);
-  std::vector<int64_t> selected_ids, cluster(in.source.size());
-  for (int64_t i : result.selected) selected_ids.push_back(ids[static_cast<std::size_t>(i)]);
+  std::vector<int64_t> selected_lines, cluster(in.source.size());
+  for (int64_t i : result.selected) selected_lines.push_back(lines[static_cast<std::size_t>(i)]);
   std::transform(result.cluster.begin(), result.cluster.end(), cluster.begin(), [](int32_t c) { return int64_t{c}; });
-  const auto s = static_cast<uint64_t>(selected_ids.size());
-  f.create_i64("/selection/selected", {s});
-  if (s) f.write("/selection/selected", {0}, {s}, std::span<const int64_t>(selected_ids));
-  f.create_i64("/selection/cluster", {n});
-  f.write("/selection/cluster", {0}, {n}, std::span<const int64_t>(cluster));
-  f.create_f32("/selection/score", {n}, {std::max<uint64_t>(n, 1)});
-  f.write("/selection/score", {0}, {n}, std::span<const float>(result.score));
-  f.create_u8("/selection/candidate", {n});
-  f.write("/selection/candidate", {0}, {n}, std::span<const uint8_t>(in.kept));
+  const auto s = static_cast<uint64_t>(selected_lines.size());
+  f.create_i64(layout::kSelected, {s});
+  if (s) f.write(layout::kSelected, {0}, {s}, std::span<const int64_t>(selected_lines));
+  f.create_i64(layout::kCluster, {n});
+  f.write(layout::kCluster, {0}, {n}, std::span<const int64_t>(cluster));
+  f.create_f32(layout::kScore, {n}, {std::max<uint64_t>(n, 1)});
+  f.write(layout::kScore, {0}, {n}, std::span<const float>(result.score));
+  f.create_u8(layout::kCandidate, {n});
+  f.write(layout::kCandidate, {0}, {n}, std::span<const uint8_t>(in.kept));
   // clamped: 1 where the score was NaN (the loss falls) and counts as 0; the reference raises there.
   std::string table = "level\tdomain\tsource\texamples\tscore\tshare\tallocated\tclamped";
   for (const auto& row : result.allocation) {
@@ -181,15 +165,15 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
                  row.source >= 0 ? select::tsv_escape(in.source_names[static_cast<std::size_t>(row.source)]) : "", "\t",
                  row.examples, "\t", row.score, "\t", row.share, "\t", row.allocated, "\t", row.clamped ? 1 : 0);
   }
-  f.set_attribute("/selection", "allocation", table);
+  f.set_attribute(layout::kSelection, "allocation", table);
   // 1 when the candidates' mean loss at the last checkpoint is not the highest (the reference's assertion).
-  f.set_attribute("/selection", "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
-  f.set_attribute("/selection", "method", options.select.method);
-  f.set_attribute("/selection", "budget", options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
-  f.set_attribute("/selection", "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
-  f.set_attribute("/selection", "seed", static_cast<int64_t>(options.select.seed));
-  f.set_attribute("/selection", "results", std::filesystem::path(options.run.output).filename().string());
-  f.set_attribute("/selection", "outputs", outputs);
+  f.set_attribute(layout::kSelection, "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
+  f.set_attribute(layout::kSelection, "method", options.select.method);
+  f.set_attribute(layout::kSelection, "budget", options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
+  f.set_attribute(layout::kSelection, "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
+  f.set_attribute(layout::kSelection, "seed", static_cast<int64_t>(options.select.seed));
+  f.set_attribute(layout::kSelection, "results", std::filesystem::path(options.run.output).filename().string());
+  f.set_attribute(layout::kSelection, "outputs", outputs);
   f.flush();
 }
 
@@ -206,29 +190,21 @@ select::ReportData report_data(const store::H5File& f, const Options& options, c
 
 }  // namespace
 
-std::vector<uint64_t> apply_difficulty_filter(store::H5File& file, const select::FilterOptions& options, uint64_t records) {
-  if (!pass_complete(file, "/difficulty")) {
+std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const select::FilterOptions& options, uint64_t records) {
+  if (!layout::pass_complete(file, Pass::kDifficulty)) {
     throw ConfigError("the profile pass scores the examples the difficulty filter keeps, and " + file.path().string() +
                       " has no complete difficulty pass: run --stage difficulty (or all) first");
   }
-  const std::vector<uint8_t> status = file.read_u8("/examples/status");
-  std::vector<float> difficulty = file.read_f32("/difficulty/mean_loss");
+  const std::vector<uint8_t> status = file.read_u8(layout::kStatus);
+  std::vector<float> difficulty = file.read_f32(layout::path(Pass::kDifficulty, layout::dataset::kMeanLoss));
   difficulty.resize(records);
   for (std::size_t i = 0; i < records; ++i) {
-    if (status[i] != 0) difficulty[i] = std::nanf("");
+    if (!example_ok(status[i])) difficulty[i] = std::nanf("");
   }
   std::vector<std::string> names;
-  const std::vector<int32_t> source = name_ids(file.read_strings("/examples/source"), names);
-  const std::vector<uint8_t> kept = select::difficulty_filter(difficulty, source, options);
+  const std::vector<int32_t> source = name_ids(file.read_strings(layout::kSource), names);
+  std::vector<uint8_t> kept = select::difficulty_filter(difficulty, source, options);
   const int64_t count = std::count(kept.begin(), kept.end(), uint8_t{1});
-  if (!file.exists("/filter/kept") || file.read_u8("/filter/kept") != kept) {
-    file.remove("/filter");
-    file.create_u8("/filter/kept", {records});
-    file.write("/filter/kept", {0}, {records}, std::span<const uint8_t>(kept));
-    file.set_attribute("/filter", "method", options.method);
-    file.set_attribute("/filter", "kept", count);
-    file.flush();
-  }
   int64_t scored = 0;
   std::set<int32_t> sources;
   for (std::size_t i = 0; i < records; ++i) {
@@ -236,11 +212,7 @@ std::vector<uint64_t> apply_difficulty_filter(store::H5File& file, const select:
   }
   log::info(cat("difficulty filter (", options.method, "): the profile pass scores ", count, " of ", scored,
                 " scored examples in ", sources.size(), " source(s)"));
-  std::vector<uint64_t> positions;
-  for (uint64_t i = 0; i < records; ++i) {
-    if (kept[i]) positions.push_back(i);
-  }
-  return positions;
+  return kept;
 }
 
 void run_selection(const Options& options, const dist::Comm& comm) {
@@ -253,7 +225,7 @@ void run_selection(const Options& options, const dist::Comm& comm) {
     try {
       lock.emplace(options.run.output + ".lock");
       file.emplace(store::H5File::open(options.run.output, /*writable=*/false));
-      const std::string stored = file->string_attribute("/", "fingerprint");
+      const std::string stored = file->string_attribute(layout::kRoot, "fingerprint");
       if (stored != fingerprint(options)) {
         throw ConfigError(options.run.output + " was scored with a different configuration; select with the options it "
                           "was scored with (model, data, pass, perturb, filter)");
@@ -283,11 +255,11 @@ void run_selection(const Options& options, const dist::Comm& comm) {
   const SelectionPaths paths = selection_paths(options);
   std::vector<std::size_t> positions(result.selected.begin(), result.selected.end());
   std::sort(positions.begin(), positions.end());  // input order
-  const std::vector<std::string> keys = file->read_strings("/examples/key");
+  const std::vector<std::string> ids = layout::read_ids(*file);
   StagedFiles staged;
   const std::optional<select::TrainerShape> shape = write_selected_records(options, positions, staged.stage(paths.selected));
-  staged.write(paths.ids, ids_text(keys, positions));
-  staged.write(paths.scores, scores_table(*file, options, in, result, keys));
+  staged.write(paths.ids, ids_text(ids, positions));
+  staged.write(paths.scores, scores_table(*file, options, in, result, ids));
   const double select_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - select_start).count();
   const select::ReportData report = report_data(*file, options, in, result, paths, select_seconds, comm.size());
   nlohmann::json summary = select::summary_json(report);
@@ -312,7 +284,7 @@ void run_selection(const Options& options, const dist::Comm& comm) {
     existing.assign(std::istreambuf_iterator<char>(in_info), std::istreambuf_iterator<char>());
   }
   staged.write(paths.dataset_info, select::merge_dataset_info(existing, name, paths.selected.filename().string(), shape));
-  write_selection_file(staged.stage(paths.selection), file->read_i64("/examples/id"), options, in, result, outputs);
+  write_selection_file(staged.stage(paths.selection), layout::read_lines(*file), options, in, result, outputs);
   staged.commit();
   log::info(cat("selection (", options.select.method, "): ", result.selected.size(), " of ", report.kept, " candidates -> ",
                 paths.selected.string(), " (", options.exported.format == "input" ? "the records as they are" : options.exported.format,

@@ -12,16 +12,16 @@
 
 namespace curate::service {
 
-// Rank 0, after a complete difficulty pass: runs the filter on /difficulty/mean_loss per source,
-// (re)writes /filter/kept (u8 [N]) with attributes method and kept, and returns the kept record
-// positions, ascending. Deterministic, so a resumed run finds the same set. Throws ConfigError when
-// the difficulty pass is incomplete.
-std::vector<uint64_t> apply_difficulty_filter(store::H5File& file, const select::FilterOptions& options,
-                                              uint64_t records);
+// Rank 0, after a complete difficulty pass: runs the filter on /difficulty/mean_loss per source and
+// returns which records the profile pass scores, u8 [N] (1 kept); logs how many. Deterministic, so a
+// resumed run finds the same set; the caller stores it (ResultSink::write_filter). Throws ConfigError
+// when the difficulty pass is incomplete.
+std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const select::FilterOptions& options,
+                                           uint64_t records);
 
 // Every rank (collective): rank 0 reads the complete result file options.run.output and broadcasts
 // the per-example arrays; k-means rows are shared across the ranks; rank 0 writes /selection/* into
-// the file, the selected records as ShareGPT JSONL (options.run.selected), a LLaMA-Factory
+// STEM.selection.h5 (linked from the result file), the selected records as ShareGPT JSONL (options.run.selected), a LLaMA-Factory
 // dataset_info.json beside it (merged into an existing one), STEM.summary.json and STEM.report.html.
 // The result does not depend on the number of ranks. Throws ConfigError when a pass is incomplete or
 // the file belongs to another configuration.

@@ -13,6 +13,8 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "example_status.h"
+#include "layout.h"
 #include "worker.h"
 
 namespace curate::service {
@@ -27,7 +29,7 @@ struct Facts {
   std::size_t n = 0, c = 0;
   std::vector<uint8_t> status, chosen;
   std::vector<int64_t> prompt_tokens, full_length, line;
-  std::vector<std::string> key;
+  std::vector<std::string> id;
   bool profiled(const ReportInputs& in, std::size_t i) const {
     if (!in.kept[i]) return false;
     for (std::size_t k = 0; k < c; ++k) {
@@ -40,17 +42,13 @@ struct Facts {
   }
 };
 
-std::string skip_name(uint8_t status) {
-  return std::string(data::skip_reason_name(static_cast<data::SkipReason>(status - 1)));
-}
-
 // Totals, clusters, difficulty, mean curves and the allocation; shares within each parent level.
 void overview(select::ReportData& r, const store::H5File& f, const ReportInputs& in, const Facts& x,
               const select::SelectResult& result) {
   std::map<std::pair<int32_t, int32_t>, std::pair<int64_t, bool>> clusters;  // (source, cluster) -> size, has selected
   std::map<std::pair<int32_t, int32_t>, int64_t> taken;                      // (domain, source) -> selected
   for (std::size_t i = 0; i < x.n; ++i) {
-    if (x.status[i] == 0) ++r.examples;
+    if (example_ok(x.status[i])) ++r.examples;
     else ++r.skipped[skip_name(x.status[i])];
     if (!in.kept[i]) continue;
     ++r.kept;
@@ -86,8 +84,10 @@ void overview(select::ReportData& r, const store::H5File& f, const ReportInputs&
     }
     r.allocation.push_back(line);
   }
-  const bool directional = f.exists("/profile/distance");
-  const std::vector<float> distance = f.read_f32(directional ? "/profile/distance" : "/profile/noise_std");
+  const std::string distance_path = layout::path(Pass::kProfile, layout::dataset::kDistance);
+  const bool directional = f.exists(distance_path);
+  const std::vector<float> distance =
+      f.read_f32(directional ? distance_path : layout::path(Pass::kProfile, layout::dataset::kNoiseStd));
   r.distance.assign(distance.begin(), distance.end());
   if (!directional) r.distance_label = "Gaussian noise std";
   for (std::size_t k = 0; k < x.c; ++k) {
@@ -108,36 +108,35 @@ select::Calibration calibration(const store::H5File& f, const Options& options) 
   select::Calibration c;
   c.low = options.pass.calibration_low;
   c.high = options.pass.calibration_high;
-  if (!f.exists("/calibration/ratio")) {
+  const std::optional<int> chosen = layout::read_chosen_checkpoint(f);
+  if (!chosen) {
     c.chosen = options.pass.gaussian_checkpoint > 0 ? options.pass.gaussian_checkpoint : -1;
     return c;
   }
-  const std::vector<float> mean = f.read_f32("/calibration/mean_loss"), ratio = f.read_f32("/calibration/ratio");
-  std::vector<std::string> names;
-  std::stringstream list(f.string_attribute("/calibration", "checkpoints"));
-  for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+  const auto at = [](const char* name) { return layout::path(Pass::kCalibration, name); };
+  const std::vector<float> mean = f.read_f32(at(layout::dataset::kMeanLoss)), ratio = f.read_f32(at(layout::dataset::kRatio));
+  const std::vector<std::string> names = layout::checkpoint_names(f, Pass::kCalibration);
   for (std::size_t k = 0; k < ratio.size(); ++k) {
     c.lines.push_back({k < names.size() ? names[k] : std::to_string(k), k < mean.size() ? mean[k] : NAN, ratio[k]});
   }
-  c.chosen = static_cast<int>(f.int_attribute("/calibration", "chosen"));
-  c.tokens = f.int_attribute("/calibration", "tokens");
-  c.samples = f.exists("/calibration/sample") ? static_cast<int64_t>(f.dims("/calibration/sample").at(0)) : 0;
+  c.chosen = *chosen;
+  c.tokens = f.int_attribute(layout::group(Pass::kCalibration), "tokens");
+  c.samples = f.exists(at(layout::dataset::kSample)) ? static_cast<int64_t>(f.dims(at(layout::dataset::kSample)).at(0)) : 0;
   return c;
 }
 
 std::vector<select::PassFacts> passes(const store::H5File& f, int64_t candidates, double select_seconds, int ranks) {
   std::vector<select::PassFacts> out;
-  for (const char* name : {"calibration", "difficulty", "profile"}) {
-    const std::string group = std::string("/") + name;
-    if (!f.exists(group + "/done")) continue;
-    select::PassFacts p{name, static_cast<int64_t>(f.dims(group + "/done").at(0)), 0, 0, NAN, NAN, 0};
-    const auto attribute = [&](const char* key) { return f.has_attribute(group, key) ? f.int_attribute(group, key) : -1; };
-    if (attribute("wall_ms") >= 0) {  // written since the report shows pass costs
-      p.seconds = static_cast<double>(attribute("wall_ms")) / 1000;
-      p.worker_seconds = static_cast<double>(attribute("worker_ms")) / 1000;
-      p.examples = attribute("scored_examples");
-      p.tokens = attribute("scored_tokens");
-      p.ranks = attribute("ranks");
+  for (Pass pass : kPasses) {
+    const std::string done = layout::path(pass, layout::dataset::kDone);
+    if (!f.exists(done)) continue;
+    select::PassFacts p{std::string(pass_name(pass)), static_cast<int64_t>(f.dims(done).at(0)), 0, 0, NAN, NAN, 0};
+    if (const std::optional<layout::PassCost> cost = layout::read_pass_cost(f, pass)) {  // files since the report shows pass costs
+      p.seconds = static_cast<double>(cost->wall_ms) / 1000;
+      p.worker_seconds = static_cast<double>(cost->worker_ms) / 1000;
+      p.examples = cost->scored_examples;
+      p.tokens = cost->scored_tokens;
+      p.ranks = cost->ranks;
     }
     out.push_back(p);
   }
@@ -192,7 +191,7 @@ std::vector<select::SourceView> funnel(const ReportInputs& in, const Facts& x, s
     group_of[i] = g;
     select::SourceView& s = views[static_cast<std::size_t>(g)];
     ++s.read;
-    if (x.status[i] != 0) {
+    if (!example_ok(x.status[i])) {
       ++s.skipped[skip_name(x.status[i])];
       continue;
     }
@@ -282,7 +281,7 @@ void examples(std::vector<select::SourceView>& views, const std::vector<int32_t>
   std::vector<double> lowest_kept(views.size(), INFINITY);
   for (std::size_t i = 0; i < x.n; ++i) {
     const auto g = static_cast<std::size_t>(group_of[i]);
-    if (x.status[i] != 0 || !std::isfinite(in.difficulty[i])) continue;
+    if (!example_ok(x.status[i]) || !std::isfinite(in.difficulty[i])) continue;
     if (in.kept[i]) lowest_kept[g] = std::min(lowest_kept[g], static_cast<double>(in.difficulty[i]));
     if (x.chosen[i]) members[g * 3].push_back(i);
     else if (in.kept[i] && x.profiled(in, i)) members[g * 3 + 1].push_back(i);
@@ -323,7 +322,7 @@ void examples(std::vector<select::SourceView>& views, const std::vector<int32_t>
     e.status = x.chosen[i] ? ExampleView::Status::kSelected
                : in.kept[i] ? ExampleView::Status::kNotPicked
                             : ExampleView::Status::kFilteredOut;
-    e.key = x.key[i];
+    e.key = x.id[i];
     e.line = x.line[i];
     e.difficulty = in.difficulty[i];
     e.cluster = in.kept[i] ? result.cluster[i] : -1;
@@ -368,18 +367,18 @@ select::ReportData gather_report(const store::H5File& f, const Options& options,
   Facts x;
   x.n = in.source.size();
   x.c = static_cast<std::size_t>(in.checkpoints);
-  x.status = f.read_u8("/examples/status");
-  x.prompt_tokens = f.read_i64("/examples/prompt_tokens");
-  x.full_length = f.read_i64("/examples/full_length");
-  x.line = f.read_i64("/examples/id");
-  x.key = f.read_strings("/examples/key");
+  x.status = f.read_u8(layout::kStatus);
+  x.prompt_tokens = f.read_i64(layout::kPromptTokens);
+  x.full_length = f.read_i64(layout::kFullLength);
+  x.line = layout::read_lines(f);
+  x.id = layout::read_ids(f);
   x.chosen.assign(x.n, 0);
   for (int64_t i : result.selected) x.chosen[static_cast<std::size_t>(i)] = 1;
   overview(r, f, in, x, result);
   r.calibration = calibration(f, options);
   r.passes = passes(f, r.kept, select_seconds, ranks);
   r.settings = settings(options);
-  r.fingerprint = f.string_attribute("/", "fingerprint");
+  r.fingerprint = f.string_attribute(layout::kRoot, "fingerprint");
   r.device = options.engine.device;
   const std::filesystem::path folder = std::filesystem::absolute(report).parent_path();
   for (const auto& [label, path] : outputs) {

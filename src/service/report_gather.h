@@ -23,7 +23,7 @@ struct ReportInputs {
   int64_t checkpoints = 0;
   std::span<const std::string> source_names, domain_names;
   std::span<const int32_t> source, domain;  // [N] ids into the names
-  std::span<const uint8_t> kept;            // [N] candidates: kept by the difficulty filter, status 0
+  std::span<const uint8_t> kept;            // [N] candidates: kept by the difficulty filter, status ok
   std::span<const float> difficulty;        // [N]
   std::span<const float> mean_loss;         // [C, N] profile means, NaN where not profiled
 };

@@ -12,9 +12,11 @@
 namespace curate::service {
 namespace {
 
-constexpr const char* kFormat = "curate_dist results";
-constexpr int64_t kVersion = 2;  // 2: the profile pass stores only the examples it scores
-constexpr const char* kExampleInts[] = {"id", "prompt_tokens", "reasoning_tokens", "full_length"};
+using layout::dataset::kDone;
+using layout::dataset::kExample;
+using layout::dataset::kLosses;
+using layout::dataset::kMeanLoss;
+using layout::dataset::kMeanLossFirst;
 
 float mean(const std::vector<float>& values, std::size_t count) {
   count = std::min(count, values.size());
@@ -30,24 +32,22 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
   if (!std::filesystem::exists(path)) return {};
   try {
     store::H5File file = store::H5File::open(path, false);
-    if (!file.exists("/examples/status")) return {ResumeCheck::kOtherConfiguration, path.string() + " was not written by curate_dist"};
-    const int64_t version = file.int_attribute("/", "version");
-    if (version != kVersion) {
+    if (!layout::is_result_file(file)) return {ResumeCheck::kOtherConfiguration, path.string() + " was not written by curate_dist"};
+    const int64_t version = layout::version(file);
+    if (version != layout::kVersion) {
       return {ResumeCheck::kOtherConfiguration, cat(path.string(), " has file format version ", version, ", this curate_dist writes ",
-                                                    kVersion, " (the profile pass's layout changed)")};
+                                                    layout::kVersion, " (the layout changed: see layout.h)")};
     }
-    const std::string stored = file.string_attribute("/", "fingerprint");
+    const std::string stored = file.string_attribute(layout::kRoot, "fingerprint");
     if (stored != fingerprint) {
       return {ResumeCheck::kOtherConfiguration,
               path.string() + " holds results of a different configuration or dataset (stored: " + stored + ")"};
     }
-    if (file.dims("/examples/status") != std::vector<uint64_t>{records}) {
+    if (file.dims(layout::kStatus) != std::vector<uint64_t>{records}) {
       return {ResumeCheck::kOtherConfiguration,
               path.string() + " was written for another number of records than the dataset's " + std::to_string(records)};
     }
-    for (const char* pass : {"/calibration/done", "/difficulty/done", "/profile/done"}) {
-      if (file.exists(pass)) file.read_u8(pass);  // the progress flags must be readable
-    }
+    for (Pass pass : kPasses) layout::read_done(file, pass);  // the progress flags must be readable
     file.verify();  // and the rest of the structure: a write cut off by a full disk leaves a file that opens
   } catch (const StoreError& e) {
     return {ResumeCheck::kDamaged, e.what()};
@@ -72,32 +72,9 @@ std::filesystem::path selection_path(const std::string& output) { return output_
 RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records)
     : file_(std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path)),
       records_(records) {
-  if (file_.exists("/examples/status")) return;  // resuming: checked above
-  file_.set_attribute("/", "format", kFormat);
-  file_.set_attribute("/", "version", kVersion);
-  file_.set_attribute("/", "fingerprint", fingerprint);
-  file_.link_external("/selection", selection_path(path.string()).filename().string(), "/selection");
-  file_.create_u8("/examples/status", {records});
-  for (const char* name : kExampleInts) file_.create_i64(std::string("/examples/") + name, {records});
-  for (const char* name : {"key", "source", "domain"}) file_.create_strings(std::string("/examples/") + name, records);
+  if (layout::is_result_file(file_)) return;  // resuming: checked above
+  layout::create_examples(file_, fingerprint, records, selection_path(path.string()).filename().string());
   file_.flush();
-}
-
-std::vector<float> read_profile_table(const store::H5File& file, const std::string& name, uint64_t records) {
-  const std::vector<int64_t> example = file.read_i64("/profile/example");
-  const std::vector<uint64_t> dims = file.dims(name);
-  const auto damaged = [&](const std::string& what) {
-    return StoreError(cat(file.path().string(), ": ", name, " ", what, ": the file is damaged; rerun the profile stage with --fresh"));
-  };
-  if (dims.size() != 2 || dims[1] != example.size()) throw damaged(cat("does not have one column per /profile/example row (", example.size(), ")"));
-  const std::vector<float> compact = file.read_f32(name);
-  const std::size_t k = example.size();
-  std::vector<float> table(dims[0] * records, std::numeric_limits<float>::quiet_NaN());
-  for (std::size_t row = 0; row < k; ++row) {
-    if (example[row] < 0 || static_cast<uint64_t>(example[row]) >= records) throw damaged(cat("row ", row, " names record ", example[row]));
-    for (std::size_t c = 0; c < dims[0]; ++c) table[c * records + static_cast<std::size_t>(example[row])] = compact[c * k + row];
-  }
-  return table;
 }
 
 uint64_t loss_chunk_rows(uint64_t tokens, uint64_t type_size, int64_t unit_examples) {
@@ -108,51 +85,52 @@ uint64_t loss_chunk_rows(uint64_t tokens, uint64_t type_size, int64_t unit_examp
 
 std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
   const uint64_t rows = plan.positions.size(), slots = plan.slots.size();
-  const std::string g = plan.group;
-  if (!file_.exists(g + "/done")) {
+  const std::string g = layout::group(plan.pass);
+  const auto at = [&](std::string_view name) { return layout::path(plan.pass, name); };
+  if (!file_.exists(at(kDone))) {
     const auto t = static_cast<uint64_t>(plan.tokens);
-    if (plan.name == "calibration") {
-      file_.create_f32(g + "/loss", {slots, rows}, {1, rows});
-      file_.create_i64(g + "/sample", {rows});
+    if (plan.pass == Pass::kCalibration) {
+      file_.create_f32(at(layout::dataset::kLoss), {slots, rows}, {1, rows});
+      file_.create_i64(at(layout::dataset::kSample), {rows});
       std::vector<int64_t> sample(plan.positions.begin(), plan.positions.end());
-      file_.write(g + "/sample", {0}, {rows}, std::span<const int64_t>(sample));
+      file_.write(at(layout::dataset::kSample), {0}, {rows}, std::span<const int64_t>(sample));
     } else {
       // Rows are the pass's examples (plan.positions): every record for the difficulty pass, only
       // the kept ones for the profile pass (their record positions in /profile/example).
-      if (plan.name == "profile") {
-        file_.create_i64(g + "/example", {rows});
+      if (plan.pass == Pass::kProfile) {
+        file_.create_i64(at(kExample), {rows});
         std::vector<int64_t> example(plan.positions.begin(), plan.positions.end());
-        if (rows) file_.write(g + "/example", {0}, {rows}, std::span<const int64_t>(example));
+        if (rows) file_.write(at(kExample), {0}, {rows}, std::span<const int64_t>(example));
       }
       if (plan.token_losses == TokenLosses::kFloat32) {
-        file_.create_f32(g + "/losses", {slots, rows, t}, {1, loss_chunk_rows(t, 4, plan.unit_examples), t});
+        file_.create_f32(at(kLosses), {slots, rows, t}, {1, loss_chunk_rows(t, 4, plan.unit_examples), t});
       } else if (plan.token_losses == TokenLosses::kFloat16) {
-        file_.create_f16(g + "/losses", {slots, rows, t}, {1, loss_chunk_rows(t, 2, plan.unit_examples), t});
+        file_.create_f16(at(kLosses), {slots, rows, t}, {1, loss_chunk_rows(t, 2, plan.unit_examples), t});
       }
-      file_.create_f32(g + "/mean_loss", {slots, rows}, {1, kMeanChunkRows});
-      if (plan.name == "profile") file_.create_f32(g + "/mean_loss_first", {slots, rows}, {1, kMeanChunkRows});
+      file_.create_f32(at(kMeanLoss), {slots, rows}, {1, kMeanChunkRows});
+      if (plan.pass == Pass::kProfile) file_.create_f32(at(kMeanLossFirst), {slots, rows}, {1, kMeanChunkRows});
       const bool directional = plan.slots.front().family == model::Family::kDirectional;
-      file_.create_f32(g + (directional ? "/distance" : "/noise_std"), {slots}, {slots});
+      file_.create_f32(at(directional ? layout::dataset::kDistance : layout::dataset::kNoiseStd), {slots}, {slots});
       const char* names[] = {"float32", "float16", "none"};
       file_.set_attribute(g, "token_losses", names[static_cast<int>(plan.token_losses)]);
     }
-    file_.create_u8(g + "/done", {slots, static_cast<uint64_t>(plan.units())});
+    file_.create_u8(at(kDone), {slots, static_cast<uint64_t>(plan.units())});
     file_.set_attribute(g, "tokens", plan.tokens);
     std::string names;
     for (const auto& key : plan.slots) names += (names.empty() ? "" : ",") + model::describe(key);
     file_.set_attribute(g, "checkpoints", names);
     file_.flush();
   }
-  std::vector<uint8_t> done = file_.read_u8(g + "/done");
+  std::vector<uint8_t> done = file_.read_u8(at(kDone));
   if (done.size() != slots * static_cast<uint64_t>(plan.units())) {  // callers index it by slot and unit
-    throw StoreError(cat(file_.path().string(), ": ", g, "/done holds ", done.size(), " flags, not ", slots, " x ",
+    throw StoreError(cat(file_.path().string(), ": ", at(kDone), " holds ", done.size(), " flags, not ", slots, " x ",
                          plan.units(), ": the file is damaged"));
   }
-  if (plan.name == "profile") {  // the filter is deterministic: a resumed run must find the stored rows
-    const std::vector<int64_t> example = file_.read_i64(g + "/example");
+  if (plan.pass == Pass::kProfile) {  // the filter is deterministic: a resumed run must find the stored rows
+    const std::vector<int64_t> example = file_.read_i64(at(kExample));
     if (!std::equal(example.begin(), example.end(), plan.positions.begin(), plan.positions.end(),
                     [](int64_t a, uint64_t b) { return a >= 0 && static_cast<uint64_t>(a) == b; })) {
-      throw StoreError(cat(file_.path().string(), ": ", g, "/example holds ", example.size(), " rows that are not the ",
+      throw StoreError(cat(file_.path().string(), ": ", at(kExample), " holds ", example.size(), " rows that are not the ",
                            rows, " examples the difficulty filter keeps: the file is damaged; rerun with --fresh"));
     }
   }
@@ -204,41 +182,42 @@ void PassPlan::cut_by_cost(std::span<const int64_t> cost) {
 }
 
 void RunFile::store_examples(std::span<const uint64_t> rows, const UnitResult& result) {
+  constexpr const char* kInts[] = {layout::kLine, layout::kPromptTokens, layout::kReasoningTokens, layout::kFullLength};
   std::vector<uint8_t> status;
-  std::vector<std::vector<int64_t>> ints(4);
+  std::vector<std::vector<int64_t>> ints(std::size(kInts));
   std::vector<std::string> ids, sources, domains;
   for (const auto& e : result.examples) {
     status.push_back(e.status);
-    ints[0].push_back(e.line), ints[1].push_back(e.prompt_tokens);  // the id is the line number
+    ints[0].push_back(e.line), ints[1].push_back(e.prompt_tokens);
     ints[2].push_back(e.reasoning_tokens), ints[3].push_back(e.full_length);
     ids.push_back(e.id.empty() ? std::to_string(e.line) : e.id), sources.push_back(e.source), domains.push_back(e.domain);
   }
   for (const Run& run : runs_of(rows)) {
-    file_.write("/examples/status", {run.row}, {run.length}, std::span<const uint8_t>(status).subspan(run.at, run.length));
-    for (int k = 0; k < 4; ++k) {
-      file_.write(std::string("/examples/") + kExampleInts[k], {run.row}, {run.length},
-                  std::span<const int64_t>(ints[static_cast<std::size_t>(k)]).subspan(run.at, run.length));
+    file_.write(layout::kStatus, {run.row}, {run.length}, std::span<const uint8_t>(status).subspan(run.at, run.length));
+    for (std::size_t k = 0; k < std::size(kInts); ++k) {
+      file_.write(kInts[k], {run.row}, {run.length}, std::span<const int64_t>(ints[k]).subspan(run.at, run.length));
     }
-    file_.write("/examples/key", run.row, std::span<const std::string>(ids).subspan(run.at, run.length));
-    file_.write("/examples/source", run.row, std::span<const std::string>(sources).subspan(run.at, run.length));
-    file_.write("/examples/domain", run.row, std::span<const std::string>(domains).subspan(run.at, run.length));
+    file_.write(layout::kId, run.row, std::span<const std::string>(ids).subspan(run.at, run.length));
+    file_.write(layout::kSource, run.row, std::span<const std::string>(sources).subspan(run.at, run.length));
+    file_.write(layout::kDomain, run.row, std::span<const std::string>(domains).subspan(run.at, run.length));
   }
 }
 
 void RunFile::store(const PassPlan& plan, const UnitResult& result) {
-  const std::string g = plan.group;
+  const std::string g = layout::group(plan.pass);
+  const auto at = [&](std::string_view name) { return layout::path(plan.pass, name); };
   const uint64_t n = result.examples.size(), slot = static_cast<uint64_t>(result.slot), slots = plan.slots.size();
   if (result.index < 0 || result.index >= plan.units() || slot >= slots ||
       static_cast<int64_t>(n) != plan.bounds[static_cast<std::size_t>(result.index) + 1] - plan.bounds[static_cast<std::size_t>(result.index)]) {
-    throw DistError(cat("result for ", plan.name, " unit ", result.index, " slot ", slot, " does not fit the pass"));
+    throw DistError(cat("result for ", pass_name(plan.pass), " unit ", result.index, " slot ", slot, " does not fit the pass"));
   }
   const auto first = static_cast<std::size_t>(plan.bounds[static_cast<std::size_t>(result.index)]);
   const std::span<const uint64_t> rows = std::span<const uint64_t>(plan.positions).subspan(first, n);
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  if (plan.name == "calibration") {  // rows of the calibration datasets are sample indices
+  if (plan.pass == Pass::kCalibration) {  // rows of the calibration datasets are sample indices
     std::vector<float> means;
     for (const auto& e : result.examples) means.push_back(mean(e.losses, static_cast<std::size_t>(plan.tokens)));
-    file_.write(g + "/loss", {slot, first}, {1, n}, std::span<const float>(means));
+    file_.write(at(layout::dataset::kLoss), {slot, first}, {1, n}, std::span<const float>(means));
   } else {  // rows of the pass's datasets are indices into plan.positions: this unit's are contiguous
     const auto t = static_cast<std::size_t>(plan.tokens);
     std::vector<float> block(plan.token_losses == TokenLosses::kNone ? 0 : n * t, nan), all, early;
@@ -250,18 +229,18 @@ void RunFile::store(const PassPlan& plan, const UnitResult& result) {
       all.push_back(mean(losses, losses.size()));  // float32 means, before any rounding of the stored losses
       early.push_back(mean(losses, static_cast<std::size_t>(plan.first_tokens)));
     }
-    if (!block.empty()) file_.write(g + "/losses", {slot, first, 0}, {1, n, t}, std::span<const float>(block));
-    file_.write(g + "/mean_loss", {slot, first}, {1, n}, std::span<const float>(all));
-    if (plan.name == "profile") file_.write(g + "/mean_loss_first", {slot, first}, {1, n}, std::span<const float>(early));
+    if (!block.empty()) file_.write(at(kLosses), {slot, first, 0}, {1, n, t}, std::span<const float>(block));
+    file_.write(at(kMeanLoss), {slot, first}, {1, n}, std::span<const float>(all));
+    if (plan.pass == Pass::kProfile) file_.write(at(kMeanLossFirst), {slot, first}, {1, n}, std::span<const float>(early));
     const bool directional = plan.slots.front().family == model::Family::kDirectional;
     const float measure = static_cast<float>(result.measure);
-    file_.write(g + (directional ? "/distance" : "/noise_std"), {slot}, {1}, std::span<const float>(&measure, 1));
+    file_.write(at(directional ? layout::dataset::kDistance : layout::dataset::kNoiseStd), {slot}, {1}, std::span<const float>(&measure, 1));
     // /examples/* are written once, by the difficulty pass (which covers every record): rewriting
     // their strings later would put rows the filter already read at risk from a kill mid-write.
-    if (plan.name == "difficulty") store_examples(rows, result);
+    if (plan.pass == Pass::kDifficulty) store_examples(rows, result);
   }
   const uint8_t one = 1;
-  file_.write(g + "/done", {slot, static_cast<uint64_t>(result.index)}, {1, 1}, std::span<const uint8_t>(&one, 1));
+  file_.write(at(kDone), {slot, static_cast<uint64_t>(result.index)}, {1, 1}, std::span<const uint8_t>(&one, 1));
 }
 
 }  // namespace curate::service

@@ -1,30 +1,5 @@
-// The HDF5 result file of a run: layout, resume check and storage of unit results (rank 0 only).
-// N records, K examples the profile pass scores (kept by the difficulty filter), C checkpoints of a
-// pass, T scored tokens, U units, S calibration samples. Rows of a pass's datasets are the pass's
-// examples in record order: every record for the difficulty pass, /profile/example for the profile.
-//   /                         attrs format, version (2: compact profile), fingerprint (every setting that changes results)
-//   /examples/id              i64 [N]  stable example id: the record's 1-based line number
-//   /examples/key             str [N]  the data.id_field value (or the line number as text)
-//   /examples/{source,domain} str [N]
-//   /examples/{prompt_tokens,reasoning_tokens,full_length} i64 [N]; /examples/status u8 [N] (0 kept, 1+ skip reason)
-//   /selection                external link to STEM.selection.h5:/selection (written by the selection stage)
-//   /filter/kept              u8 [N]  the profile pass scores these (difficulty filter); attrs method, kept
-//   /calibration/loss         f32 [C, S] mean loss of the first T reasoning tokens; C = base + Gaussian 1..n
-//   /calibration/sample       i64 [S]  record positions of the sample
-//   /calibration/{mean_loss,ratio} f32 [C]; attrs chosen (Gaussian index), table (text)
-//   /difficulty/losses        f32|f16 [1, N, T] per-token losses at the chosen Gaussian checkpoint, NaN past the end
-//   /profile/example          i64 [K]  record position (row of /examples/*) of each profile row, ascending
-//   /profile/losses           f32|f16 [C, K, T] per-token losses at every profile checkpoint
-//   /<pass>/losses            absent when store.token_losses = none
-//   /<pass>/mean_loss         f32 [C, rows] mean over the scored tokens (of the float32 losses);
-//                             /profile/mean_loss_first f32 [C, K] over the first pass.difficulty_tokens
-//   /<pass>/distance          f32 [C] achieved ‖θ_j − θ₀‖ (directional) or /<pass>/noise_std (Gaussian)
-//   /<pass>/done              u8 [C, U] unit u of checkpoint c is stored (written after its data)
-//   /<pass>                   attrs tokens, checkpoints, token_losses (float32, float16 or none)
-//                             and, once a run completes the pass, wall_ms, worker_ms, scored_examples,
-//                             scored_tokens (summed over such runs), ranks (the report's pass costs)
-// Chunks: losses [1, loss_chunk_rows, T] (at most 64 KiB: one example across checkpoints reads C
-// small chunks); means [1, 4096] (one checkpoint's means are few chunks); both written a unit at a time.
+// The HDF5 result file of a run: resume check and storage of unit results (rank 0 only). Its
+// layout (paths, shapes, chunks, versions) is declared in layout.h.
 #pragma once
 
 #include <filesystem>
@@ -35,13 +10,14 @@
 #include "curate/model/checkpoint_scorer.h"
 #include "curate/service/options.h"
 #include "curate/store/hdf5.h"
+#include "layout.h"
+#include "pass.h"
 #include "protocol.h"
 
 namespace curate::service {
 
 struct PassPlan {
-  std::string name;                          // calibration, difficulty or profile
-  std::string group;                         // HDF5 group of its datasets
+  Pass pass = Pass::kDifficulty;            // its datasets are under layout::group(pass)
   std::vector<model::CheckpointKey> slots;   // checkpoints, in slot order
   int64_t tokens = 0;                        // reasoning tokens scored per example
   int64_t first_tokens = 0;                  // profile: also the mean over this many first tokens
@@ -80,11 +56,6 @@ uint64_t loss_chunk_rows(uint64_t tokens, uint64_t type_size, int64_t unit_examp
 // Rows per chunk of the [C, rows] means (16 KiB): a unit's write rewrites at most two such chunks, and
 // one checkpoint's means over a million rows are 245 chunks.
 constexpr uint64_t kMeanChunkRows = 4096;
-
-// The profile pass's per-example table `name` (/profile/mean_loss or /profile/mean_loss_first,
-// f32 [C, K]) spread over all records by /profile/example: [C, records], NaN where the pass scored
-// nothing. Throws StoreError naming the dataset when the rows do not fit the records (damaged file).
-std::vector<float> read_profile_table(const store::H5File& file, const std::string& name, uint64_t records);
 
 class RunFile {
  public:

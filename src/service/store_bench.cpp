@@ -19,6 +19,8 @@
 
 #include "curate/store/journal.h"
 #include "curate/util/error.h"
+#include "journal_records.h"
+#include "layout.h"
 #include "run_file.h"
 #include "worker.h"
 
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
     std::filesystem::remove(path), std::filesystem::remove(journal_path);
 
     service::PassPlan plan;
-    plan.name = "profile", plan.group = "/profile", plan.tokens = tokens, plan.first_tokens = 100, plan.unit_examples = unit;
+    plan.pass = service::Pass::kProfile, plan.tokens = tokens, plan.first_tokens = 100, plan.unit_examples = unit;
     for (int j = 1; j <= checkpoints; ++j) plan.slots.push_back({model::Family::kDirectional, j});
     for (uint64_t i = 0; i < kept; ++i) plan.positions.push_back(2 * i);
     plan.token_losses = service::parse_token_losses(precision);
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
       for (int slot = 0; slot < checkpoints; ++slot) {
         for (int64_t u = 0; u < plan.units(); ++u) {
           service::UnitResult r;
-          r.pass = 2, r.slot = slot, r.index = u, r.measure = 0.5 * slot;
+          r.pass = service::Pass::kProfile, r.slot = slot, r.index = u, r.measure = 0.5 * slot;
           for (int64_t i = plan.bounds[static_cast<std::size_t>(u)]; i < plan.bounds[static_cast<std::size_t>(u) + 1]; ++i) {
             service::ExampleResult e;
             e.line = static_cast<int64_t>(plan.positions[static_cast<std::size_t>(i)]) + 1;
@@ -90,10 +92,7 @@ int main(int argc, char** argv) {
       auto last_flush = start;
       for (const service::UnitResult& r : results) {
         double t0 = thread_cpu_seconds();
-        dist::Writer record;  // Coordinator::keep: the journal first, then the file
-        record.put<char>('U');
-        service::encode(record, r);
-        journal.append(record.bytes());
+        journal.append(service::unit_record(r));  // ResultSink::keep: the journal first, then the file
         const double t1 = thread_cpu_seconds();
         file.store(plan, r);
         const double t2 = thread_cpu_seconds();
@@ -127,15 +126,17 @@ int main(int argc, char** argv) {
                 1e3 * store_cpu / static_cast<double>(units), 1e3 * sync_cpu / static_cast<double>(units));
 
     const store::H5File file = store::H5File::open(path, false);
+    const std::string losses_path = service::layout::path(service::Pass::kProfile, service::layout::dataset::kLosses);
+    const std::string means_path = service::layout::path(service::Pass::kProfile, service::layout::dataset::kMeanLoss);
     std::mt19937_64 rng(1);
-    if (file.exists("/profile/losses")) {
-      const auto chunk = file.chunk("/profile/losses");
+    if (file.exists(losses_path)) {
+      const auto chunk = file.chunk(losses_path);
       const auto start = Clock::now();
       constexpr int kRows = 256;
       double sum = 0;
       for (int i = 0; i < kRows; ++i) {
         const uint64_t row = std::uniform_int_distribution<uint64_t>(0, kept - 1)(rng);
-        const auto values = file.read_f32("/profile/losses", {0, row, 0}, {static_cast<uint64_t>(checkpoints), 1,
+        const auto values = file.read_f32(losses_path, {0, row, 0}, {static_cast<uint64_t>(checkpoints), 1,
                                                                            static_cast<uint64_t>(tokens)});
         sum += values[0];
       }
@@ -144,12 +145,12 @@ int main(int argc, char** argv) {
                   1e3 * since(start) / kRows, sum);
     }
     auto start = Clock::now();
-    for (int c = 0; c < checkpoints; ++c) file.read_f32("/profile/mean_loss", {static_cast<uint64_t>(c), 0}, {1, kept});
+    for (int c = 0; c < checkpoints; ++c) file.read_f32(means_path, {static_cast<uint64_t>(c), 0}, {1, kept});
     std::printf("read one checkpoint's means ([1, K] of %llu, chunks [1, %llu]): %.3f ms each\n",
-                static_cast<unsigned long long>(kept), static_cast<unsigned long long>(file.chunk("/profile/mean_loss").at(1)),
+                static_cast<unsigned long long>(kept), static_cast<unsigned long long>(file.chunk(means_path).at(1)),
                 1e3 * since(start) / checkpoints);
     start = Clock::now();
-    const auto table = service::read_profile_table(file, "/profile/mean_loss", records);
+    const auto table = service::layout::read_profile_table(file, service::layout::dataset::kMeanLoss, records);
     std::printf("read the [C, N] mean table (%zu values): %.3f ms\n", table.size(), 1e3 * since(start));
     return 0;
   } catch (const std::exception& e) {

@@ -57,7 +57,7 @@ UnitResult Worker::process(const Unit& unit) {
   result.pass = unit.pass;
   result.slot = unit.slot;
   result.index = unit.index;
-  result.measure = scorer_ ? scorer_->select(unit.checkpoint) : 0.1 * unit.checkpoint.index;
+  result.measure = scorer_ ? scorer_->use_checkpoint(unit.checkpoint) : 0.1 * unit.checkpoint.index;
 
   std::vector<std::size_t> positions(unit.positions.begin(), unit.positions.end());
   std::vector<data::ParseResult> records = data::read_records(options_.run.dataset, index_, positions, options_.data);
@@ -69,7 +69,7 @@ UnitResult Worker::process(const Unit& unit) {
     ExampleResult& out = result.examples[i];
     out.line = index_.lines[positions[i]];
     if (!records[i].example) {
-      out.status = static_cast<uint8_t>(1 + static_cast<int>(records[i].reason));
+      out.status = skip_status(records[i].reason);
       continue;
     }
     const data::Example& example = *records[i].example;
@@ -83,7 +83,7 @@ UnitResult Worker::process(const Unit& unit) {
     bool in_vocabulary = true;
     for (data::TokenId id : tokens.ids) in_vocabulary = in_vocabulary && id >= 0 && (!scorer_ || id < scorer_->vocab_size());
     if (!in_vocabulary) {
-      out.status = static_cast<uint8_t>(1 + static_cast<int>(data::SkipReason::kBadTokenIds));
+      out.status = skip_status(data::SkipReason::kBadTokenIds);
       continue;
     }
     ids[i].assign(tokens.ids.begin(), tokens.ids.end());

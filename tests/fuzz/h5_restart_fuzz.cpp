@@ -11,6 +11,7 @@
 #include "curate/store/hdf5.h"
 #include "curate/util/error.h"
 #include "fuzz_support.h"
+#include "layout.h"
 #include "run_file.h"
 #include "seed_plan.h"
 
@@ -29,8 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   uint64_t records = 0;
   try {
     const store::H5File file = store::H5File::open(path, false);
-    stored = file.string_attribute("/", "fingerprint");
-    const std::vector<uint64_t> dims = file.dims("/examples/status");
+    stored = file.string_attribute(service::layout::kRoot, "fingerprint");
+    const std::vector<uint64_t> dims = file.dims(service::layout::kStatus);
     if (dims.size() != 1 || dims[0] > 4096) return 0;  // the plans below hold one row per record
     records = dims[0];
   } catch (const StoreError&) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "curate/store/journal.h"
+#include "journal_records.h"
 #include "run_file.h"
 #include "seed_plan.h"
 
@@ -17,31 +18,25 @@ int main(int argc, char** argv) {
   const std::string fingerprint = "fuzz seed fingerprint";
   service::RunFile file(argv[1], fingerprint, records);
   store::Journal journal(std::string(argv[1]) + ".journal");
-  dist::Writer header;
-  header.put<char>('F');
-  for (char c : fingerprint) header.put<char>(c);
-  journal.append(header.bytes());
+  journal.append(service::header_record(/*base=*/false, fingerprint));
   const auto plans = fuzz::seed_plans(records);
   for (const auto& plan : plans) {
     file.open_pass(plan);
     for (int64_t unit = 0; unit < plan.units(); ++unit) {
       for (std::size_t slot = 0; slot < plan.slots.size(); ++slot) {
-        if (plan.name == "profile" && unit % 2 == 1) continue;  // half done: a resume has work left
+        if (plan.pass == service::Pass::kProfile && unit % 2 == 1) continue;  // half done: a resume has work left
         service::UnitResult result;
-        result.pass = plan.name == "difficulty" ? 1 : 2, result.slot = static_cast<int32_t>(slot), result.index = unit;
+        result.pass = plan.pass, result.slot = static_cast<int32_t>(slot), result.index = unit;
         result.measure = 0.5 * static_cast<double>(slot + 1);
         for (int64_t row = plan.bounds[unit]; row < plan.bounds[unit + 1]; ++row) {
           service::ExampleResult e;
           e.line = row + 1, e.source = row % 2 ? "a" : "b", e.domain = "d";
           e.prompt_tokens = 3, e.reasoning_tokens = 5, e.full_length = 9;
-          e.status = row == 4 ? 1 : 0;
-          if (e.status == 0) e.losses = {1.5f, 2.0f, 0.25f, static_cast<float>(row)};
+          e.status = row == 4 ? service::skip_status(data::SkipReason::kMalformedJson) : service::kStatusOk;
+          if (service::example_ok(e.status)) e.losses = {1.5f, 2.0f, 0.25f, static_cast<float>(row)};
           result.examples.push_back(e);
         }
-        dist::Writer record;
-        record.put<char>('U');
-        service::encode(record, result);
-        journal.append(record.bytes());
+        journal.append(service::unit_record(result));
         file.store(plan, result);
         if (unit % 2 == 0) {
           const std::byte mark{'S'};

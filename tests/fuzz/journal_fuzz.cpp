@@ -13,7 +13,7 @@
 #include "curate/store/journal.h"
 #include "curate/util/error.h"
 #include "fuzz_support.h"
-#include "protocol.h"
+#include "journal_records.h"
 
 namespace {
 
@@ -42,10 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   std::size_t records = 0;
   const uint64_t valid = store::Journal::read(path, [&](std::span<const std::byte> record) {
     ++records;
-    if (record.empty() || record[0] != std::byte{'U'}) return;
-    dist::Reader reader(record.subspan(1));
+    if (service::record_kind(record) != service::JournalRecord::kUnit) return;
     try {
-      const service::UnitResult result = service::decode_result(reader);
+      const service::UnitResult result = service::unit_of(record);
       for (const auto& e : result.examples) CURATE_FUZZ_CHECK(e.losses.size() * sizeof(float) <= record.size());
     } catch (const DistError&) {
     }

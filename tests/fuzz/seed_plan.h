@@ -14,8 +14,8 @@ inline std::vector<service::PassPlan> seed_plans(uint64_t records) {
   using model::CheckpointKey;
   using model::Family;
   std::vector<service::PassPlan> plans(2);
-  plans[0].name = "difficulty", plans[0].group = "/difficulty", plans[0].slots = {CheckpointKey{Family::kGaussian, 1}};
-  plans[1].name = "profile", plans[1].group = "/profile";
+  plans[0].pass = service::Pass::kDifficulty, plans[0].slots = {CheckpointKey{Family::kGaussian, 1}};
+  plans[1].pass = service::Pass::kProfile;
   plans[1].slots = {CheckpointKey{Family::kDirectional, 1}, CheckpointKey{Family::kDirectional, 2}};
   for (auto& plan : plans) {
     plan.tokens = 4, plan.first_tokens = 2, plan.unit_examples = 2;

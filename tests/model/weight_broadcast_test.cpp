@@ -155,9 +155,9 @@ TEST(WeightBroadcast, ScorersThatReceiveGiveTheLossesOfScorersThatRead) {
   for (CheckpointKey key :
        {CheckpointKey{Family::kBase, 0}, CheckpointKey{Family::kGaussian, 3}, CheckpointKey{Family::kDirectional, 2},
         CheckpointKey{Family::kGaussian, 1}, CheckpointKey{Family::kBase, 0}}) {
-    const double measure = disk.select(key);
-    EXPECT_EQ(root.select(key), measure) << describe(key);
-    EXPECT_EQ(follower.select(key), measure) << describe(key);
+    const double measure = disk.use_checkpoint(key);
+    EXPECT_EQ(root.use_checkpoint(key), measure) << describe(key);
+    EXPECT_EQ(follower.use_checkpoint(key), measure) << describe(key);
     const auto want = disk.score(requests);
     EXPECT_EQ(root.score(requests), want) << describe(key);  // same bits
     EXPECT_EQ(follower.score(requests), want) << describe(key);

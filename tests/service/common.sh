@@ -37,7 +37,7 @@ calibration_samples = 32
 budget = 40
 per_cluster = 4
 INI
-datasets="/examples/status /examples/id /examples/key /examples/source /examples/prompt_tokens /examples/reasoning_tokens
+datasets="/examples/status /examples/line /examples/id /examples/source /examples/prompt_tokens /examples/reasoning_tokens
   /examples/full_length /calibration/loss /calibration/ratio /difficulty/losses /difficulty/mean_loss /difficulty/done
   /difficulty/noise_std /profile/example /profile/losses /profile/mean_loss /profile/mean_loss_first /profile/distance /profile/done
   /filter/kept /selection/selected /selection/cluster /selection/score /selection/candidate"

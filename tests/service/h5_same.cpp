@@ -97,11 +97,11 @@ int main(int argc, char** argv) {
         return 1;
       }
       bool same;
-      if (name.ends_with("/key") || name.ends_with("/source") || name.ends_with("/domain")) {
+      if (name.ends_with("/id") || name.ends_with("/source") || name.ends_with("/domain")) {
         same = a.read_strings(name) == b.read_strings(name);
       } else if (name.ends_with("/done") || name.ends_with("/status")) {
         same = a.read_u8(name) == b.read_u8(name);
-      } else if (name.ends_with("tokens") || name.ends_with("/id") || name.ends_with("/full_length") || name.ends_with("/sample") ||
+      } else if (name.ends_with("tokens") || name.ends_with("/line") || name.ends_with("/full_length") || name.ends_with("/sample") ||
                  name.ends_with("/example")) {
         same = a.read_i64(name) == b.read_i64(name);
       } else {

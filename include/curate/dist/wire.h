@@ -1,6 +1,8 @@
-// Binary encoding of messages between ranks: little-endian PODs, length-prefixed strings and
-// vectors. The Reader checks every length against the buffer and throws DistError on a short or
-// malformed message instead of reading past it.
+// Binary encoding of messages between ranks: trivially copyable values copied as they lie in memory
+// (the host's native byte order and type sizes, no conversion), strings and vectors prefixed by their
+// u64 length. Every rank of a job must share byte order and type sizes: same-architecture clusters
+// (x86-64 and aarch64 are both little-endian). The Reader checks every length against the buffer and
+// throws DistError on a short or malformed message instead of reading past it.
 #pragma once
 
 #include <cstddef>

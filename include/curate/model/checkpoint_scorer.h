@@ -46,7 +46,7 @@ class CheckpointScorer {
   // Loads the base model. Without a broadcaster every checkpoint is rebuilt from the files (which stay
   // mapped, not copied). With one, the base (and fine-tuned) weights arrive through it, from the rank
   // of the node that reads them, and stay resident on the device (about 2x the model's bytes, 3x with
-  // perturb.target), so that select() never reads or broadcasts again: every rank of the group must
+  // perturb.target), so that use_checkpoint() never reads or broadcasts again: every rank of the group must
   // construct its scorer at the same time with the same model, target, device and dtype. The
   // broadcaster is used only during construction.
   explicit CheckpointScorer(EngineOptions options, WeightBroadcaster* broadcaster = nullptr);
@@ -56,7 +56,7 @@ class CheckpointScorer {
 
   // Makes `key` the current checkpoint (rebuilding from the base weights when it changes).
   // Returns ‖θ − θ₀‖ for directional checkpoints, the total noise std for Gaussian ones, 0 for base.
-  double select(const CheckpointKey& key);
+  double use_checkpoint(const CheckpointKey& key);
   const CheckpointKey& current() const;
   int64_t vocab_size() const;
 

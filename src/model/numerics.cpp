@@ -1,7 +1,11 @@
 #include "curate/model/numerics.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
@@ -74,6 +78,22 @@ void require_finite(const TensorInfo& info, std::span<const std::byte> bytes, co
   }
   throw ModelError(cat("tensor '", info.name, "' in ", file, " has ", what, where,
                        ": the weights are damaged; download the shard again"));
+}
+
+void require_finite_once(const TensorInfo& info, std::span<const std::byte> bytes, const std::filesystem::path& file) {
+  static std::mutex mutex;
+  static std::set<std::string> verified;  // "identity tensor" of tensors found finite
+  struct stat s {};
+  if (::stat(file.c_str(), &s) != 0) return require_finite(info, bytes, file.string());
+  const std::string key = cat(s.st_dev, ':', s.st_ino, ':', s.st_size, ':', s.st_mtim.tv_sec, '.', s.st_mtim.tv_nsec, ':',
+                              s.st_ctim.tv_sec, '.', s.st_ctim.tv_nsec, ' ', info.offset, ' ', info.name);
+  {
+    std::lock_guard lock(mutex);
+    if (verified.count(key)) return;
+  }
+  require_finite(info, bytes, file.string());
+  std::lock_guard lock(mutex);
+  verified.insert(key);
 }
 
 bool looks_uniform(double mean_loss, int64_t vocab, double tolerance) {

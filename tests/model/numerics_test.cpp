@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "curate/util/error.h"
+#include "support/test_support.h"
 
 namespace curate::model {
 namespace {
@@ -88,6 +89,25 @@ TEST(NonFinite, RequireFiniteNamesTensorFileAndRow) {
     EXPECT_NE(std::string(e.what()).find("has 2 NaN values and 1 infinite value (first at index 175)"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(NonFinite, ATensorOfAnUnchangedFileIsScannedOnce) {
+  curate::testing::ScratchDir dir;
+  const auto file = dir / "model.safetensors";
+  curate::testing::write_file(file, "stands for a shard");
+  TensorInfo info;
+  info.name = "lm_head.weight";
+  info.dtype = DType::kF32;
+  info.shape = {4};
+  std::vector<float> values(4, 1.0f);
+  require_finite_once(info, bytes_of(values), file);
+  values[2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_NO_THROW(require_finite_once(info, bytes_of(values), file));  // remembered: not read again
+  info.name = "model.norm.weight";  // another tensor of the file is scanned
+  EXPECT_THROW(require_finite_once(info, bytes_of(values), file), ModelError);
+  info.name = "lm_head.weight";
+  curate::testing::write_file(file, "stands for a new download");  // a changed file is scanned again
+  EXPECT_THROW(require_finite_once(info, bytes_of(values), file), ModelError);
 }
 
 TEST(LooksUniform, LossesAtTheLogOfTheVocabulary) {

@@ -38,7 +38,6 @@ TEST(CheckpointWeights, NanInAStoredTensorIsAModelErrorNamingTensorFileAndRow) {
   ScratchDir dir;
   const ModelConfig config = builtin_shape("tiny-qwen2");
   write_random_model(config, dir / "m", 1, 0.05, torch::kFloat32, 0);
-  EXPECT_NO_THROW(load_causal_lm(dir / "m", {}));
   const int64_t hidden = config.hidden_size;
   poke(dir / "m", "model.embed_tokens.weight", 17 * hidden + 3, std::numeric_limits<float>::quiet_NaN());
   try {

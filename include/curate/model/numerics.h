@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 
@@ -27,6 +28,12 @@ NonFinite count_non_finite(DType dtype, std::span<const std::byte> bytes);
 // download the shard again" when the bytes of `info` (`bytes`, info.nbytes long) hold a NaN or Inf.
 // Rows are the first dimension; a 1-D tensor names the index.
 void require_finite(const TensorInfo& info, std::span<const std::byte> bytes, const std::string& file);
+
+// require_finite, remembered per process: a tensor found finite in `file` is not scanned again while
+// the file's identity (device, inode, size, mtime, ctime) is unchanged, so that a model rebuilt from the
+// same files for every checkpoint is scanned once. `bytes` must be the file's bytes of `info` as stored.
+// Thread-safe.
+void require_finite_once(const TensorInfo& info, std::span<const std::byte> bytes, const std::filesystem::path& file);
 
 // True when `mean_loss` (nats per token) is within `tolerance` (relative) of ln(vocab): the loss of a
 // model that spreads its probability evenly over the vocabulary, i.e. a checkpoint that lost what it

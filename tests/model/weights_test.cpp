@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 
 #include "curate/model/decoder.h"
+#include "curate/model/scorer.h"
 #include "curate/util/error.h"
 #include "support/test_support.h"
 
@@ -51,6 +53,32 @@ TEST(CheckpointWeights, NanInAStoredTensorIsAModelErrorNamingTensorFileAndRow) {
   // The fine-tuned model's weights are read the same way (perturb.target).
   CheckpointWeights tuned(dir / "m", {torch::kCPU, torch::kBFloat16});
   EXPECT_THROW(tuned.get("model.embed_tokens.weight", {config.vocab_size, hidden}), ModelError);
+}
+
+// Random weights with NaN in the final norm: a checkpoint broken in memory (e.g. by an overflowing perturbation).
+class NanNormWeights : public WeightSource {
+ public:
+  torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape) override {
+    torch::Tensor t = random_.get(name, shape);
+    if (name == "model.norm.weight") t.fill_(std::numeric_limits<float>::quiet_NaN());
+    return t;
+  }
+
+ private:
+  RandomWeights random_{3, 0.05, {}};
+};
+
+TEST(CheckpointWeights, NanLossesOfABrokenCheckpointComeBackAsNan) {
+  // The per-pass count of NaN losses (service) needs them as they are: not zeroed, dropped or clamped.
+  NanNormWeights source;
+  torch::InferenceMode guard;
+  Scorer scorer(CausalLM(source, builtin_shape("tiny-qwen2"), TensorTarget{}), ScoreOptions{});
+  const std::vector<int64_t> ids = {1, 5, 9, 2, 7, 3};
+  const std::vector<ScoreRequest> requests = {{ids, 1, 5}};
+  const auto losses = scorer.score(requests);
+  ASSERT_EQ(losses.size(), 1u);
+  ASSERT_EQ(losses[0].size(), 4u);
+  for (float loss : losses[0]) EXPECT_TRUE(std::isnan(loss)) << loss;
 }
 
 }  // namespace

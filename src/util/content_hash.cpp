@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define XXH_INLINE_ALL  // header-only: the hash functions are compiled in, no libxxhash at run time
 #include <xxhash.h>
 
 #include <algorithm>

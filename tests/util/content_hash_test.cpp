@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#define XXH_INLINE_ALL  // header-only: the hash functions are compiled in, no libxxhash at run time
 #include <xxhash.h>
 
 #include <gtest/gtest.h>

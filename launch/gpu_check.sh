@@ -19,7 +19,7 @@
 # shared-gpu/setup.sh, shared-bench/hf_peer.py (the golden models are in tests/data/reference).
 # Overrides: CURATE_GPU_SETUP, CURATE_PEER, CURATE_GPU_BUILD (build folder), CURATE_GPU_CHECK_SECONDS
 # (overall budget, default 540: run it with a 600 s limit), CURATE_BENCH_ITERS (default 5), CURATE_EXTRA_DEBS (a folder of .deb
-# files unpacked into /opt/deps first, for libraries the image lacks: pcre2, utf8proc, zstd, nanoflann),
+# files unpacked into /opt/deps first, for libraries the image lacks: pcre2, utf8proc, zstd, nanoflann, xxhash (libxxhash-dev: its header)),
 # CURATE_GPU_SKIP_BUILD=1 (reuse the build folder as it is, e.g. a second run on a warm machine).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,7 +84,7 @@ configure() {
     find /opt/deps -name '*.pc' -exec sed -i 's|^prefix=/usr|prefix=/opt/deps/usr|' {} +
     export PKG_CONFIG_PATH=/opt/deps/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/deps/usr/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
   fi
-  for module in libpcre2-8 libutf8proc libzstd zlib; do
+  for module in libpcre2-8 libutf8proc libzstd zlib libxxhash; do
     pkg-config --exists "$module" || echo "gpu_check: pkg-config module $module is missing (set CURATE_EXTRA_DEBS)"
   done
   local args

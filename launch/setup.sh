@@ -18,7 +18,7 @@ done
 
 packages=(build-essential cmake ninja-build pkg-config python3 python3-venv
   libopenmpi-dev openmpi-bin libhdf5-dev libboost-program-options-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libzstd-dev zlib1g-dev libnanoflann-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libzstd-dev zlib1g-dev libnanoflann-dev libxxhash-dev
   hdf5-tools)
 missing=()
 for p in "${packages[@]}"; do

@@ -16,7 +16,7 @@
 namespace curate::data {
 namespace {
 
-constexpr char kIndexMagic[8] = {'C', 'U', 'R', 'I', 'D', 'X', '1', '\n'};
+constexpr char kIndexMagic[8] = {'C', 'U', 'R', 'I', 'D', 'X', '2', '\n'};  // 2: identity and content hash
 
 bool is_blank(const Line& line) {
   return !line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos;
@@ -24,13 +24,21 @@ bool is_blank(const Line& line) {
 
 struct FileStamp {
   uint64_t size;
-  int64_t mtime_ns;
+  int64_t mtime_ns, ctime_ns;
+  uint64_t device, inode;
+  bool operator==(const FileStamp&) const = default;
 };
 
 FileStamp stamp(const std::filesystem::path& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) throw DataError("cannot stat '" + path.string() + "': " + std::strerror(errno));
-  return {static_cast<uint64_t>(info.st_size), static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec};
+  return {static_cast<uint64_t>(info.st_size), static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec,
+          static_cast<int64_t>(info.st_ctim.tv_sec) * 1000000000 + info.st_ctim.tv_nsec, static_cast<uint64_t>(info.st_dev),
+          static_cast<uint64_t>(info.st_ino)};
+}
+
+FileStamp stamp_of(const RecordIndex& index) {
+  return {index.file_size, index.file_mtime_ns, index.file_ctime_ns, index.file_device, index.file_inode};
 }
 
 bool is_compressed(const std::filesystem::path& path) {
@@ -59,8 +67,12 @@ std::optional<RecordIndex> read_index(const std::filesystem::path& cache) {
   uint64_t count = 0;
   uint8_t compressed = 0;
   if (!in.read(magic, 8) || std::memcmp(magic, kIndexMagic, 8) != 0) return std::nullopt;
-  in.read(reinterpret_cast<char*>(&index.file_size), 8);
-  in.read(reinterpret_cast<char*>(&index.file_mtime_ns), 8);
+  for (void* field : {static_cast<void*>(&index.file_size), static_cast<void*>(&index.file_mtime_ns),
+                      static_cast<void*>(&index.file_ctime_ns), static_cast<void*>(&index.file_device),
+                      static_cast<void*>(&index.file_inode), static_cast<void*>(&index.content.high),
+                      static_cast<void*>(&index.content.low)}) {
+    in.read(static_cast<char*>(field), 8);
+  }
   in.read(reinterpret_cast<char*>(&compressed), 1);
   in.read(reinterpret_cast<char*>(&count), 8);
   if (!in || count > (uint64_t{1} << 40)) return std::nullopt;
@@ -127,6 +139,10 @@ RecordIndex build_index(const std::filesystem::path& path) {
   const FileStamp s = stamp(path);
   index.file_size = s.size;
   index.file_mtime_ns = s.mtime_ns;
+  index.file_ctime_ns = s.ctime_ns;
+  index.file_device = s.device;
+  index.file_inode = s.inode;
+  index.content = hash_file(path);
   index.compressed = is_compressed(path);
   LineReader reader(path, /*max_line_bytes=*/64);  // long lines are never held; short ones are checked for blanks
   Line line;
@@ -136,12 +152,15 @@ RecordIndex build_index(const std::filesystem::path& path) {
     index.lengths.push_back(line.length);
     index.lines.push_back(line.number);
   }
+  if (!(stamp(path) == s)) {
+    throw DataError("'" + path.string() + "' changed while it was being indexed; rerun once nothing writes to it");
+  }
   return index;
 }
 
 RecordIndex load_or_build_index(const std::filesystem::path& path, const std::filesystem::path& cache) {
   const FileStamp s = stamp(path);
-  if (auto cached = read_index(cache); cached && cached->file_size == s.size && cached->file_mtime_ns == s.mtime_ns) {
+  if (auto cached = read_index(cache); cached && stamp_of(*cached) == s) {
     return std::move(*cached);
   }
   RecordIndex index = build_index(path);
@@ -151,8 +170,12 @@ RecordIndex load_or_build_index(const std::filesystem::path& path, const std::fi
     const uint64_t count = index.size();
     const uint8_t compressed = index.compressed;
     out.write(kIndexMagic, 8);
-    out.write(reinterpret_cast<const char*>(&index.file_size), 8);
-    out.write(reinterpret_cast<const char*>(&index.file_mtime_ns), 8);
+    for (const void* field : {static_cast<const void*>(&index.file_size), static_cast<const void*>(&index.file_mtime_ns),
+                              static_cast<const void*>(&index.file_ctime_ns), static_cast<const void*>(&index.file_device),
+                              static_cast<const void*>(&index.file_inode), static_cast<const void*>(&index.content.high),
+                              static_cast<const void*>(&index.content.low)}) {
+      out.write(static_cast<const char*>(field), 8);
+    }
     out.write(reinterpret_cast<const char*>(&compressed), 1);
     out.write(reinterpret_cast<const char*>(&count), 8);
     write_array(out, index.offsets);

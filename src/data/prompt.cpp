@@ -185,4 +185,10 @@ ExampleWindows assemble_windows(const Example& example, const ChatTemplate& chat
   return {response_window(example, chat, options, session), reasoning_window(example, chat, options, session)};
 }
 
+int64_t resolve_max_prompt_tokens(int64_t option, int64_t context_length, int64_t scored_tokens) {
+  if (option > 0) return option;
+  if (context_length <= 0) return 0;
+  return std::max<int64_t>(1, context_length - std::max<int64_t>(0, scored_tokens));
+}
+
 }  // namespace curate::data

@@ -134,6 +134,7 @@ std::string_view skip_reason_name(SkipReason reason) {
     case SkipReason::kUnknownRole: return "unknown_role";
     case SkipReason::kBadTokenIds: return "bad_token_ids";
     case SkipReason::kUnknownFormat: return "unknown_format";
+    case SkipReason::kPromptTooLong: return "prompt_too_long";
   }
   return "unknown";
 }
@@ -144,6 +145,9 @@ void validate(const DataOptions& options) {
     throw ConfigError("data.format '" + options.format + "' is unknown: use auto, sharegpt, flat or pretokenized");
   }
   if (options.max_line_bytes <= 0) throw ConfigError("data.max_line_bytes must be positive");
+  if (options.max_prompt_tokens < 0) {
+    throw ConfigError("data.max_prompt_tokens must be >= 0 (0 = the model's context length minus the scored window)");
+  }
 }
 
 ParseResult parse_record(std::string_view line, int64_t line_number, const DataOptions& options) {

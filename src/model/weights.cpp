@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "curate/model/noise.h"
+#include "curate/model/numerics.h"
 #include "curate/util/error.h"
 #include "curate/util/hash.h"
 #include "curate/util/strings.h"
@@ -64,6 +65,9 @@ torch::Tensor CheckpointWeights::get(const std::string& name, const std::vector<
   used_.insert(name);
   const torch::ScalarType stored = to_scalar_type(info.dtype, where);
   std::byte* data = entry->file->data(info);
+  // NaN or Inf in stored weights (a damaged shard) would turn every loss into NaN without a word.
+  // Scanned once per process and unchanged file (disk mode rebuilds the model for every checkpoint).
+  require_finite_once(info, {data, info.nbytes}, entry->file->path());
   torch::Tensor view;
   if (reinterpret_cast<uintptr_t>(data) % dtype_size(info.dtype) == 0) {
     auto keep_alive = entry->file->mapping();

@@ -99,6 +99,7 @@ po::options_description describe(Options& o) {
       ("data.ids_field", bind(o.data.ids_field), "pretokenized ids")
       ("data.reasoning_start_field", bind(o.data.reasoning_start_field), "pretokenized first reasoning token")
       ("data.max_line_bytes", bind(o.data.max_line_bytes), "longer lines are skipped")
+      ("data.max_prompt_tokens", bind(o.data.max_prompt_tokens), "records with a longer prompt are skipped (0: context length - scored window)")
       ("data.strict", bind(o.data.strict), "stop at the first bad record")
       ("data.check_records", bind(o.run.check_records), "records rank 0 checks before workers load models (0 = all)")
       ("data.chat_template", bind(o.prompt.chat_template), "auto, chatml, llama3 or plain")
@@ -283,6 +284,7 @@ std::string fingerprint(const Options& o) {
   f << ";losses=" << o.store.token_losses;
   if (o.test.fake_worker) f << ";fake_worker";  // synthetic losses must never resume a real run
   if (o.data.messages_field != "messages") f << ";messages=" << o.data.messages_field;  // files of older versions match
+  if (o.data.max_prompt_tokens != 0) f << ";max_prompt_tokens=" << o.data.max_prompt_tokens;  // likewise
   return f.str();
 }
 

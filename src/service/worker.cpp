@@ -1,10 +1,12 @@
 #include "worker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "weight_broadcaster.h"
+#include "curate/model/config.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -23,6 +25,14 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 double unit_interval(uint64_t x) { return static_cast<double>(splitmix64(x) >> 11) * 0x1.0p-53; }
+
+// The prompt limit of every pass: against the longest scored window, so that a record is skipped in
+// all passes or in none. test.fake_worker loads no model: only an explicit data.max_prompt_tokens.
+int64_t max_prompt_tokens(const Options& options) {
+  const int64_t context = options.test.fake_worker ? 0 : model::load_model_config(options.engine.model).max_position_embeddings;
+  return data::resolve_max_prompt_tokens(options.data.max_prompt_tokens, context,
+                                         std::max(options.pass.difficulty_tokens, options.pass.profile_tokens));
+}
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -50,7 +60,8 @@ Worker::Worker(const Options& options)
       chat_(data::ChatTemplate::resolve(tokenizer_dir(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
       scorer_(options.test.fake_worker ? nullptr  // the broadcaster is only needed to load
-                                       : std::make_unique<model::CheckpointScorer>(options.engine, make_weight_broadcaster(options).get())) {}
+                                       : std::make_unique<model::CheckpointScorer>(options.engine, make_weight_broadcaster(options).get())),
+      max_prompt_tokens_(max_prompt_tokens(options)) {}
 
 UnitResult Worker::process(const Unit& unit) {
   UnitResult result;
@@ -80,6 +91,11 @@ UnitResult Worker::process(const Unit& unit) {
     out.prompt_tokens = tokens.reasoning_start;
     out.reasoning_tokens = static_cast<int64_t>(tokens.ids.size()) - tokens.reasoning_start;
     out.full_length = tokens.full_length;
+    if (max_prompt_tokens_ > 0 && tokens.reasoning_start > max_prompt_tokens_) {
+      // The model would run over the whole prompt: beyond its context, and quadratic in the length.
+      out.status = static_cast<uint8_t>(1 + static_cast<int>(data::SkipReason::kPromptTooLong));
+      continue;
+    }
     bool in_vocabulary = true;
     for (data::TokenId id : tokens.ids) in_vocabulary = in_vocabulary && id >= 0 && (!scorer_ || id < scorer_->vocab_size());
     if (!in_vocabulary) {

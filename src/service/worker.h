@@ -34,6 +34,7 @@ class Worker {
   data::ChatTemplate chat_;
   data::RecordIndex index_;
   std::unique_ptr<model::CheckpointScorer> scorer_;  // null with test.fake_worker
+  int64_t max_prompt_tokens_ = 0;  // data.max_prompt_tokens resolved (data::resolve_max_prompt_tokens); 0 = no limit
 };
 
 // test.fake_worker's losses for the first `count` reasoning tokens of the record on line `line` at

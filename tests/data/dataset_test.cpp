@@ -1,6 +1,9 @@
 // Dataset formats, bad records, the record index, chat templates and prompt assembly.
 #include "curate/data/dataset.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <zstd.h>
 
@@ -161,6 +164,32 @@ TEST(RecordIndex, RandomAccessEqualsStreamingPlainAndCompressed) {
   EXPECT_EQ(load_or_build_index(dir / "d.jsonl", dir / "d.jsonl.index").size(), 1u);
 }
 
+TEST(RecordIndex, CarriesTheContentHashAndSeesAnEditWithItsMtimeSetBack) {
+  ScratchDir dir;
+  const std::string one = "{\"prompt\": \"p\", \"reasoning\": \"aaaa\"}\n";
+  write_file(dir / "d.jsonl", one);
+  struct stat first {};
+  ASSERT_EQ(::stat((dir / "d.jsonl").c_str(), &first), 0);
+  const RecordIndex index = load_or_build_index(dir / "d.jsonl", dir / "d.index");
+  EXPECT_EQ(index.content, hash_file(dir / "d.jsonl"));
+  EXPECT_EQ(load_or_build_index(dir / "d.jsonl", dir / "d.index").content, index.content);  // from the cache
+  std::filesystem::copy_file(dir / "d.jsonl", dir / "copy.jsonl");
+  EXPECT_EQ(load_or_build_index(dir / "copy.jsonl", dir / "copy.index").content, index.content);  // copies hash alike
+  // Same size, another byte, mtime set back (until the timestamp clock has ticked, so the ctime moves).
+  std::string two = one;
+  two[33] = 'b';
+  struct stat now {};
+  do {
+    write_file(dir / "d.jsonl", two);
+    const struct timespec times[2] = {first.st_atim, first.st_mtim};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (dir / "d.jsonl").c_str(), times, 0), 0);
+    ASSERT_EQ(::stat((dir / "d.jsonl").c_str(), &now), 0);
+  } while (now.st_ctim.tv_sec == first.st_ctim.tv_sec && now.st_ctim.tv_nsec == first.st_ctim.tv_nsec);
+  const RecordIndex again = load_or_build_index(dir / "d.jsonl", dir / "d.index");
+  EXPECT_NE(again.content, index.content);
+  EXPECT_EQ(again.content, hash_file(dir / "d.jsonl"));
+}
+
 TEST(ChatTemplate, MatchesTransformersApplyChatTemplate) {
   std::istringstream lines(read_file(CURATE_TEST_SOURCE_DIR "/data/fixtures/chat_templates.jsonl"));
   std::string line;
@@ -194,6 +223,17 @@ TEST(ChatTemplate, SystemPromptAndResponsePrefixOptions) {
   PromptOptions none;
   none.system_prompt = "none";
   EXPECT_EQ(render(qwen25, none, example).prompt.substr(0, 16), "<|im_start|>user");
+}
+
+TEST(PromptLimit, ContextLengthMinusTheScoredWindowUnlessGiven) {
+  EXPECT_EQ(resolve_max_prompt_tokens(0, 32768, 1000), 31768);  // a 2.1M-token prompt is far beyond it
+  EXPECT_EQ(resolve_max_prompt_tokens(5000, 32768, 1000), 5000);
+  EXPECT_EQ(resolve_max_prompt_tokens(0, 0, 1000), 0);            // no context length known: no limit
+  EXPECT_EQ(resolve_max_prompt_tokens(0, 512, 1000), 1);          // a window longer than the context leaves no prompt
+  EXPECT_EQ(skip_reason_name(SkipReason::kPromptTooLong), "prompt_too_long");
+  DataOptions options;
+  options.max_prompt_tokens = -1;
+  EXPECT_THROW(validate(options), ConfigError);
 }
 
 TEST(Assemble, ReasoningStartsAfterThePromptTokens) {

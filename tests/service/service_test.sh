@@ -138,3 +138,22 @@ set -e
 grep -q "rank 1" broken.log || { cat broken.log; fail "the failure does not name the rank"; }
 grep -q "truncated" broken.log || { cat broken.log; fail "the failure does not say what is wrong"; }
 echo "ok: a failing worker is named"
+
+# A prompt longer than data.max_prompt_tokens is skipped as prompt_too_long (it used to run the model over
+# every prompt token: a 2 MB prompt spun until run.worker_timeout); the others are scored as before.
+"$mpiexec" -n 2 "$dist" --config run.ini --output.path limit.h5 --stage difficulty --data.max_prompt_tokens 60 > limit.log 2>&1 \
+  || { cat limit.log; fail "the run with data.max_prompt_tokens failed"; }
+"$tool" inspect limit.h5 > limit.txt
+grep -q " prompt_too_long" limit.txt || { cat limit.txt; fail "inspect counts no prompt_too_long record"; }
+python3 - <<'PY' || fail "prompt_too_long does not mark exactly the prompts over 60 tokens"
+import subprocess
+def numbers(path):
+    text = subprocess.run(["h5dump", "-d", path, "-y", "-w", "0", "limit.h5"], check=True, capture_output=True, text=True).stdout
+    body = text[text.index("DATA {") + 6:text.rindex("}")]
+    return [int(x) for x in body.replace(",", " ").split() if x.lstrip("-").isdigit()]
+status, prompt = numbers("/examples/status"), numbers("/examples/prompt_tokens")
+too_long = [i for i, s in enumerate(status) if s == 10]  # 1 + SkipReason::kPromptTooLong
+assert too_long and all(prompt[i] > 60 for i in too_long), too_long[:5]
+assert all(prompt[i] <= 60 for i, s in enumerate(status) if s == 0 and prompt[i] > 0)
+PY
+echo "ok: prompts over data.max_prompt_tokens are skipped as prompt_too_long"

@@ -15,6 +15,7 @@
 
 #include "curate/data/line_reader.h"
 #include "curate/data/record.h"
+#include "curate/util/content_hash.h"
 
 namespace curate::data {
 
@@ -39,10 +40,14 @@ class DatasetReader {
   std::map<std::string, int64_t> skipped_;
 };
 
-// Byte offsets of every non-blank line of a dataset file, in the decompressed stream.
+// Byte offsets of every non-blank line of a dataset file, in the decompressed stream, and the hash of
+// the file's content (its fingerprint for result files).
 struct RecordIndex {
   uint64_t file_size = 0;     // of the indexed file, to detect a changed file
   int64_t file_mtime_ns = 0;
+  int64_t file_ctime_ns = 0;  // no user can set it back: an edit whose mtime was restored is seen too
+  uint64_t file_device = 0, file_inode = 0;  // a file renamed over the dataset, or a copy, is indexed again
+  ContentHash content;        // XXH3_128 of the file's bytes as stored (a .gz/.zst file: its compressed bytes)
   bool compressed = false;
   std::vector<uint64_t> offsets;
   std::vector<uint64_t> lengths;  // terminator included
@@ -51,11 +56,13 @@ struct RecordIndex {
   std::size_t size() const { return offsets.size(); }
 };
 
-// One streaming pass over `path`.
+// One streaming pass over `path` (and one over its bytes for the content hash). Throws DataError when
+// the file cannot be read, or changed while it was read.
 RecordIndex build_index(const std::filesystem::path& path);
 
 // The index cached at `cache`, rebuilt (and the cache rewritten atomically) when it is missing,
-// unreadable, corrupt or older than the dataset file.
+// unreadable, corrupt, of an older format, or when the dataset's size, mtime, ctime, device or inode
+// differ from those it was built from (so a `touch` or a copy rehashes, to the same content hash).
 RecordIndex load_or_build_index(const std::filesystem::path& path, const std::filesystem::path& cache);
 
 // Reads the records at `positions` (indices into `index`, ascending) and parses them. Plain files are

@@ -77,6 +77,12 @@ struct TokenizedExample {
 TokenizedExample assemble(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
                           Tokenizer::Session& session);
 
+// The longest prompt (tokens before the first scored token) a record may have: `option`
+// (data.max_prompt_tokens) when positive; else `context_length` (config.json max_position_embeddings)
+// minus `scored_tokens`, at least 1; 0 (no limit) when both are 0. A longer prompt would make the
+// model run over more positions than it was trained for, and cost time quadratic in its length.
+int64_t resolve_max_prompt_tokens(int64_t option, int64_t context_length, int64_t scored_tokens);
+
 // Both windows of one example in one call (previews: curate_tool prepare and check show which tokens
 // count); `response` and `reasoning` are what assemble gives for each window.
 struct ExampleWindows {

@@ -29,6 +29,9 @@ struct DataOptions {
   std::string ids_field = "input_ids";                // pretokenized: token ids
   std::string reasoning_start_field = "reasoning_start";  // pretokenized: index of the first reasoning token
   int64_t max_line_bytes = 16 << 20;  // longer lines are skipped with a reason
+  int64_t max_prompt_tokens = 0;      // records whose prompt (the tokens before the first scored one) is longer
+                                      // are skipped (prompt_too_long); 0 = the model's context length
+                                      // (config.json max_position_embeddings) minus the longest scored window
   bool strict = false;                // the first bad record is fatal
 };
 
@@ -57,7 +60,8 @@ struct Example {
 
 // Why a record is skipped; each has a stable name for reports.
 enum class SkipReason { kMalformedJson, kNotObject, kMissingField, kEmptyReasoning, kInvalidUtf8, kLineTooLong,
-                        kUnknownRole, kBadTokenIds, kUnknownFormat };
+                        kUnknownRole, kBadTokenIds, kUnknownFormat,
+                        kPromptTooLong };  // new reasons go last: results store 1 + the value
 std::string_view skip_reason_name(SkipReason reason);
 
 struct ParseResult {

@@ -1,6 +1,12 @@
 // Read-only view of a whole file through mmap. Pages are mapped private and writable
 // (copy-on-write): callers may modify bytes in memory (e.g. perturb weights in place) and the file on
 // disk never changes. Move-only; the mapping lives until the object is destroyed.
+//
+// A mapped file that is truncated or overwritten by another process while it is mapped makes the next
+// touch of a page past its new end raise SIGBUS. Every mapping is registered (with its file name) in a
+// fixed table read by a SIGBUS handler that the first MappedFile installs: a fault inside a registered
+// mapping writes "model file 'X' changed while it was mapped (...)" to stderr and ends the process with
+// _exit(kExitModel); other faults go to the handler that was installed before (the default one: core).
 #pragma once
 
 #include <cstddef>
@@ -8,6 +14,10 @@
 #include <span>
 
 namespace curate {
+
+// Installs the SIGBUS handler described above (idempotent, thread-safe). MappedFile calls it; main
+// may call it earlier. A handler installed later by someone else (a sanitizer) replaces it.
+void install_mapped_file_fault_handler();
 
 class MappedFile {
  public:
@@ -31,10 +41,13 @@ class MappedFile {
 
  private:
   void release() noexcept;
+  void register_range() noexcept;
+
 
   std::filesystem::path path_;
   std::byte* data_ = nullptr;  // nullptr for an empty file
   std::size_t size_ = 0;
+  int slot_ = -1;  // in the fault handler's table; -1 when not registered (table full, empty file)
 };
 
 }  // namespace curate

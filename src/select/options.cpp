@@ -27,6 +27,45 @@ std::string list(const char* const (&names)[N]) {
 
 }  // namespace
 
+options::Group filter_group(FilterOptions& o) {
+  options::Group g("[filter]");
+  const options::Affects r = options::Affects::kResults;
+  g.add("filter.method", o.method, "kmeans, quantile or none: which examples the profile pass scores", r)
+      .add("filter.k", o.k, "kmeans: clusters of the 1-D k-means of each source's difficulty", r)
+      .add("filter.keep", o.keep, "kmeans: highest-loss clusters kept", r)
+      .add("filter.quantile", o.quantile, "quantile: keep difficulty >= this quantile of the source", r)
+      .add("filter.whole_budget", o.whole_budget,
+           "reference's small-source rule: by ascending size, a source of <= whole_budget / sources left rows is kept "
+           "whole (0 = off)", r);
+  return g;
+}
+
+options::Group select_group(SelectOptions& o) {
+  options::Group g("[select]");
+  g.add("select.budget", o.budget, "examples to select")
+      .add("select.token_budget", o.token_budget, "> 0: budget in tokens (sum of full lengths) instead")
+      .add("select.method", o.method, "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
+      .add("select.seed", o.seed, "seed of k-means initialisation, singleton fill and random baselines")
+      .add("select.temperature", o.temperature, "softmax temperature of the budget split across domains and sources")
+      .add("select.allocation", o.allocation, "reference (TEMP's softmax split, one capacity pass) or water-fill")
+      .add("select.k_rule", o.k_rule, "allocated (k = max(1, allocated / per_cluster), the reference's) or candidates")
+      .add("select.per_cluster", o.per_cluster, "k-means clusters: k = max(1, allocated / per_cluster) (k_rule)")
+      .add("select.iterations", o.iterations, "most Lloyd iterations")
+      .add("select.init", o.init, "kmeans++, random or auto (kmeans++ while n*k <= 2e8)")
+      .add("select.standardize", o.standardize, "scale features per source to zero mean, unit std")
+      .add("select.threads", o.threads, "threads of the k-means assignment per rank (0 = all cores)");
+  return g;
+}
+
+options::Group export_group(ExportOptions& o) {
+  options::Group g("[select] export");
+  g.add("select.format", o.format, "input (each selected record's own bytes), or sharegpt / messages (converted conversations)")
+      .add("select.response_template", o.response_template,
+           "converting flat records: the assistant text from {reasoning} and {answer} (\\n escapes)")
+      .add("select.compress", o.compress, "none, gz, zst or auto (as the dataset): compression of select.output");
+  return g;
+}
+
 void validate(const FilterOptions& options) {
   if (!is_one_of(options.method, kFilterMethods)) {
     throw ConfigError(cat("filter.method = '", options.method, "' is unknown; use one of ", list(kFilterMethods)));

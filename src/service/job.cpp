@@ -65,10 +65,10 @@ class Coordinator {
   }
 
   void run() {
-    const std::string& stage = options_.run.stage;
-    if (stage == "all" || stage == "difficulty") run_pass(difficulty_plan(gaussian_checkpoint()));
-    if (stage == "all" || stage == "profile") run_pass(profile_plan());
-    finish(/*then_select=*/stage == "all");
+    const Stage stage = options_.run.stage;
+    if (scores_difficulty(stage)) run_pass(difficulty_plan(gaussian_checkpoint()));
+    if (scores_profile(stage)) run_pass(profile_plan());
+    finish(/*then_select=*/stage == Stage::kAll);
     file_.flush();
   }
 
@@ -205,7 +205,7 @@ class Coordinator {
   // The examples the difficulty filter keeps, at every profile checkpoint, in units of about equal
   // cost (prompt + scored reasoning tokens, known from the difficulty pass).
   PassPlan profile_plan() {
-    const bool directional = !options_.run.finetuned.empty();
+    const bool directional = !options_.engine.target.empty();
     const int n = directional ? options_.engine.perturb.directional_checkpoints : options_.engine.perturb.gaussian_checkpoints;
     std::vector<model::CheckpointKey> slots;
     for (int j = 1; j <= n; ++j) slots.push_back({directional ? model::Family::kDirectional : model::Family::kGaussian, j});
@@ -227,7 +227,7 @@ class Coordinator {
     std::vector<model::CheckpointKey> slots = {{model::Family::kBase, 0}};
     for (int j = 1; j <= options_.engine.perturb.gaussian_checkpoints; ++j) slots.push_back({model::Family::kGaussian, j});
     const PassPlan calibration = plan("calibration", "/calibration", slots, options_.pass.difficulty_tokens,
-                                      calibration_sample(records_, options_.pass.calibration_samples, options_.run.seed));
+                                      calibration_sample(records_, options_.pass.calibration_samples, options_.engine.perturb.seed));
     run_pass(calibration);
     return choose_checkpoint(calibration);
   }
@@ -458,7 +458,7 @@ void run_job(const Options& options, const dist::Comm& comm) {
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
     return;
   }
-  if (options.run.stage == "select") return run_selection(options, comm);  // no model needed
+  if (options.run.stage == Stage::kSelect) return run_selection(options, comm);  // no model needed
   uint64_t records = 0;
   std::string failure;
   std::exception_ptr error;  // rank 0's, rethrown there with its own exit code
@@ -541,7 +541,7 @@ void run_job(const Options& options, const dist::Comm& comm) {
     }
     throw;
   }
-  if (options.run.stage == "all") run_selection(options, comm);
+  if (options.run.stage == Stage::kAll) run_selection(options, comm);
 }
 
 }  // namespace curate::service

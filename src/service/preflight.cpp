@@ -40,9 +40,9 @@ std::string bytes(double n) {
 }
 
 std::string profile_family_line(const Options& o) {
-  if (!o.run.finetuned.empty()) {
+  if (!o.engine.target.empty()) {
     return cat("profile: directional family, ", o.engine.perturb.directional_checkpoints,
-               " checkpoints from model.path towards perturb.target = ", o.run.finetuned);
+               " checkpoints from model.path towards perturb.target = ", o.engine.target);
   }
   return cat("profile: Gaussian family (", o.engine.perturb.gaussian_checkpoints,
              " noise checkpoints), because perturb.target is empty; the method's similarity profile needs the "
@@ -73,7 +73,7 @@ double expected_kept(const std::map<std::string, int64_t>& sources, const select
 
 data::CheckOptions check_options(const Options& o) {
   data::CheckOptions c;
-  c.tokenizer = o.run.tokenizer.empty() ? o.run.model : o.run.tokenizer;
+  c.tokenizer = o.run.tokenizer.empty() ? o.engine.model : o.run.tokenizer;
   c.input = o.run.dataset;
   c.data = o.data;
   c.prompt = o.prompt;
@@ -84,11 +84,11 @@ data::CheckOptions check_options(const Options& o) {
 }
 
 void preflight(const Options& o) {
-  model::require_model_folder(o.run.model, "model.path");
-  if (!o.run.tokenizer.empty() && o.run.tokenizer != o.run.model) {
+  model::require_model_folder(o.engine.model, "model.path");
+  if (!o.run.tokenizer.empty() && o.run.tokenizer != o.engine.model) {
     if (!std::filesystem::exists(o.run.tokenizer)) model::require_model_folder(o.run.tokenizer, "model.tokenizer");
   }
-  if (!o.run.finetuned.empty()) model::require_model_folder(o.run.finetuned, "perturb.target");
+  if (!o.engine.target.empty()) model::require_model_folder(o.engine.target, "perturb.target");
   log::info(profile_family_line(o));
   const data::CheckOptions options = check_options(o);
   const data::CheckReport report = data::check_dataset(options);
@@ -100,8 +100,8 @@ void preflight(const Options& o) {
 }
 
 void print_plan(const Options& o, int ranks, std::ostream& out) {
-  model::require_model_folder(o.run.model, "model.path");
-  const model::ModelConfig config = model::load_model_config(o.run.model);
+  model::require_model_folder(o.engine.model, "model.path");
+  const model::ModelConfig config = model::load_model_config(o.engine.model);
   data::CheckOptions options = check_options(o);
   options.max_records = 0;  // every record: the plan counts them all
   const data::CheckReport r = data::check_dataset(options);
@@ -112,7 +112,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double n = static_cast<double>(r.usable);
   const double difficulty_per = r.mean_prompt_tokens + r.mean_first_window;
   const double profile_per = r.mean_prompt_tokens + r.mean_profile_window;
-  const bool directional = !o.run.finetuned.empty();
+  const bool directional = !o.engine.target.empty();
   const int checkpoints = directional ? o.engine.perturb.directional_checkpoints : o.engine.perturb.gaussian_checkpoints;
   const double unit = static_cast<double>(o.pass.unit_examples);
   const double calibration_examples = o.pass.gaussian_checkpoint > 0 ? 0 : std::min(n, static_cast<double>(o.pass.calibration_samples));
@@ -137,7 +137,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double cpu_rate = o.plan.cpu_tokens_per_second * o.plan.cpu_reference_parameters / parameters;
   const double loss_bytes = o.store.token_losses == "float32" ? 4 : o.store.token_losses == "float16" ? 2 : 0;
   double total_tokens = 0, file_bytes = 0;
-  out << "plan (model " << o.run.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
+  out << "plan (model " << o.engine.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
       << "B parameters; tokens per example are means over the first " << count(static_cast<double>(r.sampled))
       << " usable examples, after truncation to the scored window):\n";
   for (const Pass& p : passes) {

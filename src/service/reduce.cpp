@@ -22,12 +22,13 @@
 #include "curate/select/select.h"
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
+#include "curate/util/option_table.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "report_gather.h"
 #include "run_file.h"
 #include "selection_outputs.h"
-#include "worker.h"
+#include "output_plan.h"
 
 namespace curate::service {
 namespace {
@@ -253,10 +254,12 @@ void run_selection(const Options& options, const dist::Comm& comm) {
     try {
       lock.emplace(options.run.output + ".lock");
       file.emplace(store::H5File::open(options.run.output, /*writable=*/false));
-      const std::string stored = file->string_attribute("/", "fingerprint");
-      if (stored != fingerprint(options)) {
-        throw ConfigError(options.run.output + " was scored with a different configuration; select with the options it "
-                          "was scored with (model, data, pass, perturb, filter)");
+      // The selection reads the stored scores: how they were computed (device, dtype, threads) does not
+      // matter here, so a CPU node (or a build without torch, where "auto" stays unresolved) may select.
+      const std::string differs = options::explain_difference(file->string_attribute("/", "fingerprint"), fingerprint(options),
+                                                              {"score.device", "score.dtype", "score.threads"});
+      if (!differs.empty()) {
+        throw ConfigError(options.run.output + " was scored with a different configuration: " + differs);
       }
       in = read_inputs(*file);
     } catch (const Error& e) {

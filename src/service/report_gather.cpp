@@ -13,7 +13,7 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "worker.h"
+#include "output_plan.h"
 
 namespace curate::service {
 namespace {
@@ -147,9 +147,9 @@ std::vector<select::PassFacts> passes(const store::H5File& f, int64_t candidates
 
 std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
   const auto& p = o.engine.perturb;
-  return {{"model.path", o.run.model},
+  return {{"model.path", o.engine.model},
           {"model.tokenizer", o.run.tokenizer},
-          {"perturb.target", o.run.finetuned.empty() ? "none (Gaussian profile)" : o.run.finetuned},
+          {"perturb.target", o.engine.target.empty() ? "none (Gaussian profile)" : o.engine.target},
           {"data.path", o.run.dataset},
           {"score.device / dtype", cat(o.engine.device, " / ", o.engine.dtype)},
           {"score.window", o.prompt.window},
@@ -163,7 +163,7 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
           {"select.allocation / temperature", cat(o.select.allocation, " / ", o.select.temperature)},
           {"select.k_rule / per_cluster", cat(o.select.k_rule, " / ", o.select.per_cluster)},
           {"select.iterations / init / standardize", cat(o.select.iterations, " / ", o.select.init, " / ", o.select.standardize)},
-          {"select.seed / run.seed", cat(o.select.seed, " / ", o.run.seed)}};
+          {"select.seed / run.seed", cat(o.select.seed, " / ", o.engine.perturb.seed)}};
 }
 
 // One group per (domain, source) name pair in name order; records that did not parse (no names) last.
@@ -360,7 +360,7 @@ select::ReportData gather_report(const store::H5File& f, const Options& options,
                                  const std::vector<std::pair<std::string, std::filesystem::path>>& outputs,
                                  const std::filesystem::path& report, double select_seconds, int ranks) {
   select::ReportData r;
-  r.model = options.run.model;
+  r.model = options.engine.model;
   r.dataset = options.run.dataset;
   r.method = options.select.method;
   r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens") : cat(options.select.budget, " examples");

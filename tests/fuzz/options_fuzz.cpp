@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   } catch (const curate::ConfigError&) {
     return 0;
   }
-  CURATE_FUZZ_CHECK(!options.run.model.empty() && !options.run.dataset.empty());
+  CURATE_FUZZ_CHECK(!options.engine.model.empty() && !options.run.dataset.empty());
   CURATE_FUZZ_CHECK(options.pass.unit_examples > 0);
   CURATE_FUZZ_CHECK(!options.run.selected.empty() && !options.run.tokenizer.empty());
   CURATE_FUZZ_CHECK(!curate::service::fingerprint(options).empty());

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "curate/util/option_table.h"
+
 namespace curate::select {
 
 struct FilterOptions {
@@ -48,6 +50,13 @@ struct ExportOptions {
 inline constexpr const char* kSelectMethods[] = {"temp",       "random",       "longest", "middle-perplexity",
                                                  "difficulty", "learnability", "s2l"};
 inline constexpr const char* kFilterMethods[] = {"kmeans", "quantile", "none"};
+
+// The option tables (util/option_table.h): [filter] (every entry results-affecting: the profile pass
+// scores what the filter keeps), [select] and the export keys of [select] (none results-affecting: the
+// selection stage reruns from the stored scores).
+options::Group filter_group(FilterOptions& options);
+options::Group select_group(SelectOptions& options);
+options::Group export_group(ExportOptions& options);
 
 // Throw ConfigError naming the key (`filter.k`, `select.budget`, ...), the value and the valid range.
 void validate(const FilterOptions& options);

@@ -27,10 +27,17 @@ std::string list(const char* const (&names)[N]) {
 
 }  // namespace
 
+const char* filter_method_name(FilterMethod method) {
+  for (const auto& [name, value] : kFilterMethods) {
+    if (value == method) return name;
+  }
+  return "?";
+}
+
 options::Group filter_group(FilterOptions& o) {
   options::Group g("[filter]");
   const options::Affects r = options::Affects::kResults;
-  g.add("filter.method", o.method, "kmeans, quantile or none: which examples the profile pass scores", r)
+  g.add_enum("filter.method", o.method, kFilterMethods, "kmeans, quantile or none: which examples the profile pass scores", r)
       .add("filter.k", o.k, "kmeans: clusters of the 1-D k-means of each source's difficulty", r)
       .add("filter.keep", o.keep, "kmeans: highest-loss clusters kept", r)
       .add("filter.quantile", o.quantile, "quantile: keep difficulty >= this quantile of the source", r)
@@ -67,11 +74,8 @@ options::Group export_group(ExportOptions& o) {
 }
 
 void validate(const FilterOptions& options) {
-  if (!is_one_of(options.method, kFilterMethods)) {
-    throw ConfigError(cat("filter.method = '", options.method, "' is unknown; use one of ", list(kFilterMethods)));
-  }
   if (options.k < 1) throw ConfigError(cat("filter.k = ", options.k, " must be at least 1"));
-  if (options.method == "kmeans" && (options.keep < 1 || options.keep > options.k)) {
+  if (options.method == FilterMethod::kKmeans && (options.keep < 1 || options.keep > options.k)) {
     throw ConfigError(cat("filter.keep = ", options.keep, " must be between 1 and filter.k = ", options.k));
   }
   if (!(options.quantile >= 0.0 && options.quantile <= 1.0)) {

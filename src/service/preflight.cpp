@@ -50,8 +50,8 @@ std::string profile_family_line(const Options& o) {
 }
 
 double kept_fraction(const select::FilterOptions& f) {
-  if (f.method == "none") return 1.0;
-  if (f.method == "quantile") return 1.0 - f.quantile;
+  if (f.method == select::FilterMethod::kNone) return 1.0;
+  if (f.method == select::FilterMethod::kQuantile) return 1.0 - f.quantile;
   return f.k > 0 ? static_cast<double>(f.keep) / f.k : 1.0;  // kmeans: about keep of k clusters
 }
 
@@ -147,7 +147,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
     out << "  " << p.name << ": " << count(p.examples) << " examples x " << count(p.checkpoints) << " checkpoint(s), "
         << fixed(p.tokens_each, 1) << " tokens each (prompt " << fixed(r.mean_prompt_tokens, 1) << " + window "
         << fixed(p.tokens_each - r.mean_prompt_tokens, 1) << "): " << count(tokens) << " tokens in " << count(p.units)
-        << " units of " << o.pass.unit_examples << " examples" << (p.name == "profile" ? " (the examples filter." + o.filter.method
+        << " units of " << o.pass.unit_examples << " examples" << (p.name == "profile" ? " (the examples filter." + std::string(select::filter_method_name(o.filter.method))
         + " will keep, about: sources of at most filter.whole_budget kept whole, others " + fixed(100 * kept_fraction(o.filter), 0)
         + "%)" : "") << "\n";
   }

@@ -226,7 +226,7 @@ std::vector<uint64_t> apply_difficulty_filter(store::H5File& file, const select:
     file.remove("/filter");
     file.create_u8("/filter/kept", {records});
     file.write("/filter/kept", {0}, {records}, std::span<const uint8_t>(kept));
-    file.set_attribute("/filter", "method", options.method);
+    file.set_attribute("/filter", "method", select::filter_method_name(options.method));
     file.set_attribute("/filter", "kept", count);
     file.flush();
   }
@@ -235,7 +235,7 @@ std::vector<uint64_t> apply_difficulty_filter(store::H5File& file, const select:
   for (std::size_t i = 0; i < records; ++i) {
     if (std::isfinite(difficulty[i])) ++scored, sources.insert(source[i]);
   }
-  log::info(cat("difficulty filter (", options.method, "): the profile pass scores ", count, " of ", scored,
+  log::info(cat("difficulty filter (", select::filter_method_name(options.method), "): the profile pass scores ", count, " of ", scored,
                 " scored examples in ", sources.size(), " source(s)"));
   std::vector<uint64_t> positions;
   for (uint64_t i = 0; i < records; ++i) {

@@ -157,7 +157,7 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
           {"pass.gaussian_checkpoint", o.pass.gaussian_checkpoint > 0 ? std::to_string(o.pass.gaussian_checkpoint) : "0 (calibrate)"},
           {"perturb.gaussian (checkpoints, std)", cat(p.gaussian_checkpoints, ", ", p.gaussian_min_std, "–", p.gaussian_max_std)},
           {"perturb.directional (checkpoints, radius)", cat(p.directional_checkpoints, ", ", p.min_radius, "–", p.max_radius)},
-          {"filter", cat(o.filter.method, " (k ", o.filter.k, ", keep ", o.filter.keep, ", quantile ", o.filter.quantile, ")")},
+          {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep, ", quantile ", o.filter.quantile, ")")},
           {"select.method", o.select.method},
           {"select.budget", o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
           {"select.allocation / temperature", cat(o.select.allocation, " / ", o.select.temperature)},
@@ -258,7 +258,7 @@ std::string why(const ExampleView& e, const Options& options, std::size_t i, con
                  cluster_text.empty() ? "" : cluster_text + "; ", "this one's ranking key ",
                  short_number(key), ".");
     case ExampleView::Status::kFilteredOut:
-      return cat("Filtered out by the difficulty filter (", options.filter.method, "): difficulty ",
+      return cat("Filtered out by the difficulty filter (", select::filter_method_name(options.filter.method), "): difficulty ",
                  short_number(e.difficulty), ", while the source's kept examples have ",
                  std::isfinite(lowest_kept) ? "≥ " + short_number(lowest_kept) : std::string("none"),
                  "; never profiled.");

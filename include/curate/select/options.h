@@ -4,13 +4,20 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "curate/util/option_table.h"
 
 namespace curate::select {
 
+// filter.method: which examples the profile pass scores.
+enum class FilterMethod { kKmeans, kQuantile, kNone };
+inline constexpr std::pair<const char*, FilterMethod> kFilterMethods[] = {
+    {"kmeans", FilterMethod::kKmeans}, {"quantile", FilterMethod::kQuantile}, {"none", FilterMethod::kNone}};
+const char* filter_method_name(FilterMethod method);
+
 struct FilterOptions {
-  std::string method = "kmeans";  // kmeans | quantile | none
+  FilterMethod method = FilterMethod::kKmeans;
   int k = 2;                      // kmeans: clusters of the 1-D k-means over each source's difficulty
   int keep = 1;                   // kmeans: highest-loss clusters kept (1..k)
   double quantile = 0.5;          // quantile method: keep loss >= this quantile of its source (0..1)
@@ -49,7 +56,6 @@ struct ExportOptions {
 // The valid method names, in the order error messages list them.
 inline constexpr const char* kSelectMethods[] = {"temp",       "random",       "longest", "middle-perplexity",
                                                  "difficulty", "learnability", "s2l"};
-inline constexpr const char* kFilterMethods[] = {"kmeans", "quantile", "none"};
 
 // The option tables (util/option_table.h): [filter] (every entry results-affecting: the profile pass
 // scores what the filter keeps), [select] and the export keys of [select] (none results-affecting: the

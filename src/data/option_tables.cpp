@@ -4,7 +4,7 @@ namespace curate::data {
 
 using options::Affects;
 
-options::Group data_group(DataOptions& o) {
+options::Group data_table(DataOptions& o) {
   options::Group g("[data]");
   const Affects r = Affects::kResults;
   g.add("data.format", o.format, "auto, sharegpt, flat or pretokenized", r)
@@ -26,7 +26,7 @@ options::Group data_group(DataOptions& o) {
   return g;
 }
 
-options::Group prompt_group(PromptOptions& o) {
+options::Group prompt_table(PromptOptions& o) {
   options::Group g("[data] prompt");
   const Affects r = Affects::kResults;
   g.add("data.chat_template", o.chat_template, "auto (tokenizer_config.json), chatml, llama3 or plain", r)

@@ -4,7 +4,7 @@ namespace curate::model {
 
 using options::Affects;
 
-options::Group perturb_group(PerturbOptions& o) {
+options::Group perturb_table(PerturbOptions& o) {
   options::Group g("[perturb]");
   const Affects r = Affects::kResults;
   g.add("perturb.gaussian_checkpoints", o.gaussian_checkpoints, "number of cumulative Gaussian checkpoints", r)
@@ -17,7 +17,7 @@ options::Group perturb_group(PerturbOptions& o) {
   return g;
 }
 
-options::Group score_group(EngineOptions& o) {
+options::Group score_table(EngineOptions& o) {
   options::Group g("[score]");
   const Affects r = Affects::kResults;
   g.add("score.device", o.device, "auto (cuda when the rank sees a GPU, else cpu), cpu, cuda or cuda:N", r)

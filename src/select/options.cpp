@@ -8,24 +8,6 @@
 #include "curate/util/strings.h"
 
 namespace curate::select {
-namespace {
-
-template <std::size_t N>
-bool is_one_of(const std::string& value, const char* const (&names)[N]) {
-  for (const char* name : names) {
-    if (value == name) return true;
-  }
-  return false;
-}
-
-template <std::size_t N>
-std::string list(const char* const (&names)[N]) {
-  std::string text;
-  for (const char* name : names) text += (text.empty() ? "" : ", ") + std::string(name);
-  return text;
-}
-
-}  // namespace
 
 const char* filter_method_name(FilterMethod method) {
   for (const auto& [name, value] : kFilterMethods) {
@@ -34,7 +16,14 @@ const char* filter_method_name(FilterMethod method) {
   return "?";
 }
 
-options::Group filter_group(FilterOptions& o) {
+const char* select_method_name(SelectMethod method) {
+  for (const auto& [name, value] : kSelectMethods) {
+    if (value == method) return name;
+  }
+  return "?";
+}
+
+options::Group filter_table(FilterOptions& o) {
   options::Group g("[filter]");
   const options::Affects r = options::Affects::kResults;
   g.add_enum("filter.method", o.method, kFilterMethods, "kmeans, quantile or none: which examples the profile pass scores", r)
@@ -47,11 +36,11 @@ options::Group filter_group(FilterOptions& o) {
   return g;
 }
 
-options::Group select_group(SelectOptions& o) {
+options::Group select_table(SelectOptions& o) {
   options::Group g("[select]");
   g.add("select.budget", o.budget, "examples to select")
       .add("select.token_budget", o.token_budget, "> 0: budget in tokens (sum of full lengths) instead")
-      .add("select.method", o.method, "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
+      .add_enum("select.method", o.method, kSelectMethods, "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
       .add("select.seed", o.seed, "seed of k-means initialisation, singleton fill and random baselines")
       .add("select.temperature", o.temperature, "softmax temperature of the budget split across domains and sources")
       .add("select.allocation", o.allocation, "reference (TEMP's softmax split, one capacity pass) or water-fill")
@@ -64,7 +53,7 @@ options::Group select_group(SelectOptions& o) {
   return g;
 }
 
-options::Group export_group(ExportOptions& o) {
+options::Group export_table(ExportOptions& o) {
   options::Group g("[select] export");
   g.add("select.format", o.format, "input (each selected record's own bytes), or sharegpt / messages (converted conversations)")
       .add("select.response_template", o.response_template,
@@ -92,9 +81,6 @@ void validate(const SelectOptions& options) {
   }
   if (options.token_budget == 0 && options.budget < 1) {
     throw ConfigError(cat("select.budget = ", options.budget, " must be at least 1 (or set select.token_budget)"));
-  }
-  if (!is_one_of(options.method, kSelectMethods)) {
-    throw ConfigError(cat("select.method = '", options.method, "' is unknown; use one of ", list(kSelectMethods)));
   }
   if (!(options.temperature > 0.0) || !std::isfinite(options.temperature)) {
     throw ConfigError(cat("select.temperature = ", options.temperature, " must be a positive finite number"));

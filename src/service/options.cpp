@@ -24,7 +24,7 @@ using options::Affects;
 constexpr std::pair<const char*, Stage> kStages[] = {
     {"difficulty", Stage::kDifficulty}, {"profile", Stage::kProfile}, {"select", Stage::kSelect}, {"all", Stage::kAll}};
 
-options::Group general_group(Options& o) {
+options::Group general_table(Options& o) {
   options::Group g("general");
   g.add_enum("stage", o.run.stage, kStages, "difficulty, profile, select or all (difficulty, filter, profile, select)")
       .switch_flag("fresh", o.run.fresh, "move an output file of another configuration aside and start over")
@@ -39,7 +39,7 @@ options::Group general_group(Options& o) {
   return g;
 }
 
-options::Group run_group(Options& o) {
+options::Group run_table(Options& o) {
   options::Group g("[run]");
   g.add("run.seed", o.engine.perturb.seed, "seed of all noise and sampling", Affects::kResults)
       .add("run.log_level", o.run.log_level, "debug, info, warn, error or off")
@@ -49,7 +49,7 @@ options::Group run_group(Options& o) {
   return g;
 }
 
-options::Group pass_group(PassOptions& o) {
+options::Group pass_table(PassOptions& o) {
   options::Group g("[pass]");
   const Affects r = Affects::kResults;
   g.add("pass.unit_examples", o.unit_examples, "examples per work unit", r)
@@ -62,7 +62,7 @@ options::Group pass_group(PassOptions& o) {
   return g;
 }
 
-options::Group store_group(StoreOptions& o) {
+options::Group store_table(StoreOptions& o) {
   options::Group g("[store]");
   g.add("store.token_losses", o.token_losses,
         "float32, float16 or none: per-token losses in the result file (the per-example means are float32 always)",
@@ -70,7 +70,7 @@ options::Group store_group(StoreOptions& o) {
   return g;
 }
 
-options::Group plan_group(PlanOptions& o) {
+options::Group plan_table(PlanOptions& o) {
   options::Group g("[plan]");
   g.add("plan.gpu_tokens_per_second", o.gpu_tokens_per_second, "--plan: scored tokens/s of one GPU rank ...")
       .add("plan.gpu_reference_parameters", o.gpu_reference_parameters, "... for a model of this many parameters")
@@ -80,7 +80,7 @@ options::Group plan_group(PlanOptions& o) {
 }
 
 // Test-only keys: parsed like the others, never shown by --help.
-options::Group test_group(TestOptions& o) {
+options::Group test_table(TestOptions& o) {
   options::Group g("[test]");
   g.add("test.fake_worker", o.fake_worker, "workers return synthetic losses without a model (tests only)",
         Affects::kResults)  // synthetic losses must never resume a real run
@@ -106,24 +106,24 @@ const char* stage_name(Stage stage) {
 
 std::vector<options::Group> option_groups(Options& o) {
   std::vector<options::Group> groups;
-  groups.push_back(general_group(o));
-  groups.push_back(run_group(o));
-  groups.push_back(pass_group(o.pass));
-  groups.push_back(store_group(o.store));
-  groups.push_back(model::score_group(o.engine));
-  groups.push_back(model::perturb_group(o.engine.perturb));
-  options::Group data = data::data_group(o.data);
+  groups.push_back(general_table(o));
+  groups.push_back(run_table(o));
+  groups.push_back(pass_table(o.pass));
+  groups.push_back(store_table(o.store));
+  groups.push_back(model::score_table(o.engine));
+  groups.push_back(model::perturb_table(o.engine.perturb));
+  options::Group data = data::data_table(o.data);
   data.add("data.check_records", o.run.check_records, "records rank 0 checks before workers load models (0 = all)");
   groups.push_back(std::move(data));
-  groups.push_back(data::prompt_group(o.prompt));
-  groups.push_back(select::filter_group(o.filter));
-  groups.push_back(select::select_group(o.select));
-  options::Group exported = select::export_group(o.exported);
+  groups.push_back(data::prompt_table(o.prompt));
+  groups.push_back(select::filter_table(o.filter));
+  groups.push_back(select::select_table(o.select));
+  options::Group exported = select::export_table(o.exported);
   exported.add("select.output", o.run.selected,
                "the selected records, JSONL (default: OUTPUT stem + .selected.jsonl[.gz|.zst])");
   groups.push_back(std::move(exported));
-  groups.push_back(plan_group(o.plan));
-  groups.push_back(test_group(o.test));
+  groups.push_back(plan_table(o.plan));
+  groups.push_back(test_table(o.test));
   return groups;
 }
 

@@ -146,7 +146,7 @@ std::string scores_table(const store::H5File& f, const Options& options, const I
     table += "\tloss:" + select::tsv_escape(k < checkpoints.size() ? checkpoints[k] : std::to_string(k));
   }
   table += "\tselected\tmethod\n";
-  const std::string method = select::tsv_escape(options.select.method);
+  const std::string method = select::tsv_escape(select::select_method_name(options.select.method));
   for (std::size_t i = 0; i < n; ++i) {
     const float first = c ? in.mean_loss[i] : NAN, last = c ? in.mean_loss[(c - 1) * n + i] : NAN;
     table += cat(select::tsv_escape(keys[i]), "\t", lines[i], "\t",
@@ -185,7 +185,7 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
   f.set_attribute("/selection", "allocation", table);
   // 1 when the candidates' mean loss at the last checkpoint is not the highest (the reference's assertion).
   f.set_attribute("/selection", "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
-  f.set_attribute("/selection", "method", options.select.method);
+  f.set_attribute("/selection", "method", select::select_method_name(options.select.method));
   f.set_attribute("/selection", "budget", options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
   f.set_attribute("/selection", "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
   f.set_attribute("/selection", "seed", static_cast<int64_t>(options.select.seed));
@@ -317,7 +317,7 @@ void run_selection(const Options& options, const dist::Comm& comm) {
   staged.write(paths.dataset_info, select::merge_dataset_info(existing, name, paths.selected.filename().string(), shape));
   write_selection_file(staged.stage(paths.selection), file->read_i64("/examples/id"), options, in, result, outputs);
   staged.commit();
-  log::info(cat("selection (", options.select.method, "): ", result.selected.size(), " of ", report.kept, " candidates -> ",
+  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(), " of ", report.kept, " candidates -> ",
                 paths.selected.string(), " (", options.exported.format == "input" ? "the records as they are" : options.exported.format,
                 "); ids ", paths.ids.string(), ", scores ", paths.scores.string(), ", report ", paths.report.string()));
 }

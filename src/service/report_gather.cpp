@@ -158,7 +158,7 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
           {"perturb.gaussian (checkpoints, std)", cat(p.gaussian_checkpoints, ", ", p.gaussian_min_std, "–", p.gaussian_max_std)},
           {"perturb.directional (checkpoints, radius)", cat(p.directional_checkpoints, ", ", p.min_radius, "–", p.max_radius)},
           {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep, ", quantile ", o.filter.quantile, ")")},
-          {"select.method", o.select.method},
+          {"select.method", select::select_method_name(o.select.method)},
           {"select.budget", o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
           {"select.allocation / temperature", cat(o.select.allocation, " / ", o.select.temperature)},
           {"select.k_rule / per_cluster", cat(o.select.k_rule, " / ", o.select.per_cluster)},
@@ -251,7 +251,7 @@ std::string why(const ExampleView& e, const Options& options, std::size_t i, con
   }
   switch (e.status) {
     case ExampleView::Status::kSelected:
-      return cat("Selected by ", options.select.method, ": ", cluster_text.empty() ? "" : cluster_text + "; ",
+      return cat("Selected by ", select::select_method_name(options.select.method), ": ", cluster_text.empty() ? "" : cluster_text + "; ",
                  "ranking key ", short_number(key), ".");
     case ExampleView::Status::kNotPicked:
       return cat("Not picked: the source's ", s.selected, " places (of ", s.kept, " candidates) went to other examples; ",
@@ -362,7 +362,7 @@ select::ReportData gather_report(const store::H5File& f, const Options& options,
   select::ReportData r;
   r.model = options.engine.model;
   r.dataset = options.run.dataset;
-  r.method = options.select.method;
+  r.method = select::select_method_name(options.select.method);
   r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens") : cat(options.select.budget, " examples");
   r.seed = std::to_string(options.select.seed);
   Facts x;

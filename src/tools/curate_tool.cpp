@@ -47,8 +47,8 @@ void add_runtime(po::options_description& desc, model::RuntimeOptions& o) {
 
 // The [data] and prompt tables curate_dist reads (data/option_tables.h), bound to a command's structs.
 void add_data_options(po::options_description& desc, data::DataOptions& o, data::PromptOptions& p) {
-  desc.add(options::describe(data::data_group(o), false));
-  desc.add(options::describe(data::prompt_group(p), false));
+  desc.add(options::describe(data::data_table(o), false));
+  desc.add(options::describe(data::prompt_table(p), false));
 }
 
 struct Command {
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
               ("checkpoint", bind(nll.checkpoint), "checkpoint index (1..n) of the family")
               ("perturb.target", bind(nll.target), "fine-tuned model folder (directional)")
               ("perturb.seed", bind(nll.perturb.seed), "noise seed (curate_dist's run.seed)");
-          d.add(options::describe(model::perturb_group(nll.perturb), false));  // as in curate_dist
+          d.add(options::describe(model::perturb_table(nll.perturb), false));  // as in curate_dist
           add_runtime(d, nll.runtime);
         },
         [&] { model::run_nll(nll); }}},

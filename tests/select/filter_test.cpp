@@ -113,8 +113,11 @@ TEST(Filter, BadInputThrows) {
   EXPECT_THROW(difficulty_filter(std::vector<float>{1}, std::vector<int32_t>{0}, kmeans_options(2, 3)), ConfigError);
   FilterOptions options;
   try {
-    // The method is parsed by its table entry (filter_group), which names the key and the choices.
-    std::get<options::EnumField>(filter_group(options).entries().front().field).set("median");
+    // The method is parsed by its table entry (filter_table), which names the key and the choices.
+    const options::Group table = filter_table(options);
+    const options::Entry& method = table.entries().front();
+    ASSERT_EQ(method.key, "filter.method");
+    std::get<options::EnumField>(method.field).set("median");
     FAIL() << "unknown method accepted";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("filter.method"), std::string::npos) << e.what();

@@ -26,7 +26,10 @@ const std::vector<std::string> kOneDomain = {"d"};
 // TempClusterCountFollowsTheAllocation.
 SelectOptions options_for(const std::string& method, int64_t budget, int64_t per_cluster = 4) {
   SelectOptions options;
-  options.method = method;
+  const options::Group table = select_table(options);
+  for (const options::Entry& entry : table.entries()) {  // select.method, by name as in a config
+    if (entry.key == "select.method") std::get<options::EnumField>(entry.field).set(method);
+  }
   options.budget = budget;
   options.per_cluster = per_cluster;
   options.k_rule = "candidates";
@@ -241,7 +244,7 @@ TEST(Select, BudgetsMetExactlyPerGroup) {
   const Examples e = synthetic(3000, 1);
   int64_t candidates = 0;
   for (uint8_t k : e.kept) candidates += k;
-  for (const char* method : kSelectMethods) {
+  for (const auto& [method, value] : kSelectMethods) {
     for (int64_t budget : {1, 37, 500, 100000}) {
       const SelectResult r = select(e.view(), kSources, kDomains, options_for(method, budget));
       EXPECT_EQ(static_cast<int64_t>(r.selected.size()), std::min(budget, candidates)) << method << " " << budget;

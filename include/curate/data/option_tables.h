@@ -9,8 +9,8 @@
 namespace curate::data {
 
 // [data] record fields and markers (data.*; data.strict never changes results, the rest do).
-options::Group data_group(DataOptions& options);
+options::Group data_table(DataOptions& options);
 // [data] chat template, system prompt, generation prompt, response prefix and score.window.
-options::Group prompt_group(PromptOptions& options);
+options::Group prompt_table(PromptOptions& options);
 
 }  // namespace curate::data

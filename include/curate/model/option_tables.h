@@ -11,10 +11,10 @@ namespace curate::model {
 // [perturb]: the checkpoint families' shape (perturb.gaussian_*, directional_checkpoints, radii,
 // direction_excludes_embeddings), all results-affecting. perturb.target and the seed are added by the
 // program (curate_dist: run.seed; curate_tool nll: perturb.seed).
-options::Group perturb_group(PerturbOptions& options);
+options::Group perturb_table(PerturbOptions& options);
 
 // [score]: device, dtype and threads (results-affecting: they change the computed bits) and the
 // batching and weight-loading settings that never change results.
-options::Group score_group(EngineOptions& options);
+options::Group score_table(EngineOptions& options);
 
 }  // namespace curate::model

@@ -26,10 +26,19 @@ struct FilterOptions {
                                   // kept whole and its rows leave the budget; 0 = off
 };
 
+// select.method: the method (temp) or a baseline on the same allocation.
+enum class SelectMethod { kTemp, kRandom, kLongest, kMiddlePerplexity, kDifficulty, kLearnability, kS2l };
+inline constexpr std::pair<const char*, SelectMethod> kSelectMethods[] = {
+    {"temp", SelectMethod::kTemp},           {"random", SelectMethod::kRandom},
+    {"longest", SelectMethod::kLongest},     {"middle-perplexity", SelectMethod::kMiddlePerplexity},
+    {"difficulty", SelectMethod::kDifficulty}, {"learnability", SelectMethod::kLearnability},
+    {"s2l", SelectMethod::kS2l}};
+const char* select_method_name(SelectMethod method);
+
 struct SelectOptions {
   int64_t budget = 1000;          // examples to select in total
   int64_t token_budget = 0;       // >0: budget in tokens (sum of full_length) instead of examples
-  std::string method = "temp";    // temp | random | longest | middle-perplexity | difficulty | learnability | s2l
+  SelectMethod method = SelectMethod::kTemp;
   uint64_t seed = 0;              // seed of every random choice (k-means init, singleton fill, baselines)
   double temperature = 1.0;       // softmax temperature of the budget allocation across groups (> 0)
   std::string allocation = "reference";  // reference (TEMP's split) | water-fill (softmax water-filling)
@@ -53,16 +62,13 @@ struct ExportOptions {
   std::string compress = "none";  // none | gz | zst | auto (as the dataset is compressed)
 };
 
-// The valid method names, in the order error messages list them.
-inline constexpr const char* kSelectMethods[] = {"temp",       "random",       "longest", "middle-perplexity",
-                                                 "difficulty", "learnability", "s2l"};
 
 // The option tables (util/option_table.h): [filter] (every entry results-affecting: the profile pass
 // scores what the filter keeps), [select] and the export keys of [select] (none results-affecting: the
 // selection stage reruns from the stored scores).
-options::Group filter_group(FilterOptions& options);
-options::Group select_group(SelectOptions& options);
-options::Group export_group(ExportOptions& options);
+options::Group filter_table(FilterOptions& options);
+options::Group select_table(SelectOptions& options);
+options::Group export_table(ExportOptions& options);
 
 // Throw ConfigError naming the key (`filter.k`, `select.budget`, ...), the value and the valid range.
 void validate(const FilterOptions& options);

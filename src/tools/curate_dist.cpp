@@ -15,23 +15,24 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 
-#ifdef CURATE_HAVE_TORCH
 namespace {
 
+#ifdef CURATE_HAVE_TORCH
 extern "C" void on_signal(int) { curate::service::request_stop(); }
+#else
+// As in the torch build's --stage select: the selection has no stop point, so a signal lets it finish.
+extern "C" void on_signal(int) {}
+#endif
 
 }  // namespace
-#endif
 
 int main(int argc, char** argv) {
   using namespace curate;
   dist::Environment mpi(argc, argv);
   const dist::Comm comm = dist::Comm::world();
-#ifdef CURATE_HAVE_TORCH  // the selection stage has no stop points: without scoring, signals keep their defaults
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGUSR1, on_signal);  // Slurm's --signal before the time limit
-#endif
   std::signal(SIGXFSZ, SIG_IGN);    // a file-size limit fails the write (reported, exit 5) instead of killing
   try {
     service::Options options;

@@ -46,8 +46,11 @@ void add_runtime(po::options_description& desc, model::RuntimeOptions& o) {
 }
 
 // The [data] and prompt tables curate_dist reads (data/option_tables.h), bound to a command's structs.
+// Here data.strict is a bare flag (`--data.strict`), as curate_tool has always read it.
 void add_data_options(po::options_description& desc, data::DataOptions& o, data::PromptOptions& p) {
-  desc.add(options::describe(data::data_table(o), false));
+  options::Group table = data::data_table(o);
+  for (options::Entry& entry : table.entries()) entry.is_switch = entry.key == "data.strict";
+  desc.add(options::describe(table, false));
   desc.add(options::describe(data::prompt_table(p), false));
 }
 

@@ -109,7 +109,7 @@ int64_t capacity(const SelectInput& input, const Group& group) {
 int64_t cluster_count(const SelectInput& input, const Group& group, const SelectOptions& options) {
   const auto n = static_cast<int64_t>(group.members.size());
   int64_t units = n;
-  if (options.k_rule == "allocated") {
+  if (options.k_rule == KRule::kAllocated) {
     units = group.allocated;
     if (group.tokens) {
       const int64_t total = capacity(input, group);

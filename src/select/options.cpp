@@ -9,19 +9,9 @@
 
 namespace curate::select {
 
-const char* filter_method_name(FilterMethod method) {
-  for (const auto& [name, value] : kFilterMethods) {
-    if (value == method) return name;
-  }
-  return "?";
-}
+const char* filter_method_name(FilterMethod method) { return options::name_of(method, kFilterMethods); }
 
-const char* select_method_name(SelectMethod method) {
-  for (const auto& [name, value] : kSelectMethods) {
-    if (value == method) return name;
-  }
-  return "?";
-}
+const char* select_method_name(SelectMethod method) { return options::name_of(method, kSelectMethods); }
 
 options::Group filter_table(FilterOptions& o) {
   options::Group g("[filter]");
@@ -43,8 +33,8 @@ options::Group select_table(SelectOptions& o) {
       .add_enum("select.method", o.method, kSelectMethods, "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
       .add("select.seed", o.seed, "seed of k-means initialisation, singleton fill and random baselines")
       .add("select.temperature", o.temperature, "softmax temperature of the budget split across domains and sources")
-      .add("select.allocation", o.allocation, "reference (TEMP's softmax split, one capacity pass) or water-fill")
-      .add("select.k_rule", o.k_rule, "allocated (k = max(1, allocated / per_cluster), the reference's) or candidates")
+      .add_enum("select.allocation", o.allocation, kAllocationModes, "reference (TEMP's softmax split, one capacity pass) or water-fill")
+      .add_enum("select.k_rule", o.k_rule, kKRules, "allocated (k = max(1, allocated / per_cluster), the reference's) or candidates")
       .add("select.per_cluster", o.per_cluster, "k-means clusters: k = max(1, allocated / per_cluster) (k_rule)")
       .add("select.iterations", o.iterations, "most Lloyd iterations")
       .add("select.init", o.init, "kmeans++, random or auto (kmeans++ while n*k <= 2e8)")
@@ -84,10 +74,6 @@ void validate(const SelectOptions& options) {
   }
   if (!(options.temperature > 0.0) || !std::isfinite(options.temperature)) {
     throw ConfigError(cat("select.temperature = ", options.temperature, " must be a positive finite number"));
-  }
-  parse_allocation_mode(options.allocation);
-  if (options.k_rule != "allocated" && options.k_rule != "candidates") {
-    throw ConfigError(cat("select.k_rule = '", options.k_rule, "' is unknown; use allocated or candidates"));
   }
   if (options.per_cluster < 1) {
     throw ConfigError(cat("select.per_cluster = ", options.per_cluster, " must be at least 1"));

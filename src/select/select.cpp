@@ -136,7 +136,7 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
     stats.push_back(s);
   }
   const Allocation allocation = allocate_hierarchical(stats, tokens ? options.token_budget : options.budget,
-                                                      options.temperature, parse_allocation_mode(options.allocation));
+                                                      options.temperature, options.allocation);
 
   SelectResult result;
   result.loss_not_rising = !last_mean_highest(input);

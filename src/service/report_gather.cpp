@@ -160,8 +160,8 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
           {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep, ", quantile ", o.filter.quantile, ")")},
           {"select.method", select::select_method_name(o.select.method)},
           {"select.budget", o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
-          {"select.allocation / temperature", cat(o.select.allocation, " / ", o.select.temperature)},
-          {"select.k_rule / per_cluster", cat(o.select.k_rule, " / ", o.select.per_cluster)},
+          {"select.allocation / temperature", cat(options::name_of(o.select.allocation, select::kAllocationModes), " / ", o.select.temperature)},
+          {"select.k_rule / per_cluster", cat(options::name_of(o.select.k_rule, select::kKRules), " / ", o.select.per_cluster)},
           {"select.iterations / init / standardize", cat(o.select.iterations, " / ", o.select.init, " / ", o.select.standardize)},
           {"select.seed / run.seed", cat(o.select.seed, " / ", o.engine.perturb.seed)}};
 }

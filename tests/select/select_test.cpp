@@ -32,7 +32,7 @@ SelectOptions options_for(const std::string& method, int64_t budget, int64_t per
   }
   options.budget = budget;
   options.per_cluster = per_cluster;
-  options.k_rule = "candidates";
+  options.k_rule = KRule::kCandidates;
   return options;
 }
 
@@ -70,7 +70,7 @@ TEST(Select, TempClusterCountFollowsTheAllocation) {
   // The reference's rule: k = max(1, allocated / per_cluster), at most the candidates. Budget 7 with
   // per_cluster 2 gives k = 3 (the planted clusters, same picks as above); per_cluster 3 gives k = 2.
   SelectOptions options = options_for("temp", 7, 2);
-  options.k_rule = "allocated";
+  options.k_rule = KRule::kAllocated;
   SelectResult r = run(three_clusters(), options);
   EXPECT_EQ(r.selected, (Indices{0, 1, 2, 4, 6, 8, 9}));
   EXPECT_EQ(*std::max_element(r.cluster.begin(), r.cluster.end()), 2);
@@ -98,7 +98,7 @@ TEST(Select, TempEqualClusterMeansCountAsFalling) {
   Examples e;
   for (float f : {1.0f, 2.0f, 3.0f, 4.0f}) e.add(0, {f, 5.0f - f});
   SelectOptions options = options_for("temp", 2, 100);
-  options.k_rule = "allocated";
+  options.k_rule = KRule::kAllocated;
   const SelectResult r = run(e, options);
   EXPECT_EQ(r.selected, (Indices{2, 3}));
   EXPECT_FLOAT_EQ(r.score[3], 3.0f);

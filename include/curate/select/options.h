@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "curate/select/allocate.h"
 #include "curate/util/option_table.h"
 
 namespace curate::select {
@@ -35,16 +36,25 @@ inline constexpr std::pair<const char*, SelectMethod> kSelectMethods[] = {
     {"s2l", SelectMethod::kS2l}};
 const char* select_method_name(SelectMethod method);
 
+inline constexpr std::pair<const char*, AllocationMode> kAllocationModes[] = {
+    {"reference", AllocationMode::kReference}, {"water-fill", AllocationMode::kWaterFill}};
+
+// select.k_rule: what the number of k-means clusters of a source follows.
+enum class KRule {
+  kAllocated,   // k = max(1, allocated / per_cluster), the reference's
+  kCandidates,  // k = max(1, candidates / per_cluster)
+};
+inline constexpr std::pair<const char*, KRule> kKRules[] = {{"allocated", KRule::kAllocated},
+                                                           {"candidates", KRule::kCandidates}};
+
 struct SelectOptions {
   int64_t budget = 1000;          // examples to select in total
   int64_t token_budget = 0;       // >0: budget in tokens (sum of full_length) instead of examples
   SelectMethod method = SelectMethod::kTemp;
   uint64_t seed = 0;              // seed of every random choice (k-means init, singleton fill, baselines)
   double temperature = 1.0;       // softmax temperature of the budget allocation across groups (> 0)
-  std::string allocation = "reference";  // reference (TEMP's split) | water-fill (softmax water-filling)
-  std::string k_rule = "allocated";  // temp/s2l clusters: allocated (k = max(1, allocated / per_cluster),
-                                     // the reference's) | candidates (k = max(1, candidates / per_cluster));
-                                     // both capped at the candidates
+  AllocationMode allocation = AllocationMode::kReference;  // reference (TEMP's split) | water-fill
+  KRule k_rule = KRule::kAllocated;  // temp/s2l clusters; both rules capped at the candidates
   int64_t per_cluster = 4;        // temp/s2l: about this many picks (allocated) or candidates per cluster
   int iterations = 20;            // temp/s2l: most Lloyd iterations of the k-means
   std::string init = "auto";      // kmeans++ | random | auto (kmeans++ when n*k <= 2e8)

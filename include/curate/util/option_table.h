@@ -88,6 +88,15 @@ class Group {
   std::vector<Entry> entries_;
 };
 
+// The name of `value` in an enum's name table ("?" when it has none).
+template <typename E, std::size_t N>
+const char* name_of(E value, const std::pair<const char*, E> (&names)[N]) {
+  for (const auto& [name, v] : names) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
 // The fingerprint of a result file: an ordered list of settings that change results.
 struct Setting {
   std::string key;

@@ -33,7 +33,7 @@ options::Group prompt_table(PromptOptions& o) {
       .add("data.system_prompt", o.system_prompt, "auto (the template's default), none, or the text", r)
       .add("data.generation_prompt", o.generation_prompt, "emit the assistant header", r)
       .add("data.response_prefix", o.response_prefix, "text before the reasoning (\\n escapes)", r)
-      .add("score.window", o.window,
+      .add_enum("score.window", o.window, kScoreWindows,
            "response (the reference's: the whole assistant text + EOS after the prompt) or reasoning (between the markers)", r);
   return g;
 }

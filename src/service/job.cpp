@@ -189,7 +189,7 @@ class Coordinator {
     p.first_tokens = options_.pass.difficulty_tokens;
     p.positions = std::move(positions);
     p.unit_examples = options_.pass.unit_examples;
-    p.token_losses = parse_token_losses(options_.store.token_losses);
+    p.token_losses = options_.store.token_losses;
     p.cut_evenly();
     return p;
   }

@@ -64,7 +64,7 @@ options::Group pass_table(PassOptions& o) {
 
 options::Group store_table(StoreOptions& o) {
   options::Group g("[store]");
-  g.add("store.token_losses", o.token_losses,
+  g.add_enum("store.token_losses", o.token_losses, kTokenLosses,
         "float32, float16 or none: per-token losses in the result file (the per-example means are float32 always)",
         Affects::kResults);
   return g;
@@ -209,12 +209,10 @@ void validate(Options& o) {
   if (o.pass.calibration_samples <= 0 || !(o.pass.calibration_low < o.pass.calibration_high)) {
     throw ConfigError("pass.calibration_samples must be positive and calibration_low < calibration_high");
   }
-  parse_token_losses(o.store.token_losses);
   if (o.test.fake_unit_seconds < 0) throw ConfigError("test.fake_unit_seconds must not be negative");
   model::validate(o.engine.perturb);
   model::parse_weight_broadcast(o.engine.weight_broadcast);
   data::validate(o.data);
-  data::parse_score_window(o.prompt.window);
 }
 
 TokenLosses parse_token_losses(const std::string& text) {

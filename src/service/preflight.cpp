@@ -135,7 +135,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double parameters = static_cast<double>(config.num_parameters());
   const double gpu_rate = o.plan.gpu_tokens_per_second * o.plan.gpu_reference_parameters / parameters;
   const double cpu_rate = o.plan.cpu_tokens_per_second * o.plan.cpu_reference_parameters / parameters;
-  const double loss_bytes = o.store.token_losses == "float32" ? 4 : o.store.token_losses == "float16" ? 2 : 0;
+  const double loss_bytes = o.store.token_losses == TokenLosses::kFloat32 ? 4 : o.store.token_losses == TokenLosses::kFloat16 ? 2 : 0;
   double total_tokens = 0, file_bytes = 0;
   out << "plan (model " << o.engine.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
       << "B parameters; tokens per example are means over the first " << count(static_cast<double>(r.sampled))
@@ -155,7 +155,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double gpu_hours = total_tokens / gpu_rate / 3600, cpu_hours = total_tokens / cpu_rate / 3600;
   const int scoring_ranks = std::max(1, ranks - 1);
   out << "  total: " << count(total_tokens) << " tokens through the model\n";
-  out << "result file: about " << bytes(file_bytes) << " (store.token_losses = " << o.store.token_losses << ")\n";
+  out << "result file: about " << bytes(file_bytes) << " (store.token_losses = " << options::name_of(o.store.token_losses, kTokenLosses) << ")\n";
   out << "estimate: " << fixed(gpu_hours, gpu_hours < 10 ? 2 : 1) << " GPU-hours at " << count(gpu_rate)
       << " tokens/s per GPU (plan.gpu_tokens_per_second " << count(o.plan.gpu_tokens_per_second) << " for "
       << fixed(o.plan.gpu_reference_parameters / 1e9, 2) << "B parameters, scaled to this model); on CPU ranks "

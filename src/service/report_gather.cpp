@@ -152,7 +152,7 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
           {"perturb.target", o.engine.target.empty() ? "none (Gaussian profile)" : o.engine.target},
           {"data.path", o.run.dataset},
           {"score.device / dtype", cat(o.engine.device, " / ", o.engine.dtype)},
-          {"score.window", o.prompt.window},
+          {"score.window", data::score_window_name(o.prompt.window)},
           {"pass.difficulty_tokens / profile_tokens", cat(o.pass.difficulty_tokens, " / ", o.pass.profile_tokens)},
           {"pass.gaussian_checkpoint", o.pass.gaussian_checkpoint > 0 ? std::to_string(o.pass.gaussian_checkpoint) : "0 (calibrate)"},
           {"perturb.gaussian (checkpoints, std)", cat(p.gaussian_checkpoints, ", ", p.gaussian_min_std, "–", p.gaussian_max_std)},

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "curate/data/prompt.h"
@@ -50,8 +51,11 @@ struct PassOptions {
 // How the per-token losses of the difficulty and profile passes are stored (the per-example means
 // are always float32, computed from the float32 losses before any rounding).
 enum class TokenLosses { kFloat32, kFloat16, kNone };
+inline constexpr std::pair<const char*, TokenLosses> kTokenLosses[] = {
+    {"float32", TokenLosses::kFloat32}, {"float16", TokenLosses::kFloat16}, {"none", TokenLosses::kNone}};
 struct StoreOptions {
-  std::string token_losses = "float32";  // float32, float16 (half the bytes, ~3 significant digits) or none (means only)
+  // float32, float16 (half the bytes, ~3 significant digits) or none (means only)
+  TokenLosses token_losses = TokenLosses::kFloat32;
 };
 // Parses store.token_losses; throws ConfigError naming the option for anything else.
 TokenLosses parse_token_losses(const std::string& text);

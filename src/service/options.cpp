@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <fstream>
@@ -132,7 +133,8 @@ bool parse_options(int argc, char** argv, Options& options) {
   po::options_description table, visible_table;
   for (const options::Group& group : groups) {
     table.add(options::describe(group, /*include_hidden=*/true));  // files and the command line
-    if (!group.entries().front().hidden) visible_table.add(options::describe(group, false));  // --help
+    const bool shown = std::any_of(group.entries().begin(), group.entries().end(), [](const auto& e) { return !e.hidden; });
+    if (shown) visible_table.add(options::describe(group, false));  // --help
   }
   std::string config;
   po::options_description generic("command line");

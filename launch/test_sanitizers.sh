@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The torch-free part (util, data, model formats, store, select, dist) under sanitizers:
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan) and every test CTest has
-#      there (unit and MPI tests; the torch tests do not exist in a torch-free build);
+#      there (unit and MPI tests; the torch tests do not exist in a torch-free build; the torch-free
+#      curate_dist, which runs only --stage select and --plan, is tested by curate_dist_no_torch);
 #   2. ThreadSanitizer build (build-tsan) of the tests whose code runs threads (parallel_for: the
 #      tokenizer's batch encoding in data_test, the k-means assignment in select_test);
 #   3. launch/fuzz.sh: every libFuzzer harness for CURATE_FUZZ_SECONDS (default 20) with clang.

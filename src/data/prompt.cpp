@@ -173,7 +173,7 @@ TokenizedExample reasoning_window(const Example& example, const ChatTemplate& ch
 
 TokenizedExample assemble(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
                           Tokenizer::Session& session) {
-  const ScoreWindow window = parse_score_window(options.window);
+  const ScoreWindow window = options.window;
   if (example.pretokenized) return pretokenized(example, window);
   return window == ScoreWindow::kResponse ? response_window(example, chat, options, session)
                                           : reasoning_window(example, chat, options, session);

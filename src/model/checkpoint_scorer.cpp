@@ -15,15 +15,6 @@ void resolve_auto_device(EngineOptions& options) {
   if (options.dtype == "auto") options.dtype = options.device == "cpu" ? "float32" : "bfloat16";
 }
 
-std::string describe(const CheckpointKey& key) {
-  switch (key.family) {
-    case Family::kBase: return "base";
-    case Family::kGaussian: return cat("gaussian ", key.index);
-    case Family::kDirectional: return cat("directional ", key.index);
-  }
-  return "?";
-}
-
 namespace {
 
 constexpr CheckpointKey kNoCheckpoint{Family::kBase, -1};  // after a failed use_checkpoint(): rebuild next time
@@ -76,9 +67,9 @@ CheckpointScorer::CheckpointScorer(EngineOptions options, WeightBroadcaster* bro
   torch::InferenceMode guard;
   m.base = std::make_unique<ResidentWeights>(/*copies=*/true);
   for (const auto& p : model->named_parameters()) m.base->add(p.key(), p.value().clone());
-  if (!m.options.finetuned.empty()) {
+  if (!m.options.target.empty()) {
     std::unique_ptr<CheckpointWeights> disk;
-    if (broadcaster->is_root()) disk = std::make_unique<CheckpointWeights>(m.options.finetuned, m.target);
+    if (broadcaster->is_root()) disk = std::make_unique<CheckpointWeights>(m.options.target, m.target);
     BroadcastWeights source(*broadcaster, disk.get(), m.target);
     m.finetuned = std::make_unique<ResidentWeights>(/*copies=*/false);
     for (const auto& p : model->named_parameters()) {
@@ -99,7 +90,7 @@ double CheckpointScorer::use_checkpoint(const CheckpointKey& key) {
   Impl& m = *impl_;
   const EngineOptions& o = m.options;
   if (key == m.current && m.scorer) return m.current_measure;
-  if (key.family == Family::kDirectional && o.finetuned.empty()) {
+  if (key.family == Family::kDirectional && o.target.empty()) {
     throw ConfigError("directional checkpoints need perturb.target (a fine-tuned model folder)");
   }
   // The old checkpoint goes first: two models on the device at once would double the peak.
@@ -117,7 +108,7 @@ double CheckpointScorer::use_checkpoint(const CheckpointKey& key) {
     if (m.finetuned) {
       measure = apply_directional(model, *m.finetuned, o.perturb, key.index);
     } else {
-      CheckpointWeights finetuned(o.finetuned, m.target);
+      CheckpointWeights finetuned(o.target, m.target);
       measure = apply_directional(model, finetuned, o.perturb, key.index);
     }
   }

@@ -131,9 +131,9 @@ std::vector<uint8_t> difficulty_filter(std::span<const float> difficulty, std::s
     });
     sorted.resize(members.size());
     for (std::size_t i = 0; i < members.size(); ++i) sorted[i] = difficulty[static_cast<std::size_t>(members[i])];
-    if (options.method == "kmeans") {
+    if (options.method == FilterMethod::kKmeans) {
       keep_top_clusters(sorted, members, options, kept);
-    } else if (options.method == "quantile") {
+    } else if (options.method == FilterMethod::kQuantile) {
       const double threshold = quantile_linear(sorted, options.quantile);
       for (std::size_t i = 0; i < members.size(); ++i) {
         if (sorted[i] >= threshold) kept[static_cast<std::size_t>(members[i])] = 1;

@@ -109,7 +109,7 @@ int64_t capacity(const SelectInput& input, const Group& group) {
 int64_t cluster_count(const SelectInput& input, const Group& group, const SelectOptions& options) {
   const auto n = static_cast<int64_t>(group.members.size());
   int64_t units = n;
-  if (options.k_rule == "allocated") {
+  if (options.k_rule == KRule::kAllocated) {
     units = group.allocated;
     if (group.tokens) {
       const int64_t total = capacity(input, group);
@@ -212,10 +212,10 @@ void select_s2l(const SelectInput& input, const Group& group, const SelectOption
 }
 
 // The ranking key of a single-key baseline for example i (higher is taken first).
-std::vector<double> baseline_keys(const SelectInput& input, const Group& group, const std::string& method) {
+std::vector<double> baseline_keys(const SelectInput& input, const Group& group, SelectMethod method) {
   std::vector<double> key(group.members.size());
   double median = kNaN;
-  if (method == "middle-perplexity") {
+  if (method == SelectMethod::kMiddlePerplexity) {
     std::vector<double> finite;
     for (int64_t i : group.members) {
       const float d = input.difficulty[static_cast<std::size_t>(i)];
@@ -227,11 +227,11 @@ std::vector<double> baseline_keys(const SelectInput& input, const Group& group, 
   }
   for (std::size_t j = 0; j < key.size(); ++j) {
     const auto i = static_cast<std::size_t>(group.members[j]);
-    if (method == "longest") {
+    if (method == SelectMethod::kLongest) {
       key[j] = static_cast<double>(input.reasoning_tokens[i]);
-    } else if (method == "middle-perplexity") {
+    } else if (method == SelectMethod::kMiddlePerplexity) {
       key[j] = -std::abs(static_cast<double>(input.difficulty[i]) - median);
-    } else if (method == "difficulty") {
+    } else if (method == SelectMethod::kDifficulty) {
       key[j] = input.difficulty[i];
     } else {  // learnability
       key[j] = -loss_rise(input, group.members[j]);
@@ -244,11 +244,11 @@ std::vector<double> baseline_keys(const SelectInput& input, const Group& group, 
 
 void select_group(const SelectInput& input, const Group& group, const SelectOptions& options,
                   const RowSharing* sharing, SelectResult& result) {
-  if (options.method == "temp") {
+  if (options.method == SelectMethod::kTemp) {
     select_temp(input, group, options, sharing, result);
-  } else if (options.method == "s2l") {
+  } else if (options.method == SelectMethod::kS2l) {
     select_s2l(input, group, options, sharing, result);
-  } else if (options.method == "random") {
+  } else if (options.method == SelectMethod::kRandom) {
     std::vector<int64_t> order(group.members.begin(), group.members.end());
     std::mt19937_64 rng(hash_seed(group.seed, "random"));
     shuffle(order, rng);

@@ -136,7 +136,7 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
     stats.push_back(s);
   }
   const Allocation allocation = allocate_hierarchical(stats, tokens ? options.token_budget : options.budget,
-                                                      options.temperature, parse_allocation_mode(options.allocation));
+                                                      options.temperature, options.allocation);
 
   SelectResult result;
   result.loss_not_rising = !last_mean_highest(input);
@@ -187,7 +187,7 @@ std::string budget_shortfall(const SelectInput& input, const SelectResult& resul
   int64_t allocated = 0;
   for (const auto& row : result.allocation) allocated += row.source >= 0 ? row.allocated : 0;
   if (allocated < budget) {
-    return cat(what, ": the shares of the budget sum to ", allocated, unit, " (select.allocation = ", options.allocation,
+    return cat(what, ": the shares of the budget sum to ", allocated, unit, " (select.allocation = ", options::name_of(options.allocation, kAllocationModes),
                " rounds each share down, as the reference does)");
   }
   return cat(what, ": the candidates left in a share did not fit what remained of it (", asked, ")");

@@ -61,10 +61,10 @@ Coordinator::Coordinator(const Options& options, const dist::Comm& comm, uint64_
 }
 
 void Coordinator::run() {
-  const std::string& stage = options_.run.stage;
-  if (stage == "all" || stage == "difficulty") run_pass(difficulty_plan(gaussian_checkpoint()));
-  if (stage == "all" || stage == "profile") run_pass(profile_plan());
-  finish(/*then_select=*/stage == "all");
+  const Stage stage = options_.run.stage;
+  if (scores_difficulty(stage)) run_pass(difficulty_plan(gaussian_checkpoint()));
+  if (scores_profile(stage)) run_pass(profile_plan());
+  finish(/*then_select=*/stage == Stage::kAll);
   sink_->flush();
 }
 
@@ -76,7 +76,7 @@ PassPlan Coordinator::plan(Pass pass, std::vector<model::CheckpointKey> slots, i
   p.first_tokens = options_.pass.difficulty_tokens;
   p.positions = std::move(positions);
   p.unit_examples = options_.pass.unit_examples;
-  p.token_losses = parse_token_losses(options_.store.token_losses);
+  p.token_losses = options_.store.token_losses;
   p.cut_evenly();
   return p;
 }
@@ -90,12 +90,12 @@ PassPlan Coordinator::difficulty_plan(int checkpoint) const {
 // The examples the difficulty filter keeps, at every profile checkpoint, in units of about equal
 // cost (prompt + scored reasoning tokens, known from the difficulty pass).
 PassPlan Coordinator::profile_plan() {
-  const bool directional = !options_.run.finetuned.empty();
+  const bool directional = !options_.engine.target.empty();
   const int n = directional ? options_.engine.perturb.directional_checkpoints : options_.engine.perturb.gaussian_checkpoints;
   std::vector<model::CheckpointKey> slots;
   for (int j = 1; j <= n; ++j) slots.push_back({directional ? model::Family::kDirectional : model::Family::kGaussian, j});
   const std::vector<uint8_t> kept = run_difficulty_filter(sink_->file(), options_.filter, records_);
-  sink_->write_filter(kept, options_.filter.method);
+  sink_->write_filter(kept, select::filter_method_name(options_.filter.method));
   std::vector<uint64_t> positions;
   for (uint64_t i = 0; i < records_; ++i) {
     if (kept[i]) positions.push_back(i);
@@ -115,7 +115,7 @@ int Coordinator::gaussian_checkpoint() {
   std::vector<model::CheckpointKey> slots = {{model::Family::kBase, 0}};
   for (int j = 1; j <= options_.engine.perturb.gaussian_checkpoints; ++j) slots.push_back({model::Family::kGaussian, j});
   const PassPlan calibration = plan(Pass::kCalibration, slots, options_.pass.difficulty_tokens,
-                                    calibration_sample(records_, options_.pass.calibration_samples, options_.run.seed));
+                                    calibration_sample(records_, options_.pass.calibration_samples, options_.engine.perturb.seed));
   run_pass(calibration);
   return store_calibration(calibration);
 }

@@ -117,7 +117,7 @@ void coordinate(const Options& options, const dist::Comm& comm, uint64_t records
     wind_down(*coordinator, e, comm);
     throw;
   }
-  if (options.run.stage == "all") run_selection(options, comm);
+  if (options.run.stage == Stage::kAll) run_selection(options, comm);
 }
 
 }  // namespace
@@ -128,7 +128,7 @@ void run_job(const Options& options, const dist::Comm& comm) {
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
     return;
   }
-  if (options.run.stage == "select") return run_selection(options, comm);  // no model needed
+  if (options.run.stage == Stage::kSelect) return run_selection(options, comm);  // no model needed
   const std::optional<uint64_t> records = index_dataset(options, comm);
   if (!records) return;  // rank 0 reports why
   if (comm.rank() != 0) return serve(options, comm);

@@ -35,6 +35,7 @@ JournalState journal_state(const std::filesystem::path& path) {
 std::filesystem::path journal_path(const Options& options) { return options.run.output + ".journal"; }
 
 std::filesystem::path base_path(const Options& options) { return options.run.output + ".base"; }
+std::filesystem::path index_cache_path(const Options& options) { return options.run.output + ".index"; }
 
 OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records) {
   const std::filesystem::path output = options.run.output, journal = journal_path(options);

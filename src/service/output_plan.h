@@ -13,6 +13,8 @@ namespace curate::service {
 
 std::filesystem::path journal_path(const Options& options);  // OUTPUT.journal
 std::filesystem::path base_path(const Options& options);     // OUTPUT.base
+// Where the record index of a run is cached: next to the output file (OUTPUT.index).
+std::filesystem::path index_cache_path(const Options& options);
 
 struct OutputPlan {
   bool new_journal = false;   // start the journal anew (with its header)

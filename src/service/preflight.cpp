@@ -41,9 +41,9 @@ std::string bytes(double n) {
 }
 
 std::string profile_family_line(const Options& o) {
-  if (!o.run.finetuned.empty()) {
+  if (!o.engine.target.empty()) {
     return cat("profile: directional family, ", o.engine.perturb.directional_checkpoints,
-               " checkpoints from model.path towards perturb.target = ", o.run.finetuned);
+               " checkpoints from model.path towards perturb.target = ", o.engine.target);
   }
   return cat("profile: Gaussian family (", o.engine.perturb.gaussian_checkpoints,
              " noise checkpoints), because perturb.target is empty; the method's similarity profile needs the "
@@ -51,8 +51,8 @@ std::string profile_family_line(const Options& o) {
 }
 
 double kept_fraction(const select::FilterOptions& f) {
-  if (f.method == "none") return 1.0;
-  if (f.method == "quantile") return 1.0 - f.quantile;
+  if (f.method == select::FilterMethod::kNone) return 1.0;
+  if (f.method == select::FilterMethod::kQuantile) return 1.0 - f.quantile;
   return f.k > 0 ? static_cast<double>(f.keep) / f.k : 1.0;  // kmeans: about keep of k clusters
 }
 
@@ -74,7 +74,7 @@ double expected_kept(const std::map<std::string, int64_t>& sources, const select
 
 data::CheckOptions check_options(const Options& o) {
   data::CheckOptions c;
-  c.tokenizer = o.run.tokenizer.empty() ? o.run.model : o.run.tokenizer;
+  c.tokenizer = o.run.tokenizer.empty() ? o.engine.model : o.run.tokenizer;
   c.input = o.run.dataset;
   c.data = o.data;
   c.prompt = o.prompt;
@@ -85,11 +85,11 @@ data::CheckOptions check_options(const Options& o) {
 }
 
 void preflight(const Options& o) {
-  model::require_model_folder(o.run.model, "model.path");
-  if (!o.run.tokenizer.empty() && o.run.tokenizer != o.run.model) {
+  model::require_model_folder(o.engine.model, "model.path");
+  if (!o.run.tokenizer.empty() && o.run.tokenizer != o.engine.model) {
     if (!std::filesystem::exists(o.run.tokenizer)) model::require_model_folder(o.run.tokenizer, "model.tokenizer");
   }
-  if (!o.run.finetuned.empty()) model::require_model_folder(o.run.finetuned, "perturb.target");
+  if (!o.engine.target.empty()) model::require_model_folder(o.engine.target, "perturb.target");
   log::info(profile_family_line(o));
   const data::CheckOptions options = check_options(o);
   const data::CheckReport report = data::check_dataset(options);
@@ -101,8 +101,8 @@ void preflight(const Options& o) {
 }
 
 void print_plan(const Options& o, int ranks, std::ostream& out) {
-  model::require_model_folder(o.run.model, "model.path");
-  const model::ModelConfig config = model::load_model_config(o.run.model);
+  model::require_model_folder(o.engine.model, "model.path");
+  const model::ModelConfig config = model::load_model_config(o.engine.model);
   data::CheckOptions options = check_options(o);
   options.max_records = 0;  // every record: the plan counts them all
   const data::CheckReport r = data::check_dataset(options);
@@ -113,7 +113,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double n = static_cast<double>(r.usable);
   const double difficulty_per = r.mean_prompt_tokens + r.mean_first_window;
   const double profile_per = r.mean_prompt_tokens + r.mean_profile_window;
-  const bool directional = !o.run.finetuned.empty();
+  const bool directional = !o.engine.target.empty();
   const int checkpoints = directional ? o.engine.perturb.directional_checkpoints : o.engine.perturb.gaussian_checkpoints;
   const double unit = static_cast<double>(o.pass.unit_examples);
   const double calibration_examples = o.pass.gaussian_checkpoint > 0 ? 0 : std::min(n, static_cast<double>(o.pass.calibration_samples));
@@ -136,9 +136,9 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double parameters = static_cast<double>(config.num_parameters());
   const double gpu_rate = o.plan.gpu_tokens_per_second * o.plan.gpu_reference_parameters / parameters;
   const double cpu_rate = o.plan.cpu_tokens_per_second * o.plan.cpu_reference_parameters / parameters;
-  const double loss_bytes = o.store.token_losses == "float32" ? 4 : o.store.token_losses == "float16" ? 2 : 0;
+  const double loss_bytes = o.store.token_losses == TokenLosses::kFloat32 ? 4 : o.store.token_losses == TokenLosses::kFloat16 ? 2 : 0;
   double total_tokens = 0, file_bytes = 0;
-  out << "plan (model " << o.run.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
+  out << "plan (model " << o.engine.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
       << "B parameters; tokens per example are means over the first " << count(static_cast<double>(r.sampled))
       << " usable examples, after truncation to the scored window):\n";
   for (const PassSize& p : passes) {
@@ -148,7 +148,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
     out << "  " << pass_name(p.pass) << ": " << count(p.examples) << " examples x " << count(p.checkpoints) << " checkpoint(s), "
         << fixed(p.tokens_each, 1) << " tokens each (prompt " << fixed(r.mean_prompt_tokens, 1) << " + window "
         << fixed(p.tokens_each - r.mean_prompt_tokens, 1) << "): " << count(tokens) << " tokens in " << count(p.units)
-        << " units of " << o.pass.unit_examples << " examples" << (p.pass == Pass::kProfile ? " (the examples filter." + o.filter.method
+        << " units of " << o.pass.unit_examples << " examples" << (p.pass == Pass::kProfile ? " (the examples filter." + std::string(select::filter_method_name(o.filter.method))
         + " will keep, about: sources of at most filter.whole_budget kept whole, others " + fixed(100 * kept_fraction(o.filter), 0)
         + "%)" : "") << "\n";
   }
@@ -156,7 +156,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double gpu_hours = total_tokens / gpu_rate / 3600, cpu_hours = total_tokens / cpu_rate / 3600;
   const int scoring_ranks = std::max(1, ranks - 1);
   out << "  total: " << count(total_tokens) << " tokens through the model\n";
-  out << "result file: about " << bytes(file_bytes) << " (store.token_losses = " << o.store.token_losses << ")\n";
+  out << "result file: about " << bytes(file_bytes) << " (store.token_losses = " << options::name_of(o.store.token_losses, kTokenLosses) << ")\n";
   out << "estimate: " << fixed(gpu_hours, gpu_hours < 10 ? 2 : 1) << " GPU-hours at " << count(gpu_rate)
       << " tokens/s per GPU (plan.gpu_tokens_per_second " << count(o.plan.gpu_tokens_per_second) << " for "
       << fixed(o.plan.gpu_reference_parameters / 1e9, 2) << "B parameters, scaled to this model); on CPU ranks "

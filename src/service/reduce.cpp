@@ -22,6 +22,7 @@
 #include "curate/select/select.h"
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
+#include "curate/util/option_table.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "example_status.h"
@@ -29,7 +30,7 @@
 #include "report_gather.h"
 #include "run_file.h"
 #include "selection_outputs.h"
-#include "worker.h"
+#include "output_plan.h"
 
 namespace curate::service {
 namespace {
@@ -129,7 +130,7 @@ std::string scores_table(const store::H5File& f, const Options& options, const I
     table += "\tloss:" + select::tsv_escape(k < checkpoints.size() ? checkpoints[k] : std::to_string(k));
   }
   table += "\tselected\tmethod\n";
-  const std::string method = select::tsv_escape(options.select.method);
+  const std::string method = select::tsv_escape(select::select_method_name(options.select.method));
   for (std::size_t i = 0; i < n; ++i) {
     const float first = c ? in.mean_loss[i] : NAN, last = c ? in.mean_loss[(c - 1) * n + i] : NAN;
     table += cat(select::tsv_escape(ids[i]), "\t", lines[i], "\t",
@@ -168,7 +169,7 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
   f.set_attribute(layout::kSelection, "allocation", table);
   // 1 when the candidates' mean loss at the last checkpoint is not the highest (the reference's assertion).
   f.set_attribute(layout::kSelection, "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
-  f.set_attribute(layout::kSelection, "method", options.select.method);
+  f.set_attribute(layout::kSelection, "method", select::select_method_name(options.select.method));
   f.set_attribute(layout::kSelection, "budget", options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
   f.set_attribute(layout::kSelection, "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
   f.set_attribute(layout::kSelection, "seed", static_cast<int64_t>(options.select.seed));
@@ -210,7 +211,7 @@ std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const sele
   for (std::size_t i = 0; i < records; ++i) {
     if (std::isfinite(difficulty[i])) ++scored, sources.insert(source[i]);
   }
-  log::info(cat("difficulty filter (", options.method, "): the profile pass scores ", count, " of ", scored,
+  log::info(cat("difficulty filter (", select::filter_method_name(options.method), "): the profile pass scores ", count, " of ", scored,
                 " scored examples in ", sources.size(), " source(s)"));
   return kept;
 }
@@ -225,10 +226,12 @@ void run_selection(const Options& options, const dist::Comm& comm) {
     try {
       lock.emplace(options.run.output + ".lock");
       file.emplace(store::H5File::open(options.run.output, /*writable=*/false));
-      const std::string stored = file->string_attribute(layout::kRoot, "fingerprint");
-      if (stored != fingerprint(options)) {
-        throw ConfigError(options.run.output + " was scored with a different configuration; select with the options it "
-                          "was scored with (model, data, pass, perturb, filter)");
+      // The selection reads the stored scores: how they were computed (device, dtype, threads) does not
+      // matter here, so a CPU node (or a build without torch, where "auto" stays unresolved) may select.
+      const std::string differs = options::explain_difference(file->string_attribute(layout::kRoot, "fingerprint"), fingerprint(options),
+                                                              {"score.device", "score.dtype", "score.threads"});
+      if (!differs.empty()) {
+        throw ConfigError(options.run.output + " was scored with a different configuration: " + differs);
       }
       in = read_inputs(*file);
     } catch (const Error& e) {
@@ -286,7 +289,7 @@ void run_selection(const Options& options, const dist::Comm& comm) {
   staged.write(paths.dataset_info, select::merge_dataset_info(existing, name, paths.selected.filename().string(), shape));
   write_selection_file(staged.stage(paths.selection), layout::read_lines(*file), options, in, result, outputs);
   staged.commit();
-  log::info(cat("selection (", options.select.method, "): ", result.selected.size(), " of ", report.kept, " candidates -> ",
+  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(), " of ", report.kept, " candidates -> ",
                 paths.selected.string(), " (", options.exported.format == "input" ? "the records as they are" : options.exported.format,
                 "); ids ", paths.ids.string(), ", scores ", paths.scores.string(), ", report ", paths.report.string()));
 }

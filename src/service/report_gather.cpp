@@ -15,7 +15,7 @@
 #include "curate/util/strings.h"
 #include "example_status.h"
 #include "layout.h"
-#include "worker.h"
+#include "output_plan.h"
 
 namespace curate::service {
 namespace {
@@ -146,23 +146,23 @@ std::vector<select::PassFacts> passes(const store::H5File& f, int64_t candidates
 
 std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
   const auto& p = o.engine.perturb;
-  return {{"model.path", o.run.model},
+  return {{"model.path", o.engine.model},
           {"model.tokenizer", o.run.tokenizer},
-          {"perturb.target", o.run.finetuned.empty() ? "none (Gaussian profile)" : o.run.finetuned},
+          {"perturb.target", o.engine.target.empty() ? "none (Gaussian profile)" : o.engine.target},
           {"data.path", o.run.dataset},
           {"score.device / dtype", cat(o.engine.device, " / ", o.engine.dtype)},
-          {"score.window", o.prompt.window},
+          {"score.window", data::score_window_name(o.prompt.window)},
           {"pass.difficulty_tokens / profile_tokens", cat(o.pass.difficulty_tokens, " / ", o.pass.profile_tokens)},
           {"pass.gaussian_checkpoint", o.pass.gaussian_checkpoint > 0 ? std::to_string(o.pass.gaussian_checkpoint) : "0 (calibrate)"},
           {"perturb.gaussian (checkpoints, std)", cat(p.gaussian_checkpoints, ", ", p.gaussian_min_std, "–", p.gaussian_max_std)},
           {"perturb.directional (checkpoints, radius)", cat(p.directional_checkpoints, ", ", p.min_radius, "–", p.max_radius)},
-          {"filter", cat(o.filter.method, " (k ", o.filter.k, ", keep ", o.filter.keep, ", quantile ", o.filter.quantile, ")")},
-          {"select.method", o.select.method},
+          {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep, ", quantile ", o.filter.quantile, ")")},
+          {"select.method", select::select_method_name(o.select.method)},
           {"select.budget", o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
-          {"select.allocation / temperature", cat(o.select.allocation, " / ", o.select.temperature)},
-          {"select.k_rule / per_cluster", cat(o.select.k_rule, " / ", o.select.per_cluster)},
+          {"select.allocation / temperature", cat(options::name_of(o.select.allocation, select::kAllocationModes), " / ", o.select.temperature)},
+          {"select.k_rule / per_cluster", cat(options::name_of(o.select.k_rule, select::kKRules), " / ", o.select.per_cluster)},
           {"select.iterations / init / standardize", cat(o.select.iterations, " / ", o.select.init, " / ", o.select.standardize)},
-          {"select.seed / run.seed", cat(o.select.seed, " / ", o.run.seed)}};
+          {"select.seed / run.seed", cat(o.select.seed, " / ", o.engine.perturb.seed)}};
 }
 
 // One group per (domain, source) name pair in name order; records that did not parse (no names) last.
@@ -250,14 +250,14 @@ std::string why(const ExampleView& e, const Options& options, std::size_t i, con
   }
   switch (e.status) {
     case ExampleView::Status::kSelected:
-      return cat("Selected by ", options.select.method, ": ", cluster_text.empty() ? "" : cluster_text + "; ",
+      return cat("Selected by ", select::select_method_name(options.select.method), ": ", cluster_text.empty() ? "" : cluster_text + "; ",
                  "ranking key ", short_number(key), ".");
     case ExampleView::Status::kNotPicked:
       return cat("Not picked: the source's ", s.selected, " places (of ", s.kept, " candidates) went to other examples; ",
                  cluster_text.empty() ? "" : cluster_text + "; ", "this one's ranking key ",
                  short_number(key), ".");
     case ExampleView::Status::kFilteredOut:
-      return cat("Filtered out by the difficulty filter (", options.filter.method, "): difficulty ",
+      return cat("Filtered out by the difficulty filter (", select::filter_method_name(options.filter.method), "): difficulty ",
                  short_number(e.difficulty), ", while the source's kept examples have ",
                  std::isfinite(lowest_kept) ? "≥ " + short_number(lowest_kept) : std::string("none"),
                  "; never profiled.");
@@ -359,9 +359,9 @@ select::ReportData gather_report(const store::H5File& f, const Options& options,
                                  const std::vector<std::pair<std::string, std::filesystem::path>>& outputs,
                                  const std::filesystem::path& report, double select_seconds, int ranks) {
   select::ReportData r;
-  r.model = options.run.model;
+  r.model = options.engine.model;
   r.dataset = options.run.dataset;
-  r.method = options.select.method;
+  r.method = select::select_method_name(options.select.method);
   r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens") : cat(options.select.budget, " examples");
   r.seed = std::to_string(options.select.seed);
   Facts x;

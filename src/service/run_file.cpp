@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "curate/util/error.h"
+#include "curate/util/option_table.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 
@@ -41,7 +42,8 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
     const std::string stored = file.string_attribute(layout::kRoot, "fingerprint");
     if (stored != fingerprint) {
       return {ResumeCheck::kOtherConfiguration,
-              path.string() + " holds results of a different configuration or dataset (stored: " + stored + ")"};
+              path.string() + " holds results of a different configuration or dataset: " +
+                  options::explain_difference(stored, fingerprint)};
     }
     if (file.dims(layout::kStatus) != std::vector<uint64_t>{records}) {
       return {ResumeCheck::kOtherConfiguration,

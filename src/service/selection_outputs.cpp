@@ -20,7 +20,7 @@
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "run_file.h"
-#include "worker.h"
+#include "output_plan.h"
 
 namespace curate::service {
 namespace {
@@ -80,9 +80,9 @@ void check_output_paths(const Options& options) {
       {"the run's journal", out + ".journal"},          {"the run's lock file", out + ".lock"},
       {"the run's base copy", out + ".base"},            {"the run's record index", out + ".index"}};
   const std::vector<std::pair<std::string, fs::path>> folders = {
-      {"the model folder (model.path)", options.run.model},
+      {"the model folder (model.path)", options.engine.model},
       {"the tokenizer folder (model.tokenizer)", options.run.tokenizer},
-      {"the fine-tuned model folder (perturb.target)", options.run.finetuned}};
+      {"the fine-tuned model folder (perturb.target)", options.engine.target}};
   const auto outputs = paths.named();
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const auto& [what, path] = outputs[i];

@@ -72,8 +72,8 @@ std::unique_ptr<model::WeightBroadcaster> make_weight_broadcaster(const Options&
       try {
         const int64_t parameters = model::load_model_config(options.engine.model).num_parameters();
         const std::size_t memory = dist::NcclComm::device_memory(cuda_ordinal(options.engine.device));
-        if (!model::resident_weights_fit(parameters, options.engine.dtype, !options.engine.finetuned.empty(), memory)) {
-          refusal = cat(parameters / 1e9, "B parameters held ", options.engine.finetuned.empty() ? 2 : 3,
+        if (!model::resident_weights_fit(parameters, options.engine.dtype, !options.engine.target.empty(), memory)) {
+          refusal = cat(parameters / 1e9, "B parameters held ", options.engine.target.empty() ? 2 : 3,
                         " times would not leave room to score on a device of ", memory / double(1 << 30), " GiB");
         }
       } catch (const Error& e) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "output_plan.h"
 #include "weight_broadcaster.h"
 #include "curate/model/config.h"
 #include "curate/util/error.h"
@@ -51,7 +52,6 @@ std::vector<float> fake_losses(int64_t line, const model::CheckpointKey& key, in
   return losses;
 }
 
-std::filesystem::path index_cache_path(const Options& options) { return options.run.output + ".index"; }
 
 Worker::Worker(const Options& options)
     : options_(options),

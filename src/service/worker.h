@@ -42,7 +42,4 @@ class Worker {
 // checkpoint index at a per-record rate, so that calibration, filter and selection have work to do.
 std::vector<float> fake_losses(int64_t line, const model::CheckpointKey& key, int64_t count);
 
-// Where the record index of a run is cached: next to the output file.
-std::filesystem::path index_cache_path(const Options& options);
-
 }  // namespace curate::service

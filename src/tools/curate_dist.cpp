@@ -1,19 +1,28 @@
 // curate_dist: the distributed scoring job. `mpirun -np N curate_dist --config run.ini`.
+// Built without libtorch (no CURATE_HAVE_TORCH) it runs only --stage select and --plan.
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 
 #include "curate/dist/mpi.h"
+#include "curate/service/options.h"
+#include "curate/service/select_job.h"
+#ifdef CURATE_HAVE_TORCH
 #include "curate/model/checkpoint_scorer.h"
 #include "curate/service/job.h"
-#include "curate/service/options.h"
+#endif
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 
 namespace {
 
+#ifdef CURATE_HAVE_TORCH
 extern "C" void on_signal(int) { curate::service::request_stop(); }
+#else
+// As in the torch build's --stage select: the selection has no stop point, so a signal lets it finish.
+extern "C" void on_signal(int) {}
+#endif
 
 }  // namespace
 
@@ -29,11 +38,17 @@ int main(int argc, char** argv) {
     service::Options options;
     if (!service::parse_options(argc, argv, options)) return kExitOk;
     service::validate(options);
+#ifdef CURATE_HAVE_TORCH
     model::resolve_auto_device(options.engine);  // score.device/dtype = auto: what this rank's node has
+#endif
     log::set_level(log::parse_level(options.run.log_level));
     if (comm.rank() != 0 && options.run.log_level == "info") log::set_level(log::Level::kWarn);  // workers stay quiet
     if (comm.size() > 1) log::set_rank(comm.rank());
+#ifdef CURATE_HAVE_TORCH
     service::run_job(options, comm);
+#else
+    service::run_select_job(options, comm);
+#endif
     return kExitOk;
   } catch (const Error& e) {
     if (comm.rank() == 0 || e.exit_code() != kExitConfig) log::error(e.what());

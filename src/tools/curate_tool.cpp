@@ -16,13 +16,16 @@
 #include <string>
 
 #include "curate/data/commands.h"
+#include "curate/data/option_tables.h"
 #include "curate/model/commands.h"
+#include "curate/model/option_tables.h"
 #include "curate/select/conformance.h"
 #include "curate/service/inspect.h"
 #include "curate/service/options.h"
 #include "curate/service/preflight.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
+#include "curate/util/option_table_boost.h"
 #include "curate/util/strings.h"
 
 namespace po = boost::program_options;
@@ -42,29 +45,13 @@ void add_runtime(po::options_description& desc, model::RuntimeOptions& o) {
       ("threads", bind(o.threads), "CPU threads for torch (0 = all cores)");
 }
 
+// The [data] and prompt tables curate_dist reads (data/option_tables.h), bound to a command's structs.
+// Here data.strict is a bare flag (`--data.strict`), as curate_tool has always read it.
 void add_data_options(po::options_description& desc, data::DataOptions& o, data::PromptOptions& p) {
-  desc.add_options()
-      ("data.format", bind(o.format), "auto, sharegpt, flat or pretokenized")
-      ("data.id_field", bind(o.id_field), "field with a stable example id (empty: line number)")
-      ("data.source_field", bind(o.source_field), "field naming the example's source")
-      ("data.domain_field", bind(o.domain_field), "field naming the example's domain")
-      ("data.conversations_field", bind(o.conversations_field), "sharegpt: list of turns")
-      ("data.messages_field", bind(o.messages_field), "sharegpt turns in OpenAI style, when there is no conversations_field")
-      ("data.prompt_field", bind(o.prompt_field), "flat: user prompt (OpenThoughts: problem)")
-      ("data.reasoning_field", bind(o.reasoning_field), "flat: reasoning text")
-      ("data.answer_field", bind(o.answer_field), "flat: final answer")
-      ("data.response_field", bind(o.response_field), "flat: assistant text with reasoning between markers")
-      ("data.think_begin", bind(o.think_begin), "marker opening the reasoning in an assistant text")
-      ("data.think_end", bind(o.think_end), "marker closing the reasoning")
-      ("data.ids_field", bind(o.ids_field), "pretokenized: token ids")
-      ("data.reasoning_start_field", bind(o.reasoning_start_field), "pretokenized: first reasoning token index")
-      ("data.max_line_bytes", bind(o.max_line_bytes), "longer lines are skipped")
-      ("data.strict", po::bool_switch(&o.strict), "stop at the first bad record")
-      ("data.chat_template", bind(p.chat_template), "auto (tokenizer_config.json), chatml, llama3 or plain")
-      ("data.system_prompt", bind(p.system_prompt), "auto (template default), none, or the text")
-      ("data.generation_prompt", bind(p.generation_prompt), "emit the assistant header before the response")
-      ("data.response_prefix", bind(p.response_prefix), "text before the reasoning (e.g. '<think>\\n')")
-      ("score.window", bind(p.window), "scored tokens: response (the reference's: assistant text + EOS) or reasoning");
+  options::Group table = data::data_table(o);
+  for (options::Entry& entry : table.entries()) entry.is_switch = entry.key == "data.strict";
+  desc.add(options::describe(table, false));
+  desc.add(options::describe(data::prompt_table(p), false));
 }
 
 struct Command {
@@ -101,14 +88,8 @@ int main(int argc, char** argv) {
               ("family", bind(nll.family), "checkpoint family: base, gaussian or directional")
               ("checkpoint", bind(nll.checkpoint), "checkpoint index (1..n) of the family")
               ("perturb.target", bind(nll.target), "fine-tuned model folder (directional)")
-              ("perturb.seed", bind(nll.perturb.seed), "noise seed (curate_dist's run.seed)")
-              ("perturb.gaussian_checkpoints", bind(nll.perturb.gaussian_checkpoints), "as in curate_dist")
-              ("perturb.gaussian_min_std", bind(nll.perturb.gaussian_min_std), "as in curate_dist")
-              ("perturb.gaussian_max_std", bind(nll.perturb.gaussian_max_std), "as in curate_dist")
-              ("perturb.directional_checkpoints", bind(nll.perturb.directional_checkpoints), "as in curate_dist")
-              ("perturb.max_radius", bind(nll.perturb.max_radius), "as in curate_dist")
-              ("perturb.min_radius", bind(nll.perturb.min_radius), "as in curate_dist")
-              ("perturb.direction_excludes_embeddings", bind(nll.perturb.direction_excludes_embeddings), "as in curate_dist");
+              ("perturb.seed", bind(nll.perturb.seed), "noise seed (curate_dist's run.seed)");
+          d.add(options::describe(model::perturb_table(nll.perturb), false));  // as in curate_dist
           add_runtime(d, nll.runtime);
         },
         [&] { model::run_nll(nll); }}},

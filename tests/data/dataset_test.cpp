@@ -246,7 +246,7 @@ TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
   example.answer = "4";
   PromptOptions options;  // score.window = reasoning: only the reasoning text counts
   options.response_prefix = "<think>\\n";
-  options.window = "reasoning";
+  options.window = ScoreWindow::kReasoning;
   TokenizedExample t = assemble(example, chat, options, session);
   const std::string prompt = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n";
   EXPECT_EQ(t.ids, tokenizer.encode(prompt + example.reasoning));
@@ -256,7 +256,7 @@ TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
 
   // A merge across the boundary: the straddling token counts as reasoning.
   PromptOptions plain;
-  plain.window = "reasoning";
+  plain.window = ScoreWindow::kReasoning;
   ChatTemplate raw;  // plain: "content\n\n" then the reasoning
   example.context = {{"user", "x"}};
   example.reasoning = "\n\nabc";
@@ -300,7 +300,7 @@ TEST(Assemble, ResponseWindowIsTheReferences) {
   const ExampleWindows both = assemble_windows(example, chat, options, session);
   EXPECT_EQ(both.response.ids, t.ids);
   EXPECT_EQ(both.response.reasoning_start, t.reasoning_start);
-  options.window = "reasoning";
+  options.window = ScoreWindow::kReasoning;
   const TokenizedExample r = assemble(example, chat, options, session);
   EXPECT_EQ(both.reasoning.window, ScoreWindow::kReasoning);
   EXPECT_EQ(both.reasoning.ids, r.ids);
@@ -308,11 +308,10 @@ TEST(Assemble, ResponseWindowIsTheReferences) {
   EXPECT_EQ(tokenizer.decode(std::span(r.ids).subspan(r.reasoning_start)), example.reasoning);
   // Flat records without the assistant text: response_prefix + reasoning + answer.
   example.response.clear();
-  options.window = "response";
+  options.window = ScoreWindow::kResponse;
   EXPECT_EQ(assemble(example, chat, options, session).ids,
             tokenizer.encode(prompt + "<think>\n" + example.reasoning + example.answer + "<|im_end|>"));
-  options.window = "everything";
-  EXPECT_THROW_WITH(assemble(example, chat, options, session), ConfigError, "score.window");
+  EXPECT_THROW_WITH(parse_score_window("everything"), ConfigError, "score.window");
 }
 
 TEST(Dataset, OpenAiMessagesAreConversations) {

@@ -1,6 +1,6 @@
 // curate_dist's options: the real option table (src/service/options.cpp, compiled into this harness;
 // it needs no libtorch) parsing an INI file and command-line arguments, then validate() and
-// fingerprint(), as curate_dist's main does. Only curate::Error (ConfigError) may come out.
+// the fingerprint, as curate_dist's main does. Only curate::Error (ConfigError) may come out.
 //   input: arguments separated by '\n', a NUL byte, then the INI text (no NUL: all INI)
 #include <string>
 #include <vector>
@@ -40,9 +40,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   } catch (const curate::ConfigError&) {
     return 0;
   }
-  CURATE_FUZZ_CHECK(!options.run.model.empty() && !options.run.dataset.empty());
+  CURATE_FUZZ_CHECK(!options.engine.model.empty() && !options.run.dataset.empty());
   CURATE_FUZZ_CHECK(options.pass.unit_examples > 0);
   CURATE_FUZZ_CHECK(!options.run.selected.empty() && !options.run.tokenizer.empty());
-  CURATE_FUZZ_CHECK(!curate::service::fingerprint(options).empty());
+  // The stored text reads back as the same entries (values may hold any byte but NUL, newlines too).
+  const std::string text = curate::service::fingerprint(options);
+  CURATE_FUZZ_CHECK(curate::options::parse_fingerprint(text) == curate::service::fingerprint_entries(options));
+  CURATE_FUZZ_CHECK(curate::options::explain_difference(text, text).empty());
   return 0;
 }

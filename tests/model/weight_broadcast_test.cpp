@@ -133,7 +133,7 @@ TEST(WeightBroadcast, ScorersThatReceiveGiveTheLossesOfScorersThatRead) {
   write_random_model(builtin_shape("tiny-llama"), dir / "tuned", 2, 0.05, torch::kBFloat16, 30000);
   EngineOptions options;
   options.model = (dir / "base").string();
-  options.finetuned = (dir / "tuned").string();
+  options.target = (dir / "tuned").string();
   options.perturb.seed = 11;
   options.perturb.max_radius = 0.5;
   options.perturb.direction_excludes_embeddings = true;
@@ -144,7 +144,7 @@ TEST(WeightBroadcast, ScorersThatReceiveGiveTheLossesOfScorersThatRead) {
   CheckpointScorer root(options, &root_channel);
   EngineOptions follower_options = options;  // its folders hold config.json only
   follower_options.model = config_only(dir, "base_config", dir / "base").string();
-  follower_options.finetuned = config_only(dir, "tuned_config", dir / "tuned").string();
+  follower_options.target = config_only(dir, "tuned_config", dir / "tuned").string();
   CheckpointScorer follower(follower_options, &follower_channel);
   EXPECT_TRUE(group->sent.empty());
   const int64_t per_load = group->broadcasts;

@@ -62,7 +62,7 @@ TEST(Filter, QuantileMatchesNumpyLinear) {
   EXPECT_DOUBLE_EQ(quantile_linear(std::vector<double>{7}, 0.9), 7.0);
 
   FilterOptions options;
-  options.method = "quantile";
+  options.method = FilterMethod::kQuantile;
   options.whole_budget = 0;
   const std::vector<float> loss = {4, 1, 3, 2, kNaN, 100};
   const std::vector<int32_t> source = {0, 0, 0, 0, 0, 1};
@@ -102,7 +102,7 @@ TEST(Filter, SmallSourcesKeptWhole) {
 
 TEST(Filter, NoneKeepsFiniteValues) {
   FilterOptions options;
-  options.method = "none";
+  options.method = FilterMethod::kNone;
   EXPECT_EQ(difficulty_filter(std::vector<float>{1, kNaN, 0}, std::vector<int32_t>{0, 1, 2}, options),
             (Flags{1, 0, 1}));
 }
@@ -112,9 +112,12 @@ TEST(Filter, BadInputThrows) {
   EXPECT_THROW(difficulty_filter(std::vector<float>{1}, std::vector<int32_t>{-1}, FilterOptions{}), DataError);
   EXPECT_THROW(difficulty_filter(std::vector<float>{1}, std::vector<int32_t>{0}, kmeans_options(2, 3)), ConfigError);
   FilterOptions options;
-  options.method = "median";
   try {
-    validate(options);
+    // The method is parsed by its table entry (filter_table), which names the key and the choices.
+    const options::Group table = filter_table(options);
+    const options::Entry& method = table.entries().front();
+    ASSERT_EQ(method.key, "filter.method");
+    std::get<options::EnumField>(method.field).set("median");
     FAIL() << "unknown method accepted";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("filter.method"), std::string::npos) << e.what();

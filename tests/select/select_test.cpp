@@ -26,10 +26,13 @@ const std::vector<std::string> kOneDomain = {"d"};
 // TempClusterCountFollowsTheAllocation.
 SelectOptions options_for(const std::string& method, int64_t budget, int64_t per_cluster = 4) {
   SelectOptions options;
-  options.method = method;
+  const options::Group table = select_table(options);
+  for (const options::Entry& entry : table.entries()) {  // select.method, by name as in a config
+    if (entry.key == "select.method") std::get<options::EnumField>(entry.field).set(method);
+  }
   options.budget = budget;
   options.per_cluster = per_cluster;
-  options.k_rule = "candidates";
+  options.k_rule = KRule::kCandidates;
   return options;
 }
 
@@ -67,7 +70,7 @@ TEST(Select, TempClusterCountFollowsTheAllocation) {
   // The reference's rule: k = max(1, allocated / per_cluster), at most the candidates. Budget 7 with
   // per_cluster 2 gives k = 3 (the planted clusters, same picks as above); per_cluster 3 gives k = 2.
   SelectOptions options = options_for("temp", 7, 2);
-  options.k_rule = "allocated";
+  options.k_rule = KRule::kAllocated;
   SelectResult r = run(three_clusters(), options);
   EXPECT_EQ(r.selected, (Indices{0, 1, 2, 4, 6, 8, 9}));
   EXPECT_EQ(*std::max_element(r.cluster.begin(), r.cluster.end()), 2);
@@ -95,7 +98,7 @@ TEST(Select, TempEqualClusterMeansCountAsFalling) {
   Examples e;
   for (float f : {1.0f, 2.0f, 3.0f, 4.0f}) e.add(0, {f, 5.0f - f});
   SelectOptions options = options_for("temp", 2, 100);
-  options.k_rule = "allocated";
+  options.k_rule = KRule::kAllocated;
   const SelectResult r = run(e, options);
   EXPECT_EQ(r.selected, (Indices{2, 3}));
   EXPECT_FLOAT_EQ(r.score[3], 3.0f);
@@ -261,7 +264,7 @@ TEST(Select, BudgetsMetExactlyPerGroup) {
   const Examples e = synthetic(3000, 1);
   int64_t candidates = 0;
   for (uint8_t k : e.kept) candidates += k;
-  for (const char* method : kSelectMethods) {
+  for (const auto& [method, value] : kSelectMethods) {
     for (int64_t budget : {1, 37, 500, 100000}) {
       const SelectResult r = select(e.view(), kSources, kDomains, options_for(method, budget));
       EXPECT_EQ(static_cast<int64_t>(r.selected.size()), std::min(budget, candidates)) << method << " " << budget;

@@ -5,22 +5,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "curate/data/record.h"
 #include "curate/data/tokenizer.h"
 
 namespace curate::data {
-
-// Text options understand the escapes \n, \t, \r and \\.
-struct PromptOptions {
-  std::string chat_template = "auto";   // auto (from tokenizer_config.json), chatml, llama3 or plain
-  std::string system_prompt = "auto";   // auto: the template's default system message if any; none; or the text
-  bool generation_prompt = true;        // emit the assistant header before the response
-  std::string response_prefix;          // text between the header and the reasoning ("<think>\n"; M23K:
-                                        // "<|im_start|>think\n" with generation_prompt = false)
-  std::string window = "response";      // score.window: response (the reference's) or reasoning; see ScoreWindow
-};
 
 // Which tokens the passes score (score.window).
 enum class ScoreWindow {
@@ -29,8 +20,21 @@ enum class ScoreWindow {
                // header, reasoning, answer and EOS as far as the pass's token count reaches)
   kReasoning,  // only the reasoning text, after data.response_prefix (curate_dist's earlier window)
 };
+inline constexpr std::pair<const char*, ScoreWindow> kScoreWindows[] = {{"response", ScoreWindow::kResponse},
+                                                                       {"reasoning", ScoreWindow::kReasoning}};
 
-// Throws ConfigError naming score.window for an unknown name.
+// Text options understand the escapes \n, \t, \r and \\.
+struct PromptOptions {
+  std::string chat_template = "auto";   // auto (from tokenizer_config.json), chatml, llama3 or plain
+  std::string system_prompt = "auto";   // auto: the template's default system message if any; none; or the text
+  bool generation_prompt = true;        // emit the assistant header before the response
+  std::string response_prefix;          // text between the header and the reasoning ("<think>\n"; M23K:
+                                        // "<|im_start|>think\n" with generation_prompt = false)
+  ScoreWindow window = ScoreWindow::kResponse;  // score.window
+};
+
+
+// Throws ConfigError naming score.window for an unknown name (the option table parses it the same way).
 ScoreWindow parse_score_window(const std::string& name);
 const char* score_window_name(ScoreWindow window);
 

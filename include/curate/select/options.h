@@ -4,11 +4,21 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+
+#include "curate/select/allocate.h"
+#include "curate/util/option_table.h"
 
 namespace curate::select {
 
+// filter.method: which examples the profile pass scores.
+enum class FilterMethod { kKmeans, kQuantile, kNone };
+inline constexpr std::pair<const char*, FilterMethod> kFilterMethods[] = {
+    {"kmeans", FilterMethod::kKmeans}, {"quantile", FilterMethod::kQuantile}, {"none", FilterMethod::kNone}};
+const char* filter_method_name(FilterMethod method);
+
 struct FilterOptions {
-  std::string method = "kmeans";  // kmeans | quantile | none
+  FilterMethod method = FilterMethod::kKmeans;
   int k = 2;                      // kmeans: clusters of the 1-D k-means over each source's difficulty
   int keep = 1;                   // kmeans: highest-loss clusters kept (1..k)
   double quantile = 0.5;          // quantile method: keep loss >= this quantile of its source (0..1)
@@ -17,16 +27,34 @@ struct FilterOptions {
                                   // kept whole and its rows leave the budget; 0 = off
 };
 
+// select.method: the method (temp) or a baseline on the same allocation.
+enum class SelectMethod { kTemp, kRandom, kLongest, kMiddlePerplexity, kDifficulty, kLearnability, kS2l };
+inline constexpr std::pair<const char*, SelectMethod> kSelectMethods[] = {
+    {"temp", SelectMethod::kTemp},           {"random", SelectMethod::kRandom},
+    {"longest", SelectMethod::kLongest},     {"middle-perplexity", SelectMethod::kMiddlePerplexity},
+    {"difficulty", SelectMethod::kDifficulty}, {"learnability", SelectMethod::kLearnability},
+    {"s2l", SelectMethod::kS2l}};
+const char* select_method_name(SelectMethod method);
+
+inline constexpr std::pair<const char*, AllocationMode> kAllocationModes[] = {
+    {"reference", AllocationMode::kReference}, {"water-fill", AllocationMode::kWaterFill}};
+
+// select.k_rule: what the number of k-means clusters of a source follows.
+enum class KRule {
+  kAllocated,   // k = max(1, allocated / per_cluster), the reference's
+  kCandidates,  // k = max(1, candidates / per_cluster)
+};
+inline constexpr std::pair<const char*, KRule> kKRules[] = {{"allocated", KRule::kAllocated},
+                                                           {"candidates", KRule::kCandidates}};
+
 struct SelectOptions {
   int64_t budget = 1000;          // examples to select in total
   int64_t token_budget = 0;       // >0: budget in tokens (sum of full_length) instead of examples
-  std::string method = "temp";    // temp | random | longest | middle-perplexity | difficulty | learnability | s2l
+  SelectMethod method = SelectMethod::kTemp;
   uint64_t seed = 0;              // seed of every random choice (k-means init, singleton fill, baselines)
   double temperature = 1.0;       // softmax temperature of the budget allocation across groups (> 0)
-  std::string allocation = "reference";  // reference (TEMP's split) | water-fill (softmax water-filling)
-  std::string k_rule = "allocated";  // temp/s2l clusters: allocated (k = max(1, allocated / per_cluster),
-                                     // the reference's) | candidates (k = max(1, candidates / per_cluster));
-                                     // both capped at the candidates
+  AllocationMode allocation = AllocationMode::kReference;  // reference (TEMP's split) | water-fill
+  KRule k_rule = KRule::kAllocated;  // temp/s2l clusters; both rules capped at the candidates
   int64_t per_cluster = 4;        // temp/s2l: about this many picks (allocated) or candidates per cluster
   int iterations = 20;            // temp/s2l: most Lloyd iterations of the k-means
   std::string init = "auto";      // kmeans++ | random | auto (kmeans++ when n*k <= 2e8)
@@ -44,10 +72,13 @@ struct ExportOptions {
   std::string compress = "none";  // none | gz | zst | auto (as the dataset is compressed)
 };
 
-// The valid method names, in the order error messages list them.
-inline constexpr const char* kSelectMethods[] = {"temp",       "random",       "longest", "middle-perplexity",
-                                                 "difficulty", "learnability", "s2l"};
-inline constexpr const char* kFilterMethods[] = {"kmeans", "quantile", "none"};
+
+// The option tables (util/option_table.h): [filter] (every entry results-affecting: the profile pass
+// scores what the filter keeps), [select] and the export keys of [select] (none results-affecting: the
+// selection stage reruns from the stored scores).
+options::Group filter_table(FilterOptions& options);
+options::Group select_table(SelectOptions& options);
+options::Group export_table(ExportOptions& options);
 
 // Throw ConfigError naming the key (`filter.k`, `select.budget`, ...), the value and the valid range.
 void validate(const FilterOptions& options);

@@ -1,26 +1,34 @@
-// Settings of a curate_dist run, one plain struct per section, declared once with defaults; the
-// option table (options.cpp) maps them to INI keys and command-line flags `--section.key`.
+// Settings of a curate_dist run, one plain struct per section, declared once with defaults; each
+// component's option table (util/option_table.h; option_groups below) maps them to INI keys and
+// command-line flags `--section.key`, the help and the fingerprint. Every setting has one owner:
+// model.path and perturb.target live in `engine` (model / target), run.seed in engine.perturb.seed.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "curate/data/prompt.h"
 #include "curate/data/record.h"
 #include "curate/model/checkpoint_scorer.h"
 #include "curate/select/options.h"
+#include "curate/util/option_table.h"
 
 namespace curate::service {
 
+// --stage: which passes this run does.
+enum class Stage { kDifficulty, kProfile, kSelect, kAll };  // kAll: difficulty, filter, profile, select
+const char* stage_name(Stage stage);
+inline bool scores_difficulty(Stage s) { return s == Stage::kAll || s == Stage::kDifficulty; }
+inline bool scores_profile(Stage s) { return s == Stage::kAll || s == Stage::kProfile; }
+
 struct RunOptions {
-  std::string stage = "all";      // difficulty, profile, select or all (the three in order)
+  Stage stage = Stage::kAll;
   bool fresh = false;             // an existing output of another configuration is moved aside, not refused
-  std::string model;              // [model] path: base model folder (Hugging Face format)
   std::string tokenizer;          // [model] tokenizer: tokenizer folder; empty = the model folder
-  std::string finetuned;          // [perturb] target: fine-tuned model folder (θ_f); empty = Gaussian profile
   std::string dataset;            // [data] path: JSONL dataset (plain, .gz or .zst)
   std::string output = "curate_run.h5";  // [output] path: HDF5 result file; rerunning the same config resumes it
-  uint64_t seed = 0;              // seed of every random choice (noise, calibration sample)
   std::string log_level = "info";
   double progress_seconds = 10;   // rank 0 reports progress this often
   double flush_seconds = 30;      // results are flushed to the HDF5 file at least this often
@@ -43,8 +51,11 @@ struct PassOptions {
 // How the per-token losses of the difficulty and profile passes are stored (the per-example means
 // are always float32, computed from the float32 losses before any rounding).
 enum class TokenLosses { kFloat32, kFloat16, kNone };
+inline constexpr std::pair<const char*, TokenLosses> kTokenLosses[] = {
+    {"float32", TokenLosses::kFloat32}, {"float16", TokenLosses::kFloat16}, {"none", TokenLosses::kNone}};
 struct StoreOptions {
-  std::string token_losses = "float32";  // float32, float16 (half the bytes, ~3 significant digits) or none (means only)
+  // float32, float16 (half the bytes, ~3 significant digits) or none (means only)
+  TokenLosses token_losses = TokenLosses::kFloat32;
 };
 // Parses store.token_losses; throws ConfigError naming the option for anything else.
 TokenLosses parse_token_losses(const std::string& text);
@@ -72,7 +83,7 @@ struct Options {
   PassOptions pass;
   StoreOptions store;  // [store] token_losses
   TestOptions test;    // [test] (hidden) fake_worker, fake_unit_seconds
-  model::EngineOptions engine;  // [score] device, dtype, threads, batch_tokens; [perturb] ...
+  model::EngineOptions engine;  // model.path, perturb.target, run.seed (perturb.seed); [score]; [perturb]
   data::DataOptions data;
   data::PromptOptions prompt;
   select::FilterOptions filter;  // [filter] which examples the profile pass scores
@@ -81,6 +92,9 @@ struct Options {
   select::ExportOptions exported;  // [select] format, response_template, compress: how the records are written
 };
 
+// The option table of a run, bound to `options`: one group per component, in --help order.
+std::vector<options::Group> option_groups(Options& options);
+
 // Parses argv (and the INI file named by --config; the command line wins). Returns false after
 // printing help for --help. Throws ConfigError naming the option or file line for bad input.
 bool parse_options(int argc, char** argv, Options& options);
@@ -88,8 +102,15 @@ bool parse_options(int argc, char** argv, Options& options);
 // Checks combinations and fills defaults that depend on other settings (tokenizer = model).
 void validate(Options& options);
 
-// Text that identifies every setting that changes results; stored in the output file so that a
-// resumed run is known to continue the same computation.
-std::string fingerprint(const Options& options);
+// The inputs' identity: model.content, tokenizer.content, target.content and dataset.content. For now
+// a path with its modification time (model: config.json's; dataset: the file's) or the path alone
+// (tokenizer, target); the paths themselves are not part of the fingerprint otherwise.
+options::Fingerprint content_entries(const Options& options);
+
+// Every setting that changes results, as key = value: content_entries, the noise generator's version
+// and the table entries marked Affects::kResults. Stored in the output file (format_fingerprint's text)
+// so that a resumed run is known to continue the same computation.
+options::Fingerprint fingerprint_entries(const Options& options);
+std::string fingerprint(const Options& options);  // format_fingerprint(fingerprint_entries(options))
 
 }  // namespace curate::service

@@ -1,0 +1,35 @@
+#include "curate/model/option_tables.h"
+
+namespace curate::model {
+
+using options::Affects;
+
+options::Group perturb_table(PerturbOptions& o) {
+  options::Group g("[perturb]");
+  const Affects r = Affects::kResults;
+  g.add("perturb.gaussian_checkpoints", o.gaussian_checkpoints, "number of cumulative Gaussian checkpoints", r)
+      .add("perturb.gaussian_min_std", o.gaussian_min_std, "noise std of step 1 (absolute, per element)", r)
+      .add("perturb.gaussian_max_std", o.gaussian_max_std, "total noise std of the last checkpoint", r)
+      .add("perturb.directional_checkpoints", o.directional_checkpoints, "checkpoints along the fine-tuning direction", r)
+      .add("perturb.max_radius", o.max_radius, "distance of the last directional checkpoint", r)
+      .add("perturb.min_radius", o.min_radius, "distance of the first (0 = max_radius / n)", r)
+      .add("perturb.direction_excludes_embeddings", o.direction_excludes_embeddings, "leave embeddings out of the direction", r);
+  return g;
+}
+
+options::Group score_table(EngineOptions& o) {
+  options::Group g("[score]");
+  const Affects r = Affects::kResults;
+  g.add("score.device", o.device, "auto (cuda when the rank sees a GPU, else cpu), cpu, cuda or cuda:N", r)
+      .add("score.dtype", o.dtype, "auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16", r)
+      .add("score.threads", o.threads, "torch CPU threads per rank (fixed for reproducible bits)", r)
+      .add("score.batch_tokens", o.score.batch_tokens, "padded tokens per forward batch")
+      .add("score.lm_head_rows", o.score.lm_head_rows, "scored positions per lm_head chunk")
+      .add("score.max_padding", o.score.max_padding, "largest padding fraction of a batch")
+      .add("score.weight_broadcast", o.weight_broadcast,
+           "auto, nccl or disk: how the scoring ranks of a node get the weights (auto = NCCL from one reader on CUDA "
+           "nodes with several ranks, else each rank reads the disk); never changes results");
+  return g;
+}
+
+}  // namespace curate::model

@@ -119,6 +119,28 @@ std::string sniff_data_file(const std::filesystem::path& path) {
   return kind;
 }
 
+// Tokenized examples holding an id at or above `vocab` become skips (bad_token_ids), as in the workers.
+void count_out_of_vocabulary(const std::vector<Example>& sample, const std::vector<TokenizedExample>& tokens, int64_t vocab,
+                             CheckReport& report) {
+  for (std::size_t i = 0; i < sample.size(); ++i) {
+    const auto outside = std::find_if(tokens[i].ids.begin(), tokens[i].ids.end(), [&](TokenId id) { return id >= vocab; });
+    if (outside == tokens[i].ids.end()) continue;
+    ++report.out_of_vocabulary;
+    --report.usable;
+    auto& s = report.skipped[std::string(skip_reason_name(SkipReason::kBadTokenIds))];
+    if (s.count++ == 0 || sample[i].line < s.first_line) {
+      s.first_line = sample[i].line;
+      s.first_detail = cat("token id ", *outside, " is outside the model's vocabulary of ", vocab,
+                           " (a tokenizer or pre-tokenized data of another model?)");
+    }
+  }
+  if (report.out_of_vocabulary > 0 && report.out_of_vocabulary < static_cast<int64_t>(sample.size())) {
+    report.warnings.push_back(cat(thousands(report.out_of_vocabulary), " of the first ", thousands(static_cast<int64_t>(sample.size())),
+                                  " usable records hold token ids outside the model's vocabulary of ", vocab,
+                                  ": the workers skip such records (bad_token_ids)"));
+  }
+}
+
 CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out) {
   validate(options.data);
   CheckReport report;
@@ -207,6 +229,8 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
     parallel_for(
         sample.size(), options.threads, [&] { return Tokenizer::Session(*tokenizer); },
         [&](Tokenizer::Session& session, std::size_t i) { tokens[i] = assemble(sample[i], chat, options.prompt, session); });
+    report.tokenized = static_cast<int64_t>(sample.size());
+    if (options.vocab_size > 0) count_out_of_vocabulary(sample, tokens, options.vocab_size, report);
     const std::size_t counted = std::min(sample.size(), static_cast<std::size_t>(std::max<int64_t>(options.token_sample, 0)));
     for (std::size_t i = 0; i < counted; ++i) {
       const auto& t = tokens[i];
@@ -260,12 +284,16 @@ std::vector<std::string> describe(const CheckReport& r, const CheckOptions& opti
 }
 
 void require_usable(const CheckReport& report, const CheckOptions& options) {
-  if (report.usable > 0) return;
+  const bool all_outside = report.out_of_vocabulary > 0 && report.out_of_vocabulary == report.tokenized;
+  if (report.usable > 0 && !all_outside) return;
   std::string reasons;
   for (const std::string& skip : report.top_skips(3)) reasons += "\n  " + skip;
-  throw DataError(cat("no usable record in ", options.input, " (", thousands(report.records), " read)",
-                      reasons.empty() ? "" : "; the top skip reasons:" + reasons,
-                      "\ncheck data.format and the data.*_field options (curate_tool check --help)"));
+  const std::string what = all_outside ? cat("every one of the first ", thousands(report.tokenized), " usable records of ", options.input,
+                                             " holds token ids outside the model's vocabulary of ", options.vocab_size)
+                                       : cat("no usable record in ", options.input, " (", thousands(report.records), " read)");
+  throw DataError(cat(what, reasons.empty() ? "" : "; the top skip reasons:" + reasons,
+                      all_outside ? "\nthe tokenizer (model.tokenizer) or the pre-tokenized ids belong to another model than model.path"
+                                  : "\ncheck data.format and the data.*_field options (curate_tool check --help)"));
 }
 
 void run_check(const CheckOptions& options, std::ostream& out) {

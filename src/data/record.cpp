@@ -135,6 +135,7 @@ std::string_view skip_reason_name(SkipReason reason) {
     case SkipReason::kBadTokenIds: return "bad_token_ids";
     case SkipReason::kUnknownFormat: return "unknown_format";
     case SkipReason::kPromptTooLong: return "prompt_too_long";
+    case SkipReason::kScoreFailed: return "score_failed";
   }
   return "unknown";
 }

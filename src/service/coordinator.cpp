@@ -62,7 +62,10 @@ Coordinator::Coordinator(const Options& options, const dist::Comm& comm, uint64_
 
 void Coordinator::run() {
   const Stage stage = options_.run.stage;
-  if (scores_difficulty(stage)) run_pass(difficulty_plan(gaussian_checkpoint()));
+  if (scores_difficulty(stage)) {
+    run_pass(difficulty_plan(gaussian_checkpoint()));
+    require_scored_examples(sink_->file(), options_.run.dataset);
+  }
   if (scores_profile(stage)) run_pass(profile_plan());
   finish(/*then_select=*/stage == Stage::kAll);
   sink_->flush();

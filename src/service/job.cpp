@@ -57,7 +57,7 @@ void serve(const Options& options, const dist::Comm& comm) {
     worker = std::make_unique<Worker>(options);
   } catch (const std::exception& e) {
     dist::Writer message;
-    message.put(std::string(cat("rank ", comm.rank(), " cannot start: ", e.what())));
+    encode(message, Failure{exit_code_of(e), cat("rank ", comm.rank(), " cannot start: ", e.what())});
     comm.send(0, kFailure, message.bytes());
     throw;
   }

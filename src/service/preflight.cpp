@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "curate/model/config.h"
+#include "curate/model/safetensors.h"
 #include "curate/select/filter.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
@@ -90,8 +91,13 @@ void preflight(const Options& o) {
     if (!std::filesystem::exists(o.run.tokenizer)) model::require_model_folder(o.run.tokenizer, "model.tokenizer");
   }
   if (!o.engine.target.empty()) model::require_model_folder(o.engine.target, "perturb.target");
+  // Every safetensors header parses and every tensor lies inside its file (a truncated or missing
+  // shard fails here, exit 4, before any worker loads); the tensor data is not read.
+  model::Checkpoint base(o.engine.model);
+  if (!o.engine.target.empty()) model::Checkpoint target(o.engine.target);
   log::info(profile_family_line(o));
-  const data::CheckOptions options = check_options(o);
+  data::CheckOptions options = check_options(o);
+  options.vocab_size = model::load_model_config(o.engine.model).vocab_size;
   const data::CheckReport report = data::check_dataset(options);
   for (const std::string& line : data::describe(report, options)) {
     if (line.starts_with("warning: ")) log::warn(line.substr(9));

@@ -191,6 +191,26 @@ select::ReportData report_data(const store::H5File& f, const Options& options, c
 
 }  // namespace
 
+void require_scored_examples(const store::H5File& file, const std::string& dataset) {
+  const std::vector<uint8_t> status = file.read_u8(layout::kStatus);
+  const std::vector<float> difficulty = file.read_f32(layout::path(Pass::kDifficulty, layout::dataset::kMeanLoss));
+  std::map<uint8_t, std::pair<int64_t, std::size_t>> skips;  // status -> count, first row
+  for (std::size_t i = 0; i < status.size(); ++i) {
+    if (example_ok(status[i]) && i < difficulty.size() && std::isfinite(difficulty[i])) return;
+    auto& [count, first] = skips[status[i]];
+    if (count++ == 0) first = i;
+  }
+  const std::vector<int64_t> lines = layout::read_lines(file);
+  std::string reasons;
+  for (const auto& [code, skip] : skips) {
+    const std::string why = example_ok(code) ? "no reasoning token to score, or a NaN loss" : skip_name(code);
+    reasons += cat("\n  ", why, " ", skip.first, " (first: line ", lines.at(skip.second), ")");
+  }
+  throw DataError(cat("the difficulty pass scored none of the ", status.size(), " records of ", dataset,
+                      "; why:", reasons, "\ncheck the data options (curate_tool check --config) and that "
+                      "model.tokenizer belongs to model.path"));
+}
+
 std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const select::FilterOptions& options, uint64_t records) {
   if (!layout::pass_complete(file, Pass::kDifficulty)) {
     throw ConfigError("the profile pass scores the examples the difficulty filter keeps, and " + file.path().string() +

@@ -12,6 +12,11 @@
 
 namespace curate::service {
 
+// Rank 0, after a complete difficulty pass: throws DataError (exit 3) when it scored no record of
+// `dataset`, naming each skip reason with its count and first line (records skipped by the workers:
+// ids outside the vocabulary, prompts too long, ...), so that no empty selection ends with exit 0.
+void require_scored_examples(const store::H5File& file, const std::string& dataset);
+
 // Rank 0, after a complete difficulty pass: runs the filter on /difficulty/mean_loss per source and
 // returns which records the profile pass scores, u8 [N] (1 kept); logs how many. Deterministic, so a
 // resumed run finds the same set; the caller stores it (ResultSink::write_filter). Throws ConfigError

@@ -51,7 +51,7 @@ void Scheduler::step(double wait_seconds, const std::function<void(const UnitRes
   if (!message) return;
   dist::Reader reader(message->data);
   const int rank = message->source;
-  if (message->tag == kFailure) throw DistError(reader.get_string());
+  if (message->tag == kFailure) fail(rank, reader);
   if (message->tag == kResult) {
     handle_result(rank, decode_result(reader), store);
   } else if (message->tag == kRequest) {
@@ -104,6 +104,12 @@ std::string Scheduler::slowest_rank() const {
   return cat("; slowest rank ", slowest->first, " at ", static_cast<int64_t>(speed(slowest->second)), " tokens/s");
 }
 
+void Scheduler::fail(int rank, dist::Reader& reader) {
+  stopped_.insert(rank);  // it exits after sending its failure: nothing to stop or wait for
+  busy_[rank].clear();
+  rethrow(decode_failure(reader));
+}
+
 void Scheduler::stop(int rank, bool then_select) {
   link_.send_stop(rank, then_select);
   stopped_.insert(rank);
@@ -125,7 +131,7 @@ void Scheduler::finish(bool then_select) {
       continue;
     }
     dist::Reader reader(message->data);
-    if (message->tag == kFailure) throw DistError(reader.get_string());
+    if (message->tag == kFailure) fail(message->source, reader);
     if (message->tag != kRequest) throw DistError(cat("unexpected message tag ", message->tag, " from rank ", message->source));
     stop(message->source, then_select);
   }

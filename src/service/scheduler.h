@@ -101,6 +101,8 @@ class Scheduler {
   void assign();
   void handle_result(int rank, const UnitResult& result, const std::function<void(const UnitResult&)>& store);
   void stop(int rank, bool then_select);
+  // A worker's kFailure: it counts as stopped (it exits) and its error is rethrown with its exit code.
+  [[noreturn]] void fail(int rank, dist::Reader& reader);
 
   WorkerLink& link_;
   double worker_timeout_;

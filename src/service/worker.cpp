@@ -123,6 +123,34 @@ UnitResult Worker::process(const Unit& unit) {
   return result;
 }
 
+UnitResult Worker::process_one_by_one(const Unit& unit, const std::exception& error) {
+  const bool record_fault = dynamic_cast<const ModelError*>(&error) == nullptr &&
+                            dynamic_cast<const ConfigError*>(&error) == nullptr && dynamic_cast<const StoreError*>(&error) == nullptr;
+  if (!record_fault || unit.positions.size() < 2) throw;  // rethrows `error`: we are inside its handler
+  UnitResult result;
+  std::size_t failed = 0;
+  for (uint64_t position : unit.positions) {
+    Unit one = unit;
+    one.positions = {position};
+    try {
+      UnitResult alone = process(one);
+      result.pass = alone.pass, result.slot = alone.slot, result.index = alone.index, result.measure = alone.measure;
+      result.examples.push_back(std::move(alone.examples.at(0)));
+    } catch (const std::exception& again) {
+      ++failed;
+      ExampleResult skipped;
+      skipped.status = skip_status(data::SkipReason::kScoreFailed);
+      skipped.line = index_.lines[position];
+      log::warn(cat(options_.run.dataset, ":", skipped.line, ": cannot be scored at ", model::describe(unit.checkpoint),
+                    " (skipped as score_failed): ", again.what()));
+      result.examples.push_back(std::move(skipped));
+    }
+  }
+  if (failed == unit.positions.size()) throw;
+  result.pass = unit.pass, result.slot = unit.slot, result.index = unit.index;
+  return result;
+}
+
 bool Worker::serve(const dist::Comm& comm) {
   dist::Writer hello;
   comm.send(0, kRequest, hello.bytes());
@@ -144,13 +172,17 @@ bool Worker::serve(const dist::Comm& comm) {
     UnitResult result;
     const auto start = Clock::now();
     try {
-      result = process(unit);
+      try {
+        result = process(unit);
+      } catch (const std::exception& e) {
+        result = process_one_by_one(unit, e);
+      }
       scoring += seconds_since(start);
       ++units;
     } catch (const std::exception& e) {
       dist::Writer failure;
-      failure.put(std::string(cat("rank ", comm.rank(), " failed on ", model::describe(unit.checkpoint), " unit ",
-                                  unit.index, ": ", e.what())));
+      encode(failure, Failure{exit_code_of(e), cat("rank ", comm.rank(), " failed on ", model::describe(unit.checkpoint), " unit ",
+                                                   unit.index, ": ", e.what())});
       comm.send(0, kFailure, failure.bytes());
       throw;
     }

@@ -21,6 +21,11 @@ class Worker {
 
   // Scores one unit. Deterministic: the result depends only on the unit and the options.
   UnitResult process(const Unit& unit);
+  // After process(unit) threw `error`: scores the unit's records one at a time; a record that fails
+  // alone is skipped as score_failed (logged with its line and the reason), the others are kept.
+  // Rethrows `error` when it is a model, configuration or store error, or when every record fails
+  // alone (the fault is not a record's: the unit would fail on any rerun too).
+  UnitResult process_one_by_one(const Unit& unit, const std::exception& error);
 
   // Serves rank 0 until it says stop; returns true when the job goes on to the selection stage (the
   // stop message says so). Failures are reported to rank 0 (kFailure) and rethrown. Logs (debug) its

@@ -148,12 +148,33 @@ TEST_F(SchedulerTest, AThrowingStoreLeavesTheWorkerBusy) {
   EXPECT_TRUE(s.workers_busy());
 }
 
-TEST_F(SchedulerTest, AFailureMessageEndsTheJobWithItsText) {
+TEST_F(SchedulerTest, AFailureMessageEndsTheJobWithItsTextAndExitCode) {
   Scheduler s = scheduler();
   dist::Writer w;
-  w.put(std::string("rank 2 failed on gaussian 1 unit 3: out of memory"));
+  encode(w, Failure{kExitModel, "rank 2 cannot start: base/model.safetensors: the file is truncated"});
   link_.inbox.push_back({2, kFailure, w.bytes()});
-  EXPECT_THROW_WITH(step(s), DistError, "rank 2 failed on gaussian 1 unit 3");
+  EXPECT_THROW_WITH(step(s), ModelError, "rank 2 cannot start: base/model.safetensors");
+  dist::Writer other;
+  encode(other, Failure{kExitInternal, "rank 2 failed on gaussian 1 unit 3: bad_alloc"});
+  link_.inbox.push_back({2, kFailure, other.bytes()});
+  try {
+    step(s);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), kExitInternal);
+  }
+}
+
+TEST_F(SchedulerTest, AFailedWorkerIsNotWaitedFor) {
+  Scheduler s = scheduler(/*timeout=*/5);
+  link_.request(1);
+  step(s);
+  dist::Writer w;
+  encode(w, Failure{kExitModel, "rank 2 cannot start: no config.json"});
+  link_.inbox.push_back({2, kFailure, w.bytes()});
+  EXPECT_THROW(step(s), ModelError);
+  s.finish(false);  // rank 1 is stopped, rank 2 has exited: nothing left to wait for
+  EXPECT_EQ(link_.now, 0);
 }
 
 TEST_F(SchedulerTest, ATimeoutNamesRankCheckpointAndUnit) {

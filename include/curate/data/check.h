@@ -28,6 +28,8 @@ struct CheckOptions {
   int64_t token_sample = 1000;     // usable examples (the first ones) tokenized for the token statistics
   int64_t preview = 0;             // examples rendered as scored (the first usable ones)
   int threads = 0;                 // tokenization threads; 0 = all cores
+  int64_t vocab_size = 0;          // the model's vocabulary (config.json); > 0: a tokenized record holding an id at
+                                   // or above it is not usable (bad_token_ids), as the workers would skip it
 };
 
 // What one check found; counts are over the records read (all, or the first max_records).
@@ -51,6 +53,9 @@ struct CheckReport {
   std::vector<std::string> warnings;
   // Token statistics over the first `sampled` usable examples (zero without a tokenizer).
   int64_t sampled = 0;
+  int64_t tokenized = 0;           // usable examples tokenized (the first max(token_sample, preview))
+  int64_t out_of_vocabulary = 0;   // of the tokenized usable examples, those holding an id >= vocab_size (counted
+                                   // as skipped bad_token_ids, not usable)
   double mean_prompt_tokens = 0;     // tokens before the first reasoning token
   double mean_reasoning_tokens = 0;  // tokens after the prompt (what the windows cut; score.window decides which)
   double mean_full_tokens = 0;       // whole example, answer included
@@ -69,7 +74,8 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
 // The report as the lines `curate_tool check` prints and the job logs.
 std::vector<std::string> describe(const CheckReport& report, const CheckOptions& options);
 
-// Throws DataError (exit 3) naming the top skip reasons when the report has no usable record.
+// Throws DataError (exit 3) naming the top skip reasons when the report has no usable record, or when
+// every tokenized example holds ids outside the model's vocabulary (a tokenizer of another model).
 void require_usable(const CheckReport& report, const CheckOptions& options);
 
 // `curate_tool check`: check_dataset, print the report (and previews) to `out`, require_usable.

@@ -61,7 +61,7 @@ struct Example {
 // Why a record is skipped; each has a stable name for reports.
 enum class SkipReason { kMalformedJson, kNotObject, kMissingField, kEmptyReasoning, kInvalidUtf8, kLineTooLong,
                         kUnknownRole, kBadTokenIds, kUnknownFormat,
-                        kPromptTooLong };  // new reasons go last: results store 1 + the value
+                        kPromptTooLong, kScoreFailed };  // new reasons go last: results store 1 + the value
 std::string_view skip_reason_name(SkipReason reason);
 
 struct ParseResult {

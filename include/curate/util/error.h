@@ -40,4 +40,23 @@ CURATE_DEFINE_ERROR(StoreError, kExitStore);
 CURATE_DEFINE_ERROR(DistError, kExitDist);
 #undef CURATE_DEFINE_ERROR
 
+// Throws the Error subclass whose exit_code() is `exit_code` (Error itself, exit 1, for codes without
+// one): how rank 0 rethrows a worker's failure with the worker's own exit code.
+[[noreturn]] inline void throw_with_exit_code(int exit_code, const std::string& what) {
+  switch (exit_code) {
+    case kExitConfig: throw ConfigError(what);
+    case kExitData: throw DataError(what);
+    case kExitModel: throw ModelError(what);
+    case kExitStore: throw StoreError(what);
+    case kExitDist: throw DistError(what);
+    default: throw Error(what);
+  }
+}
+
+// The exit code an exception stands for: exit_code() of a curate::Error, else kExitInternal.
+inline int exit_code_of(const std::exception& e) noexcept {
+  const auto* error = dynamic_cast<const Error*>(&e);
+  return error != nullptr ? error->exit_code() : kExitInternal;
+}
+
 }  // namespace curate

@@ -1,4 +1,4 @@
-# NCCL for the weight broadcast within a node (target curate_nccl, src/dist/nccl.cpp). Optional: built
+# NCCL for the weight broadcast within a node (target curate_nccl, src/comm/nccl.cpp). Optional: built
 # when CURATE_WITH_NCCL is on and the CUDA toolkit, nccl.h and libnccl are found (NCCL_ROOT or
 # NCCL_HOME, the CUDA toolkit folders, then the system paths); CURATE_HAVE_NCCL says whether it is.
 option(CURATE_WITH_NCCL "Build the NCCL weight broadcast when NCCL and the CUDA toolkit are found" ON)

@@ -42,13 +42,13 @@ std::atomic<bool> stop_requested{false};
 
 void request_stop() noexcept { stop_requested = true; }
 
-std::unique_ptr<Coordinator> Coordinator::create(const Options& options, const dist::Comm& comm, uint64_t records) {
+std::unique_ptr<Coordinator> Coordinator::create(const Options& options, const comm::Comm& comm, uint64_t records) {
   auto lock = std::make_unique<store::RunLock>(options.run.output + ".lock");  // before anything is opened or moved
   std::unique_ptr<ResultSink> sink = open_result_sink(options, fingerprint(options), records);
   return std::unique_ptr<Coordinator>(new Coordinator(options, comm, records, std::move(lock), std::move(sink)));
 }
 
-Coordinator::Coordinator(const Options& options, const dist::Comm& comm, uint64_t records, std::unique_ptr<store::RunLock> lock,
+Coordinator::Coordinator(const Options& options, const comm::Comm& comm, uint64_t records, std::unique_ptr<store::RunLock> lock,
                          std::unique_ptr<ResultSink> sink)
     : options_(options),
       comm_(comm),

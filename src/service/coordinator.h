@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/service/options.h"
 #include "curate/store/journal.h"
 #include "result_sink.h"
@@ -25,7 +25,7 @@ class Coordinator {
   // Builds a coordinator in steps, each after the previous succeeded: the output's lock
   // (OUTPUT.lock), the result sink (open_result_sink: output plan, journal, result file), the
   // scheduler, and a local worker when `comm` has one rank. Throws ConfigError or StoreError.
-  static std::unique_ptr<Coordinator> create(const Options& options, const dist::Comm& comm, uint64_t records);
+  static std::unique_ptr<Coordinator> create(const Options& options, const comm::Comm& comm, uint64_t records);
 
   // Runs the passes options.run.stage asks for, then stops the workers (telling them whether the
   // selection follows). Throws Interrupted after a requested stop, Error subclasses on failures.
@@ -37,7 +37,7 @@ class Coordinator {
   bool workers_busy() const { return scheduler_.workers_busy(); }
 
  private:
-  Coordinator(const Options& options, const dist::Comm& comm, uint64_t records, std::unique_ptr<store::RunLock> lock,
+  Coordinator(const Options& options, const comm::Comm& comm, uint64_t records, std::unique_ptr<store::RunLock> lock,
               std::unique_ptr<ResultSink> sink);
 
   PassPlan plan(Pass pass, std::vector<model::CheckpointKey> slots, int64_t tokens, std::vector<uint64_t> positions) const;
@@ -49,7 +49,7 @@ class Coordinator {
   void queue_units(const PassPlan& p, const std::vector<uint8_t>& done);
 
   const Options& options_;
-  const dist::Comm& comm_;
+  const comm::Comm& comm_;
   uint64_t records_;
   MpiWorkerLink link_;                      // destroyed last: its Outbox waits for units in flight
   std::unique_ptr<store::RunLock> lock_;    // released after the file is closed

@@ -26,7 +26,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // Rank 0 checks the inputs and indexes the dataset once (workers read the cache); every rank gets
 // its verdict. Returns the record count, or nothing on a rank other than 0 when rank 0 failed (it
 // reports). Rank 0 rethrows its own error.
-std::optional<uint64_t> index_dataset(const Options& options, const dist::Comm& comm) {
+std::optional<uint64_t> index_dataset(const Options& options, const comm::Comm& comm) {
   uint64_t records = 0;
   std::string failure;
   std::exception_ptr error;  // rank 0's, rethrown there with its own exit code
@@ -51,12 +51,12 @@ std::optional<uint64_t> index_dataset(const Options& options, const dist::Comm& 
 }
 
 // Ranks 1..: score units until rank 0 says stop, then join the selection if it says so.
-void serve(const Options& options, const dist::Comm& comm) {
+void serve(const Options& options, const comm::Comm& comm) {
   std::unique_ptr<Worker> worker;
   try {
     worker = std::make_unique<Worker>(options);
   } catch (const std::exception& e) {
-    dist::Writer message;
+    comm::Writer message;
     encode(message, Failure{exit_code_of(e), cat("rank ", comm.rank(), " cannot start: ", e.what())});
     comm.send(0, kFailure, message.bytes());
     throw;
@@ -70,7 +70,7 @@ void serve(const Options& options, const dist::Comm& comm) {
 // After `e` ended the passes: seal the file and stop the workers, or abort the job when they cannot
 // be stopped. main reports `e` once the caller rethrows; it is printed here only ahead of a later
 // error or an abort.
-void wind_down(Coordinator& coordinator, const Error& e, const dist::Comm& comm) {
+void wind_down(Coordinator& coordinator, const Error& e, const comm::Comm& comm) {
   bool reported = false;
   auto report = [&] {
     if (!reported) log::error(e.what());
@@ -96,7 +96,7 @@ void wind_down(Coordinator& coordinator, const Error& e, const dist::Comm& comm)
 }
 
 // Rank 0: the scoring passes, then (stage all) the selection.
-void coordinate(const Options& options, const dist::Comm& comm, uint64_t records) {
+void coordinate(const Options& options, const comm::Comm& comm, uint64_t records) {
   std::unique_ptr<Coordinator> coordinator;
   try {
     coordinator = Coordinator::create(options, comm, records);
@@ -122,7 +122,7 @@ void coordinate(const Options& options, const dist::Comm& comm, uint64_t records
 
 }  // namespace
 
-void run_job(const Options& options, const dist::Comm& comm) {
+void run_job(const Options& options, const comm::Comm& comm) {
   check_output_paths(options);  // every rank alike: a clash is refused before anything is written
   if (options.run.plan) {  // rank 0 prints what the job would do; nothing is loaded or written
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);

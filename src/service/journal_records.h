@@ -50,7 +50,7 @@ inline std::string header_fingerprint(std::span<const std::byte> record) {
 }
 
 inline std::vector<std::byte> unit_record(const UnitResult& result) {
-  dist::Writer record;
+  comm::Writer record;
   record.put(static_cast<char>(JournalRecord::kUnit));
   encode(record, result);
   return std::move(record.bytes());
@@ -58,7 +58,7 @@ inline std::vector<std::byte> unit_record(const UnitResult& result) {
 
 // The result of a kUnit record; throws DistError when it is malformed.
 inline UnitResult unit_of(std::span<const std::byte> record) {
-  dist::Reader reader(record.subspan(1));
+  comm::Reader reader(record.subspan(1));
   return decode_result(reader);
 }
 

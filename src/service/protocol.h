@@ -1,4 +1,4 @@
-// Messages between rank 0 (coordinator) and workers. Every message is a dist::Writer buffer (native
+// Messages between rank 0 (coordinator) and workers. Every message is a comm::Writer buffer (native
 // byte order: see wire.h). A UnitResult's encoding is also the payload of the journal's unit records
 // (journal_records.h), so changing it changes the journal format.
 //   worker -> 0  kRequest  (empty)                       "I am idle" (once, at start)
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "curate/dist/wire.h"
+#include "curate/comm/wire.h"
 #include "curate/model/checkpoint_scorer.h"
 #include "curate/util/error.h"
 #include "example_status.h"
@@ -49,12 +49,12 @@ struct UnitResult {
   std::vector<ExampleResult> examples;  // in the order of Unit::positions
 };
 
-inline void encode(dist::Writer& w, const Unit& u) {
+inline void encode(comm::Writer& w, const Unit& u) {
   w.put(static_cast<int32_t>(u.pass)).put(u.slot).put(u.index).put(static_cast<int32_t>(u.checkpoint.family)).put(u.checkpoint.index);
   w.put(u.tokens).put(u.positions);
 }
 
-inline Unit decode_unit(dist::Reader& r) {
+inline Unit decode_unit(comm::Reader& r) {
   Unit u;
   u.pass = pass_from_code(r.get<int32_t>());
   u.slot = r.get<int32_t>();
@@ -66,7 +66,7 @@ inline Unit decode_unit(dist::Reader& r) {
   return u;
 }
 
-inline void encode(dist::Writer& w, const UnitResult& u) {
+inline void encode(comm::Writer& w, const UnitResult& u) {
   w.put(static_cast<int32_t>(u.pass)).put(u.slot).put(u.index).put(u.measure).put<uint64_t>(u.examples.size());
   for (const auto& e : u.examples) {
     w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
@@ -74,7 +74,7 @@ inline void encode(dist::Writer& w, const UnitResult& u) {
   }
 }
 
-inline UnitResult decode_result(dist::Reader& r) {
+inline UnitResult decode_result(comm::Reader& r) {
   UnitResult u;
   u.pass = pass_from_code(r.get<int32_t>());
   u.slot = r.get<int32_t>();
@@ -107,9 +107,9 @@ struct Failure {
   std::string message;
 };
 
-inline void encode(dist::Writer& w, const Failure& f) { w.put(f.exit_code).put(f.message); }
+inline void encode(comm::Writer& w, const Failure& f) { w.put(f.exit_code).put(f.message); }
 
-inline Failure decode_failure(dist::Reader& r) {
+inline Failure decode_failure(comm::Reader& r) {
   Failure f;
   f.exit_code = r.get<int32_t>();
   f.message = r.get_string();

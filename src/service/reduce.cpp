@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "curate/data/dataset.h"
-#include "curate/dist/wire.h"
+#include "curate/comm/wire.h"
 #include "curate/store/journal.h"
 #include "curate/select/export.h"
 #include "curate/select/filter.h"
@@ -48,7 +48,7 @@ std::vector<int32_t> name_ids(const std::vector<std::string>& values, std::vecto
 
 class MpiRowSharing final : public select::RowSharing {
  public:
-  explicit MpiRowSharing(const dist::Comm& comm) : comm_(comm) {}
+  explicit MpiRowSharing(const comm::Comm& comm) : comm_(comm) {}
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
   void allgather(std::span<int32_t> assign) const override {
@@ -59,7 +59,7 @@ class MpiRowSharing final : public select::RowSharing {
   }
 
  private:
-  const dist::Comm& comm_;
+  const comm::Comm& comm_;
 };
 
 // What every rank needs for the selection: per-example arrays of N examples, C profile checkpoints.
@@ -72,18 +72,18 @@ struct Inputs {
   std::vector<float> difficulty, mean_loss, mean_loss_first;  // [N], [C, N], [C, N]
 };
 
-void broadcast_names(const dist::Comm& comm, std::vector<std::string>& names) {
-  dist::Writer writer;
+void broadcast_names(const comm::Comm& comm, std::vector<std::string>& names) {
+  comm::Writer writer;
   writer.put<uint64_t>(names.size());
   for (const auto& name : names) writer.put(name);
   std::vector<std::byte> bytes = writer.bytes();
   comm.broadcast_bytes(bytes);
-  dist::Reader reader(bytes);
+  comm::Reader reader(bytes);
   names.resize(reader.get<uint64_t>());
   for (auto& name : names) name = reader.get_string();
 }
 
-void broadcast(const dist::Comm& comm, Inputs& in) {
+void broadcast(const comm::Comm& comm, Inputs& in) {
   std::vector<int64_t> c{in.checkpoints};
   comm.broadcast(c);
   in.checkpoints = c.at(0);
@@ -236,7 +236,7 @@ std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const sele
   return kept;
 }
 
-void run_selection(const Options& options, const dist::Comm& comm) {
+void run_selection(const Options& options, const comm::Comm& comm) {
   Inputs in;
   std::exception_ptr error;
   std::string failure;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/select/options.h"
 #include "curate/service/options.h"
 #include "curate/store/hdf5.h"
@@ -30,6 +30,6 @@ std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const sele
 // dataset_info.json beside it (merged into an existing one), STEM.summary.json and STEM.report.html.
 // The result does not depend on the number of ranks. Throws ConfigError when a pass is incomplete or
 // the file belongs to another configuration.
-void run_selection(const Options& options, const dist::Comm& comm);
+void run_selection(const Options& options, const comm::Comm& comm);
 
 }  // namespace curate::service

@@ -35,7 +35,7 @@ void Scheduler::assign() {
     auto match = std::find_if(pending_.begin(), pending_.end(),
                               [&](const Unit& u) { return held != held_.end() && u.checkpoint == held->second; });
     if (match == pending_.end()) match = pending_.begin();
-    dist::Writer writer;
+    comm::Writer writer;
     encode(writer, *match);
     link_.send_unit(rank, std::move(writer.bytes()));  // the worker takes it when its current unit is done
     held_[rank] = match->checkpoint;
@@ -47,9 +47,9 @@ void Scheduler::assign() {
 
 void Scheduler::step(double wait_seconds, const std::function<void(const UnitResult&)>& store) {
   assign();
-  const std::optional<dist::Message> message = link_.receive(wait_seconds);
+  const std::optional<comm::Message> message = link_.receive(wait_seconds);
   if (!message) return;
-  dist::Reader reader(message->data);
+  comm::Reader reader(message->data);
   const int rank = message->source;
   if (message->tag == kFailure) fail(rank, reader);
   if (message->tag == kResult) {
@@ -104,7 +104,7 @@ std::string Scheduler::slowest_rank() const {
   return cat("; slowest rank ", slowest->first, " at ", static_cast<int64_t>(speed(slowest->second)), " tokens/s");
 }
 
-void Scheduler::fail(int rank, dist::Reader& reader) {
+void Scheduler::fail(int rank, comm::Reader& reader) {
   stopped_.insert(rank);  // it exits after sending its failure: nothing to stop or wait for
   busy_[rank].clear();
   rethrow(decode_failure(reader));
@@ -122,7 +122,7 @@ void Scheduler::finish(bool then_select) {
   ready_.clear();
   const double start = now_();
   while (static_cast<int>(stopped_.size()) < link_.workers()) {
-    const std::optional<dist::Message> message = link_.receive(0.25);
+    const std::optional<comm::Message> message = link_.receive(0.25);
     if (!message) {
       if (now_() - start > worker_timeout_) {
         throw DistError(cat(link_.workers() - static_cast<int>(stopped_.size()), " worker(s) never asked for work within ",
@@ -130,7 +130,7 @@ void Scheduler::finish(bool then_select) {
       }
       continue;
     }
-    dist::Reader reader(message->data);
+    comm::Reader reader(message->data);
     if (message->tag == kFailure) fail(message->source, reader);
     if (message->tag != kRequest) throw DistError(cat("unexpected message tag ", message->tag, " from rank ", message->source));
     stop(message->source, then_select);

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "protocol.h"
 
 namespace curate::service {
@@ -29,22 +29,22 @@ class WorkerLink {
   // Sends kStop with its flag: then_select = the worker joins the selection stage after it.
   virtual void send_stop(int rank, bool then_select) = 0;
   // The next message from any worker, or nothing after `timeout_seconds`.
-  virtual std::optional<dist::Message> receive(double timeout_seconds) = 0;
+  virtual std::optional<comm::Message> receive(double timeout_seconds) = 0;
 };
 
 // The WorkerLink of an MPI job: rank 0 of `comm` to its other ranks; units go out through a
-// dist::Outbox (kept until this link is destroyed).
+// comm::Outbox (kept until this link is destroyed).
 class MpiWorkerLink final : public WorkerLink {
  public:
-  explicit MpiWorkerLink(const dist::Comm& comm) : comm_(comm), outbox_(comm) {}
+  explicit MpiWorkerLink(const comm::Comm& comm) : comm_(comm), outbox_(comm) {}
   int workers() const override { return comm_.size() - 1; }
   void send_unit(int rank, std::vector<std::byte> unit) override { outbox_.send(rank, kUnit, std::move(unit)); }
   void send_stop(int rank, bool then_select) override;
-  std::optional<dist::Message> receive(double timeout_seconds) override { return comm_.receive(timeout_seconds); }
+  std::optional<comm::Message> receive(double timeout_seconds) override { return comm_.receive(timeout_seconds); }
 
  private:
-  const dist::Comm& comm_;
-  dist::Outbox outbox_;
+  const comm::Comm& comm_;
+  comm::Outbox outbox_;
 };
 
 // Seconds on a monotonic clock.
@@ -102,7 +102,7 @@ class Scheduler {
   void handle_result(int rank, const UnitResult& result, const std::function<void(const UnitResult&)>& store);
   void stop(int rank, bool then_select);
   // A worker's kFailure: it counts as stopped (it exits) and its error is rethrown with its exit code.
-  [[noreturn]] void fail(int rank, dist::Reader& reader);
+  [[noreturn]] void fail(int rank, comm::Reader& reader);
 
   WorkerLink& link_;
   double worker_timeout_;

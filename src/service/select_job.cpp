@@ -10,7 +10,7 @@
 
 namespace curate::service {
 
-void run_select_job(const Options& options, const dist::Comm& comm) {
+void run_select_job(const Options& options, const comm::Comm& comm) {
   check_output_paths(options);  // every rank alike, as run_job does
   if (options.run.plan) {
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);

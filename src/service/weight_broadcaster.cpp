@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/model/config.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #ifdef CURATE_WITH_NCCL
-#include "curate/dist/nccl.h"
+#include "curate/comm/nccl.h"
 #endif
 
 namespace curate::service {
@@ -21,13 +21,13 @@ constexpr bool kNcclBuilt = true;
 
 class NcclWeightBroadcaster final : public model::WeightBroadcaster {
  public:
-  NcclWeightBroadcaster(const dist::Comm& node, int device, double timeout_seconds)
+  NcclWeightBroadcaster(const comm::Comm& node, int device, double timeout_seconds)
       : nccl_(node, device, timeout_seconds) {}
   bool is_root() const override { return nccl_.rank() == 0; }
   void broadcast(void* data, std::size_t bytes) override { nccl_.broadcast(data, bytes, /*root=*/0); }
 
  private:
-  dist::NcclComm nccl_;
+  comm::NcclComm nccl_;
 };
 #else
 constexpr bool kNcclBuilt = false;
@@ -53,8 +53,8 @@ std::unique_ptr<model::WeightBroadcaster> make_weight_broadcaster(const Options&
   // Decided without talking to anyone when no node could broadcast (every rank decides alike).
   if (!model::use_weight_broadcast(mode, cuda, kNcclBuilt, /*ranks_on_node=*/2)) return nullptr;
 
-  const dist::Comm world = dist::Comm::world();
-  dist::Comm node = world;
+  const comm::Comm world = comm::Comm::world();
+  comm::Comm node = world;
   if (world.size() > 1) {
     std::vector<int> scoring(static_cast<std::size_t>(world.size() - 1));
     std::iota(scoring.begin(), scoring.end(), 1);
@@ -71,7 +71,7 @@ std::unique_ptr<model::WeightBroadcaster> make_weight_broadcaster(const Options&
     if (node.rank() == 0) {
       try {
         const int64_t parameters = model::load_model_config(options.engine.model).num_parameters();
-        const std::size_t memory = dist::NcclComm::device_memory(cuda_ordinal(options.engine.device));
+        const std::size_t memory = comm::NcclComm::device_memory(cuda_ordinal(options.engine.device));
         if (!model::resident_weights_fit(parameters, options.engine.dtype, !options.engine.target.empty(), memory)) {
           refusal = cat(parameters / 1e9, "B parameters held ", options.engine.target.empty() ? 2 : 3,
                         " times would not leave room to score on a device of ", memory / double(1 << 30), " GiB");

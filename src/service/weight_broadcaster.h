@@ -1,5 +1,5 @@
 // How a worker gets the base and fine-tuned weights (score.weight_broadcast): each rank from disk, or
-// from the node's first scoring rank over NCCL (model::WeightBroadcaster implemented with dist::NcclComm).
+// from the node's first scoring rank over NCCL (model::WeightBroadcaster implemented with comm::NcclComm).
 #pragma once
 
 #include <memory>

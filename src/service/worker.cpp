@@ -151,10 +151,10 @@ UnitResult Worker::process_one_by_one(const Unit& unit, const std::exception& er
   return result;
 }
 
-bool Worker::serve(const dist::Comm& comm) {
-  dist::Writer hello;
+bool Worker::serve(const comm::Comm& comm) {
+  comm::Writer hello;
   comm.send(0, kRequest, hello.bytes());
-  dist::Outbox outbox(comm);  // results go out while the next unit is scored
+  comm::Outbox outbox(comm);  // results go out while the next unit is scored
   int64_t units = 0;
   double scoring = 0, waiting = 0;
   for (;;) {
@@ -167,7 +167,7 @@ bool Worker::serve(const dist::Comm& comm) {
       return !message->data.empty() && message->data[0] == std::byte{1};
     }
     if (message->tag != kUnit) throw DistError(cat("rank ", comm.rank(), ": unexpected message tag ", message->tag));
-    dist::Reader reader(message->data);
+    comm::Reader reader(message->data);
     const Unit unit = decode_unit(reader);
     UnitResult result;
     const auto start = Clock::now();
@@ -180,13 +180,13 @@ bool Worker::serve(const dist::Comm& comm) {
       scoring += seconds_since(start);
       ++units;
     } catch (const std::exception& e) {
-      dist::Writer failure;
+      comm::Writer failure;
       encode(failure, Failure{exit_code_of(e), cat("rank ", comm.rank(), " failed on ", model::describe(unit.checkpoint), " unit ",
                                                    unit.index, ": ", e.what())});
       comm.send(0, kFailure, failure.bytes());
       throw;
     }
-    dist::Writer writer;
+    comm::Writer writer;
     encode(writer, result);
     outbox.send(0, kResult, std::move(writer.bytes()));
   }

@@ -6,7 +6,7 @@
 #include "curate/data/dataset.h"
 #include "curate/data/prompt.h"
 #include "curate/data/tokenizer.h"
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/model/checkpoint_scorer.h"
 #include "curate/service/options.h"
 #include "protocol.h"
@@ -30,7 +30,7 @@ class Worker {
   // Serves rank 0 until it says stop; returns true when the job goes on to the selection stage (the
   // stop message says so). Failures are reported to rank 0 (kFailure) and rethrown. Logs (debug) its
   // units, seconds scoring and seconds waiting for a unit at the end.
-  bool serve(const dist::Comm& comm);
+  bool serve(const comm::Comm& comm);
 
  private:
   const Options& options_;

@@ -5,7 +5,7 @@
 #include <exception>
 #include <filesystem>
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/service/options.h"
 #include "curate/service/select_job.h"
 #ifdef CURATE_HAVE_TORCH
@@ -28,8 +28,8 @@ extern "C" void on_signal(int) {}
 
 int main(int argc, char** argv) {
   using namespace curate;
-  dist::Environment mpi(argc, argv);
-  const dist::Comm comm = dist::Comm::world();
+  comm::Environment mpi(argc, argv);
+  const comm::Comm comm = comm::Comm::world();
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGUSR1, on_signal);  // Slurm's --signal before the time limit

@@ -23,16 +23,16 @@ class FakeLink final : public WorkerLink {
   explicit FakeLink(int workers) : workers_(workers) {}
   int workers() const override { return workers_; }
   void send_unit(int rank, std::vector<std::byte> bytes) override {
-    dist::Reader reader(bytes);
+    comm::Reader reader(bytes);
     units.emplace_back(rank, decode_unit(reader));
   }
   void send_stop(int rank, bool then_select) override { stops.emplace_back(rank, then_select); }
-  std::optional<dist::Message> receive(double timeout_seconds) override {
+  std::optional<comm::Message> receive(double timeout_seconds) override {
     if (inbox.empty()) {
       now += timeout_seconds;
       return std::nullopt;
     }
-    dist::Message m = std::move(inbox.front());
+    comm::Message m = std::move(inbox.front());
     inbox.pop_front();
     return m;
   }
@@ -43,14 +43,14 @@ class FakeLink final : public WorkerLink {
     r.pass = unit.pass, r.slot = unit.slot, r.index = unit.index;
     r.examples.resize(1);
     r.examples[0].losses.assign(tokens, 1.0f);
-    dist::Writer w;
+    comm::Writer w;
     encode(w, r);
     inbox.push_back({rank, kResult, w.bytes()});
   }
 
   int workers_;
   double now = 0;
-  std::deque<dist::Message> inbox;
+  std::deque<comm::Message> inbox;
   std::vector<std::pair<int, Unit>> units;
   std::vector<std::pair<int, bool>> stops;
 };
@@ -150,11 +150,11 @@ TEST_F(SchedulerTest, AThrowingStoreLeavesTheWorkerBusy) {
 
 TEST_F(SchedulerTest, AFailureMessageEndsTheJobWithItsTextAndExitCode) {
   Scheduler s = scheduler();
-  dist::Writer w;
+  comm::Writer w;
   encode(w, Failure{kExitModel, "rank 2 cannot start: base/model.safetensors: the file is truncated"});
   link_.inbox.push_back({2, kFailure, w.bytes()});
   EXPECT_THROW_WITH(step(s), ModelError, "rank 2 cannot start: base/model.safetensors");
-  dist::Writer other;
+  comm::Writer other;
   encode(other, Failure{kExitInternal, "rank 2 failed on gaussian 1 unit 3: bad_alloc"});
   link_.inbox.push_back({2, kFailure, other.bytes()});
   try {
@@ -169,7 +169,7 @@ TEST_F(SchedulerTest, AFailedWorkerIsNotWaitedFor) {
   Scheduler s = scheduler(/*timeout=*/5);
   link_.request(1);
   step(s);
-  dist::Writer w;
+  comm::Writer w;
   encode(w, Failure{kExitModel, "rank 2 cannot start: no config.json"});
   link_.inbox.push_back({2, kFailure, w.bytes()});
   EXPECT_THROW(step(s), ModelError);

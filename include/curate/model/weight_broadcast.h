@@ -1,7 +1,7 @@
 // Weight broadcast within a node (torch-free): one rank of the node reads the base and fine-tuned
 // weights from disk and sends each tensor to the other scoring ranks of the node, which never open the
 // safetensors files. The model component only sees this interface; the service implements it over
-// NCCL (dist/nccl.h), tests with an in-process fake. See docs/DESIGN.md, "GPU path".
+// NCCL (comm/nccl.h), tests with an in-process fake. See docs/DESIGN.md, "GPU path".
 #pragma once
 
 #include <cstddef>

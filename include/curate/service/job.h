@@ -3,7 +3,7 @@
 // also does the work. Rerunning the same configuration resumes from the file.
 #pragma once
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/service/options.h"
 #include "curate/util/error.h"
 
@@ -11,7 +11,7 @@ namespace curate::service {
 
 // Runs the job on this rank; returns when all passes are stored or after a requested stop
 // (then throws Interrupted). Failures throw curate::Error subclasses.
-void run_job(const Options& options, const dist::Comm& comm);
+void run_job(const Options& options, const comm::Comm& comm);
 
 // Asks the job to stop at the next unit boundary (async-signal-safe: sets a flag).
 void request_stop() noexcept;

@@ -2,7 +2,7 @@
 // libtorch (CURATE_WITH_TORCH=OFF) runs, so the selection can run on CPU-only nodes.
 #pragma once
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/service/options.h"
 
 namespace curate::service {
@@ -10,6 +10,6 @@ namespace curate::service {
 // Every rank (collective). --plan: rank 0 prints the plan; --stage select: the selection from the
 // finished result file. Any other stage throws ConfigError (exit 2) saying that scoring needs a
 // curate_dist built with libtorch.
-void run_select_job(const Options& options, const dist::Comm& comm);
+void run_select_job(const Options& options, const comm::Comm& comm);
 
 }  // namespace curate::service

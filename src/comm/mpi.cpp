@@ -1,4 +1,4 @@
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 
 #include <mpi.h>
 
@@ -9,7 +9,7 @@
 
 #include "curate/util/error.h"
 
-namespace curate::dist {
+namespace curate::comm {
 namespace {
 
 void check(int rc, const char* call) {
@@ -221,4 +221,4 @@ int Comm::world_rank() {
   return rank;
 }
 
-}  // namespace curate::dist
+}  // namespace curate::comm

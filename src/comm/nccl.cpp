@@ -1,4 +1,4 @@
-#include "curate/dist/nccl.h"
+#include "curate/comm/nccl.h"
 
 #include <cuda_runtime.h>
 #include <nccl.h>
@@ -12,7 +12,7 @@
 
 #include "curate/util/error.h"
 
-namespace curate::dist {
+namespace curate::comm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -179,4 +179,4 @@ std::size_t NcclComm::device_memory(int device) {
   return properties.totalGlobalMem;
 }
 
-}  // namespace curate::dist
+}  // namespace curate::comm

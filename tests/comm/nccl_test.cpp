@@ -1,7 +1,7 @@
-// NCCL weight broadcast (dist::NcclComm), run under mpiexec. Needs one CUDA device per rank of the
+// NCCL weight broadcast (comm::NcclComm), run under mpiexec. Needs one CUDA device per rank of the
 // node; without them every test is skipped with the reason (the binary still proves that the NCCL
 // code compiles and links). CTest runs it with 1 rank (a one-rank communicator on one GPU) and 2.
-#include "curate/dist/nccl.h"
+#include "curate/comm/nccl.h"
 
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include "curate/util/error.h"
 #include "curate/util/hash.h"
 
-namespace curate::dist {
+namespace curate::comm {
 namespace {
 
 // Skips unless every rank of the node has its own CUDA device; returns the node communicator.
@@ -88,12 +88,12 @@ TEST(Nccl, ErrorsNameTheRankAndLeaveTheCommunicatorUnusable) {
 }
 
 }  // namespace
-}  // namespace curate::dist
+}  // namespace curate::comm
 
 int main(int argc, char** argv) {
-  curate::dist::Environment environment(argc, argv);
+  curate::comm::Environment environment(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
-  if (curate::dist::Comm::world().rank() != 0) {  // one report is enough
+  if (curate::comm::Comm::world().rank() != 0) {  // one report is enough
     delete ::testing::UnitTest::GetInstance()->listeners().Release(
         ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
   }

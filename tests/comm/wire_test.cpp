@@ -1,10 +1,10 @@
-#include "curate/dist/wire.h"
+#include "curate/comm/wire.h"
 
 #include <gtest/gtest.h>
 
 #include "support/test_support.h"
 
-namespace curate::dist {
+namespace curate::comm {
 namespace {
 
 TEST(Wire, RoundTripAndBoundsChecks) {
@@ -29,4 +29,4 @@ TEST(Wire, RoundTripAndBoundsChecks) {
 }
 
 }  // namespace
-}  // namespace curate::dist
+}  // namespace curate::comm

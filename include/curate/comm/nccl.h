@@ -1,4 +1,4 @@
-// NCCL wrapped once: src/dist/nccl.cpp (target curate_nccl, built when CMake finds NCCL and the CUDA
+// NCCL wrapped once: src/comm/nccl.cpp (target curate_nccl, built when CMake finds NCCL and the CUDA
 // toolkit; its users see CURATE_WITH_NCCL=1) is the only file that includes <nccl.h>. Torch-free.
 // Failures throw DistError naming the world rank, the call, ncclGetErrorString and ncclGetLastError.
 // Nothing blocks forever: initialization is non-blocking and every operation is polled (stream state
@@ -9,9 +9,9 @@
 #include <cstddef>
 #include <memory>
 
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 
-namespace curate::dist {
+namespace curate::comm {
 
 class NcclComm {
  public:
@@ -45,4 +45,4 @@ class NcclComm {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace curate::dist
+}  // namespace curate::comm

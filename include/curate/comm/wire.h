@@ -15,7 +15,7 @@
 
 #include "curate/util/error.h"
 
-namespace curate::dist {
+namespace curate::comm {
 
 class Writer {
  public:
@@ -88,4 +88,4 @@ class Reader {
   std::size_t offset_ = 0;
 };
 
-}  // namespace curate::dist
+}  // namespace curate::comm

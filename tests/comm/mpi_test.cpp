@@ -1,12 +1,12 @@
 // Runs under mpirun (CTest label "mpi"); every rank runs the same tests.
-#include "curate/dist/mpi.h"
+#include "curate/comm/mpi.h"
 #include "curate/util/error.h"
 
 #include <gtest/gtest.h>
 
-#include "curate/dist/wire.h"
+#include "curate/comm/wire.h"
 
-namespace curate::dist {
+namespace curate::comm {
 namespace {
 
 TEST(Mpi, RanksExchangeMessagesWithRankZero) {
@@ -140,12 +140,12 @@ TEST(Mpi, SubgroupLeavesRankZeroOutAndNodeSplitKeepsRankOrder) {
 }
 
 }  // namespace
-}  // namespace curate::dist
+}  // namespace curate::comm
 
 int main(int argc, char** argv) {
-  curate::dist::Environment environment(argc, argv);
+  curate::comm::Environment environment(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
-  const int rank = curate::dist::Comm::world().rank();
+  const int rank = curate::comm::Comm::world().rank();
   if (rank != 0) {  // one report is enough; failures still set the exit code on every rank
     delete ::testing::UnitTest::GetInstance()->listeners().Release(
         ::testing::UnitTest::GetInstance()->listeners().default_result_printer());

@@ -1,4 +1,4 @@
-// MPI wrapped once: the only file that includes <mpi.h> is src/dist/mpi.cpp. Failures throw
+// MPI wrapped once: the only file that includes <mpi.h> is src/comm/mpi.cpp. Failures throw
 // DistError naming the call, the rank and MPI's error string.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace curate::dist {
+namespace curate::comm {
 
 // MPI_Init_thread (funneled) on construction, MPI_Finalize on destruction. One per process.
 class Environment {
@@ -110,4 +110,4 @@ class Outbox {
   std::vector<std::unique_ptr<Pending>> pending_;
 };
 
-}  // namespace curate::dist
+}  // namespace curate::comm

@@ -102,4 +102,16 @@ bool looks_uniform(double mean_loss, int64_t vocab, double tolerance) {
   return std::abs(mean_loss - uniform) <= tolerance * uniform;
 }
 
+bool all_losses_uniform(std::span<const float> losses, int64_t vocab, int64_t min_tokens, double tolerance) {
+  if (vocab < 2) return false;
+  const double uniform = std::log(static_cast<double>(vocab));
+  int64_t finite = 0;
+  for (float loss : losses) {
+    if (std::isnan(loss)) continue;
+    if (!(std::abs(static_cast<double>(loss) - uniform) <= tolerance)) return false;
+    ++finite;
+  }
+  return finite >= min_tokens;
+}
+
 }  // namespace curate::model

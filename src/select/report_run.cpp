@@ -84,6 +84,11 @@ std::string run_facts_html(const ReportData& data) {
            (gpu ? "GPU-hours" : "Worker-hours") + ": wall time × scoring ranks (device " +
            (data.device.empty() ? "–" : escape(data.device)) + ").</p>\n";
   }
+  for (const NanLossLine& n : data.nan_losses) {
+    out += "<p class=\"warn\"><b>NaN losses:</b> " + format_count(n.examples) + " example(s) of the " + escape(n.pass) +
+           " pass have NaN losses at " + escape(n.checkpoint) +
+           "; they count as not scored (run.max_nan_fraction stops a run with more).</p>\n";
+  }
   if (!data.settings.empty()) {
     out += "<h3>Settings that change the result</h3>\n<table class=\"run\">\n";
     for (const auto& [name, value] : data.settings) {
@@ -196,6 +201,10 @@ json run_json(const ReportData& data) {
                       {"worker_seconds", number(p.worker_seconds)},
                       {"ranks", p.ranks}});
   }
+  json nan_losses = json::array();
+  for (const NanLossLine& n : data.nan_losses) {
+    nan_losses.push_back({{"pass", n.pass}, {"checkpoint", n.checkpoint}, {"examples", n.examples}});
+  }
   json settings = json::object();
   for (const auto& [name, value] : data.settings) settings[name] = value;
   json links = json::object();
@@ -203,6 +212,7 @@ json run_json(const ReportData& data) {
   const Funnel f = total_funnel(data);
   return {{"calibration", std::move(calibration)},
           {"passes", std::move(passes)},
+          {"nan_losses", std::move(nan_losses)},
           {"settings", std::move(settings)},
           {"fingerprint", data.fingerprint},
           {"device", data.device},

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "curate/util/error.h"
+#include "curate/util/strings.h"
 
 namespace curate::service {
 
@@ -49,7 +50,18 @@ CheckpointChoice choose_checkpoint(std::span<const float> loss, std::size_t slot
     if (chosen == 0 || std::abs(ratios[c] - middle) < std::abs(ratios[chosen] - middle)) chosen = static_cast<int>(c);
   }
   choice.chosen = chosen;
+  choice.missed = !(ratios[chosen] >= low && ratios[chosen] <= high);
   return choice;
+}
+
+std::string calibration_warning(const CheckpointChoice& choice, double low, double high, double min_std, double max_std) {
+  if (!choice.missed) return "";
+  const double best = choice.ratios.at(static_cast<std::size_t>(choice.chosen));
+  const std::string remedy =
+      best < low ? cat("raise perturb.gaussian_max_std (now ", max_std, ") or lower pass.calibration_low")
+                 : cat("lower perturb.gaussian_min_std (now ", min_std, ") or raise pass.calibration_high");
+  return cat("calibration missed its target: best ratio ", best, " at gaussian ", choice.chosen, ", wanted ", low, "-", high, "; ",
+             remedy, ", then rerun with --fresh (the difficulty pass used the closest checkpoint)");
 }
 
 }  // namespace curate::service

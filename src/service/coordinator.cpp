@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include "curate/service/job.h"
+#include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "calibration.h"
@@ -34,6 +36,66 @@ struct PassProgress {
                static_cast<int64_t>(static_cast<double>(tokens) / elapsed), " scored tokens/s, ETA ",
                format_seconds(static_cast<double>(left) / std::max(rate, 1e-9)), slowest);
   }
+};
+
+// Examples whose losses hold a NaN, per checkpoint of a pass: those the file holds (/<pass>/nan_losses,
+// which survives a resume) plus the units this run stores. Stops the run past run.max_nan_fraction.
+class NanLosses {
+ public:
+  NanLosses(const PassPlan& p, const store::H5File& file, double max_fraction)
+      : p_(p), max_fraction_(max_fraction), counts_(p.slots.size(), 0) {
+    const std::vector<std::vector<uint64_t>> rows = layout::read_nan_rows(file, p.pass);
+    for (std::size_t c = 0; c < rows.size() && c < counts_.size(); ++c) counts_[c] = static_cast<int64_t>(rows[c].size());
+  }
+
+  // Counts the result's examples with NaN losses; throws ModelError once a checkpoint's count exceeds
+  // the limit (it can only grow: exceeding is then certain).
+  void add(const UnitResult& result) {
+    const auto first = static_cast<std::size_t>(p_.bounds.at(static_cast<std::size_t>(result.index)));
+    for (std::size_t i = 0; i < result.examples.size(); ++i) {
+      if (!has_nan(result.examples[i].losses)) continue;
+      ++counts_.at(static_cast<std::size_t>(result.slot));
+      lines_[p_.positions.at(first + i)] = result.examples[i].line;
+    }
+    require_below_limit(static_cast<std::size_t>(result.slot));
+  }
+
+  void require_below_limit() const {
+    for (std::size_t c = 0; c < counts_.size(); ++c) require_below_limit(c);
+  }
+
+  // Logs (warning) each checkpoint's count with the first lines, read from the file after the pass.
+  void log_counts(const store::H5File& file) const {
+    const std::vector<std::vector<uint64_t>> rows = layout::read_nan_rows(file, p_.pass);
+    const std::vector<int64_t> stored_lines = file.exists(layout::kLine) ? layout::read_lines(file) : std::vector<int64_t>();
+    for (std::size_t c = 0; c < rows.size() && c < p_.slots.size(); ++c) {
+      if (rows[c].empty()) continue;
+      std::string lines;
+      for (std::size_t k = 0; k < rows[c].size() && k < 5; ++k) {
+        const uint64_t position = p_.positions.at(rows[c][k]);
+        const auto live = lines_.find(position);
+        const int64_t line = live != lines_.end() ? live->second : position < stored_lines.size() ? stored_lines[position] : 0;
+        lines += cat(lines.empty() ? "" : ", ", line > 0 ? std::to_string(line) : cat("record ", position + 1));
+      }
+      log::warn(cat(pass_name(p_.pass), ": ", rows[c].size(), " example(s) with NaN losses at ", model::describe(p_.slots[c]),
+                    " (lines ", lines, rows[c].size() > 5 ? " ...)" : ")", "; they count as not scored"));
+    }
+  }
+
+ private:
+  void require_below_limit(std::size_t slot) const {
+    const auto examples = static_cast<double>(p_.positions.size());
+    if (static_cast<double>(counts_[slot]) <= max_fraction_ * examples) return;
+    throw ModelError(cat(pass_name(p_.pass), ": ", counts_[slot], " of the pass's ", p_.positions.size(),
+                         " examples have NaN losses at ", model::describe(p_.slots[slot]), ", more than run.max_nan_fraction = ",
+                         max_fraction_, " of them: the checkpoint is broken (NaN or overflowing weights, or a tokenizer of "
+                         "another model?); finished units are kept; raise run.max_nan_fraction to go on anyway"));
+  }
+
+  const PassPlan& p_;
+  double max_fraction_;
+  std::vector<int64_t> counts_;            // [slots]
+  std::map<uint64_t, int64_t> lines_;      // record position -> line, of the examples counted this run
 };
 
 }  // namespace
@@ -133,8 +195,11 @@ int Coordinator::store_calibration(const PassPlan& calibration) {
   for (std::size_t c = 0; c < calibration.slots.size(); ++c) {
     table.text += cat("\n  ", model::describe(calibration.slots[c]), ": mean ", choice.means[c], ", ratio ", choice.ratios[c]);
   }
+  const model::PerturbOptions& perturb = options_.engine.perturb;
+  table.warning = calibration_warning(choice, low, high, perturb.gaussian_min_std, perturb.gaussian_max_std);
   sink_->write_calibration(table);
   log::info(table.text + cat("\n  chosen: gaussian ", choice.chosen, " (wanted ratio ", low, "-", high, ")"));
+  if (!table.warning.empty()) log::warn(table.warning);
   return choice.chosen;
 }
 
@@ -161,10 +226,13 @@ void Coordinator::run_pass(const PassPlan& p) {
   const std::string_view name = pass_name(p.pass);
   log::info(cat(name, " pass: ", p.slots.size(), " checkpoint(s) x ", p.units(), " units (", p.positions.size(), " examples), ",
                 p.tokens, " tokens each", progress.already ? cat("; resuming, ", progress.already, " units already stored") : ""));
+  NanLosses nan(p, sink_->file(), options_.run.max_nan_fraction);
+  nan.require_below_limit();  // a resumed pass that already exceeded the limit stops again
   const auto store = [&](const UnitResult& result) {
     if (result.pass != p.pass) throw DistError(cat("result of pass ", pass_name(result.pass), " arrived during pass ", name));
     sink_->keep(p, result);
     progress.add(result);
+    nan.add(result);  // after keep: the unit is stored when the limit stops the run
   };
   scheduler_.reset_rates();
   while (scheduler_.pending() > 0 || scheduler_.workers_busy()) {
@@ -191,6 +259,7 @@ void Coordinator::run_pass(const PassPlan& p) {
   }
   sink_->checkpoint();
   if (stop_requested) throw Interrupted();
+  nan.log_counts(sink_->file());
   const double seconds = seconds_since(progress.start);
   log::info(cat(name, " pass done: ", progress.stored, " units, ", progress.examples, " examples, ", progress.tokens, " tokens in ",
                 format_seconds(seconds)));

@@ -80,6 +80,20 @@ void inspect_examples(const store::H5File& file, std::ostream& out) {
   out << "\n";
 }
 
+// "  NaN losses: 3 example(s) at gaussian 2" (or "none") for a pass whose file records them.
+void inspect_nan_losses(const store::H5File& file, Pass pass, std::ostream& out) {
+  const std::vector<std::vector<uint64_t>> rows = layout::read_nan_rows(file, pass);
+  if (rows.empty()) return;  // a file from before the count
+  const std::vector<std::string> names = layout::checkpoint_names(file, pass);
+  std::string counts;
+  for (std::size_t c = 0; c < rows.size(); ++c) {
+    if (rows[c].empty()) continue;
+    counts += (counts.empty() ? "" : ", ") + std::to_string(rows[c].size()) + " example(s) at " +
+              (c < names.size() ? names[c] : "checkpoint " + std::to_string(c));
+  }
+  out << "  NaN losses: " << (counts.empty() ? std::string("none") : counts + " (counted as not scored)") << "\n";
+}
+
 // One scoring pass: units done, tokens, checkpoints, rows, token-loss storage, distances.
 void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::ostream& out) {
   const std::vector<uint8_t> done = layout::read_done(file, pass);
@@ -106,6 +120,7 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
     for (float v : file.read_f32(layout::path(pass, measure))) out << " " << (std::isnan(v) ? std::string("-") : std::to_string(v));
     out << "\n";
   }
+  inspect_nan_losses(file, pass, out);
 }
 
 }  // namespace
@@ -118,6 +133,8 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
   if (const std::optional<int> chosen = layout::read_chosen_checkpoint(file)) {
     out << "calibration: done, chosen gaussian " << *chosen << "\n"
         << file.string_attribute(layout::group(Pass::kCalibration), "table") << "\n";
+    if (const std::string warning = layout::read_calibration_warning(file); !warning.empty()) out << warning << "\n";
+    inspect_nan_losses(file, Pass::kCalibration, out);
   } else if (file.exists(layout::path(Pass::kCalibration, layout::dataset::kDone))) {
     out << "calibration: in progress\n";
   }

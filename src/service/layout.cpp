@@ -92,6 +92,29 @@ void write_calibration(store::H5File& f, const CalibrationTable& table) {
   f.write(path(Pass::kCalibration, dataset::kRatio), {0}, {slots}, std::span<const float>(table.ratios));
   f.set_attribute(g, "chosen", static_cast<int64_t>(table.chosen));
   f.set_attribute(g, "table", table.text);
+  f.set_attribute(g, "missed", static_cast<int64_t>(table.warning.empty() ? 0 : 1));
+  f.set_attribute(g, "warning", table.warning);
+}
+
+std::string read_calibration_warning(const store::H5File& f) {
+  const std::string g = group(Pass::kCalibration);
+  if (!f.exists(path(Pass::kCalibration, dataset::kRatio)) || !f.has_attribute(g, "warning")) return "";
+  return f.string_attribute(g, "warning");
+}
+
+std::vector<std::vector<uint64_t>> read_nan_rows(const store::H5File& f, Pass pass) {
+  const std::string name = path(pass, dataset::kNanLosses);
+  if (!f.exists(name)) return {};
+  const std::vector<uint64_t> dims = f.dims(name);
+  if (dims.size() != 2) throw StoreError(cat(f.path().string(), ": ", name, " is not a [checkpoints, rows] table: the file is damaged"));
+  const std::vector<uint8_t> flags = f.read_u8(name);
+  std::vector<std::vector<uint64_t>> rows(dims[0]);
+  for (uint64_t c = 0; c < dims[0]; ++c) {
+    for (uint64_t row = 0; row < dims[1]; ++row) {
+      if (flags[c * dims[1] + row]) rows[c].push_back(row);
+    }
+  }
+  return rows;
 }
 
 std::optional<int> read_chosen_checkpoint(const store::H5File& f) {

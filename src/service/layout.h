@@ -16,7 +16,8 @@
 //   /filter/kept              u8 [N]  the profile pass scores these (difficulty filter); attrs method, kept
 //   /calibration/loss         f32 [C, S] mean loss of the first T reasoning tokens; C = base + Gaussian 1..n
 //   /calibration/sample       i64 [S]  record positions of the sample
-//   /calibration/{mean_loss,ratio} f32 [C]; attrs chosen (Gaussian index), table (text)
+//   /calibration/{mean_loss,ratio} f32 [C]; attrs chosen (Gaussian index), table (text), missed (1 when
+//                             no checkpoint's ratio lies in pass.calibration_low..high), warning (text; empty if met)
 //   /difficulty/losses        f32|f16 [1, N, T] per-token losses at the chosen Gaussian checkpoint, NaN past the end
 //   /profile/example          i64 [K]  record position (row of /examples/*) of each profile row, ascending
 //   /profile/losses           f32|f16 [C, K, T] per-token losses at every profile checkpoint
@@ -24,6 +25,8 @@
 //   /<pass>/mean_loss         f32 [C, rows] mean over the scored tokens (of the float32 losses);
 //                             /profile/mean_loss_first f32 [C, K] over the first pass.difficulty_tokens
 //   /<pass>/distance          f32 [C] achieved ‖θ_j − θ₀‖ (directional) or /<pass>/noise_std (Gaussian)
+//   /<pass>/nan_losses        u8 [C, rows] 1 where the example's scored losses hold a NaN (written with
+//                             the unit's data; rows as /<pass>/mean_loss, calibration: as /calibration/loss)
 //   /<pass>/done              u8 [C, U] unit u of checkpoint c is stored (written after its data)
 //   /<pass>                   attrs tokens, checkpoints, token_losses (float32, float16 or none)
 //                             and, once a run completes the pass, wall_ms, worker_ms, scored_examples,
@@ -86,6 +89,7 @@ inline constexpr const char* kLosses = "losses";
 inline constexpr const char* kExample = "example";      // profile
 inline constexpr const char* kDistance = "distance";
 inline constexpr const char* kNoiseStd = "noise_std";
+inline constexpr const char* kNanLosses = "nan_losses";
 }  // namespace dataset
 
 // "/calibration", "/difficulty" or "/profile".
@@ -131,12 +135,21 @@ struct CalibrationTable {
   std::vector<float> means, ratios;  // [C]
   int chosen = 0;                    // Gaussian index
   std::string text;                  // the table as logged
+  std::string warning;               // non-empty when no checkpoint's ratio lies in the wanted band (the
+                                     // closest was chosen): "calibration missed its target: ..."
 };
 void write_calibration(store::H5File& f, const CalibrationTable& table);
 // The chosen Gaussian index of a finished calibration, or nothing.
 std::optional<int> read_chosen_checkpoint(const store::H5File& f);
+// The warning of a finished calibration that missed its target band; empty when it met it, when no
+// calibration finished, or when the file predates the attribute.
+std::string read_calibration_warning(const store::H5File& f);
 // /calibration/loss f32 [C, S].
 std::vector<float> read_calibration_loss(const store::H5File& f);
+
+// The rows of `pass` whose losses hold a NaN (/<pass>/nan_losses), per checkpoint: [C] lists of row
+// indices, ascending; empty when the pass was never started or the file predates the dataset.
+std::vector<std::vector<uint64_t>> read_nan_rows(const store::H5File& f, Pass pass);
 
 // One run's share of a pass's cost (attributes of its group; never part of a result comparison).
 struct PassCost {

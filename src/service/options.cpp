@@ -46,7 +46,9 @@ options::Group run_table(Options& o) {
       .add("run.log_level", o.run.log_level, "debug, info, warn, error or off")
       .add("run.progress_seconds", o.run.progress_seconds, "seconds between progress reports")
       .add("run.flush_seconds", o.run.flush_seconds, "seconds between flushes of the HDF5 file")
-      .add("run.worker_timeout", o.run.worker_timeout, "seconds a busy worker may stay silent before the job stops");
+      .add("run.worker_timeout", o.run.worker_timeout, "seconds a busy worker may stay silent before the job stops")
+      .add("run.max_nan_fraction", o.run.max_nan_fraction,
+           "stop (exit 4) when the examples with NaN losses at one checkpoint exceed this fraction of the pass");
   return g;
 }
 
@@ -86,6 +88,8 @@ options::Group test_table(TestOptions& o) {
   g.add("test.fake_worker", o.fake_worker, "workers return synthetic losses without a model (tests only)",
         Affects::kResults)  // synthetic losses must never resume a real run
       .add("test.fake_unit_seconds", o.fake_unit_seconds, "fake workers sleep this long per unit")
+      .add("test.fake_nan_every", o.fake_nan_every, "fake workers return NaN losses for records whose line is divisible by N",
+           Affects::kResults)
       .hidden();
   return g;
 }
@@ -212,6 +216,10 @@ void validate(Options& o) {
     throw ConfigError("pass.calibration_samples must be positive and calibration_low < calibration_high");
   }
   if (o.test.fake_unit_seconds < 0) throw ConfigError("test.fake_unit_seconds must not be negative");
+  if (!(o.run.max_nan_fraction >= 0 && o.run.max_nan_fraction <= 1)) {
+    throw ConfigError(cat("run.max_nan_fraction = ", o.run.max_nan_fraction, " must be between 0 and 1"));
+  }
+  if (o.test.fake_nan_every < 0) throw ConfigError("test.fake_nan_every must not be negative");
   model::validate(o.engine.perturb);
   model::parse_weight_broadcast(o.engine.weight_broadcast);
   data::validate(o.data);

@@ -144,6 +144,20 @@ std::vector<select::PassFacts> passes(const store::H5File& f, int64_t candidates
   return out;
 }
 
+std::vector<select::NanLossLine> nan_losses(const store::H5File& f) {
+  std::vector<select::NanLossLine> out;
+  for (Pass pass : kPasses) {
+    const std::vector<std::vector<uint64_t>> rows = layout::read_nan_rows(f, pass);
+    if (rows.empty()) continue;
+    const std::vector<std::string> names = layout::checkpoint_names(f, pass);
+    for (std::size_t c = 0; c < rows.size(); ++c) {
+      if (rows[c].empty()) continue;
+      out.push_back({std::string(pass_name(pass)), c < names.size() ? names[c] : std::to_string(c), static_cast<int64_t>(rows[c].size())});
+    }
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
   const auto& p = o.engine.perturb;
   return {{"model.path", o.engine.model},
@@ -376,6 +390,7 @@ select::ReportData gather_report(const store::H5File& f, const Options& options,
   for (int64_t i : result.selected) x.chosen[static_cast<std::size_t>(i)] = 1;
   overview(r, f, in, x, result);
   r.calibration = calibration(f, options);
+  r.nan_losses = nan_losses(f);
   r.passes = passes(f, r.kept, select_seconds, ranks);
   r.settings = settings(options);
   r.fingerprint = f.string_attribute(layout::kRoot, "fingerprint");

@@ -29,6 +29,10 @@ float mean(const std::vector<float>& values, std::size_t count) {
 
 }  // namespace
 
+bool has_nan(std::span<const float> losses) {
+  return std::any_of(losses.begin(), losses.end(), [](float v) { return std::isnan(v); });
+}
+
 ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records) {
   if (!std::filesystem::exists(path)) return {};
   try {
@@ -121,6 +125,10 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
     std::string names;
     for (const auto& key : plan.slots) names += (names.empty() ? "" : ",") + model::describe(key);
     file_.set_attribute(g, "checkpoints", names);
+    file_.flush();
+  }
+  if (!file_.exists(at(layout::dataset::kNanLosses))) {  // also added to a pass of a file from before the dataset
+    file_.create_u8(at(layout::dataset::kNanLosses), {slots, rows});
     file_.flush();
   }
   std::vector<uint8_t> done = file_.read_u8(at(kDone));
@@ -241,6 +249,9 @@ void RunFile::store(const PassPlan& plan, const UnitResult& result) {
     // their strings later would put rows the filter already read at risk from a kill mid-write.
     if (plan.pass == Pass::kDifficulty) store_examples(rows, result);
   }
+  std::vector<uint8_t> nan_flags;
+  for (const auto& e : result.examples) nan_flags.push_back(has_nan(e.losses) ? 1 : 0);
+  file_.write(at(layout::dataset::kNanLosses), {slot, first}, {1, n}, std::span<const uint8_t>(nan_flags));
   const uint8_t one = 1;
   file_.write(at(kDone), {slot, static_cast<uint64_t>(result.index)}, {1, 1}, std::span<const uint8_t>(&one, 1));
 }

@@ -34,6 +34,10 @@ struct PassPlan {
   void cut_by_cost(std::span<const int64_t> cost);
 };
 
+// Whether an example's scored losses hold a NaN: the model gave some scored token no loss. Counted
+// per pass and checkpoint (/<pass>/nan_losses); an example with no scored token has none.
+bool has_nan(std::span<const float> losses);
+
 // Whether an existing result file can be resumed under `fingerprint`.
 struct ResumeCheck {
   enum Kind { kMissing, kResumable, kOtherConfiguration, kDamaged } kind = kMissing;

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
 #include "output_plan.h"
 #include "weight_broadcaster.h"
 #include "curate/model/config.h"
+#include "curate/model/numerics.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -114,12 +116,15 @@ UnitResult Worker::process(const Unit& unit) {
     for (std::size_t k = 0; k < requested.size(); ++k) {
       ExampleResult& out = result.examples[requested[k]];
       out.losses = fake_losses(out.line, unit.checkpoint, requests[k].end - requests[k].begin);
+      const int64_t every = options_.test.fake_nan_every;
+      if (every > 0 && out.line % every == 0) std::fill(out.losses.begin(), out.losses.end(), std::nanf(""));
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(options_.test.fake_unit_seconds));
     return result;
   }
   auto losses = scorer_->score(requests);
   for (std::size_t k = 0; k < requested.size(); ++k) result.examples[requested[k]].losses = std::move(losses[k]);
+  require_not_uniform(result, unit.checkpoint);
   return result;
 }
 
@@ -149,6 +154,16 @@ UnitResult Worker::process_one_by_one(const Unit& unit, const std::exception& er
   if (failed == unit.positions.size()) throw;
   result.pass = unit.pass, result.slot = unit.slot, result.index = unit.index;
   return result;
+}
+
+void Worker::require_not_uniform(const UnitResult& result, const model::CheckpointKey& checkpoint) const {
+  std::vector<float> all;
+  for (const ExampleResult& e : result.examples) all.insert(all.end(), e.losses.begin(), e.losses.end());
+  const int64_t vocab = scorer_->vocab_size();
+  if (!model::all_losses_uniform(all, vocab)) return;
+  throw ModelError(cat(model::describe(checkpoint), " of ", options_.engine.model, ": every loss is ln(vocab) = ",
+                       std::log(static_cast<double>(vocab)), " (", all.size(), " scored tokens of unit ", result.index,
+                       "): the model predicts the uniform distribution (weights scaled or overflowing?)"));
 }
 
 bool Worker::serve(const comm::Comm& comm) {

@@ -19,7 +19,9 @@ class Worker {
   // test.fake_worker no model is loaded: see fake_losses().
   explicit Worker(const Options& options);
 
-  // Scores one unit. Deterministic: the result depends only on the unit and the options.
+  // Scores one unit. Deterministic: the result depends only on the unit and the options. Throws
+  // ModelError when every scored token's loss is ln(vocab) (model::all_losses_uniform): the
+  // checkpoint predicts the uniform distribution and its scores would mean nothing.
   UnitResult process(const Unit& unit);
   // After process(unit) threw `error`: scores the unit's records one at a time; a record that fails
   // alone is skipped as score_failed (logged with its line and the reason), the others are kept.
@@ -33,6 +35,8 @@ class Worker {
   bool serve(const comm::Comm& comm);
 
  private:
+  void require_not_uniform(const UnitResult& result, const model::CheckpointKey& checkpoint) const;
+
   const Options& options_;
   data::Tokenizer tokenizer_;
   data::Tokenizer::Session session_;

@@ -121,5 +121,23 @@ TEST(LooksUniform, LossesAtTheLogOfTheVocabulary) {
   EXPECT_TRUE(looks_uniform(uniform * 1.1, 151936, 0.15));
 }
 
+TEST(AllLossesUniform, EveryTokenAtTheLogOfTheVocabulary) {
+  const auto uniform = static_cast<float>(std::log(512.0));
+  std::vector<float> losses(20, uniform);
+  EXPECT_TRUE(all_losses_uniform(losses, 512));
+  losses[3] = std::nanf("");  // NaN is counted elsewhere, not here
+  EXPECT_TRUE(all_losses_uniform(losses, 512));
+  EXPECT_FALSE(all_losses_uniform(std::span<const float>(losses).first(10), 512));  // too few tokens to tell
+  EXPECT_FALSE(all_losses_uniform(losses, 1000));                                    // another vocabulary
+  EXPECT_FALSE(all_losses_uniform(losses, 1));
+  losses[7] = uniform + 0.01f;  // one token off: the model still tells tokens apart
+  EXPECT_FALSE(all_losses_uniform(losses, 512));
+  // Heavy noise: the mean is ln(vocab), but the tokens spread around it.
+  std::vector<float> noisy;
+  for (int k = 0; k < 64; ++k) noisy.push_back(uniform + (k % 2 ? 0.5f : -0.5f));
+  EXPECT_TRUE(looks_uniform(uniform, 512));
+  EXPECT_FALSE(all_losses_uniform(noisy, 512));
+}
+
 }  // namespace
 }  // namespace curate::model

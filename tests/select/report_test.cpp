@@ -311,6 +311,19 @@ TEST(Report, CuratorSectionsArePresentAndEscaped) {
   EXPECT_EQ(j["passes"][1]["tokens"], 123400);
 }
 
+TEST(Report, NaNLossesAreAWarningInThePageAndTheSummary) {
+  ReportData data = curator_report();
+  EXPECT_EQ(html_report(data).find("NaN losses:"), std::string::npos);
+  data.nan_losses = {{"profile", "directional 2", 3}};
+  const std::string html = html_report(data);
+  EXPECT_NE(html.find("<p class=\"warn\"><b>NaN losses:</b> 3 example(s) of the profile pass have NaN losses at directional 2"),
+            std::string::npos);
+  const json j = json::parse(summary_json(data).dump());
+  ASSERT_EQ(j["nan_losses"].size(), 1u);
+  EXPECT_EQ(j["nan_losses"][0]["checkpoint"], "directional 2");
+  EXPECT_EQ(j["nan_losses"][0]["examples"], 3);
+}
+
 TEST(Report, SharesAddUpWithinEachDomainAndZeroScoresAreExplained) {
   const std::string html = html_report(curator_report());
   // math's two sources (45% + 30% of 0.75... given as fractions of the domain) get a subtotal row.

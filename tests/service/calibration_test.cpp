@@ -30,6 +30,25 @@ TEST(ChooseCheckpointTest, OutsideTheBandTheClosestToItsMiddleWins) {
   EXPECT_EQ(choose_checkpoint(loss, 4, 1.5, 2.0).chosen, 3);
 }
 
+TEST(ChooseCheckpointTest, AMissedBandIsFlaggedWithTheSettingToChange) {
+  const std::vector<float> in_band = {2, 2, 3, 3};  // ratio 1.5 in [1.4, 1.7]
+  const CheckpointChoice met = choose_checkpoint(in_band, 2, 1.4, 1.7);
+  EXPECT_FALSE(met.missed);
+  EXPECT_EQ(calibration_warning(met, 1.4, 1.7, 2e-3, 8e-3), "");
+  // Too little noise: ratios 1, 1.0075, 1.005 for a wanted 2-3; the closest (gaussian 1) is used.
+  const std::vector<float> weak = {2, 2.015f, 2.01f};
+  const CheckpointChoice low = choose_checkpoint(weak, 3, 2, 3);
+  EXPECT_TRUE(low.missed);
+  EXPECT_EQ(low.chosen, 1);
+  const std::string warning = calibration_warning(low, 2, 3, 2e-3, 8e-3);
+  EXPECT_NE(warning.find("calibration missed its target: best ratio 1.0075 at gaussian 1, wanted 2-3"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("raise perturb.gaussian_max_std"), std::string::npos) << warning;
+  // Too much noise: ratio 5 for a wanted 2-3.
+  const CheckpointChoice high = choose_checkpoint(std::vector<float>{1, 5}, 2, 2, 3);
+  EXPECT_TRUE(high.missed);
+  EXPECT_NE(calibration_warning(high, 2, 3, 2e-3, 8e-3).find("lower perturb.gaussian_min_std"), std::string::npos);
+}
+
 TEST(ChooseCheckpointTest, OnlyExamplesScoredAtEveryCheckpointCount) {
   // Example 1 has no loss at gaussian 1: it must not count at the base either.
   const std::vector<float> loss = {2, 100, 3, kNaN};

@@ -108,6 +108,26 @@ TEST_F(ResultSinkTest, ReplayAfterACrashRestoresTheUnitsIntoTheFile) {
   EXPECT_EQ(sink->replay(plan_, done), 0);  // flagged units are not stored again
 }
 
+TEST_F(ResultSinkTest, NaNLossesAreFlaggedPerExampleAndSurviveARebuild) {
+  UnitResult nan_unit = result_of(plan_, 1);
+  nan_unit.examples[1].losses[1] = std::nanf("");  // row 3: one NaN among its losses
+  {
+    auto sink = open();
+    sink->open_pass(plan_);
+    sink->keep(plan_, result_of(plan_, 0));
+    sink->keep(plan_, nan_unit);
+    EXPECT_EQ(layout::read_nan_rows(sink->file(), Pass::kDifficulty), (std::vector<std::vector<uint64_t>>{{3}}));
+    sink->checkpoint();
+  }  // killed: the file is rebuilt from the journal, flags included
+  prepare_output(options_, kPrint, kRecords);
+  auto sink = open();
+  std::vector<uint8_t> done = sink->open_pass(plan_);
+  EXPECT_EQ(sink->replay(plan_, done), 2);
+  EXPECT_EQ(layout::read_nan_rows(sink->file(), Pass::kDifficulty), (std::vector<std::vector<uint64_t>>{{3}}));
+  EXPECT_FALSE(has_nan(result_of(plan_, 0).examples[0].losses));
+  EXPECT_FALSE(has_nan({}));  // nothing scored is not a NaN loss
+}
+
 TEST_F(ResultSinkTest, ReplaySkipsUnitsOfOtherPasses) {
   auto sink = open();
   sink->open_pass(plan_);

@@ -40,4 +40,11 @@ void require_finite_once(const TensorInfo& info, std::span<const std::byte> byte
 // knew (all-zero or destroyed weights). False for NaN, for vocab < 2 and for a negative tolerance.
 bool looks_uniform(double mean_loss, int64_t vocab, double tolerance = 0.05);
 
+// True when `losses` (nats, one per scored token) hold at least `min_tokens` finite values and every
+// finite one lies within `tolerance` (absolute, nats) of ln(vocab): the per-token spread is zero, as
+// for a model whose logits are all equal (weights scaled until RMSNorm overflows). A merely noisy
+// checkpoint whose mean comes near ln(vocab) still spreads its per-token losses, so it is not flagged.
+// NaN values are ignored (counted elsewhere); false for vocab < 2.
+bool all_losses_uniform(std::span<const float> losses, int64_t vocab, int64_t min_tokens = 16, double tolerance = 1e-3);
+
 }  // namespace curate::model

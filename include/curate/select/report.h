@@ -53,6 +53,13 @@ struct PassFacts {
   int64_t ranks = 0;           // MPI ranks of the last run
 };
 
+// Examples whose losses hold a NaN at one checkpoint of a pass (counted as not scored).
+struct NanLossLine {
+  std::string pass;        // calibration, difficulty, profile
+  std::string checkpoint;  // e.g. "gaussian 2"
+  int64_t examples = 0;
+};
+
 // One example shown to the curator, with why it was or was not taken. Text is raw: the report escapes it.
 struct ExampleView {
   enum class Status { kSelected, kNotPicked, kFilteredOut };
@@ -119,6 +126,7 @@ struct ReportData {
   Calibration calibration;
   std::vector<SourceView> sources;  // every group, in the order of the funnel table
   std::vector<PassFacts> passes;
+  std::vector<NanLossLine> nan_losses;  // checkpoints with at least one NaN-loss example; shown as warnings
   std::vector<std::pair<std::string, std::string>> settings;  // options that change results: name, value
   std::string fingerprint;  // the result file's configuration fingerprint
   std::string device;       // score.device (GPU-hours are shown for cuda devices)

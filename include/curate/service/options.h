@@ -33,6 +33,7 @@ struct RunOptions {
   double progress_seconds = 10;   // rank 0 reports progress this often
   double flush_seconds = 30;      // results are flushed to the HDF5 file at least this often
   double worker_timeout = 1800;   // seconds without any message from a busy worker before the job stops
+  double max_nan_fraction = 0.01; // a checkpoint whose examples with NaN losses exceed this fraction of its pass stops the run (exit 4)
   bool plan = false;              // --plan: print what the job will do (examples, tokens, units, file size, GPU-hours) and exit
   int64_t check_records = 100000; // [data] check_records: records rank 0 checks before the workers load models (0 = all)
   std::string selected;           // [select] output: the selected records (JSONL); empty = OUTPUT stem + .selected.jsonl[.gz|.zst]
@@ -76,13 +77,14 @@ struct TestOptions {
   // checkpoint (so any rank count gives the same file): lets hundreds of ranks exercise rank 0.
   bool fake_worker = false;
   double fake_unit_seconds = 0;  // fake workers also sleep this long per unit (a GPU's unit time)
+  int64_t fake_nan_every = 0;    // > 0: fake workers return NaN losses for records whose line is divisible by this
 };
 
 struct Options {
   RunOptions run;
   PassOptions pass;
   StoreOptions store;  // [store] token_losses
-  TestOptions test;    // [test] (hidden) fake_worker, fake_unit_seconds
+  TestOptions test;    // [test] (hidden) fake_worker, fake_unit_seconds, fake_nan_every
   model::EngineOptions engine;  // model.path, perturb.target, run.seed (perturb.seed); [score]; [perturb]
   data::DataOptions data;
   data::PromptOptions prompt;

@@ -243,7 +243,7 @@ void Coordinator::run_pass(const PassPlan& p) {
     if (local_) {
       const std::optional<Unit> unit = scheduler_.take();
       if (!unit) break;
-      store(local_->process(*unit));
+      store(local_->score(*unit));
     } else {
       scheduler_.step(0.25, store);
       scheduler_.check_timeouts();

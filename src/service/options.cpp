@@ -90,6 +90,8 @@ options::Group test_table(TestOptions& o) {
       .add("test.fake_unit_seconds", o.fake_unit_seconds, "fake workers sleep this long per unit")
       .add("test.fake_nan_every", o.fake_nan_every, "fake workers return NaN losses for records whose line is divisible by N",
            Affects::kResults)
+      .add("test.fake_fail_line", o.fake_fail_line, "fake workers throw a data error on a unit that holds this line",
+           Affects::kResults)
       .hidden();
   return g;
 }

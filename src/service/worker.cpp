@@ -113,6 +113,11 @@ UnitResult Worker::process(const Unit& unit) {
     requested.push_back(i);
   }
   if (!scorer_) {  // test.fake_worker
+    for (const ExampleResult& out : result.examples) {
+      if (options_.test.fake_fail_line > 0 && out.line == options_.test.fake_fail_line) {
+        throw DataError(cat("test.fake_fail_line: line ", out.line, " cannot be scored"));
+      }
+    }
     for (std::size_t k = 0; k < requested.size(); ++k) {
       ExampleResult& out = result.examples[requested[k]];
       out.losses = fake_losses(out.line, unit.checkpoint, requests[k].end - requests[k].begin);
@@ -126,6 +131,14 @@ UnitResult Worker::process(const Unit& unit) {
   for (std::size_t k = 0; k < requested.size(); ++k) result.examples[requested[k]].losses = std::move(losses[k]);
   require_not_uniform(result, unit.checkpoint);
   return result;
+}
+
+UnitResult Worker::score(const Unit& unit) {
+  try {
+    return process(unit);
+  } catch (const std::exception& e) {
+    return process_one_by_one(unit, e);
+  }
 }
 
 UnitResult Worker::process_one_by_one(const Unit& unit, const std::exception& error) {
@@ -187,11 +200,7 @@ bool Worker::serve(const comm::Comm& comm) {
     UnitResult result;
     const auto start = Clock::now();
     try {
-      try {
-        result = process(unit);
-      } catch (const std::exception& e) {
-        result = process_one_by_one(unit, e);
-      }
+      result = score(unit);
       scoring += seconds_since(start);
       ++units;
     } catch (const std::exception& e) {

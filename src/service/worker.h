@@ -23,11 +23,11 @@ class Worker {
   // ModelError when every scored token's loss is ln(vocab) (model::all_losses_uniform): the
   // checkpoint predicts the uniform distribution and its scores would mean nothing.
   UnitResult process(const Unit& unit);
-  // After process(unit) threw `error`: scores the unit's records one at a time; a record that fails
-  // alone is skipped as score_failed (logged with its line and the reason), the others are kept.
-  // Rethrows `error` when it is a model, configuration or store error, or when every record fails
-  // alone (the fault is not a record's: the unit would fail on any rerun too).
-  UnitResult process_one_by_one(const Unit& unit, const std::exception& error);
+  // process(unit), and when it throws, its records one at a time: a record that fails alone is
+  // skipped as score_failed (logged with its line and the reason), the others are kept. Rethrows the
+  // unit's error when it is a model, configuration or store error, or when every record fails alone
+  // (the fault is not a record's: the unit would fail on any rerun too).
+  UnitResult score(const Unit& unit);
 
   // Serves rank 0 until it says stop; returns true when the job goes on to the selection stage (the
   // stop message says so). Failures are reported to rank 0 (kFailure) and rethrown. Logs (debug) its
@@ -35,6 +35,7 @@ class Worker {
   bool serve(const comm::Comm& comm);
 
  private:
+  UnitResult process_one_by_one(const Unit& unit, const std::exception& error);
   void require_not_uniform(const UnitResult& result, const model::CheckpointKey& checkpoint) const;
 
   const Options& options_;

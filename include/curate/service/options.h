@@ -77,6 +77,7 @@ struct TestOptions {
   // checkpoint (so any rank count gives the same file): lets hundreds of ranks exercise rank 0.
   bool fake_worker = false;
   double fake_unit_seconds = 0;  // fake workers also sleep this long per unit (a GPU's unit time)
+  int64_t fake_fail_line = 0;    // > 0: fake workers throw DataError for a unit holding this line (a record that fails)
   int64_t fake_nan_every = 0;    // > 0: fake workers return NaN losses for records whose line is divisible by this
 };
 

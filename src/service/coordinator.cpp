@@ -6,11 +6,13 @@
 #include <map>
 #include <numeric>
 
+#include "curate/service/fingerprint.h"
 #include "curate/service/job.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "calibration.h"
+#include "output_plan.h"
 #include "reduce.h"
 
 namespace curate::service {
@@ -104,9 +106,17 @@ std::atomic<bool> stop_requested{false};
 
 void request_stop() noexcept { stop_requested = true; }
 
-std::unique_ptr<Coordinator> Coordinator::create(const Options& options, const comm::Comm& comm, uint64_t records) {
+std::unique_ptr<Coordinator> Coordinator::create(const Options& options, const comm::Comm& comm, uint64_t records,
+                                                 const ContentHash& dataset) {
   auto lock = std::make_unique<store::RunLock>(options.run.output + ".lock");  // before anything is opened or moved
-  std::unique_ptr<ResultSink> sink = open_result_sink(options, fingerprint(options), records);
+  HashCache cache(hash_cache_path(options));
+  const double start = steady_seconds();
+  const InputContent content = hash_inputs(options, dataset, &cache);
+  cache.save();
+  log::info(cat("input fingerprint: ", cache.hashed(), " file(s) hashed, ", cache.reused(), " unchanged (", hash_cache_path(options).string(),
+                ") in ", format_seconds(seconds_since(start))));
+  std::unique_ptr<ResultSink> sink =
+      open_result_sink(options, fingerprint(options, content), records, input_files_text(content));
   return std::unique_ptr<Coordinator>(new Coordinator(options, comm, records, std::move(lock), std::move(sink)));
 }
 

@@ -10,6 +10,7 @@
 #include "curate/comm/mpi.h"
 #include "curate/service/options.h"
 #include "curate/store/journal.h"
+#include "curate/util/content_hash.h"
 #include "result_sink.h"
 #include "scheduler.h"
 #include "worker.h"
@@ -23,9 +24,12 @@ extern std::atomic<bool> stop_requested;
 class Coordinator {
  public:
   // Builds a coordinator in steps, each after the previous succeeded: the output's lock
-  // (OUTPUT.lock), the result sink (open_result_sink: output plan, journal, result file), the
-  // scheduler, and a local worker when `comm` has one rank. Throws ConfigError or StoreError.
-  static std::unique_ptr<Coordinator> create(const Options& options, const comm::Comm& comm, uint64_t records);
+  // (OUTPUT.lock), the run's fingerprint (the inputs hashed once, by content; `dataset` is the record
+  // index's content hash), the result sink (open_result_sink: output plan, journal, result file), the
+  // scheduler, and a local worker when `comm` has one rank. Throws ConfigError, ModelError (an input
+  // that cannot be read) or StoreError.
+  static std::unique_ptr<Coordinator> create(const Options& options, const comm::Comm& comm, uint64_t records,
+                                             const ContentHash& dataset);
 
   // Runs the passes options.run.stage asks for, then stops the workers (telling them whether the
   // selection follows). Throws Interrupted after a requested stop, Error subclasses on failures.

@@ -23,18 +23,27 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Rank 0 checks the inputs and indexes the dataset once (workers read the cache); every rank gets
-// its verdict. Returns the record count, or nothing on a rank other than 0 when rank 0 failed (it
-// reports). Rank 0 rethrows its own error.
-std::optional<uint64_t> index_dataset(const Options& options, const comm::Comm& comm) {
+// What rank 0 learns from indexing the dataset.
+struct DatasetFacts {
   uint64_t records = 0;
+  ContentHash content;  // rank 0 only: the file's bytes (data::RecordIndex::content), for the fingerprint
+};
+
+// Rank 0 checks the inputs and indexes the dataset once (workers read the cache); every rank gets
+// its verdict. Returns the record count (and on rank 0 the content hash), or nothing on a rank other
+// than 0 when rank 0 failed (it reports). Rank 0 rethrows its own error.
+std::optional<DatasetFacts> index_dataset(const Options& options, const comm::Comm& comm) {
+  uint64_t records = 0;
+  ContentHash content;
   std::string failure;
   std::exception_ptr error;  // rank 0's, rethrown there with its own exit code
   if (comm.rank() == 0) {
     try {
       preflight(options);  // before any rank loads a model
       const auto start = Clock::now();
-      records = data::load_or_build_index(options.run.dataset, index_cache_path(options)).size();
+      const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
+      records = index.size();
+      content = index.content;
       log::info(cat("dataset ", options.run.dataset, ": ", records, " records (indexed in ", format_seconds(seconds_since(start)),
                     "); ", comm.size(), " rank(s), ", std::max(1, comm.size() - 1), " worker(s)"));
       if (records == 0) failure = "dataset " + options.run.dataset + " has no records";
@@ -44,7 +53,7 @@ std::optional<uint64_t> index_dataset(const Options& options, const comm::Comm& 
     }
   }
   failure = comm.broadcast(failure);
-  if (failure.empty()) return records;
+  if (failure.empty()) return DatasetFacts{records, content};
   if (comm.rank() != 0) return std::nullopt;
   if (error) std::rethrow_exception(error);
   throw DataError(failure);
@@ -96,10 +105,10 @@ void wind_down(Coordinator& coordinator, const Error& e, const comm::Comm& comm)
 }
 
 // Rank 0: the scoring passes, then (stage all) the selection.
-void coordinate(const Options& options, const comm::Comm& comm, uint64_t records) {
+void coordinate(const Options& options, const comm::Comm& comm, const DatasetFacts& dataset) {
   std::unique_ptr<Coordinator> coordinator;
   try {
-    coordinator = Coordinator::create(options, comm, records);
+    coordinator = Coordinator::create(options, comm, dataset.records, dataset.content);
   } catch (const Error&) {
     for (int rank = 1; rank < comm.size(); ++rank) comm.send(rank, kStop, {});  // no unit was handed out yet
     throw;
@@ -129,10 +138,10 @@ void run_job(const Options& options, const comm::Comm& comm) {
     return;
   }
   if (options.run.stage == Stage::kSelect) return run_selection(options, comm);  // no model needed
-  const std::optional<uint64_t> records = index_dataset(options, comm);
-  if (!records) return;  // rank 0 reports why
+  const std::optional<DatasetFacts> dataset = index_dataset(options, comm);
+  if (!dataset) return;  // rank 0 reports why
   if (comm.rank() != 0) return serve(options, comm);
-  coordinate(options, comm, *records);
+  coordinate(options, comm, *dataset);
 }
 
 }  // namespace curate::service

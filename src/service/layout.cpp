@@ -36,6 +36,12 @@ void check_readable(const store::H5File& f) {
   }
 }
 
+void write_input_files(store::H5File& f, const std::string& text) { f.set_attribute(kRoot, "input_files", text); }
+
+std::string read_input_files(const store::H5File& f) {
+  return f.has_attribute(kRoot, "input_files") ? f.string_attribute(kRoot, "input_files") : "";
+}
+
 void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records, const std::string& selection_file) {
   f.set_attribute(kRoot, "format", kFormat);
   f.set_attribute(kRoot, "version", kVersion);

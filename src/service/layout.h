@@ -5,7 +5,8 @@
 // N records, K examples the profile pass scores (kept by the difficulty filter), C checkpoints of a
 // pass, T scored tokens, U units, S calibration samples. Rows of a pass's datasets are the pass's
 // examples in record order: every record for the difficulty pass, /profile/example for the profile.
-//   /                         attrs format, version (3), fingerprint (every setting that changes results)
+//   /                         attrs format, version (3), fingerprint (every setting that changes results),
+//                             input_files (fingerprint.h input_files_text: the files behind its content keys)
 //   /examples/line            i64 [N]  the record's 1-based line number in the dataset
 //   /examples/id              str [N]  the data.id_field value (or the line number as text)
 //   /examples/{source,domain} str [N]
@@ -107,6 +108,10 @@ void check_readable(const store::H5File& f);
 // Writes the root attributes and creates the [records] /examples datasets of a new file, with
 // /selection linked to `selection_file` (a name in the same folder).
 void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records, const std::string& selection_file);
+
+// The root attribute input_files (fingerprint.h: input_files_text), '' in a file without it.
+void write_input_files(store::H5File& f, const std::string& text);
+std::string read_input_files(const store::H5File& f);
 
 // /examples/line and /examples/id (under their version-2 names in version-2 files).
 std::vector<int64_t> read_lines(const store::H5File& f);

@@ -1,7 +1,5 @@
 #include "curate/service/options.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <filesystem>
@@ -94,12 +92,6 @@ options::Group test_table(TestOptions& o) {
            Affects::kResults)
       .hidden();
   return g;
-}
-
-int64_t mtime_ns(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return 0;
-  return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
 }
 
 }  // namespace
@@ -233,22 +225,5 @@ TokenLosses parse_token_losses(const std::string& text) {
   if (text == "none") return TokenLosses::kNone;
   throw ConfigError("store.token_losses = '" + text + "' is unknown: use float32, float16 or none");
 }
-
-options::Fingerprint content_entries(const Options& o) {
-  return {{"model.content", cat(o.engine.model, "@", mtime_ns(o.engine.model + "/config.json"))},
-          {"tokenizer.content", o.run.tokenizer},
-          {"target.content", o.engine.target},
-          {"dataset.content", cat(o.run.dataset, "@", mtime_ns(o.run.dataset))}};
-}
-
-options::Fingerprint fingerprint_entries(const Options& o) {
-  options::Fingerprint out = content_entries(o);
-  out.push_back({"perturb.noise_version", model::kNoiseVersion});
-  Options bound = o;  // the tables bind non-const fields; they are only read here
-  for (options::Setting& s : options::results_entries(option_groups(bound))) out.push_back(std::move(s));
-  return out;
-}
-
-std::string fingerprint(const Options& o) { return options::format_fingerprint(fingerprint_entries(o)); }
 
 }  // namespace curate::service

@@ -14,6 +14,7 @@ struct JournalState {
   std::string fingerprint;  // "" for none or an unreadable journal
   bool base = false;        // the header is 'B'
   bool clean = false;       // the last record is 'C'
+  int64_t units = 0;        // unit records
 };
 JournalState journal_state(const std::filesystem::path& path) {
   JournalState state;
@@ -25,6 +26,7 @@ JournalState journal_state(const std::filesystem::path& path) {
       state.base = kind == JournalRecord::kBase;
     }
     state.clean = record.size() == 1 && kind == JournalRecord::kClean;
+    if (kind == JournalRecord::kUnit) ++state.units;
     first = false;
   });
   return state;
@@ -36,12 +38,31 @@ std::filesystem::path journal_path(const Options& options) { return options.run.
 
 std::filesystem::path base_path(const Options& options) { return options.run.output + ".base"; }
 std::filesystem::path index_cache_path(const Options& options) { return options.run.output + ".index"; }
+std::filesystem::path hash_cache_path(const Options& options) { return options.run.output + ".hashes"; }
 
-OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records) {
+OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records, const std::string& files) {
   const std::filesystem::path output = options.run.output, journal = journal_path(options);
+  if (options.run.fresh) {  // whatever is there, resumable or not: apply_output_plan drops journal and base
+    if (std::filesystem::exists(output)) {
+      const ResumeCheck check = check_resume(output, print, records, files);
+      const char* what = check.kind == ResumeCheck::kDamaged ? "damaged " : check.kind == ResumeCheck::kResumable ? "resumable " : "";
+      log::warn(cat("--fresh: moved ", what, output.string(), " to ", move_aside(output).string(), "; starting over",
+                    check.kind == ResumeCheck::kResumable ? "" : " (" + check.detail + ")"));
+    } else if (std::filesystem::exists(journal)) {
+      log::warn("--fresh: discarding " + journal.string() + "; starting over");
+    }
+    return {.new_journal = true};
+  }
   const JournalState state = std::filesystem::exists(journal) ? journal_state(journal) : JournalState{};
   const bool journal_matches = state.fingerprint == print;
-  const ResumeCheck check = check_resume(output, print, records);
+  const ResumeCheck check = check_resume(output, print, records, files);
+  if (check.kind == ResumeCheck::kOtherConfiguration && check.stored_nothing && state.units == 0) {
+    // A run that failed before storing a unit (a model folder without config.json, a worker that could
+    // not load): it holds nothing to keep, and the fixed rerun must not be refused.
+    log::warn(output.string() + " holds no results yet (an earlier run stopped before storing any); replacing it");
+    std::filesystem::remove(output);
+    return {.new_journal = true};
+  }
   switch (check.kind) {
     case ResumeCheck::kResumable:
       if (journal_matches && !state.clean) {
@@ -65,23 +86,15 @@ OutputPlan prepare_output(const Options& options, const std::string& print, uint
       }
       return {.new_journal = true};
     case ResumeCheck::kOtherConfiguration:
-      if (!options.run.fresh) {
-        throw ConfigError(check.detail + "; give another output.path, or --fresh to move it aside and start over");
-      }
-      log::warn("--fresh: moved " + output.string() + " to " + move_aside(output).string() + " (" + check.detail + ")");
-      return {.new_journal = true};
+      throw ConfigError(check.detail + "; or give another output.path, or --fresh to move it aside and start over");
     case ResumeCheck::kDamaged:
       if (journal_matches) {
         log::warn(output.string() + " is damaged (" + check.detail + "); moved to " + move_aside(output).string() +
                   ", rebuilding it from " + journal.string());
         return {.restore_base = state.base};
       }
-      if (!options.run.fresh) {
-        throw StoreError(check.detail + "; no journal of this configuration can rebuild it: --fresh moves it aside and "
-                         "starts over");
-      }
-      log::warn("--fresh: moved damaged " + output.string() + " to " + move_aside(output).string());
-      return {.new_journal = true};
+      throw StoreError(check.detail + "; no journal of this configuration can rebuild it: --fresh moves it aside and "
+                       "starts over");
   }
   return {.new_journal = true};
 }

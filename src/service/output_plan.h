@@ -15,6 +15,8 @@ std::filesystem::path journal_path(const Options& options);  // OUTPUT.journal
 std::filesystem::path base_path(const Options& options);     // OUTPUT.base
 // Where the record index of a run is cached: next to the output file (OUTPUT.index).
 std::filesystem::path index_cache_path(const Options& options);
+// Where the content hashes of the input files are cached (HashCache): OUTPUT.hashes.
+std::filesystem::path hash_cache_path(const Options& options);
 
 struct OutputPlan {
   bool new_journal = false;   // start the journal anew (with its header)
@@ -24,10 +26,13 @@ struct OutputPlan {
 };
 
 // Decides what to do with an existing result file and journal of a run with fingerprint `print` over
-// `records` records; may move a damaged or (with run.fresh) foreign file aside, or delete a file a kill
-// left unclosed. Throws ConfigError (a foreign file without --fresh) or StoreError (a damaged file no
-// journal can rebuild).
-OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records);
+// `records` records (`files`: its input_files_text, for a refusal's detail); may move a damaged file
+// aside, or delete a file a kill left unclosed. With run.fresh every existing result file is moved aside
+// (OUTPUT.discarded-TIME) and the journal dropped. A file of another configuration in which nothing was
+// stored (a run that failed before its first unit) is replaced, and so is its journal when that holds
+// no unit. Throws ConfigError (a foreign file without --fresh) or StoreError (a damaged file no journal
+// can rebuild).
+OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records, const std::string& files = "");
 
 // Carries out the file side of `plan` (old journal and base removed, snapshot taken or restored) and
 // returns the journal's path. Runs before the journal or result file is opened. Throws StoreError

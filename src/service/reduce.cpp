@@ -15,6 +15,7 @@
 
 #include "curate/data/dataset.h"
 #include "curate/comm/wire.h"
+#include "curate/service/fingerprint.h"
 #include "curate/store/journal.h"
 #include "curate/select/export.h"
 #include "curate/select/filter.h"
@@ -246,10 +247,16 @@ void run_selection(const Options& options, const comm::Comm& comm) {
     try {
       lock.emplace(options.run.output + ".lock");
       file.emplace(store::H5File::open(options.run.output, /*writable=*/false));
-      // The selection reads the stored scores: how they were computed (device, dtype, threads) does not
-      // matter here, so a CPU node (or a build without torch, where "auto" stays unresolved) may select.
-      const std::string differs = options::explain_difference(file->string_attribute(layout::kRoot, "fingerprint"), fingerprint(options),
-                                                              {"score.device", "score.dtype", "score.threads"});
+      // The selection reads the stored scores: how they were computed (device, dtype, threads) and the
+      // models behind them do not matter here, so a CPU node (or a build without torch, where "auto"
+      // stays unresolved, or a node without the models) may select. The dataset must be the one scored:
+      // the export copies its records byte for byte.
+      InputContent content;
+      content.dataset = data::load_or_build_index(options.run.dataset, index_cache_path(options)).content;
+      std::vector<std::string> ignored = kModelContentKeys;
+      ignored.insert(ignored.end(), {"score.device", "score.dtype", "score.threads"});
+      const std::string differs = explain_difference(file->string_attribute(layout::kRoot, "fingerprint"), "",
+                                                     fingerprint(options, content), "", ignored);
       if (!differs.empty()) {
         throw ConfigError(options.run.output + " was scored with a different configuration: " + differs);
       }

@@ -66,15 +66,16 @@ void ResultSink::add_pass_cost(Pass pass, const layout::PassCost& cost) {
   file_->flush();
 }
 
-std::unique_ptr<ResultSink> open_result_sink(const Options& options, const std::string& print, uint64_t records) {
-  const OutputPlan plan = prepare_output(options, print, records);
+std::unique_ptr<ResultSink> open_result_sink(const Options& options, const std::string& print, uint64_t records,
+                                             const std::string& files) {
+  const OutputPlan plan = prepare_output(options, print, records, files);
   const std::filesystem::path journal_file = apply_output_plan(options, plan);
   auto journal = std::make_unique<store::Journal>(journal_file);
   if (plan.new_journal) {  // synced before the result file is created or changed: a kill never leaves
     journal->append(header_record(plan.snapshot, print));  // a result file that no journal describes
     journal->sync();
   }
-  auto file = std::make_unique<RunFile>(options.run.output, print, records);
+  auto file = std::make_unique<RunFile>(options.run.output, print, records, files);
   return std::make_unique<ResultSink>(std::move(journal), std::move(file));
 }
 

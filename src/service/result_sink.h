@@ -51,7 +51,9 @@ class ResultSink {
 // step only after the previous one succeeded, so that a kill at any point leaves a state the next
 // run's prepare_output() handles): decide (prepare_output), move files (apply_output_plan), open the
 // journal, write and sync a new journal's header, and only then open or create the result file.
-// The caller holds the output's RunLock. Throws what those steps throw (ConfigError, StoreError).
-std::unique_ptr<ResultSink> open_result_sink(const Options& options, const std::string& print, uint64_t records);
+// The caller holds the output's RunLock. `files` (fingerprint.h input_files_text) goes into a new file
+// and names changed input files in a refusal. Throws what those steps throw (ConfigError, StoreError).
+std::unique_ptr<ResultSink> open_result_sink(const Options& options, const std::string& print, uint64_t records,
+                                             const std::string& files = "");
 
 }  // namespace curate::service

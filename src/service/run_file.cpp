@@ -5,8 +5,8 @@
 #include <ctime>
 #include <limits>
 
+#include "curate/service/fingerprint.h"
 #include "curate/util/error.h"
-#include "curate/util/option_table.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 
@@ -33,7 +33,21 @@ bool has_nan(std::span<const float> losses) {
   return std::any_of(losses.begin(), losses.end(), [](float v) { return std::isnan(v); });
 }
 
-ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records) {
+namespace {
+
+// No done flag of any pass is set: nothing was stored (the examples rows are written with the units).
+bool stored_nothing(const store::H5File& file) {
+  for (Pass pass : kPasses) {
+    const std::vector<uint8_t> done = layout::read_done(file, pass);
+    if (std::any_of(done.begin(), done.end(), [](uint8_t d) { return d != 0; })) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records,
+                         const std::string& files) {
   if (!std::filesystem::exists(path)) return {};
   try {
     store::H5File file = store::H5File::open(path, false);
@@ -47,11 +61,13 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
     if (stored != fingerprint) {
       return {ResumeCheck::kOtherConfiguration,
               path.string() + " holds results of a different configuration or dataset: " +
-                  options::explain_difference(stored, fingerprint)};
+                  explain_difference(stored, layout::read_input_files(file), fingerprint, files),
+              stored_nothing(file)};
     }
     if (file.dims(layout::kStatus) != std::vector<uint64_t>{records}) {
       return {ResumeCheck::kOtherConfiguration,
-              path.string() + " was written for another number of records than the dataset's " + std::to_string(records)};
+              path.string() + " was written for another number of records than the dataset's " + std::to_string(records),
+              stored_nothing(file)};
     }
     for (Pass pass : kPasses) layout::read_done(file, pass);  // the progress flags must be readable
     file.verify();  // and the rest of the structure: a write cut off by a full disk leaves a file that opens
@@ -62,7 +78,9 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
 }
 
 std::filesystem::path move_aside(const std::filesystem::path& path) {
-  const std::filesystem::path aside = path.string() + ".discarded-" + std::to_string(std::time(nullptr));
+  const std::string stem = path.string() + ".discarded-" + std::to_string(std::time(nullptr));
+  std::filesystem::path aside = stem;
+  for (int n = 2; std::filesystem::exists(aside); ++n) aside = stem + "-" + std::to_string(n);  // never over an older one
   std::filesystem::rename(path, aside);
   return aside;
 }
@@ -75,11 +93,12 @@ std::string output_stem(const std::string& output) {
 
 std::filesystem::path selection_path(const std::string& output) { return output_stem(output) + ".selection.h5"; }
 
-RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records)
+RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, const std::string& files)
     : file_(std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path)),
       records_(records) {
   if (layout::is_result_file(file_)) return;  // resuming: checked above
   layout::create_examples(file_, fingerprint, records, selection_path(path.string()).filename().string());
+  layout::write_input_files(file_, files);
   file_.flush();
 }
 

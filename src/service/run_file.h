@@ -42,8 +42,12 @@ bool has_nan(std::span<const float> losses);
 struct ResumeCheck {
   enum Kind { kMissing, kResumable, kOtherConfiguration, kDamaged } kind = kMissing;
   std::string detail;  // what differs or what is wrong
+  bool stored_nothing = false;  // kOtherConfiguration of a curate_dist file of this version in which no
+                                // unit of any pass is done: a run that failed before storing anything
 };
-ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records);
+// `files` (input_files_text of this run, may be '') lets the detail name the input files that changed.
+ResumeCheck check_resume(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records,
+                         const std::string& files = "");
 
 // OUTPUT without its .h5/.hdf5 extension: the stem of every file written beside it.
 std::string output_stem(const std::string& output);
@@ -51,7 +55,7 @@ std::string output_stem(const std::string& output);
 // that the selection (rewritten by every --stage select) never writes into the result file.
 std::filesystem::path selection_path(const std::string& output);
 
-// Renames `path` to PATH.discarded-<unix time> and returns the new name.
+// Renames `path` to PATH.discarded-<unix time> (-2, -3, ... when that exists) and returns the new name.
 std::filesystem::path move_aside(const std::filesystem::path& path);
 
 // Rows per chunk of a [C, rows, T] loss tensor of `type_size`-byte values: a unit's rows, but at most
@@ -63,8 +67,9 @@ constexpr uint64_t kMeanChunkRows = 4096;
 
 class RunFile {
  public:
-  // Opens `path` (which check_resume found resumable) or creates it for `records` examples.
-  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records);
+  // Opens `path` (which check_resume found resumable) or creates it for `records` examples, storing
+  // `fingerprint` and `files` (input_files_text) in a new file.
+  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, const std::string& files = "");
 
   // Creates the pass's datasets when missing; returns its done flags [slots × units].
   std::vector<uint8_t> open_pass(const PassPlan& plan);

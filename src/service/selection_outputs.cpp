@@ -78,11 +78,20 @@ void check_output_paths(const Options& options) {
   const std::vector<std::pair<std::string, fs::path>> inputs = {
       {"the dataset (data.path)", options.run.dataset}, {"the result file (output.path)", out},
       {"the run's journal", out + ".journal"},          {"the run's lock file", out + ".lock"},
-      {"the run's base copy", out + ".base"},            {"the run's record index", out + ".index"}};
+      {"the run's base copy", out + ".base"},            {"the run's record index", out + ".index"},
+      {"the run's hash cache", out + ".hashes"}};
   const std::vector<std::pair<std::string, fs::path>> folders = {
       {"the model folder (model.path)", options.engine.model},
       {"the tokenizer folder (model.tokenizer)", options.run.tokenizer},
       {"the fine-tuned model folder (perturb.target)", options.engine.target}};
+  for (std::size_t i = 1; i < inputs.size(); ++i) {  // the result file and its companions (all beside it)
+    for (const auto& [folder, folder_path] : folders) {
+      if (!folder_path.empty() && inside(inputs[i].second, folder_path)) {
+        throw ConfigError(cat(inputs[i].first, " '", inputs[i].second.string(), "' lies inside ", folder, " '", folder_path.string(),
+                              "': outputs never go into a model folder; choose another output.path"));
+      }
+    }
+  }
   const auto outputs = paths.named();
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const auto& [what, path] = outputs[i];

@@ -27,9 +27,9 @@ struct SelectionPaths {
 SelectionPaths selection_paths(const Options& options);
 
 // Throws ConfigError (exit 2) naming both paths when an output of the selection is the dataset, the
-// result file or one of its companions (.journal, .lock, .base, .index), a file inside the model,
-// tokenizer or fine-tuned model folder, or another output; and when another result file shares the
-// stem (r.h5 beside r.hdf5 or r). Files are compared by identity (device and inode) when both exist,
+// result file or one of its companions (.journal, .lock, .base, .index, .hashes), a file inside the
+// model, tokenizer or fine-tuned model folder, or another output; when the result file or a companion
+// lies inside one of those folders; and when another result file shares the stem (r.h5 beside r.hdf5 or r). Files are compared by identity (device and inode) when both exist,
 // else by their weakly canonical paths.
 void check_output_paths(const Options& options);
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "curate/service/fingerprint.h"
 #include "curate/service/options.h"
 #include "curate/util/error.h"
 #include "fuzz_support.h"
@@ -44,8 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   CURATE_FUZZ_CHECK(options.pass.unit_examples > 0);
   CURATE_FUZZ_CHECK(!options.run.selected.empty() && !options.run.tokenizer.empty());
   // The stored text reads back as the same entries (values may hold any byte but NUL, newlines too).
-  const std::string text = curate::service::fingerprint(options);
-  CURATE_FUZZ_CHECK(curate::options::parse_fingerprint(text) == curate::service::fingerprint_entries(options));
+  const curate::service::InputContent content;  // no files are read here: the entries' form is checked
+  const std::string text = curate::service::fingerprint(options, content);
+  CURATE_FUZZ_CHECK(curate::options::parse_fingerprint(text) == curate::service::fingerprint_entries(options, content));
   CURATE_FUZZ_CHECK(curate::options::explain_difference(text, text).empty());
   return 0;
 }

@@ -28,6 +28,20 @@ class OutputPlanTest : public ::testing::Test {
 
   std::filesystem::path output() const { return options_.run.output; }
   void make_result_file(const std::string& print = kPrint) { RunFile(output(), print, kRecords); }
+  // A result file holding one stored unit (its done flag set) of the difficulty pass.
+  void make_result_file_with_a_unit(const std::string& print) {
+    RunFile file(output(), print, kRecords);
+    PassPlan p;
+    p.pass = Pass::kDifficulty, p.slots = {{model::Family::kGaussian, 1}}, p.tokens = 2, p.first_tokens = 2, p.unit_examples = 4;
+    for (uint64_t i = 0; i < kRecords; ++i) p.positions.push_back(i);
+    p.cut_evenly();
+    file.open_pass(p);
+    UnitResult r;
+    r.pass = p.pass, r.slot = 0, r.index = 0;
+    for (int i = 0; i < 4; ++i) r.examples.push_back({});
+    file.store(p, r);
+    file.flush();
+  }
   // A journal of `records` (each one byte tag + text) headed by `header` + the fingerprint.
   void make_journal(char header, std::initializer_list<char> records, const std::string& print = kPrint) {
     store::Journal journal(journal_path(options_));
@@ -109,7 +123,7 @@ TEST_F(OutputPlanTest, JournalOfAnotherConfigurationIsReplaced) {
 }
 
 TEST_F(OutputPlanTest, FileOfAnotherConfigurationNeedsFresh) {
-  make_result_file("model=other");
+  make_result_file_with_a_unit("model=other");
   EXPECT_THROW_WITH(plan(), ConfigError, "different configuration", "--fresh");
   options_.run.fresh = true;
   EXPECT_TRUE(plan().new_journal);
@@ -119,6 +133,53 @@ TEST_F(OutputPlanTest, FileOfAnotherConfigurationNeedsFresh) {
     aside += entry.path().filename().string().starts_with("run.h5.discarded-");
   }
   EXPECT_EQ(aside, 1);
+}
+
+TEST_F(OutputPlanTest, FreshMovesEvenAResumableFileAside) {
+  make_result_file_with_a_unit(kPrint);
+  make_journal('F', {'U', 'C'});
+  options_.run.fresh = true;
+  const OutputPlan p = plan();
+  EXPECT_TRUE(p.new_journal);
+  EXPECT_FALSE(p.restore_base);
+  EXPECT_FALSE(std::filesystem::exists(output()));
+  apply_output_plan(options_, p);
+  EXPECT_FALSE(std::filesystem::exists(journal_path(options_)));
+  int aside = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    aside += entry.path().filename().string().starts_with("run.h5.discarded-");
+  }
+  EXPECT_EQ(aside, 1);
+}
+
+TEST_F(OutputPlanTest, FreshNeverMovesOverAnEarlierDiscardedFile) {
+  for (int run = 0; run < 3; ++run) {  // within one second: the names get -2, -3
+    make_result_file();
+    options_.run.fresh = true;
+    plan();
+  }
+  int aside = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    aside += entry.path().filename().string().starts_with("run.h5.discarded-");
+  }
+  EXPECT_EQ(aside, 3);
+}
+
+// A run that failed before its first unit (no config.json, a worker that could not load) left a file
+// of its configuration: the fixed rerun replaces it instead of refusing.
+TEST_F(OutputPlanTest, FileOfAnotherConfigurationWithNothingStoredIsReplaced) {
+  make_result_file("model=other");
+  make_journal('F', {}, "model=other");
+  const OutputPlan p = plan();
+  EXPECT_TRUE(p.new_journal);
+  EXPECT_FALSE(std::filesystem::exists(output()));
+}
+
+TEST_F(OutputPlanTest, FileWithNothingStoredButUnitsInItsJournalIsRefused) {
+  make_result_file("model=other");
+  make_journal('F', {'U'}, "model=other");  // killed after a unit reached the journal, before the file
+  EXPECT_THROW_WITH(plan(), ConfigError, "different configuration", "--fresh");
+  EXPECT_TRUE(std::filesystem::exists(output()));
 }
 
 TEST_F(OutputPlanTest, DamagedFileIsRebuiltWithItsJournalAndRefusedWithout) {

@@ -105,15 +105,4 @@ bool parse_options(int argc, char** argv, Options& options);
 // Checks combinations and fills defaults that depend on other settings (tokenizer = model).
 void validate(Options& options);
 
-// The inputs' identity: model.content, tokenizer.content, target.content and dataset.content. For now
-// a path with its modification time (model: config.json's; dataset: the file's) or the path alone
-// (tokenizer, target); the paths themselves are not part of the fingerprint otherwise.
-options::Fingerprint content_entries(const Options& options);
-
-// Every setting that changes results, as key = value: content_entries, the noise generator's version
-// and the table entries marked Affects::kResults. Stored in the output file (format_fingerprint's text)
-// so that a resumed run is known to continue the same computation.
-options::Fingerprint fingerprint_entries(const Options& options);
-std::string fingerprint(const Options& options);  // format_fingerprint(fingerprint_entries(options))
-
 }  // namespace curate::service

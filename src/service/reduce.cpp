@@ -196,20 +196,28 @@ void require_scored_examples(const store::H5File& file, const std::string& datas
   const std::vector<uint8_t> status = file.read_u8(layout::kStatus);
   const std::vector<float> difficulty = file.read_f32(layout::path(Pass::kDifficulty, layout::dataset::kMeanLoss));
   std::map<uint8_t, std::pair<int64_t, std::size_t>> skips;  // status -> count, first row
+  int64_t scored = 0;
   for (std::size_t i = 0; i < status.size(); ++i) {
-    if (example_ok(status[i]) && i < difficulty.size() && std::isfinite(difficulty[i])) return;
+    if (example_ok(status[i]) && i < difficulty.size() && std::isfinite(difficulty[i])) {
+      ++scored;
+      continue;
+    }
     auto& [count, first] = skips[status[i]];
     if (count++ == 0) first = i;
   }
+  if (skips.empty()) return;
   const std::vector<int64_t> lines = layout::read_lines(file);
   std::string reasons;
   for (const auto& [code, skip] : skips) {
-    const std::string why = example_ok(code) ? "no reasoning token to score, or a NaN loss" : skip_name(code);
-    reasons += cat("\n  ", why, " ", skip.first, " (first: line ", lines.at(skip.second), ")");
+    const std::string why = example_ok(code) ? "nothing_scored (no reasoning token, or a NaN loss)" : skip_name(code);
+    reasons += cat(reasons.empty() ? "" : ", ", why, " ", skip.first, " (first: line ", lines.at(skip.second), ")");
   }
-  throw DataError(cat("the difficulty pass scored none of the ", status.size(), " records of ", dataset,
-                      "; why:", reasons, "\ncheck the data options (curate_tool check --config) and that "
-                      "model.tokenizer belongs to model.path"));
+  if (scored > 0) {
+    log::info(cat("difficulty pass: ", scored, " of ", status.size(), " records scored; not scored: ", reasons));
+    return;
+  }
+  throw DataError(cat("the difficulty pass scored none of the ", status.size(), " records of ", dataset, "; why: ", reasons,
+                      "\ncheck the data options (curate_tool check --config) and that model.tokenizer belongs to model.path"));
 }
 
 std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const select::FilterOptions& options, uint64_t records) {

@@ -12,9 +12,9 @@
 
 namespace curate::service {
 
-// Rank 0, after a complete difficulty pass: throws DataError (exit 3) when it scored no record of
-// `dataset`, naming each skip reason with its count and first line (records skipped by the workers:
-// ids outside the vocabulary, prompts too long, ...), so that no empty selection ends with exit 0.
+// Rank 0, after a complete difficulty pass: logs the records it did not score, by skip reason with
+// count and first line (malformed, ids outside the vocabulary, prompts too long, ...); throws
+// DataError (exit 3) naming them when it scored none, so that no empty selection ends with exit 0.
 void require_scored_examples(const store::H5File& file, const std::string& dataset);
 
 // Rank 0, after a complete difficulty pass: runs the filter on /difficulty/mean_loss per source and

@@ -159,7 +159,14 @@ grep -q "NaN" nan_few.inspect || { cat nan_few.inspect; fail "inspect does not c
 run nan_many --output.path nan_many.h5 --test.fake_worker 1 --test.fake_nan_every 2
 expect 4 nan_many "NaN losses above run.max_nan_fraction"
 has nan_many "run.max_nan_fraction" "NaN losses above the threshold"
-echo "ok: NaN and Inf weights, uniform predictions, failed loads, all-skipped data and NaN losses stop the run"
+# A record that fails alone (synthetic: hidden test option) is skipped as score_failed, named in the
+# log; the others of its unit are kept and the run goes on (it used to fail every rerun at that unit).
+run failing --output.path failing.h5 --test.fake_worker 1 --test.fake_fail_line 50
+expect 0 failing "a record that cannot be scored"
+has failing "small.jsonl:50: cannot be scored at" "a record that cannot be scored"
+"$tool" inspect failing.h5 > failing.inspect
+grep -q "1 score_failed" failing.inspect || { cat failing.inspect; fail "inspect does not count the record that failed"; }
+echo "ok: NaN and Inf weights, uniform predictions, failed loads, all-skipped data and NaN losses stop the run", a failing record is skipped
 
 # --- Bounded inputs: a 2 MB prompt is skipped with its reason; the run ends. ----------------------
 python3 - <<'PY'

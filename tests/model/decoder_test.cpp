@@ -24,7 +24,7 @@ using curate::testing::read_file;
 using curate::testing::ScratchDir;
 using curate::testing::write_file;
 
-constexpr double kTolerance = 1e-4;  // issue 2: float32 losses within 1e-4 of the float64 reference
+constexpr double kTolerance = 1e-4;  // float32 losses within 1e-4 of the float64 reference (docs/DESIGN.md, parity)
 
 struct GoldenSequence {
   std::vector<int64_t> ids;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end test of the selection's outputs (issue 12): every selected record is byte-identical to
+# End-to-end test of the selection's outputs: every selected record is byte-identical to
 # its input line for every input format (ShareGPT, messages, flat, OpenThoughts, CRLF, BOM, .gz,
 # .zst); the same selection twice gives the same files; conversion only when asked; ids and scores;
 # outputs never overwrite an input or each other; a failed selection leaves the previous one whole;

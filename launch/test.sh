@@ -16,6 +16,15 @@ if [ "${CURATE_BROWSER_TEST:-1}" != 0 ] && ! command -v chromium-headless-shell 
     { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium-headless-shell; }; } >/dev/null ||
     echo "test: chromium-headless-shell could not be installed; the browser test will be skipped"
 fi
+# The code's format (.clang-format) is part of the test: clang-format 14, Debian 12's, installed once.
+if ! command -v clang-format >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "test: installing clang-format (the format check)"
+  { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clang-format ||
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clang-format; }; } >/dev/null
+fi
+"$root/launch/check_format.sh"
 # The LLaMA-Factory loader test (tests/service/llamafactory_test.sh) needs its own venv with llamafactory
 # and datasets from PyPI (about 10 minutes and 4 GB the first time); without it that test is skipped.
 "$root/launch/setup_llamafactory.sh" || echo "test: the LLaMA-Factory venv could not be made; curate_llamafactory will be skipped"

@@ -38,9 +38,7 @@ struct Comm::Handle {
 
 namespace {
 
-MPI_Comm native(const std::shared_ptr<const Comm::Handle>& handle) {
-  return handle ? handle->comm : MPI_COMM_WORLD;
-}
+MPI_Comm native(const std::shared_ptr<const Comm::Handle>& handle) { return handle ? handle->comm : MPI_COMM_WORLD; }
 
 }  // namespace
 
@@ -73,7 +71,8 @@ std::optional<Message> Comm::receive(double timeout_seconds, int source) const {
   int flag = 0;
   auto pause = std::chrono::microseconds(50);
   for (;;) {
-    check(MPI_Iprobe(source >= 0 ? source : MPI_ANY_SOURCE, MPI_ANY_TAG, native(handle_), &flag, &status), "MPI_Iprobe");
+    check(MPI_Iprobe(source >= 0 ? source : MPI_ANY_SOURCE, MPI_ANY_TAG, native(handle_), &flag, &status),
+          "MPI_Iprobe");
     if (flag) break;
     if (timeout_seconds > 0 && std::chrono::steady_clock::now() > deadline) return std::nullopt;
     std::this_thread::sleep_for(pause);
@@ -120,7 +119,8 @@ void Comm::allgather(std::span<int32_t> all, std::span<const int64_t> first) con
   std::vector<int> counts(static_cast<std::size_t>(size_)), displacements(static_cast<std::size_t>(size_));
   for (int r = 0; r < size_; ++r) {
     displacements[static_cast<std::size_t>(r)] = static_cast<int>(first[static_cast<std::size_t>(r)]);
-    counts[static_cast<std::size_t>(r)] = static_cast<int>(first[static_cast<std::size_t>(r) + 1] - first[static_cast<std::size_t>(r)]);
+    counts[static_cast<std::size_t>(r)] =
+        static_cast<int>(first[static_cast<std::size_t>(r) + 1] - first[static_cast<std::size_t>(r)]);
   }
   check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.data(), counts.data(), displacements.data(), MPI_INT32_T,
                        native(handle_)),
@@ -129,7 +129,7 @@ void Comm::allgather(std::span<int32_t> all, std::span<const int64_t> first) con
 
 void Comm::abort(int code) const {
   MPI_Abort(MPI_COMM_WORLD, code);  // the whole job, whatever this communicator
-  std::abort();  // MPI_Abort does not return; keep [[noreturn]] honest if it does
+  std::abort();                     // MPI_Abort does not return; keep [[noreturn]] honest if it does
 }
 
 Comm Comm::adopt(std::shared_ptr<const Handle> handle) {  // owns it from here, even if a check throws

@@ -54,21 +54,24 @@ void write_preview(std::ostream& out, int64_t number, const Example& example, co
   const int64_t reasoning = static_cast<int64_t>(t.ids.size()) - t.reasoning_start;
   const int64_t window = std::min(options.window_tokens, reasoning);
   const std::span<const TokenId> ids(t.ids);
-  out << "---- preview " << number << ": line " << example.line << ", id " << example.id << ", source " << example.source
-      << ", domain " << example.domain << "\n";
+  out << "---- preview " << number << ": line " << example.line << ", id " << example.id << ", source "
+      << example.source << ", domain " << example.domain << "\n";
   out << "prompt (" << thousands(t.reasoning_start) << " tokens, not scored):\n"
       << tokenizer.decode(ids.first(static_cast<std::size_t>(t.reasoning_start))) << "\n";
   out << "scored window (" << thousands(window) << " of the " << thousands(reasoning)
       << " tokens after the prompt; the example has " << thousands(t.full_length) << " tokens in all):\n";
   auto piece = [&](int64_t from, int64_t to) {
-    return tokenizer.decode(ids.subspan(static_cast<std::size_t>(t.reasoning_start + from), static_cast<std::size_t>(to - from)));
+    return tokenizer.decode(
+        ids.subspan(static_cast<std::size_t>(t.reasoning_start + from), static_cast<std::size_t>(to - from)));
   };
   const int64_t first = std::min(options.first_tokens, window);
   out << piece(0, first);
   if (reasoning >= options.first_tokens) out << "\u27e6" << thousands(options.first_tokens) << " tokens\u27e7";
   out << piece(first, window);
-  if (reasoning >= options.window_tokens) out << "\u27e6" << thousands(options.window_tokens) << " tokens\u27e7\n";
-  else out << "\u27e6end: " << thousands(reasoning) << " tokens\u27e7\n";
+  if (reasoning >= options.window_tokens)
+    out << "\u27e6" << thousands(options.window_tokens) << " tokens\u27e7\n";
+  else
+    out << "\u27e6end: " << thousands(reasoning) << " tokens\u27e7\n";
   if (window < reasoning) out << "(" << thousands(reasoning - window) << " more tokens, not scored)\n";
 }
 
@@ -76,7 +79,8 @@ void write_preview(std::ostream& out, int64_t number, const Example& example, co
 
 std::vector<std::string> CheckReport::top_skips(std::size_t top) const {
   std::vector<std::pair<std::string, Skips>> sorted(skipped.begin(), skipped.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
   std::vector<std::string> out;
   for (std::size_t i = 0; i < sorted.size() && i < top; ++i) {
     const auto& [reason, s] = sorted[i];
@@ -93,8 +97,10 @@ std::string sniff_data_file(const std::filesystem::path& path) {
     raw.read(reinterpret_cast<char*>(magic), 4);
   }
   if (magic[0] == 'P' && magic[1] == 'A' && magic[2] == 'R' && magic[3] == '1') {
-    throw DataError("'" + path.string() + "' is a Parquet file; curate_dist reads JSON Lines. Convert it with: python3 -c "
-                    "\"import pandas as pd; pd.read_parquet('" + path.string() + "').to_json('" + path.stem().string() +
+    throw DataError("'" + path.string() +
+                    "' is a Parquet file; curate_dist reads JSON Lines. Convert it with: python3 -c "
+                    "\"import pandas as pd; pd.read_parquet('" +
+                    path.string() + "').to_json('" + path.stem().string() +
                     ".jsonl', orient='records', lines=True, force_ascii=False)\"");
   }
   std::string kind = "JSON Lines";
@@ -111,8 +117,10 @@ std::string sniff_data_file(const std::filesystem::path& path) {
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos) continue;
     if (text[first] == '[') {
-      throw DataError("'" + path.string() + "' is one JSON array; curate_dist reads JSON Lines (one object a line). "
-                      "Convert it with: jq -c '.[]' '" + path.string() + "' > '" + path.stem().string() + ".jsonl'");
+      throw DataError("'" + path.string() +
+                      "' is one JSON array; curate_dist reads JSON Lines (one object a line). "
+                      "Convert it with: jq -c '.[]' '" +
+                      path.string() + "' > '" + path.stem().string() + ".jsonl'");
     }
     break;
   }
@@ -120,10 +128,11 @@ std::string sniff_data_file(const std::filesystem::path& path) {
 }
 
 // Tokenized examples holding an id at or above `vocab` become skips (bad_token_ids), as in the workers.
-void count_out_of_vocabulary(const std::vector<Example>& sample, const std::vector<TokenizedExample>& tokens, int64_t vocab,
-                             CheckReport& report) {
+void count_out_of_vocabulary(const std::vector<Example>& sample, const std::vector<TokenizedExample>& tokens,
+                             int64_t vocab, CheckReport& report) {
   for (std::size_t i = 0; i < sample.size(); ++i) {
-    const auto outside = std::find_if(tokens[i].ids.begin(), tokens[i].ids.end(), [&](TokenId id) { return id >= vocab; });
+    const auto outside =
+        std::find_if(tokens[i].ids.begin(), tokens[i].ids.end(), [&](TokenId id) { return id >= vocab; });
     if (outside == tokens[i].ids.end()) continue;
     ++report.out_of_vocabulary;
     --report.usable;
@@ -135,7 +144,8 @@ void count_out_of_vocabulary(const std::vector<Example>& sample, const std::vect
     }
   }
   if (report.out_of_vocabulary > 0 && report.out_of_vocabulary < static_cast<int64_t>(sample.size())) {
-    report.warnings.push_back(cat(thousands(report.out_of_vocabulary), " of the first ", thousands(static_cast<int64_t>(sample.size())),
+    report.warnings.push_back(cat(thousands(report.out_of_vocabulary), " of the first ",
+                                  thousands(static_cast<int64_t>(sample.size())),
                                   " usable records hold token ids outside the model's vocabulary of ", vocab,
                                   ": the workers skip such records (bad_token_ids)"));
   }
@@ -150,7 +160,9 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
   ChatTemplate chat;
   if (!options.tokenizer.empty()) {
     chat = ChatTemplate::resolve(tokenizer_folder(options.tokenizer), options.prompt.chat_template);
-    report.chat_template = chat.kind == TemplateKind::kChatML ? "chatml" : chat.kind == TemplateKind::kLlama3 ? "llama3" : "plain";
+    report.chat_template = chat.kind == TemplateKind::kChatML   ? "chatml"
+                           : chat.kind == TemplateKind::kLlama3 ? "llama3"
+                                                                : "plain";
     report.template_reason = chat.reason;
     tokenizer = Tokenizer::load(options.tokenizer);
   }
@@ -203,9 +215,9 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
   }
 
   if (report.marker_candidates > 0 && report.marker_records == 0 && !options.data.think_begin.empty()) {
-    std::string warning = cat("data.think_begin '", options.data.think_begin, "' occurs in none of the ",
-                              thousands(report.marker_candidates),
-                              " records whose reasoning comes from an assistant text: each whole text counts as the reasoning");
+    std::string warning = cat(
+        "data.think_begin '", options.data.think_begin, "' occurs in none of the ", thousands(report.marker_candidates),
+        " records whose reasoning comes from an assistant text: each whole text counts as the reasoning");
     for (const Markers& m : kKnownMarkers) {
       if (auto it = known_marker_records.find(m.begin); it != known_marker_records.end()) {
         warning += cat("; ", thousands(it->second), " of them hold '", m.begin, "': set data.think_begin = ", m.begin,
@@ -220,18 +232,22 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
                                   options.data.think_begin, "': those are scored whole, as reasoning"));
   }
   if (report.chat_template == "plain" && report.formats.size() > 0 && !report.formats.count("pretokenized")) {
-    report.warnings.push_back("the chat template is plain: prompts are the messages joined by blank lines, "
-                              "without any role markers; set data.chat_template if the model was trained with one");
+    report.warnings.push_back(
+        "the chat template is plain: prompts are the messages joined by blank lines, "
+        "without any role markers; set data.chat_template if the model was trained with one");
   }
 
   if (tokenizer && !sample.empty()) {
     std::vector<TokenizedExample> tokens(sample.size());
     parallel_for(
         sample.size(), options.threads, [&] { return Tokenizer::Session(*tokenizer); },
-        [&](Tokenizer::Session& session, std::size_t i) { tokens[i] = assemble(sample[i], chat, options.prompt, session); });
+        [&](Tokenizer::Session& session, std::size_t i) {
+          tokens[i] = assemble(sample[i], chat, options.prompt, session);
+        });
     report.tokenized = static_cast<int64_t>(sample.size());
     if (options.vocab_size > 0) count_out_of_vocabulary(sample, tokens, options.vocab_size, report);
-    const std::size_t counted = std::min(sample.size(), static_cast<std::size_t>(std::max<int64_t>(options.token_sample, 0)));
+    const std::size_t counted =
+        std::min(sample.size(), static_cast<std::size_t>(std::max<int64_t>(options.token_sample, 0)));
     for (std::size_t i = 0; i < counted; ++i) {
       const auto& t = tokens[i];
       const int64_t reasoning = static_cast<int64_t>(t.ids.size()) - t.reasoning_start;
@@ -264,20 +280,23 @@ std::vector<std::string> describe(const CheckReport& r, const CheckOptions& opti
                       thousands(r.usable), " usable, ", thousands(r.records - r.usable), " skipped"));
   if (!r.formats.empty()) {
     std::string formats;
-    for (const auto& [format, count] : r.formats) formats += cat(formats.empty() ? "" : ", ", format, " ", thousands(count));
+    for (const auto& [format, count] : r.formats)
+      formats += cat(formats.empty() ? "" : ", ", format, " ", thousands(count));
     lines.push_back("formats (data.format = " + options.data.format + "): " + formats);
   }
   for (const std::string& skip : r.top_skips(r.skipped.size())) lines.push_back("skipped: " + skip);
   if (!r.chat_template.empty()) lines.push_back(cat("chat template: ", r.chat_template, " (", r.template_reason, ")"));
   if (r.marker_candidates > 0) {
-    lines.push_back(cat("reasoning markers '", options.data.think_begin, "' ... '", options.data.think_end, "': found in ",
-                        thousands(r.marker_records), " of ", thousands(r.marker_candidates), " assistant texts"));
+    lines.push_back(cat("reasoning markers '", options.data.think_begin, "' ... '", options.data.think_end,
+                        "': found in ", thousands(r.marker_records), " of ", thousands(r.marker_candidates),
+                        " assistant texts"));
   }
   if (r.sampled > 0) {
     lines.push_back(cat("tokens (mean over the first ", thousands(r.sampled), " usable examples): prompt ",
-                        one_decimal(r.mean_prompt_tokens), ", after the prompt ", one_decimal(r.mean_reasoning_tokens), ", whole example ",
-                        one_decimal(r.mean_full_tokens), "; scored: ", one_decimal(r.mean_first_window), " of the first ",
-                        options.first_tokens, ", ", one_decimal(r.mean_profile_window), " of the first ", options.window_tokens));
+                        one_decimal(r.mean_prompt_tokens), ", after the prompt ", one_decimal(r.mean_reasoning_tokens),
+                        ", whole example ", one_decimal(r.mean_full_tokens),
+                        "; scored: ", one_decimal(r.mean_first_window), " of the first ", options.first_tokens, ", ",
+                        one_decimal(r.mean_profile_window), " of the first ", options.window_tokens));
   }
   for (const std::string& warning : r.warnings) lines.push_back("warning: " + warning);
   return lines;
@@ -288,12 +307,14 @@ void require_usable(const CheckReport& report, const CheckOptions& options) {
   if (report.usable > 0 && !all_outside) return;
   std::string reasons;
   for (const std::string& skip : report.top_skips(3)) reasons += "\n  " + skip;
-  const std::string what = all_outside ? cat("every one of the first ", thousands(report.tokenized), " usable records of ", options.input,
-                                             " holds token ids outside the model's vocabulary of ", options.vocab_size)
-                                       : cat("no usable record in ", options.input, " (", thousands(report.records), " read)");
-  throw DataError(cat(what, reasons.empty() ? "" : "; the top skip reasons:" + reasons,
-                      all_outside ? "\nthe tokenizer (model.tokenizer) or the pre-tokenized ids belong to another model than model.path"
-                                  : "\ncheck data.format and the data.*_field options (curate_tool check --help)"));
+  const std::string what =
+      all_outside ? cat("every one of the first ", thousands(report.tokenized), " usable records of ", options.input,
+                        " holds token ids outside the model's vocabulary of ", options.vocab_size)
+                  : cat("no usable record in ", options.input, " (", thousands(report.records), " read)");
+  throw DataError(cat(
+      what, reasons.empty() ? "" : "; the top skip reasons:" + reasons,
+      all_outside ? "\nthe tokenizer (model.tokenizer) or the pre-tokenized ids belong to another model than model.path"
+                  : "\ncheck data.format and the data.*_field options (curate_tool check --help)"));
 }
 
 void run_check(const CheckOptions& options, std::ostream& out) {

@@ -20,7 +20,8 @@ void run_tokenize(const TokenizeOptions& options) {
   if (options.tokenizer.empty() || options.input.empty() || options.output.empty()) {
     throw ConfigError("tokenize needs --tokenizer, --input and --output");
   }
-  if (options.threads < 0 || options.window_bytes <= 0) throw ConfigError("--threads >= 0 and --window-bytes > 0 needed");
+  if (options.threads < 0 || options.window_bytes <= 0)
+    throw ConfigError("--threads >= 0 and --window-bytes > 0 needed");
   const Tokenizer tokenizer = Tokenizer::load(options.tokenizer);
   LineReader reader(options.input);
   StagedFiles staged;  // the output appears whole or not at all
@@ -80,12 +81,12 @@ void run_tokenize(const TokenizeOptions& options) {
   close_output(out, temporary);
   staged.commit();
   const double seconds = std::max(encode_seconds, 1e-9);
-  log::info(cat("tokenized ", lines, " lines: ", bytes, " bytes -> ", tokens, " tokens; encoding ", format_seconds(seconds),
-                ", ", bytes / seconds / 1e6, " MB/s, ", static_cast<int64_t>(tokens / seconds), " tokens/s"));
+  log::info(cat("tokenized ", lines, " lines: ", bytes, " bytes -> ", tokens, " tokens; encoding ",
+                format_seconds(seconds), ", ", bytes / seconds / 1e6, " MB/s, ", static_cast<int64_t>(tokens / seconds),
+                " tokens/s"));
 }
 
 }  // namespace curate::data
-
 
 namespace curate::data {
 
@@ -112,12 +113,17 @@ void run_prepare(const PrepareOptions& options) {
     std::vector<TokenizedExample> done(batch.size());
     parallel_for(
         batch.size(), options.threads, [&] { return Tokenizer::Session(tokenizer); },
-        [&](Tokenizer::Session& session, std::size_t i) { done[i] = assemble(batch[i], chat, options.prompt, session); });
+        [&](Tokenizer::Session& session, std::size_t i) {
+          done[i] = assemble(batch[i], chat, options.prompt, session);
+        });
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      nlohmann::ordered_json row = {{"id", batch[i].id},          {"line", batch[i].line},
-                                    {"source", batch[i].source},  {"domain", batch[i].domain},
+      nlohmann::ordered_json row = {{"id", batch[i].id},
+                                    {"line", batch[i].line},
+                                    {"source", batch[i].source},
+                                    {"domain", batch[i].domain},
                                     {"window", score_window_name(done[i].window)},
-                                    {"input_ids", done[i].ids},   {"reasoning_start", done[i].reasoning_start},
+                                    {"input_ids", done[i].ids},
+                                    {"reasoning_start", done[i].reasoning_start},
                                     {"full_length", done[i].full_length}};
       out << row.dump() << '\n';
       tokens += done[i].full_length;

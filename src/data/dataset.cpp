@@ -18,9 +18,7 @@ namespace {
 
 constexpr char kIndexMagic[8] = {'C', 'U', 'R', 'I', 'D', 'X', '2', '\n'};  // 2: identity and content hash
 
-bool is_blank(const Line& line) {
-  return !line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos;
-}
+bool is_blank(const Line& line) { return !line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos; }
 
 struct FileStamp {
   uint64_t size;
@@ -32,9 +30,10 @@ struct FileStamp {
 FileStamp stamp(const std::filesystem::path& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) throw DataError("cannot stat '" + path.string() + "': " + std::strerror(errno));
-  return {static_cast<uint64_t>(info.st_size), static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec,
-          static_cast<int64_t>(info.st_ctim.tv_sec) * 1000000000 + info.st_ctim.tv_nsec, static_cast<uint64_t>(info.st_dev),
-          static_cast<uint64_t>(info.st_ino)};
+  return {static_cast<uint64_t>(info.st_size),
+          static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec,
+          static_cast<int64_t>(info.st_ctim.tv_sec) * 1000000000 + info.st_ctim.tv_nsec,
+          static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)};
 }
 
 FileStamp stamp_of(const RecordIndex& index) {
@@ -77,7 +76,8 @@ std::optional<RecordIndex> read_index(const std::filesystem::path& cache) {
   in.read(reinterpret_cast<char*>(&count), 8);
   if (!in || count > (uint64_t{1} << 40)) return std::nullopt;
   index.compressed = compressed != 0;
-  if (!read_array(in, index.offsets, count) || !read_array(in, index.lengths, count) || !read_array(in, index.lines, count)) {
+  if (!read_array(in, index.offsets, count) || !read_array(in, index.lengths, count) ||
+      !read_array(in, index.lines, count)) {
     return std::nullopt;
   }
   if (in.peek() != std::char_traits<char>::eof()) return std::nullopt;  // trailing garbage
@@ -85,16 +85,20 @@ std::optional<RecordIndex> read_index(const std::filesystem::path& cache) {
 }
 
 // Throws DataError when a position is not a record of `index` (read from `path`).
-void check_positions(const std::filesystem::path& path, const RecordIndex& index, std::span<const std::size_t> positions) {
+void check_positions(const std::filesystem::path& path, const RecordIndex& index,
+                     std::span<const std::size_t> positions) {
   for (std::size_t p : positions) {
-    if (p >= index.size()) throw DataError("record " + std::to_string(p) + " is outside the index of '" + path.string() + "'");
+    if (p >= index.size())
+      throw DataError("record " + std::to_string(p) + " is outside the index of '" + path.string() + "'");
   }
 }
 
 }  // namespace
 
 DatasetReader::DatasetReader(const std::filesystem::path& path, DataOptions options, std::ostream* report)
-    : path_(path), options_(std::move(options)), reader_(path, static_cast<std::size_t>(options_.max_line_bytes)),
+    : path_(path),
+      options_(std::move(options)),
+      reader_(path, static_cast<std::size_t>(options_.max_line_bytes)),
       report_(report) {
   validate(options_);
 }
@@ -119,7 +123,8 @@ bool DatasetReader::next(Example& example) {
   while (reader_.next(line)) {
     if (is_blank(line)) continue;
     if (line.too_long) {
-      skip(line, SkipReason::kLineTooLong, "line of " + std::to_string(line.length) + " bytes exceeds data.max_line_bytes");
+      skip(line, SkipReason::kLineTooLong,
+           "line of " + std::to_string(line.length) + " bytes exceeds data.max_line_bytes");
       continue;
     }
     ParseResult result = parse_record(line.text, line.number, options_);
@@ -170,10 +175,11 @@ RecordIndex load_or_build_index(const std::filesystem::path& path, const std::fi
     const uint64_t count = index.size();
     const uint8_t compressed = index.compressed;
     out.write(kIndexMagic, 8);
-    for (const void* field : {static_cast<const void*>(&index.file_size), static_cast<const void*>(&index.file_mtime_ns),
-                              static_cast<const void*>(&index.file_ctime_ns), static_cast<const void*>(&index.file_device),
-                              static_cast<const void*>(&index.file_inode), static_cast<const void*>(&index.content.high),
-                              static_cast<const void*>(&index.content.low)}) {
+    for (const void* field :
+         {static_cast<const void*>(&index.file_size), static_cast<const void*>(&index.file_mtime_ns),
+          static_cast<const void*>(&index.file_ctime_ns), static_cast<const void*>(&index.file_device),
+          static_cast<const void*>(&index.file_inode), static_cast<const void*>(&index.content.high),
+          static_cast<const void*>(&index.content.low)}) {
       out.write(static_cast<const char*>(field), 8);
     }
     out.write(reinterpret_cast<const char*>(&compressed), 1);
@@ -233,11 +239,13 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
   while (next < positions.size() && reader.next(line)) {
     while (next < positions.size() && index.lines[positions[next]] == line.number) parse(line.text, positions[next++]);
   }
-  if (next < positions.size()) throw DataError("'" + path.string() + "' has fewer lines than its index; delete the index cache");
+  if (next < positions.size())
+    throw DataError("'" + path.string() + "' has fewer lines than its index; delete the index cache");
   return results;
 }
 
-void read_raw_records(const std::filesystem::path& path, const RecordIndex& index, std::span<const std::size_t> positions,
+void read_raw_records(const std::filesystem::path& path, const RecordIndex& index,
+                      std::span<const std::size_t> positions,
                       const std::function<void(std::size_t position, std::string_view bytes)>& visit) {
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
   const auto changed = [&](std::size_t p) {
@@ -254,7 +262,8 @@ void read_raw_records(const std::filesystem::path& path, const RecordIndex& inde
         buffer.resize(index.lengths[p]);
         std::size_t done = 0;
         while (done < buffer.size()) {
-          const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(index.offsets[p] + done));
+          const ssize_t n =
+              ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(index.offsets[p] + done));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) throw changed(p);
           done += static_cast<std::size_t>(n);

@@ -38,7 +38,8 @@ class FileSink {
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
   void write(const void* data, std::size_t size) {
-    if (size > 0 && std::fwrite(data, 1, size, file_) != size) fail(path_, std::string("cannot write: ") + std::strerror(errno));
+    if (size > 0 && std::fwrite(data, 1, size, file_) != size)
+      fail(path_, std::string("cannot write: ") + std::strerror(errno));
   }
   void close() {
     std::FILE* file = file_;
@@ -113,7 +114,8 @@ class ZstdSink final : public CompressedWriter::Sink {
     for (;;) {
       ZSTD_outBuffer out{out_.data(), out_.size(), 0};
       const std::size_t remaining = ZSTD_compressStream2(stream_, &out, &in, mode);
-      if (ZSTD_isError(remaining)) fail(file_.path(), std::string("zstd compression failed: ") + ZSTD_getErrorName(remaining));
+      if (ZSTD_isError(remaining))
+        fail(file_.path(), std::string("zstd compression failed: ") + ZSTD_getErrorName(remaining));
       file_.write(out_.data(), out.pos);
       if (mode == ZSTD_e_end ? remaining == 0 : in.pos == in.size) return;
     }
@@ -137,18 +139,27 @@ Compression detect_compression(const std::filesystem::path& path) {
 
 std::string_view compression_suffix(Compression compression) {
   switch (compression) {
-    case Compression::kNone: return "";
-    case Compression::kGzip: return ".gz";
-    case Compression::kZstd: return ".zst";
+    case Compression::kNone:
+      return "";
+    case Compression::kGzip:
+      return ".gz";
+    case Compression::kZstd:
+      return ".zst";
   }
   return "";
 }
 
 CompressedWriter::CompressedWriter(const std::filesystem::path& path, Compression compression) {
   switch (compression) {
-    case Compression::kNone: sink_ = std::make_unique<PlainSink>(path); break;
-    case Compression::kGzip: sink_ = std::make_unique<GzipSink>(path); break;
-    case Compression::kZstd: sink_ = std::make_unique<ZstdSink>(path); break;
+    case Compression::kNone:
+      sink_ = std::make_unique<PlainSink>(path);
+      break;
+    case Compression::kGzip:
+      sink_ = std::make_unique<GzipSink>(path);
+      break;
+    case Compression::kZstd:
+      sink_ = std::make_unique<ZstdSink>(path);
+      break;
   }
 }
 

@@ -12,7 +12,8 @@ options::Group data_table(DataOptions& o) {
       .add("data.source_field", o.source_field, "field naming the source", r)
       .add("data.domain_field", o.domain_field, "field naming the domain", r)
       .add("data.conversations_field", o.conversations_field, "sharegpt turns", r)
-      .add("data.messages_field", o.messages_field, "sharegpt turns in OpenAI style, when there is no conversations_field", r)
+      .add("data.messages_field", o.messages_field,
+           "sharegpt turns in OpenAI style, when there is no conversations_field", r)
       .add("data.prompt_field", o.prompt_field, "flat prompt (OpenThoughts: problem)", r)
       .add("data.reasoning_field", o.reasoning_field, "flat reasoning", r)
       .add("data.answer_field", o.answer_field, "flat answer", r)
@@ -23,7 +24,9 @@ options::Group data_table(DataOptions& o) {
       .add("data.reasoning_start_field", o.reasoning_start_field, "pretokenized first reasoning token", r)
       .add("data.max_line_bytes", o.max_line_bytes, "longer lines are skipped", r)
       .add("data.max_prompt_tokens", o.max_prompt_tokens,
-           "records with a longer prompt are skipped as prompt_too_long (0: the model's context length minus the scored window)", r)
+           "records with a longer prompt are skipped as prompt_too_long (0: the model's context length minus the "
+           "scored window)",
+           r)
       .add("data.strict", o.strict, "stop at the first bad record");
   return g;
 }
@@ -36,7 +39,9 @@ options::Group prompt_table(PromptOptions& o) {
       .add("data.generation_prompt", o.generation_prompt, "emit the assistant header", r)
       .add("data.response_prefix", o.response_prefix, "text before the reasoning (\\n escapes)", r)
       .add_enum("score.window", o.window, kScoreWindows,
-           "response (the reference's: the whole assistant text + EOS after the prompt) or reasoning (between the markers)", r);
+                "response (the reference's: the whole assistant text + EOS after the prompt) or reasoning (between the "
+                "markers)",
+                r);
   return g;
 }
 

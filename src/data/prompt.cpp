@@ -34,8 +34,10 @@ ChatTemplate ChatTemplate::resolve(const std::filesystem::path& tokenizer_dir, c
       if (config.contains("bos_token") && config["bos_token"].is_string()) bos = config["bos_token"].get<std::string>();
       if (config.contains("eos_token")) {  // a string, or an AddedToken object {"content": ...}
         const auto& eos = config["eos_token"];
-        if (eos.is_string()) chat.eos = eos.get<std::string>();
-        else if (eos.is_object() && eos.contains("content") && eos["content"].is_string()) chat.eos = eos["content"].get<std::string>();
+        if (eos.is_string())
+          chat.eos = eos.get<std::string>();
+        else if (eos.is_object() && eos.contains("content") && eos["content"].is_string())
+          chat.eos = eos["content"].get<std::string>();
       }
     }
   }
@@ -53,10 +55,12 @@ ChatTemplate ChatTemplate::resolve(const std::filesystem::path& tokenizer_dir, c
       kind = "plain";
       chat.reason = "auto: " + where + " has no chat_template (a base model?), so messages are joined by blank lines";
     } else {
-      throw ConfigError("the chat_template of " + where + " is neither ChatML (<|im_start|>) nor Llama 3 "
-                        "(<|start_header_id|>), the formats curate_dist renders: set data.chat_template to chatml, "
-                        "llama3 or plain (the data.chat_template choices: auto, chatml, llama3, plain), or pre-tokenize "
-                        "the data with the model's own template (data.format = pretokenized)");
+      throw ConfigError(
+          "the chat_template of " + where +
+          " is neither ChatML (<|im_start|>) nor Llama 3 "
+          "(<|start_header_id|>), the formats curate_dist renders: set data.chat_template to chatml, "
+          "llama3 or plain (the data.chat_template choices: auto, chatml, llama3, plain), or pre-tokenize "
+          "the data with the model's own template (data.format = pretokenized)");
     }
   }
   if (kind == "chatml") {
@@ -116,7 +120,8 @@ Rendered render(const ChatTemplate& chat, const PromptOptions& options, const Ex
 ScoreWindow parse_score_window(const std::string& name) {
   if (name == "response") return ScoreWindow::kResponse;
   if (name == "reasoning") return ScoreWindow::kReasoning;
-  throw ConfigError("score.window = '" + name + "' is unknown: the choices are response (the reference's: the whole "
+  throw ConfigError("score.window = '" + name +
+                    "' is unknown: the choices are response (the reference's: the whole "
                     "assistant text and EOS) and reasoning (the text between the reasoning markers)");
 }
 
@@ -141,8 +146,9 @@ TokenizedExample response_window(const Example& example, const ChatTemplate& cha
   PromptOptions without_prefix = options;
   without_prefix.response_prefix.clear();
   const Rendered rendered = render(chat, without_prefix, example);
-  const std::string response =
-      example.response.empty() ? unescape(options.response_prefix) + example.reasoning + example.answer : example.response;
+  const std::string response = example.response.empty()
+                                   ? unescape(options.response_prefix) + example.reasoning + example.answer
+                                   : example.response;
   TokenizedExample out;
   out.window = ScoreWindow::kResponse;
   std::vector<TokenId> prompt_ids;
@@ -181,7 +187,8 @@ TokenizedExample assemble(const Example& example, const ChatTemplate& chat, cons
 
 ExampleWindows assemble_windows(const Example& example, const ChatTemplate& chat, const PromptOptions& options,
                                 Tokenizer::Session& session) {
-  if (example.pretokenized) return {pretokenized(example, ScoreWindow::kResponse), pretokenized(example, ScoreWindow::kReasoning)};
+  if (example.pretokenized)
+    return {pretokenized(example, ScoreWindow::kResponse), pretokenized(example, ScoreWindow::kReasoning)};
   return {response_window(example, chat, options, session), reasoning_window(example, chat, options, session)};
 }
 

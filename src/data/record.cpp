@@ -71,7 +71,9 @@ void parse_sharegpt(const json& object, const DataOptions& options, Example& exa
   for (const json& turn : *turns) {
     if (!turn.is_object()) throw Skip{SkipReason::kMissingField, "a conversation turn is not an object"};
     const json* role = turn.contains("role") ? &turn["role"] : turn.contains("from") ? &turn["from"] : nullptr;
-    const json* content = turn.contains("content") ? &turn["content"] : turn.contains("value") ? &turn["value"] : nullptr;
+    const json* content = turn.contains("content") ? &turn["content"]
+                          : turn.contains("value") ? &turn["value"]
+                                                   : nullptr;
     if (role == nullptr || !role->is_string() || content == nullptr || !content->is_string()) {
       throw Skip{SkipReason::kMissingField, "a conversation turn lacks role/from or content/value strings"};
     }
@@ -103,7 +105,8 @@ void parse_flat(const json& object, const DataOptions& options, Example& example
 void parse_pretokenized(const json& object, const DataOptions& options, Example& example) {
   const json* ids = field(object, options.ids_field);
   const json* start = field(object, options.reasoning_start_field);
-  if (ids == nullptr || !ids->is_array()) throw Skip{SkipReason::kMissingField, "missing \"" + options.ids_field + "\" array"};
+  if (ids == nullptr || !ids->is_array())
+    throw Skip{SkipReason::kMissingField, "missing \"" + options.ids_field + "\" array"};
   if (start == nullptr || !start->is_number_integer()) {
     throw Skip{SkipReason::kMissingField, "missing integer \"" + options.reasoning_start_field + "\""};
   }
@@ -116,7 +119,8 @@ void parse_pretokenized(const json& object, const DataOptions& options, Example&
   }
   example.reasoning_start = start->get<int64_t>();
   if (example.reasoning_start < 1 || example.reasoning_start >= static_cast<int64_t>(example.input_ids.size())) {
-    throw Skip{SkipReason::kEmptyReasoning, options.reasoning_start_field + " = " + std::to_string(example.reasoning_start) +
+    throw Skip{SkipReason::kEmptyReasoning, options.reasoning_start_field + " = " +
+                                                std::to_string(example.reasoning_start) +
                                                 " leaves no reasoning tokens after a non-empty prompt"};
   }
 }
@@ -125,17 +129,28 @@ void parse_pretokenized(const json& object, const DataOptions& options, Example&
 
 std::string_view skip_reason_name(SkipReason reason) {
   switch (reason) {
-    case SkipReason::kMalformedJson: return "malformed_json";
-    case SkipReason::kNotObject: return "not_an_object";
-    case SkipReason::kMissingField: return "missing_field";
-    case SkipReason::kEmptyReasoning: return "empty_reasoning";
-    case SkipReason::kInvalidUtf8: return "invalid_utf8";
-    case SkipReason::kLineTooLong: return "line_too_long";
-    case SkipReason::kUnknownRole: return "unknown_role";
-    case SkipReason::kBadTokenIds: return "bad_token_ids";
-    case SkipReason::kUnknownFormat: return "unknown_format";
-    case SkipReason::kPromptTooLong: return "prompt_too_long";
-    case SkipReason::kScoreFailed: return "score_failed";
+    case SkipReason::kMalformedJson:
+      return "malformed_json";
+    case SkipReason::kNotObject:
+      return "not_an_object";
+    case SkipReason::kMissingField:
+      return "missing_field";
+    case SkipReason::kEmptyReasoning:
+      return "empty_reasoning";
+    case SkipReason::kInvalidUtf8:
+      return "invalid_utf8";
+    case SkipReason::kLineTooLong:
+      return "line_too_long";
+    case SkipReason::kUnknownRole:
+      return "unknown_role";
+    case SkipReason::kBadTokenIds:
+      return "bad_token_ids";
+    case SkipReason::kUnknownFormat:
+      return "unknown_format";
+    case SkipReason::kPromptTooLong:
+      return "prompt_too_long";
+    case SkipReason::kScoreFailed:
+      return "score_failed";
   }
   return "unknown";
 }
@@ -185,20 +200,28 @@ ParseResult parse_record(std::string_view line, int64_t line_number, const DataO
     }
     std::string format = options.format;
     if (format == "auto") {
-      if (field(object, options.conversations_field) || field(object, options.messages_field)) format = "sharegpt";
-      else if (field(object, options.ids_field)) format = "pretokenized";
-      else if (field(object, options.prompt_field)) format = "flat";
-      else throw Skip{SkipReason::kUnknownFormat, "no \"" + options.conversations_field + "\", \"" + options.messages_field +
-                                                      "\", \"" + options.prompt_field + "\" or \"" + options.ids_field +
-                                                      "\" field: set data.format and field names"};
+      if (field(object, options.conversations_field) || field(object, options.messages_field))
+        format = "sharegpt";
+      else if (field(object, options.ids_field))
+        format = "pretokenized";
+      else if (field(object, options.prompt_field))
+        format = "flat";
+      else
+        throw Skip{SkipReason::kUnknownFormat, "no \"" + options.conversations_field + "\", \"" +
+                                                   options.messages_field + "\", \"" + options.prompt_field +
+                                                   "\" or \"" + options.ids_field +
+                                                   "\" field: set data.format and field names"};
     }
     result.format = format == "sharegpt" && field(object, options.conversations_field) == nullptr &&
                             field(object, options.messages_field) != nullptr
                         ? "messages"
                         : format;
-    if (format == "sharegpt") parse_sharegpt(object, options, example);
-    else if (format == "flat") parse_flat(object, options, example);
-    else parse_pretokenized(object, options, example);
+    if (format == "sharegpt")
+      parse_sharegpt(object, options, example);
+    else if (format == "flat")
+      parse_flat(object, options, example);
+    else
+      parse_pretokenized(object, options, example);
     if (!example.pretokenized && example.reasoning.find_first_not_of(" \t\r\n") == std::string::npos) {
       throw Skip{SkipReason::kEmptyReasoning, "the reasoning is empty"};
     }

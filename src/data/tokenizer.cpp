@@ -1,7 +1,6 @@
 // Encoding and decoding with a loaded tokenizer (loading is in tokenizer_load.cpp).
 #include "curate/data/tokenizer.h"
 
-
 #include "curate/util/error.h"
 #include "curate/util/parallel.h"
 #include "detail/tokenizer_impl.h"
@@ -131,22 +130,30 @@ void Tokenizer::Session::State::split(std::string_view piece, const PreTokenizer
   bool last_matched = false;
   for (const Part& part : parts) {
     switch (step.behavior) {
-      case SplitBehavior::kIsolated: result.push_back(part.text); break;
+      case SplitBehavior::kIsolated:
+        result.push_back(part.text);
+        break;
       case SplitBehavior::kRemoved:
         if (!part.matched) result.push_back(part.text);
         break;
       case SplitBehavior::kMergedWithPrevious:
-        if (part.matched && !result.empty()) result.back() = join(result.back(), part.text);
-        else result.push_back(part.text);
+        if (part.matched && !result.empty())
+          result.back() = join(result.back(), part.text);
+        else
+          result.push_back(part.text);
         break;
       case SplitBehavior::kMergedWithNext:
-        if (pending_next) result.back() = join(result.back(), part.text);
-        else result.push_back(part.text);
+        if (pending_next)
+          result.back() = join(result.back(), part.text);
+        else
+          result.push_back(part.text);
         pending_next = part.matched;
         break;
       case SplitBehavior::kContiguous:
-        if (part.matched && last_matched && !result.empty()) result.back() = join(result.back(), part.text);
-        else result.push_back(part.text);
+        if (part.matched && last_matched && !result.empty())
+          result.back() = join(result.back(), part.text);
+        else
+          result.push_back(part.text);
         break;
     }
     last_matched = part.matched;
@@ -222,7 +229,8 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special) c
     } else if (const std::string* token = impl_->bpe->bytes_of(id)) {
       bytes += *token;
     } else {
-      throw DataError("cannot decode token id " + std::to_string(id) + ": not in the vocabulary of " + impl_->path.string());
+      throw DataError("cannot decode token id " + std::to_string(id) + ": not in the vocabulary of " +
+                      impl_->path.string());
     }
   }
   return detail::utf8_lossy(bytes);

@@ -39,7 +39,8 @@ void add_normalizer(const json& node, std::vector<NormalizerKind>& out, const st
   } else if (type == "NFKD") {
     out.push_back(NormalizerKind::kNFKD);
   } else {
-    throw DataError(source + ": normalizer type '" + type + "' is not supported; supported: NFC, NFD, NFKC, NFKD, Sequence");
+    throw DataError(source + ": normalizer type '" + type +
+                    "' is not supported; supported: NFC, NFD, NFKC, NFKD, Sequence");
   }
 }
 
@@ -62,7 +63,8 @@ std::string escape_literal(const std::string& text) {
   return out;
 }
 
-void add_pre_tokenizer(const json& node, std::vector<PreTokenizerStep>& out, bool& byte_level, const std::string& source) {
+void add_pre_tokenizer(const json& node, std::vector<PreTokenizerStep>& out, bool& byte_level,
+                       const std::string& source) {
   if (node.is_null()) return;
   const std::string type = type_of(node);
   if (type == "Sequence") {
@@ -121,9 +123,9 @@ std::string Tokenizer::Impl::normalize(std::string_view text) const {
     if (kind == NormalizerKind::kNFD || kind == NormalizerKind::kNFKD) options |= UTF8PROC_DECOMPOSE;
     if (kind == NormalizerKind::kNFKC || kind == NormalizerKind::kNFKD) options |= UTF8PROC_COMPAT;
     utf8proc_uint8_t* mapped = nullptr;
-    utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(current.data()),
-                                      static_cast<utf8proc_ssize_t>(current.size()), &mapped,
-                                      static_cast<utf8proc_option_t>(options));
+    utf8proc_ssize_t n =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(current.data()),
+                     static_cast<utf8proc_ssize_t>(current.size()), &mapped, static_cast<utf8proc_option_t>(options));
     if (n < 0) throw DataError(std::string("unicode normalization failed: ") + utf8proc_errmsg(n));
     current.assign(reinterpret_cast<const char*>(mapped), static_cast<std::size_t>(n));
     std::free(mapped);
@@ -142,7 +144,8 @@ std::shared_ptr<Tokenizer::Impl> build(const json& root, const std::filesystem::
   bool byte_level = false;
   add_pre_tokenizer(root.value("pre_tokenizer", json()), impl->pre_tokenizers, byte_level, source);
   if (!byte_level) {
-    throw DataError(source + ": no ByteLevel pre_tokenizer; only byte-level BPE tokenizers (GPT-2, Qwen, Llama-3) are supported");
+    throw DataError(
+        source + ": no ByteLevel pre_tokenizer; only byte-level BPE tokenizers (GPT-2, Qwen, Llama-3) are supported");
   }
   check_decoder(root.value("decoder", json()), source);
   impl->bpe = std::make_unique<detail::Bpe>(root.value("model", json()), source);
@@ -156,10 +159,12 @@ std::shared_ptr<Tokenizer::Impl> build(const json& root, const std::filesystem::
         node["id"].get<int64_t>() > detail::kMaxTokenId) {
       throw DataError(source + ": malformed added token " + node.dump());
     }
-    AddedToken token{node["content"].get<std::string>(), node["id"].get<TokenId>(), node.value("lstrip", false),
-                     node.value("rstrip", false),        node.value("single_word", false),
-                     node.value("normalized", false),    node.value("special", false)};
-    if (find_invalid_utf8(token.content)) throw DataError(source + ": added token id " + std::to_string(token.id) + " is not UTF-8");
+    AddedToken token{node["content"].get<std::string>(), node["id"].get<TokenId>(),
+                     node.value("lstrip", false),        node.value("rstrip", false),
+                     node.value("single_word", false),   node.value("normalized", false),
+                     node.value("special", false)};
+    if (find_invalid_utf8(token.content))
+      throw DataError(source + ": added token id " + std::to_string(token.id) + " is not UTF-8");
     impl->added_match.push_back(token.normalized ? impl->normalize(token.content) : token.content);
     max_id = std::max<int64_t>(max_id, token.id);
     impl->added.push_back(std::move(token));
@@ -174,9 +179,8 @@ std::shared_ptr<Tokenizer::Impl> build(const json& root, const std::filesystem::
   }
   for (auto& table : impl->by_first_byte) {
     for (auto& candidates : table) {
-      std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
-        return impl->added_match[a].size() > impl->added_match[b].size();
-      });
+      std::stable_sort(candidates.begin(), candidates.end(),
+                       [&](int a, int b) { return impl->added_match[a].size() > impl->added_match[b].size(); });
     }
   }
   impl->word_char = std::make_unique<detail::Regex>(R"(^\w)", "word character");
@@ -201,6 +205,5 @@ Tokenizer Tokenizer::load(const std::filesystem::path& given) {
     throw DataError(source + ": a field has the wrong type (" + e.what() + ")");
   }
 }
-
 
 }  // namespace curate::data

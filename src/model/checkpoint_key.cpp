@@ -7,9 +7,12 @@ namespace curate::model {
 
 std::string describe(const CheckpointKey& key) {
   switch (key.family) {
-    case Family::kBase: return "base";
-    case Family::kGaussian: return cat("gaussian ", key.index);
-    case Family::kDirectional: return cat("directional ", key.index);
+    case Family::kBase:
+      return "base";
+    case Family::kGaussian:
+      return cat("gaussian ", key.index);
+    case Family::kDirectional:
+      return cat("directional ", key.index);
   }
   return "?";
 }

@@ -80,8 +80,8 @@ CheckpointScorer::CheckpointScorer(EngineOptions options, WeightBroadcaster* bro
   }
   m.scorer = std::make_unique<Scorer>(std::move(model), m.options.score);
   log::info(cat("weights received from the node's reading rank; ",
-                (m.base->bytes() + (m.finetuned ? m.finetuned->bytes() : 0)) / double(1 << 30),
-                " GiB held on ", m.options.device, " to rebuild checkpoints"));
+                (m.base->bytes() + (m.finetuned ? m.finetuned->bytes() : 0)) / double(1 << 30), " GiB held on ",
+                m.options.device, " to rebuild checkpoints"));
 }
 
 CheckpointScorer::~CheckpointScorer() = default;

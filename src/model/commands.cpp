@@ -5,6 +5,7 @@
 #include <ATen/DeviceAccelerator.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
 
+#include <sys/resource.h>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -16,7 +17,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
-#include <sys/resource.h>
 
 #include "curate/data/line_reader.h"
 #include "curate/model/perturb.h"
@@ -31,9 +31,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 TensorTarget apply_runtime(const RuntimeOptions& runtime) {
   if (runtime.threads < 0) throw ConfigError("--threads must be >= 0");
@@ -52,9 +50,7 @@ struct PendingLine {
 
 // Parses one input line of `curate_tool nll`. Throws DataError naming path:line.
 PendingLine parse_nll_line(const data::Line& line, const std::string& path, int64_t vocab) {
-  auto fail = [&](const std::string& why) -> void {
-    throw DataError(cat(path, ":", line.number, ": ", why));
-  };
+  auto fail = [&](const std::string& why) -> void { throw DataError(cat(path, ":", line.number, ": ", why)); };
   if (line.too_long) fail("line is longer than the line size limit");
   PendingLine pending;
   pending.object = nlohmann::ordered_json::parse(line.text, nullptr, /*allow_exceptions=*/false);
@@ -147,7 +143,7 @@ void profile_step(const std::function<void()>& step, const std::string& path) {
                        : lower.find("memcpy") != std::string::npos || lower.find("memset") != std::string::npos
                            ? "memcpy/memset"
                        : lower.find("softmax") != std::string::npos ? "log_softmax"
-                                                                     : "other (elementwise, norms, gathers)";
+                                                                    : "other (elementwise, norms, gathers)";
     kinds[kind] += seconds;
   }
   std::vector<std::pair<std::string, std::pair<double, int64_t>>> sorted(kernels.begin(), kernels.end());
@@ -184,7 +180,8 @@ void run_nll(const NllOptions& options) {
   if (options.family == "gaussian") {
     apply_gaussian(model, options.perturb, options.checkpoint);
   } else if (options.family == "directional") {
-    if (options.target.empty()) throw ConfigError("--family directional needs --perturb.target (a fine-tuned model folder)");
+    if (options.target.empty())
+      throw ConfigError("--family directional needs --perturb.target (a fine-tuned model folder)");
     CheckpointWeights finetuned(options.target, target);
     log::info(cat("directional checkpoint ", options.checkpoint, ": distance ",
                   apply_directional(model, finetuned, options.perturb, options.checkpoint)));
@@ -194,8 +191,8 @@ void run_nll(const NllOptions& options) {
   Scorer scorer(std::move(model), {.batch_tokens = options.batch_tokens});
   const int64_t vocab = scorer.model()->config().vocab_size;
   log::info(cat("loaded ", options.model, " (", scorer.model()->config().architecture_name, ", ",
-                scorer.model()->config().num_parameters() / 1e6, "M parameters) on ", options.runtime.device,
-                " in ", format_seconds(seconds_since(load_start))));
+                scorer.model()->config().num_parameters() / 1e6, "M parameters) on ", options.runtime.device, " in ",
+                format_seconds(seconds_since(load_start))));
 
   data::LineReader reader(options.input);
   StagedFiles staged;  // the output appears whole or not at all
@@ -252,14 +249,15 @@ void run_make_model(const MakeModelOptions& options) {
   const ModelConfig config = builtin_shape(options.shape);
   write_random_model(config, options.output, options.seed, options.init_std, parse_dtype(options.dtype),
                      options.shard_bytes);
-  log::info(cat("wrote ", options.shape, " (", config.num_parameters() / 1e6, "M parameters, ", options.dtype,
-                ") to ", options.output));
+  log::info(cat("wrote ", options.shape, " (", config.num_parameters() / 1e6, "M parameters, ", options.dtype, ") to ",
+                options.output));
 }
 
 void run_bench(const BenchOptions& options) {
   if (options.batch <= 0 || (!options.mix && options.seq_len < 2) || options.iters <= 0 || options.scored < 0 ||
       (options.mix && options.scored == 0)) {
-    throw ConfigError("bench needs --batch > 0, --iters > 0, --scored >= 0, and --seq-len > 1 or --mix with --scored > 0");
+    throw ConfigError(
+        "bench needs --batch > 0, --iters > 0, --scored >= 0, and --seq-len > 1 or --mix with --scored > 0");
   }
   const TensorTarget target = apply_runtime(options.runtime);
   const ModelConfig config = builtin_shape(options.shape);
@@ -276,7 +274,8 @@ void run_bench(const BenchOptions& options) {
   torch::Tensor lengths = options.mix ? torch::randint(50, 601, {options.batch}, generator) + scored
                                       : torch::full({options.batch}, options.seq_len, torch::kInt64);
   if (lengths.min().item<int64_t>() <= scored) throw ConfigError("--scored must be smaller than --seq-len");
-  torch::Tensor all_ids = torch::randint(0, config.vocab_size, {options.batch, lengths.max().item<int64_t>()}, generator);
+  torch::Tensor all_ids =
+      torch::randint(0, config.vocab_size, {options.batch, lengths.max().item<int64_t>()}, generator);
   std::vector<std::vector<int64_t>> ids(static_cast<std::size_t>(options.batch));
   for (int64_t b = 0; b < options.batch; ++b) {
     const int64_t length = lengths[b].item<int64_t>();
@@ -295,8 +294,9 @@ void run_bench(const BenchOptions& options) {
   const int64_t batch_tokens = options.batch_tokens > 0 ? options.batch_tokens : options.batch * max_len;
   Scorer scorer(model, {.batch_tokens = batch_tokens});
   const bool cuda = target.device.is_cuda();
-  const c10::DeviceIndex device_index =
-      !cuda ? c10::DeviceIndex(-1) : target.device.has_index() ? target.device.index() : at::accelerator::getDeviceIndex();
+  const c10::DeviceIndex device_index = !cuda                       ? c10::DeviceIndex(-1)
+                                        : target.device.has_index() ? target.device.index()
+                                                                    : at::accelerator::getDeviceIndex();
   auto sync = [&] { wait_for_device(target.device); };
   scorer.score(requests);  // warm-up
   sync();
@@ -314,24 +314,33 @@ void run_bench(const BenchOptions& options) {
   const double flops = model_flops(config, requests);
   const double peak_tflops = options.peak_tflops > 0 ? options.peak_tflops : cuda ? 989.0 : 0.0;
   if (!options.profile.empty()) {
-    profile_step([&] {
-      scorer.score(requests);
-      sync();
-    }, options.profile);
+    profile_step(
+        [&] {
+          scorer.score(requests);
+          sync();
+        },
+        options.profile);
   }
   nlohmann::ordered_json result = {
-      {"impl", "curate_tool"},          {"shape", options.shape},
-      {"device", options.runtime.device}, {"dtype", options.runtime.dtype},
-      {"threads", torch::get_num_threads()}, {"batch", options.batch},
-      {"mix", options.mix},              {"max_len", max_len},
-      {"real_tokens", real_tokens},      {"scored", scored},
-      {"tokens_per_s", real_tokens / step}, {"scored_per_s", options.batch * scored / step},
+      {"impl", "curate_tool"},
+      {"shape", options.shape},
+      {"device", options.runtime.device},
+      {"dtype", options.runtime.dtype},
+      {"threads", torch::get_num_threads()},
+      {"batch", options.batch},
+      {"mix", options.mix},
+      {"max_len", max_len},
+      {"real_tokens", real_tokens},
+      {"scored", scored},
+      {"tokens_per_s", real_tokens / step},
+      {"scored_per_s", options.batch * scored / step},
       {"params", config.num_parameters()},
       {"peak_gb", peak_gb},
       {"peak_kind", cuda ? "device allocated" : "host RSS"},
-      {"padding", scorer.stats().padded_tokens > 0
-                      ? static_cast<double>(scorer.stats().padded_tokens - scorer.stats().tokens) / scorer.stats().padded_tokens
-                      : 0.0},
+      {"padding",
+       scorer.stats().padded_tokens > 0
+           ? static_cast<double>(scorer.stats().padded_tokens - scorer.stats().tokens) / scorer.stats().padded_tokens
+           : 0.0},
       {"model_tflops_per_s", flops / step / 1e12},
       {"mfu", peak_tflops > 0 ? nlohmann::json(flops / step / (peak_tflops * 1e12)) : nlohmann::json(nullptr)},
       {"peak_tflops", peak_tflops > 0 ? nlohmann::json(peak_tflops) : nlohmann::json(nullptr)}};

@@ -17,9 +17,7 @@ class Reader {
  public:
   Reader(const json& object, const std::string& source) : object_(object), source_(source) {}
 
-  [[noreturn]] void fail(const std::string& message) const {
-    throw ModelError(source_ + ": " + message);
-  }
+  [[noreturn]] void fail(const std::string& message) const { throw ModelError(source_ + ": " + message); }
 
   bool has(const char* key) const { return object_.contains(key) && !object_.at(key).is_null(); }
 
@@ -89,8 +87,7 @@ RopeScaling parse_rope_scaling(const json& node, const std::string& source) {
       reader.fail("rope_scaling: high_freq_factor must exceed low_freq_factor");
     }
   } else {
-    reader.fail("unsupported rope_scaling type '" + type +
-                "'; supported: default, linear, llama3");
+    reader.fail("unsupported rope_scaling type '" + type + "'; supported: default, linear, llama3");
   }
   return scaling;
 }
@@ -145,8 +142,7 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
 
   if (config.num_attention_heads % config.num_key_value_heads != 0) {
     reader.fail("num_attention_heads (" + std::to_string(config.num_attention_heads) +
-                ") is not a multiple of num_key_value_heads (" +
-                std::to_string(config.num_key_value_heads) + ")");
+                ") is not a multiple of num_key_value_heads (" + std::to_string(config.num_key_value_heads) + ")");
   }
   if (reader.has("head_dim")) {
     config.head_dim = reader.positive_int("head_dim", int64_t{1} << 14);
@@ -185,7 +181,8 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
 
 std::string hub_id_of(const std::string& path) {
   const auto slash = path.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == path.size() || path.find('/', slash + 1) != std::string::npos) {
+  if (slash == std::string::npos || slash == 0 || slash + 1 == path.size() ||
+      path.find('/', slash + 1) != std::string::npos) {
     return {};
   }
   if (path[0] == '.' || path[slash + 1] == '.') return {};
@@ -203,11 +200,14 @@ void require_model_folder(const std::filesystem::path& dir, const std::string& o
     throw ModelError(option + " = '" + text + "' is a file: give the model folder (config.json + *.safetensors)");
   }
   const std::string id = hub_id_of(text);
-  if (id.empty()) throw ModelError(option + " = '" + text + "' does not exist: give a Hugging Face model folder (config.json + *.safetensors)");
+  if (id.empty())
+    throw ModelError(option + " = '" + text +
+                     "' does not exist: give a Hugging Face model folder (config.json + *.safetensors)");
   const std::string local = "models/" + id.substr(id.find('/') + 1);
-  throw ModelError(option + " = '" + text + "' does not exist here; it looks like a Hugging Face hub id. curate_dist reads "
-                   "local folders only: download it first (pip install -U huggingface_hub) with\n  hf download " + id +
-                   " --local-dir " + local + "\nthen set " + option + " = " + local);
+  throw ModelError(option + " = '" + text +
+                   "' does not exist here; it looks like a Hugging Face hub id. curate_dist reads "
+                   "local folders only: download it first (pip install -U huggingface_hub) with\n  hf download " +
+                   id + " --local-dir " + local + "\nthen set " + option + " = " + local);
 }
 
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {
@@ -234,7 +234,8 @@ std::string model_config_to_json(const ModelConfig& config) {
   out["num_attention_heads"] = config.num_attention_heads;
   out["num_key_value_heads"] = config.num_key_value_heads;
   out["head_dim"] = config.head_dim;
-  if (config.max_position_embeddings > 0) out["max_position_embeddings"] = config.max_position_embeddings;  // 0: unknown
+  if (config.max_position_embeddings > 0)
+    out["max_position_embeddings"] = config.max_position_embeddings;  // 0: unknown
   out["hidden_act"] = "silu";
   out["rope_theta"] = config.rope_theta;
   out["rms_norm_eps"] = config.rms_norm_eps;
@@ -263,8 +264,7 @@ ModelConfig builtin_shape(std::string_view name) {
   ModelConfig c;
   c.max_position_embeddings = 32768;
   c.torch_dtype = "float32";
-  auto qwen = [&](int64_t vocab, int64_t hidden, int64_t inter, int64_t layers, int64_t heads,
-                  int64_t kv, bool tie) {
+  auto qwen = [&](int64_t vocab, int64_t hidden, int64_t inter, int64_t layers, int64_t heads, int64_t kv, bool tie) {
     c.architecture = Architecture::kQwen2;
     c.architecture_name = "Qwen2ForCausalLM";
     c.vocab_size = vocab, c.hidden_size = hidden, c.intermediate_size = inter;
@@ -272,8 +272,7 @@ ModelConfig builtin_shape(std::string_view name) {
     c.head_dim = hidden / heads, c.rope_theta = 1e6, c.rms_norm_eps = 1e-6;
     c.tie_word_embeddings = tie, c.qkv_bias = true;
   };
-  auto llama = [&](int64_t vocab, int64_t hidden, int64_t inter, int64_t layers, int64_t heads,
-                   int64_t kv) {
+  auto llama = [&](int64_t vocab, int64_t hidden, int64_t inter, int64_t layers, int64_t heads, int64_t kv) {
     c.architecture = Architecture::kLlama;
     c.architecture_name = "LlamaForCausalLM";
     c.vocab_size = vocab, c.hidden_size = hidden, c.intermediate_size = inter;

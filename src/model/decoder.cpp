@@ -33,26 +33,23 @@ torch::Tensor inverse_frequencies(const ModelConfig& config) {
   torch::Tensor smooth =
       (old_context / wavelen - rope.low_freq_factor) / (rope.high_freq_factor - rope.low_freq_factor);
   torch::Tensor smoothed = (1 - smooth) * scaled / rope.factor + smooth * scaled;
-  torch::Tensor medium = torch::logical_not(wavelen < high_freq_wavelen)
-                             .logical_and(torch::logical_not(wavelen > low_freq_wavelen));
+  torch::Tensor medium =
+      torch::logical_not(wavelen < high_freq_wavelen).logical_and(torch::logical_not(wavelen > low_freq_wavelen));
   return torch::where(medium, smoothed, scaled);
 }
 
 }  // namespace
 
-ProjectionImpl::ProjectionImpl(WeightSource& weights, const std::string& name, int64_t in, int64_t out,
-                               bool bias) {
+ProjectionImpl::ProjectionImpl(WeightSource& weights, const std::string& name, int64_t in, int64_t out, bool bias) {
   weight_ = register_parameter("weight", weights.get(name + ".weight", {out, in}), false);
   if (bias) bias_ = register_parameter("bias", weights.get(name + ".bias", {out}), false);
 }
 
 torch::Tensor ProjectionImpl::forward(const torch::Tensor& x) const {
-  return bias_.defined() ? torch::nn::functional::linear(x, weight_, bias_)
-                         : torch::nn::functional::linear(x, weight_);
+  return bias_.defined() ? torch::nn::functional::linear(x, weight_, bias_) : torch::nn::functional::linear(x, weight_);
 }
 
-RMSNormImpl::RMSNormImpl(WeightSource& weights, const std::string& name, int64_t size, double eps)
-    : eps_(eps) {
+RMSNormImpl::RMSNormImpl(WeightSource& weights, const std::string& name, int64_t size, double eps) : eps_(eps) {
   weight_ = register_parameter("weight", weights.get(name + ".weight", {size}), false);
 }
 
@@ -83,8 +80,7 @@ AttentionImpl::AttentionImpl(WeightSource& weights, const std::string& prefix, c
   o_proj_ = register_module("o_proj", Projection(weights, prefix + "o_proj", q, c.hidden_size, c.o_bias));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
-                                     const torch::Tensor& sin) const {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const {
   const int64_t batch = x.size(0), length = x.size(1);
   auto heads = [&](const Projection& proj, int64_t n) {
     return proj->forward(x).view({batch, length, n, head_dim_}).transpose(1, 2);
@@ -101,8 +97,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
 MlpImpl::MlpImpl(WeightSource& weights, const std::string& prefix, const ModelConfig& c) {
   gate_proj_ = register_module(
       "gate_proj", Projection(weights, prefix + "gate_proj", c.hidden_size, c.intermediate_size, c.mlp_bias));
-  up_proj_ = register_module(
-      "up_proj", Projection(weights, prefix + "up_proj", c.hidden_size, c.intermediate_size, c.mlp_bias));
+  up_proj_ = register_module("up_proj",
+                             Projection(weights, prefix + "up_proj", c.hidden_size, c.intermediate_size, c.mlp_bias));
   down_proj_ = register_module(
       "down_proj", Projection(weights, prefix + "down_proj", c.intermediate_size, c.hidden_size, c.mlp_bias));
 }
@@ -112,12 +108,11 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) const {
 }
 
 DecoderLayerImpl::DecoderLayerImpl(WeightSource& weights, const std::string& prefix, const ModelConfig& c) {
-  input_layernorm_ = register_module(
-      "input_layernorm", RMSNorm(weights, prefix + "input_layernorm", c.hidden_size, c.rms_norm_eps));
+  input_layernorm_ =
+      register_module("input_layernorm", RMSNorm(weights, prefix + "input_layernorm", c.hidden_size, c.rms_norm_eps));
   self_attn_ = register_module("self_attn", Attention(weights, prefix + "self_attn.", c));
   post_attention_layernorm_ = register_module(
-      "post_attention_layernorm",
-      RMSNorm(weights, prefix + "post_attention_layernorm", c.hidden_size, c.rms_norm_eps));
+      "post_attention_layernorm", RMSNorm(weights, prefix + "post_attention_layernorm", c.hidden_size, c.rms_norm_eps));
   mlp_ = register_module("mlp", Mlp(weights, prefix + "mlp.", c));
 }
 
@@ -142,8 +137,8 @@ CausalLMImpl::CausalLMImpl(WeightSource& weights, const ModelConfig& config, Ten
     lm_head_ = embed_;
   } else {
     auto head = register_module("lm_head", std::make_shared<torch::nn::Module>());
-    lm_head_ = head->register_parameter(
-        "weight", weights.get("lm_head.weight", {config.vocab_size, config.hidden_size}), false);
+    lm_head_ = head->register_parameter("weight",
+                                        weights.get("lm_head.weight", {config.vocab_size, config.hidden_size}), false);
   }
   rotary_ = Rotary(config, target.device);
 }

@@ -54,11 +54,16 @@ NonFinite scan(std::span<const std::byte> bytes, Bits exponent, Bits mantissa) {
 
 NonFinite count_non_finite(DType dtype, std::span<const std::byte> bytes) {
   switch (dtype) {
-    case DType::kF32: return scan<uint32_t>(bytes, 0x7f800000u, 0x007fffffu);
-    case DType::kF64: return scan<uint64_t>(bytes, 0x7ff0000000000000ull, 0x000fffffffffffffull);
-    case DType::kF16: return scan<uint16_t>(bytes, 0x7c00u, 0x03ffu);
-    case DType::kBF16: return scan<uint16_t>(bytes, 0x7f80u, 0x007fu);
-    default: return {};
+    case DType::kF32:
+      return scan<uint32_t>(bytes, 0x7f800000u, 0x007fffffu);
+    case DType::kF64:
+      return scan<uint64_t>(bytes, 0x7ff0000000000000ull, 0x000fffffffffffffull);
+    case DType::kF16:
+      return scan<uint16_t>(bytes, 0x7c00u, 0x03ffu);
+    case DType::kBF16:
+      return scan<uint16_t>(bytes, 0x7f80u, 0x007fu);
+    default:
+      return {};
   }
 }
 
@@ -85,8 +90,8 @@ void require_finite_once(const TensorInfo& info, std::span<const std::byte> byte
   static std::set<std::string> verified;  // "identity tensor" of tensors found finite
   struct stat s {};
   if (::stat(file.c_str(), &s) != 0) return require_finite(info, bytes, file.string());
-  const std::string key = cat(s.st_dev, ':', s.st_ino, ':', s.st_size, ':', s.st_mtim.tv_sec, '.', s.st_mtim.tv_nsec, ':',
-                              s.st_ctim.tv_sec, '.', s.st_ctim.tv_nsec, ' ', info.offset, ' ', info.name);
+  const std::string key = cat(s.st_dev, ':', s.st_ino, ':', s.st_size, ':', s.st_mtim.tv_sec, '.', s.st_mtim.tv_nsec,
+                              ':', s.st_ctim.tv_sec, '.', s.st_ctim.tv_nsec, ' ', info.offset, ' ', info.name);
   {
     std::lock_guard lock(mutex);
     if (verified.count(key)) return;

@@ -10,10 +10,12 @@ options::Group perturb_table(PerturbOptions& o) {
   g.add("perturb.gaussian_checkpoints", o.gaussian_checkpoints, "number of cumulative Gaussian checkpoints", r)
       .add("perturb.gaussian_min_std", o.gaussian_min_std, "noise std of step 1 (absolute, per element)", r)
       .add("perturb.gaussian_max_std", o.gaussian_max_std, "total noise std of the last checkpoint", r)
-      .add("perturb.directional_checkpoints", o.directional_checkpoints, "checkpoints along the fine-tuning direction", r)
+      .add("perturb.directional_checkpoints", o.directional_checkpoints, "checkpoints along the fine-tuning direction",
+           r)
       .add("perturb.max_radius", o.max_radius, "distance of the last directional checkpoint", r)
       .add("perturb.min_radius", o.min_radius, "distance of the first (0 = max_radius / n)", r)
-      .add("perturb.direction_excludes_embeddings", o.direction_excludes_embeddings, "leave embeddings out of the direction", r);
+      .add("perturb.direction_excludes_embeddings", o.direction_excludes_embeddings,
+           "leave embeddings out of the direction", r);
   return g;
 }
 

@@ -10,8 +10,8 @@ namespace curate::model {
 void validate(const PerturbOptions& o) {
   if (o.gaussian_checkpoints < 1) throw ConfigError("perturb.gaussian_checkpoints must be >= 1");
   if (!(o.gaussian_min_std > 0) || !(o.gaussian_max_std >= o.gaussian_min_std)) {
-    throw ConfigError(cat("perturb.gaussian_min_std (", o.gaussian_min_std, ") must be > 0 and <= perturb.gaussian_max_std (",
-                          o.gaussian_max_std, ")"));
+    throw ConfigError(cat("perturb.gaussian_min_std (", o.gaussian_min_std,
+                          ") must be > 0 and <= perturb.gaussian_max_std (", o.gaussian_max_std, ")"));
   }
   if (o.gaussian_checkpoints == 1 && o.gaussian_max_std != o.gaussian_min_std) {
     throw ConfigError("with one Gaussian checkpoint perturb.gaussian_max_std must equal perturb.gaussian_min_std");

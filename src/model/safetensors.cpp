@@ -22,11 +22,10 @@ struct DTypeEntry {
   std::string_view name;
   std::size_t size;
 };
-constexpr DTypeEntry kDTypes[] = {
-    {DType::kF32, "F32", 4}, {DType::kF16, "F16", 2}, {DType::kBF16, "BF16", 2},
-    {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8}, {DType::kI32, "I32", 4},
-    {DType::kI16, "I16", 2}, {DType::kI8, "I8", 1},   {DType::kU8, "U8", 1},
-    {DType::kBool, "BOOL", 1}};
+constexpr DTypeEntry kDTypes[] = {{DType::kF32, "F32", 4},  {DType::kF16, "F16", 2}, {DType::kBF16, "BF16", 2},
+                                  {DType::kF64, "F64", 8},  {DType::kI64, "I64", 8}, {DType::kI32, "I32", 4},
+                                  {DType::kI16, "I16", 2},  {DType::kI8, "I8", 1},   {DType::kU8, "U8", 1},
+                                  {DType::kBool, "BOOL", 1}};
 
 const DTypeEntry& entry(DType dtype) {
   for (const auto& e : kDTypes) {
@@ -35,16 +34,15 @@ const DTypeEntry& entry(DType dtype) {
   return kDTypes[0];
 }
 
-TensorInfo parse_tensor(const std::string& name, const json& node, uint64_t data_start,
-                        uint64_t file_size, const std::string& source) {
+TensorInfo parse_tensor(const std::string& name, const json& node, uint64_t data_start, uint64_t file_size,
+                        const std::string& source) {
   auto fail = [&](const std::string& message) -> void {
     throw ModelError(source + ": tensor '" + name + "': " + message +
                      " (the file is damaged or was not written by a safetensors writer)");
   };
   TensorInfo info;
   info.name = name;
-  if (!node.is_object() || !node.contains("dtype") || !node.contains("shape") ||
-      !node.contains("data_offsets")) {
+  if (!node.is_object() || !node.contains("dtype") || !node.contains("shape") || !node.contains("data_offsets")) {
     fail("header entry needs dtype, shape and data_offsets");
   }
   const json& dtype = node.at("dtype");
@@ -98,8 +96,8 @@ TensorInfo parse_tensor(const std::string& name, const json& node, uint64_t data
 std::string_view dtype_name(DType dtype) { return entry(dtype).name; }
 std::size_t dtype_size(DType dtype) { return entry(dtype).size; }
 
-std::vector<TensorInfo> parse_safetensors_header(std::span<const std::byte> prefix,
-                                                 uint64_t file_size, const std::string& source) {
+std::vector<TensorInfo> parse_safetensors_header(std::span<const std::byte> prefix, uint64_t file_size,
+                                                 const std::string& source) {
   if (file_size < 8 || prefix.size() < 8) {
     throw ModelError(source + ": file of " + std::to_string(file_size) +
                      " bytes is too short for a safetensors header; the file is truncated");
@@ -135,8 +133,7 @@ std::vector<TensorInfo> parse_safetensors_header(std::span<const std::byte> pref
   return tensors;
 }
 
-SafetensorsFile::SafetensorsFile(const std::filesystem::path& path)
-    : file_(std::make_shared<MappedFile>(path)) {
+SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(std::make_shared<MappedFile>(path)) {
   tensors_ = parse_safetensors_header(file_->bytes(), file_->size(), path.string());
 }
 
@@ -178,8 +175,8 @@ Checkpoint::Checkpoint(const std::filesystem::path& model_dir) : dir_(model_dir)
     for (const auto& info : file->tensors()) {
       auto [it, inserted] = entries_.emplace(info.name, Entry{file, &info});
       if (!inserted) {
-        throw ModelError("tensor '" + info.name + "' appears in both '" + it->second.file->path().string() +
-                         "' and '" + shard.string() + "'");
+        throw ModelError("tensor '" + info.name + "' appears in both '" + it->second.file->path().string() + "' and '" +
+                         shard.string() + "'");
       }
     }
   }
@@ -201,9 +198,8 @@ void write_safetensors(const std::filesystem::path& path, std::span<const Tensor
   json header = json::object();
   uint64_t offset = 0;
   for (const auto& t : tensors) {
-    header[t.name] = {{"dtype", dtype_name(t.dtype)},
-                      {"shape", t.shape},
-                      {"data_offsets", {offset, offset + t.bytes.size()}}};
+    header[t.name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
   std::string text = header.dump();

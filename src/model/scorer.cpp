@@ -21,9 +21,9 @@ Scorer::Scorer(CausalLM model, ScoreOptions options) : model_(std::move(model)),
 }
 
 struct Scorer::Launched {
-  std::vector<std::size_t> order;  // request indices, in the order of `losses`
-  torch::Tensor losses;            // float32 [scored] on the host (pinned on CUDA)
-  std::optional<c10::Event> ready; // recorded after the copy to `losses` (CUDA only)
+  std::vector<std::size_t> order;   // request indices, in the order of `losses`
+  torch::Tensor losses;             // float32 [scored] on the host (pinned on CUDA)
+  std::optional<c10::Event> ready;  // recorded after the copy to `losses` (CUDA only)
 };
 
 std::vector<std::vector<float>> Scorer::score(std::span<const ScoreRequest> requests,
@@ -36,14 +36,13 @@ std::vector<std::vector<float>> Scorer::score(std::span<const ScoreRequest> requ
     const auto n = static_cast<int64_t>(r.ids.size());
     const bool fits = r.begin >= 0 && r.begin <= r.end && (r.begin == r.end ? r.end <= n : r.end < n);
     if (!fits) {
-      throw DataError(cat("sequence ", i, ": scored range [", r.begin, ", ", r.end,
-                          ") does not fit a sequence of ", n, " tokens"));
+      throw DataError(
+          cat("sequence ", i, ": scored range [", r.begin, ", ", r.end, ") does not fit a sequence of ", n, " tokens"));
     }
     for (int64_t j = 0; j < std::min(r.end + 1, n); ++j) {
       if (r.ids[j] < 0 || r.ids[j] >= vocab) {
         throw DataError(cat("sequence ", i, ": token id ", r.ids[j], " at position ", j,
-                            " is outside the model's vocabulary of ", vocab,
-                            "; was it tokenized for another model?"));
+                            " is outside the model's vocabulary of ", vocab, "; was it tokenized for another model?"));
       }
     }
     if (r.end > r.begin) order.push_back(i);
@@ -76,7 +75,6 @@ std::vector<std::vector<float>> Scorer::score(std::span<const ScoreRequest> requ
   if (pending) collect(requests, *pending, results);
   return results;
 }
-
 
 Scorer::Launched Scorer::launch_batch(std::span<const ScoreRequest> requests, std::span<const std::size_t> order) {
   const auto batch = static_cast<int64_t>(order.size());
@@ -135,7 +133,8 @@ Scorer::Launched Scorer::launch_batch(std::span<const ScoreRequest> requests, st
   return launched;
 }
 
-void Scorer::collect(std::span<const ScoreRequest> requests, Launched& batch, std::vector<std::vector<float>>& results) {
+void Scorer::collect(std::span<const ScoreRequest> requests, Launched& batch,
+                     std::vector<std::vector<float>>& results) {
   if (batch.ready) batch.ready->synchronize();
   const float* values = batch.losses.data_ptr<float>();
   for (std::size_t i : batch.order) {

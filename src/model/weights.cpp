@@ -20,10 +20,14 @@ namespace {
 
 torch::ScalarType to_scalar_type(DType dtype, const std::string& context) {
   switch (dtype) {
-    case DType::kF32: return torch::kFloat32;
-    case DType::kBF16: return torch::kBFloat16;
-    case DType::kF16: return torch::kFloat16;
-    case DType::kF64: return torch::kFloat64;
+    case DType::kF32:
+      return torch::kFloat32;
+    case DType::kBF16:
+      return torch::kBFloat16;
+    case DType::kF16:
+      return torch::kFloat16;
+    case DType::kF64:
+      return torch::kFloat64;
     default:
       throw ModelError(context + ": dtype " + std::string(dtype_name(dtype)) +
                        " is not a floating-point weight type (F32, BF16, F16, F64)");
@@ -32,10 +36,14 @@ torch::ScalarType to_scalar_type(DType dtype, const std::string& context) {
 
 DType to_dtype(torch::ScalarType type) {
   switch (type) {
-    case torch::kFloat32: return DType::kF32;
-    case torch::kBFloat16: return DType::kBF16;
-    case torch::kFloat16: return DType::kF16;
-    default: throw ConfigError("models can be written as float32, bfloat16 or float16");
+    case torch::kFloat32:
+      return DType::kF32;
+    case torch::kBFloat16:
+      return DType::kBF16;
+    case torch::kFloat16:
+      return DType::kF16;
+    default:
+      throw ConfigError("models can be written as float32, bfloat16 or float16");
   }
 }
 
@@ -59,8 +67,7 @@ torch::Tensor CheckpointWeights::get(const std::string& name, const std::vector<
   const TensorInfo& info = *entry->info;
   const std::string where = entry->file->path().string() + ": tensor '" + name + "'";
   if (info.shape != shape) {
-    throw ModelError(where + " has shape " + shape_text(info.shape) + " but config.json implies " +
-                     shape_text(shape));
+    throw ModelError(where + " has shape " + shape_text(info.shape) + " but config.json implies " + shape_text(shape));
   }
   used_.insert(name);
   const torch::ScalarType stored = to_scalar_type(info.dtype, where);
@@ -71,7 +78,8 @@ torch::Tensor CheckpointWeights::get(const std::string& name, const std::vector<
   torch::Tensor view;
   if (reinterpret_cast<uintptr_t>(data) % dtype_size(info.dtype) == 0) {
     auto keep_alive = entry->file->mapping();
-    view = torch::from_blob(data, shape, [keep_alive](void*) {}, torch::TensorOptions().dtype(stored));
+    view = torch::from_blob(
+        data, shape, [keep_alive](void*) {}, torch::TensorOptions().dtype(stored));
   } else {  // unaligned data: one copy is unavoidable
     view = torch::empty(shape, torch::TensorOptions().dtype(stored));
     std::memcpy(view.data_ptr(), data, info.nbytes);
@@ -167,8 +175,9 @@ torch::Tensor BroadcastWeights::get(const std::string& name, const std::vector<i
                      "' (its own error names the cause)");
   }
   if (got[1] != header[1] || got[2] != header[2]) {
-    throw ModelError(cat("weight broadcast out of step at tensor '", name, "' (", header[2], " bytes): the reading rank sent ",
-                         got[2], " bytes of another tensor; do all ranks of the node use the same model folder, "
+    throw ModelError(cat("weight broadcast out of step at tensor '", name, "' (", header[2],
+                         " bytes): the reading rank sent ", got[2],
+                         " bytes of another tensor; do all ranks of the node use the same model folder, "
                          "config.json and score.dtype?"));
   }
   wait_for_device(target_.device);
@@ -198,8 +207,8 @@ torch::ScalarType parse_dtype(const std::string& name) {
   throw ConfigError("unknown dtype '" + name + "': use float32, bfloat16 or float16");
 }
 
-void write_random_model(const ModelConfig& config, const std::filesystem::path& dir, uint64_t seed,
-                        double std, torch::ScalarType dtype, uint64_t shard_bytes) {
+void write_random_model(const ModelConfig& config, const std::filesystem::path& dir, uint64_t seed, double std,
+                        torch::ScalarType dtype, uint64_t shard_bytes) {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
   ModelConfig written = config;
@@ -232,8 +241,8 @@ void write_random_model(const ModelConfig& config, const std::filesystem::path& 
     for (const auto& spec : shards[s]) {
       keep.push_back(source.get(spec.name, spec.shape).contiguous());
       const auto* bytes = static_cast<const std::byte*>(keep.back().data_ptr());
-      blobs.push_back({spec.name, to_dtype(dtype), spec.shape,
-                       {bytes, static_cast<std::size_t>(keep.back().nbytes())}});
+      blobs.push_back(
+          {spec.name, to_dtype(dtype), spec.shape, {bytes, static_cast<std::size_t>(keep.back().nbytes())}});
       weight_map[spec.name] = file;
     }
     write_safetensors(dir / file, blobs);

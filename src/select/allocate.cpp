@@ -245,8 +245,8 @@ Allocation allocate_hierarchical(std::span<const GroupStats> groups, int64_t bud
       p.count_last += groups[g].count_last;
     }
     bool clamped = false;
-    domain_score[d] = group_score(float32_mean(p.sum_first, p.count_first), float32_mean(p.sum_last, p.count_last),
-                                  &clamped);
+    domain_score[d] =
+        group_score(float32_mean(p.sum_first, p.count_first), float32_mean(p.sum_last, p.count_last), &clamped);
     domain_clamped[d] = clamped;
     domain_capacity[d] = p.capacity;
   }
@@ -272,8 +272,8 @@ Allocation allocate_hierarchical(std::span<const GroupStats> groups, int64_t bud
     for (std::size_t j = 0; j < members[d].size(); ++j) {
       const GroupStats& s = groups[members[d][j]];
       result.allocated[members[d][j]] = within.allocated[j];
-      result.rows.push_back({"source", s.domain, s.source, s.examples, score[j], clamped[j] != 0, within.share[j],
-                             within.allocated[j]});
+      result.rows.push_back(
+          {"source", s.domain, s.source, s.examples, score[j], clamped[j] != 0, within.share[j], within.allocated[j]});
     }
   }
   return result;

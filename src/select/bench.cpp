@@ -117,8 +117,8 @@ int main(int argc, char** argv) {
     sel::KMeansOptions kmeans_options;
     kmeans_options.k = std::max<int64_t>(1, rows / options.per_cluster);
     kmeans_options.init = options.init;
-    kmeans_options.seed = curate::hash_seed(curate::hash_seed(options.seed, source_names[static_cast<std::size_t>(k)]),
-                                            "kmeans");
+    kmeans_options.seed =
+        curate::hash_seed(curate::hash_seed(options.seed, source_names[static_cast<std::size_t>(k)]), "kmeans");
     kmeans_options.threads = threads;
     start = std::chrono::steady_clock::now();
     const sel::KMeansResult fit = sel::kmeans(features, rows, kCheckpoints, kmeans_options);
@@ -127,8 +127,9 @@ int main(int argc, char** argv) {
     clusters += kmeans_options.k;
     std::printf("kmeans   %s: %lld rows, k = %lld, init %s: %.2f s, %d iterations%s\n",
                 source_names[static_cast<std::size_t>(k)].c_str(), static_cast<long long>(rows),
-                static_cast<long long>(kmeans_options.k), sel::resolve_init(options.init, rows, kmeans_options.k).c_str(),
-                seconds, fit.iterations, fit.converged ? " (converged)" : "");
+                static_cast<long long>(kmeans_options.k),
+                sel::resolve_init(options.init, rows, kmeans_options.k).c_str(), seconds, fit.iterations,
+                fit.converged ? " (converged)" : "");
   }
   std::printf("kmeans   all sources: k = %lld in total, %.2f s wall, %.2f s CPU\n", static_cast<long long>(clusters),
               kmeans_seconds, cpu_seconds() - kmeans_cpu);

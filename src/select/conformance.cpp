@@ -65,7 +65,11 @@ bool same_double(const json& expected, double actual, bool actual_nan) {
 
 // One allocation line; returns "" when identical, else what differs.
 std::string check_allocation(const json& c) {
-  struct Group { std::string domain, source; int64_t size; double first, last; };
+  struct Group {
+    std::string domain, source;
+    int64_t size;
+    double first, last;
+  };
   std::vector<Group> groups;
   for (const json& g : c.at("groups")) {
     groups.push_back({g.at("domain").get<std::string>(), g.at("source").get<std::string>(), g.at("size").get<int64_t>(),
@@ -106,7 +110,8 @@ std::string check_allocation(const json& c) {
   if (c.contains("error")) {
     const std::string error = c.at("error").get<std::string>();
     if (error.starts_with("AssertionError")) {
-      return not_rising ? "" : "the reference's assertion fails (last mean not highest) but curate_dist does not flag it";
+      return not_rising ? ""
+                        : "the reference's assertion fails (last mean not highest) but curate_dist does not flag it";
     }
     if (not_rising) return "curate_dist flags a falling overall mean, the reference raised: " + error;
     return clamped ? "" : "the reference raised (" + error + ") but curate_dist clamps no score";
@@ -251,8 +256,10 @@ ConformanceFile select_file(const std::filesystem::path& path) {
       return all.empty() ? all : c.at("id").get<std::string>() + ": " + all;
     });
     ++file.cases;
-    if (diff.empty()) ++file.identical;
-    else file.failures.push_back(diff);
+    if (diff.empty())
+      ++file.identical;
+    else
+      file.failures.push_back(diff);
   }
   file.note = cat(sources, " sources; random fill: counts equal");
   return file;
@@ -271,11 +278,15 @@ ConformanceFile k_rule_file(const std::filesystem::path& path) {
   }
   guarded(record, [&](const json& c) {
     for (const json& pair : c.at("pairs")) {
-      const int64_t allocated = pair.at("allocated").get<int64_t>(), per_cluster = pair.at("per_cluster").get<int64_t>();
+      const int64_t allocated = pair.at("allocated").get<int64_t>(),
+                    per_cluster = pair.at("per_cluster").get<int64_t>();
       const int64_t want = pair.at("k").get<int64_t>(), got = reference_k(allocated, per_cluster);
       ++file.cases;
-      if (want == got) ++file.identical;
-      else file.failures.push_back(cat("allocated ", allocated, ", per_cluster ", per_cluster, ": k ", got, " (reference ", want, ")"));
+      if (want == got)
+        ++file.identical;
+      else
+        file.failures.push_back(
+            cat("allocated ", allocated, ", per_cluster ", per_cluster, ": k ", got, " (reference ", want, ")"));
     }
     return 0;
   });
@@ -286,7 +297,8 @@ ConformanceFile k_rule_file(const std::filesystem::path& path) {
 
 std::vector<ConformanceFile> check_conformance(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir)) {
-    throw ConfigError(cat("conformance: --suite '", dir.string(), "' is not a folder; give the folder holding "
+    throw ConfigError(cat("conformance: --suite '", dir.string(),
+                          "' is not a folder; give the folder holding "
                           "allocation.jsonl, select_given_clusters.jsonl and/or k_rule.json"));
   }
   std::vector<ConformanceFile> files;
@@ -296,7 +308,8 @@ std::vector<ConformanceFile> check_conformance(const std::filesystem::path& dir)
   }
   if (std::filesystem::exists(dir / "k_rule.json")) files.push_back(k_rule_file(dir / "k_rule.json"));
   if (files.empty()) {
-    throw ConfigError(cat("conformance: '", dir.string(), "' holds none of allocation.jsonl, "
+    throw ConfigError(cat("conformance: '", dir.string(),
+                          "' holds none of allocation.jsonl, "
                           "select_given_clusters.jsonl, k_rule.json"));
   }
   return files;

@@ -13,9 +13,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::printf("usage: curate_conformance --suite DIR\n"
-                  "Runs curate_dist's allocation, cluster-count rule and within-source selection on the reference\n"
-                  "cases in DIR (allocation.jsonl, select_given_clusters.jsonl, k_rule.json; any subset).\n");
+      std::printf(
+          "usage: curate_conformance --suite DIR\n"
+          "Runs curate_dist's allocation, cluster-count rule and within-source selection on the reference\n"
+          "cases in DIR (allocation.jsonl, select_given_clusters.jsonl, k_rule.json; any subset).\n");
       return 0;
     }
     if (arg == "--suite" && i + 1 < argc) {

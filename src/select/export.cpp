@@ -85,7 +85,8 @@ void ShapeCollector::add(std::string_view record) {
       if (!turn.contains(role_tag) || !turn[role_tag].is_string()) return refuse("a conversation turn has no role");
       const std::string role = turn[role_tag].get<std::string>();
       const std::string normalized = normalized_role(role);
-      if (normalized.empty()) return refuse("a turn has the role \"" + role + "\", which LLaMA-Factory's tags here cannot name");
+      if (normalized.empty())
+        return refuse("a turn has the role \"" + role + "\", which LLaMA-Factory's tags here cannot name");
       agree(tags, "role_tag", role_tag);
       agree(tags, "content_tag", content_tag);
       agree(tags, normalized == "user" ? "user_tag" : normalized == "assistant" ? "assistant_tag" : "system_tag", role);
@@ -95,7 +96,8 @@ void ShapeCollector::add(std::string_view record) {
     shape.formatting = "alpaca";
     shape.columns = {{"prompt", data_.prompt_field}, {"response", data_.response_field}};
   } else if (find(object, data_.prompt_field) != nullptr) {
-    return refuse("flat records keep reasoning (\"" + data_.reasoning_field + "\") and answer in separate fields, "
+    return refuse("flat records keep reasoning (\"" + data_.reasoning_field +
+                  "\") and answer in separate fields, "
                   "which a LLaMA-Factory entry cannot join: --select.format=sharegpt (or messages) writes them as "
                   "conversations with select.response_template");
   } else {
@@ -120,12 +122,14 @@ std::optional<TrainerShape> ShapeCollector::shape() const {
   // role_tag, content_tag first, then user, assistant, system: the order LLaMA-Factory documents.
   const char* order[] = {"role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag"};
   std::stable_sort(shape.tags.begin(), shape.tags.end(), [&](const auto& a, const auto& b) {
-    return std::find(std::begin(order), std::end(order), a.first) < std::find(std::begin(order), std::end(order), b.first);
+    return std::find(std::begin(order), std::end(order), a.first) <
+           std::find(std::begin(order), std::end(order), b.first);
   });
   return shape;
 }
 
-std::string apply_response_template(const std::string& reasoning, const std::string& answer, const ExportOptions& options) {
+std::string apply_response_template(const std::string& reasoning, const std::string& answer,
+                                    const ExportOptions& options) {
   const std::string text = unescape(options.response_template);
   const std::size_t r = text.find("{reasoning}");
   const std::size_t a = text.find("{answer}");
@@ -139,7 +143,8 @@ std::string apply_response_template(const std::string& reasoning, const std::str
          text.substr(a + std::string_view("{answer}").size());
 }
 
-std::string convert_record(std::string_view record, int64_t line, const data::DataOptions& data, const ExportOptions& options) {
+std::string convert_record(std::string_view record, int64_t line, const data::DataOptions& data,
+                           const ExportOptions& options) {
   const bool sharegpt = options.format == "sharegpt";
   const ordered_json object = ordered_json::parse(record, nullptr, /*allow_exceptions=*/false);
   if (!object.is_object()) throw DataError(cat("line ", line, ": not a JSON object, cannot convert it"));
@@ -163,14 +168,20 @@ std::string convert_record(std::string_view record, int64_t line, const data::Da
       }
       ordered_json converted = ordered_json::array();
       for (const ordered_json& t : it.value()) {
-        const ordered_json* role = t.is_object() ? (t.contains("role") ? &t["role"] : t.contains("from") ? &t["from"] : nullptr) : nullptr;
-        const ordered_json* content =
-            t.is_object() ? (t.contains("content") ? &t["content"] : t.contains("value") ? &t["value"] : nullptr) : nullptr;
+        const ordered_json* role = t.is_object() ? (t.contains("role")   ? &t["role"]
+                                                    : t.contains("from") ? &t["from"]
+                                                                         : nullptr)
+                                                 : nullptr;
+        const ordered_json* content = t.is_object() ? (t.contains("content") ? &t["content"]
+                                                       : t.contains("value") ? &t["value"]
+                                                                             : nullptr)
+                                                    : nullptr;
         if (role == nullptr || !role->is_string() || content == nullptr || !content->is_string()) {
           throw DataError(cat("line ", line, ": a turn lacks role/from or content/value strings"));
         }
         const std::string normalized = normalized_role(role->get<std::string>());
-        if (normalized.empty()) throw DataError(cat("line ", line, ": unknown role \"", role->get<std::string>(), "\""));
+        if (normalized.empty())
+          throw DataError(cat("line ", line, ": unknown role \"", role->get<std::string>(), "\""));
         converted.push_back(turn(normalized, content->get<std::string>()));
       }
       if (out.contains(key)) out.erase(key);  // a stale key of the target name gives way to the turns
@@ -189,10 +200,12 @@ std::string convert_record(std::string_view record, int64_t line, const data::Da
   } else {
     response = string_field(object, data.response_field, line);
   }
-  out[key] = ordered_json::array({turn("user", string_field(object, data.prompt_field, line)), turn("assistant", response)});
+  out[key] =
+      ordered_json::array({turn("user", string_field(object, data.prompt_field, line)), turn("assistant", response)});
   for (auto it = object.begin(); it != object.end(); ++it) {
     const std::string& k = it.key();
-    if (k == data.prompt_field || k == data.reasoning_field || k == data.answer_field || k == data.response_field || k == key) {
+    if (k == data.prompt_field || k == data.reasoning_field || k == data.answer_field || k == data.response_field ||
+        k == key) {
       continue;
     }
     out[k] = it.value();
@@ -205,7 +218,8 @@ std::string merge_dataset_info(std::string_view existing, const std::string& nam
   ordered_json all = ordered_json::object();
   if (existing.find_first_not_of(kWhitespace) != std::string_view::npos) {
     all = ordered_json::parse(existing, nullptr, /*allow_exceptions=*/false);
-    if (!all.is_object()) throw DataError("dataset_info.json is not a JSON object; move it away to let curate_dist write its entry");
+    if (!all.is_object())
+      throw DataError("dataset_info.json is not a JSON object; move it away to let curate_dist write its entry");
   }
   if (!shape) {
     all.erase(name);
@@ -231,11 +245,20 @@ std::string tsv_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

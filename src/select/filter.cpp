@@ -84,7 +84,8 @@ std::vector<uint8_t> whole_sources(const std::vector<std::vector<int64_t>>& rows
   for (std::size_t s = 0; s < rows.size(); ++s) {
     if (!rows[s].empty()) order.push_back(s);
   }
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rows[a].size() < rows[b].size(); });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return rows[a].size() < rows[b].size(); });
   int64_t left = budget;
   auto open = static_cast<int64_t>(order.size());  // sources not kept whole
   for (std::size_t s : order) {

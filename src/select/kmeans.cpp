@@ -15,8 +15,8 @@
 namespace curate::select {
 namespace {
 
-constexpr std::size_t kRowsPerTask = 4096;   // rows per parallel_for item
-constexpr std::size_t kLeafSize = 20;         // KD-tree leaf size (measured: 10-40 within 10%)
+constexpr std::size_t kRowsPerTask = 4096;        // rows per parallel_for item
+constexpr std::size_t kLeafSize = 20;             // KD-tree leaf size (measured: 10-40 within 10%)
 constexpr std::size_t kParallelInitRows = 65536;  // below this, k-means++ runs on one thread (one pass per
                                                   // centroid: starting threads would cost more than it saves)
 
@@ -117,13 +117,15 @@ std::vector<float> init_kmeanspp(std::span<const float> x, std::size_t n, std::s
     std::copy_n(x.data() + row * d, d, centroids.data() + c * d);
     const float* centre = centroids.data() + c * d;
     const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, n >= kParallelInitRows ? threads : 1, [] { return 0; }, [&](int, std::size_t task) {
-      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
-      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-        const double dist = squared_distance(x.data() + i * d, centre, d);
-        closest[i] = c == 0 ? dist : std::min(closest[i], dist);
-      }
-    });
+    parallel_for(
+        tasks, n >= kParallelInitRows ? threads : 1, [] { return 0; },
+        [&](int, std::size_t task) {
+          const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+          for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+            const double dist = squared_distance(x.data() + i * d, centre, d);
+            closest[i] = c == 0 ? dist : std::min(closest[i], dist);
+          }
+        });
   };
   pick(0, static_cast<std::size_t>(detail::uniform_index(rng, n)));
   for (std::size_t c = 1; c < k; ++c) {
@@ -174,8 +176,8 @@ std::pair<int64_t, int64_t> row_range(int64_t n, int rank, int size) {
 KMeansResult kmeans(std::span<const float> features, int64_t n, int64_t d, const KMeansOptions& options,
                     const RowSharing* sharing) {
   if (n < 0 || d < 1 || static_cast<int64_t>(features.size()) != n * d) {
-    throw DataError(cat("kmeans: ", features.size(), " feature values do not form ", n, " rows of ", d,
-                        " dimensions (d >= 1)"));
+    throw DataError(
+        cat("kmeans: ", features.size(), " feature values do not form ", n, " rows of ", d, " dimensions (d >= 1)"));
   }
   if (n > 0 && (options.k < 1 || options.k > n)) {
     throw ConfigError(cat("kmeans: k = ", options.k, " must be between 1 and the number of rows (", n, ")"));
@@ -198,8 +200,8 @@ KMeansResult kmeans(std::span<const float> features, int64_t n, int64_t d, const
   std::mt19937_64 rng(options.seed);
   result.centroids = init == "kmeans++" ? init_kmeanspp(features, rows, dims, k, rng, options.threads)
                                         : init_random(features, rows, dims, k, rng);
-  const auto [first, last] = sharing != nullptr ? row_range(n, sharing->rank(), sharing->size())
-                                                : std::pair<int64_t, int64_t>{0, n};
+  const auto [first, last] =
+      sharing != nullptr ? row_range(n, sharing->rank(), sharing->size()) : std::pair<int64_t, int64_t>{0, n};
   result.assign.assign(rows, -1);
   std::vector<int32_t> next(rows, -1);
   std::vector<double> sum(k * dims);
@@ -209,12 +211,14 @@ KMeansResult kmeans(std::span<const float> features, int64_t n, int64_t d, const
     const CentroidTree tree(static_cast<int32_t>(dims), cloud, nanoflann::KDTreeSingleIndexAdaptorParams(kLeafSize));
     const auto begin = static_cast<std::size_t>(first), end = static_cast<std::size_t>(last);
     const std::size_t tasks = (end - begin + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, options.threads, [] { return 0; }, [&](int, std::size_t task) {
-      const std::size_t stop = std::min(end, begin + (task + 1) * kRowsPerTask);
-      for (std::size_t i = begin + task * kRowsPerTask; i < stop; ++i) {
-        next[i] = nearest(tree, cloud, features.data() + i * dims, result.assign[i]);
-      }
-    });
+    parallel_for(
+        tasks, options.threads, [] { return 0; },
+        [&](int, std::size_t task) {
+          const std::size_t stop = std::min(end, begin + (task + 1) * kRowsPerTask);
+          for (std::size_t i = begin + task * kRowsPerTask; i < stop; ++i) {
+            next[i] = nearest(tree, cloud, features.data() + i * dims, result.assign[i]);
+          }
+        });
     if (sharing != nullptr) sharing->allgather(next);
     result.iterations = iteration + 1;
     const bool changed = next != result.assign;

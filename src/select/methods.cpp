@@ -132,8 +132,8 @@ std::vector<std::vector<int64_t>> clusters(const SelectInput& input, const Group
   kmeans_options.init = options.init;
   kmeans_options.seed = hash_seed(group.seed, "kmeans");
   kmeans_options.threads = options.threads;
-  const KMeansResult fit = kmeans(features(input, group.members, options.standardize), n, input.checkpoints,
-                                  kmeans_options, sharing);
+  const KMeansResult fit =
+      kmeans(features(input, group.members, options.standardize), n, input.checkpoints, kmeans_options, sharing);
   std::vector<std::vector<int64_t>> members(static_cast<std::size_t>(kmeans_options.k));
   for (std::size_t r = 0; r < group.members.size(); ++r) {
     members[static_cast<std::size_t>(fit.assign[r])].push_back(group.members[r]);
@@ -151,8 +151,8 @@ float profile(const SelectInput& input, int64_t checkpoint, int64_t example) {
 // temp: the reference's path (nothing, everything, or k-means) and pick_in_clusters on the k-means
 // clusters. Under a token budget, budget left after the clusters and the one-member fill goes to
 // the other candidates at random (with an example budget nothing is ever left there).
-void select_temp(const SelectInput& input, const Group& group, const SelectOptions& options,
-                 const RowSharing* sharing, SelectResult& result) {
+void select_temp(const SelectInput& input, const Group& group, const SelectOptions& options, const RowSharing* sharing,
+                 SelectResult& result) {
   const WithinPath path = within_path(group.allocated, capacity(input, group));
   if (path == WithinPath::kTakeNone) return;
   if (path == WithinPath::kTakeAll) {
@@ -191,8 +191,8 @@ void select_temp(const SelectInput& input, const Group& group, const SelectOptio
 
 // s2l: the temp clusters; round-robin over the non-empty clusters in random order, each cluster's
 // members in random order.
-void select_s2l(const SelectInput& input, const Group& group, const SelectOptions& options,
-                const RowSharing* sharing, SelectResult& result) {
+void select_s2l(const SelectInput& input, const Group& group, const SelectOptions& options, const RowSharing* sharing,
+                SelectResult& result) {
   std::vector<std::vector<int64_t>> cluster = clusters(input, group, options, sharing, result);
   std::erase_if(cluster, [](const std::vector<int64_t>& members) { return members.empty(); });
   std::mt19937_64 rng(hash_seed(group.seed, "s2l"));
@@ -242,8 +242,8 @@ std::vector<double> baseline_keys(const SelectInput& input, const Group& group, 
 
 }  // namespace
 
-void select_group(const SelectInput& input, const Group& group, const SelectOptions& options,
-                  const RowSharing* sharing, SelectResult& result) {
+void select_group(const SelectInput& input, const Group& group, const SelectOptions& options, const RowSharing* sharing,
+                  SelectResult& result) {
   if (options.method == SelectMethod::kTemp) {
     select_temp(input, group, options, sharing, result);
   } else if (options.method == SelectMethod::kS2l) {

@@ -21,7 +21,7 @@ struct Group {
 
 // Appends the chosen examples of `group` to result.selected and sets result.cluster/score of its
 // members. Collective when `sharing` is set (temp and s2l run k-means).
-void select_group(const SelectInput& input, const Group& group, const SelectOptions& options,
-                  const RowSharing* sharing, SelectResult& result);
+void select_group(const SelectInput& input, const Group& group, const SelectOptions& options, const RowSharing* sharing,
+                  SelectResult& result);
 
 }  // namespace curate::select::detail

@@ -128,7 +128,7 @@ std::string header_html(const ReportData& data) {
   out += card(format_count(skipped_total(data)), "records skipped");
   out += "</div>\n<nav>";
   const std::pair<const char*, const char*> sections[] = {
-      {"run", "Run"},           {"calibration", "Calibration"}, {"funnel", "Funnel"},    {"allocation", "Allocation"},
+      {"run", "Run"},           {"calibration", "Calibration"}, {"funnel", "Funnel"},     {"allocation", "Allocation"},
       {"clusters", "Clusters"}, {"difficulty", "Difficulty"},   {"loss", "Loss profile"}, {"sources", "Per source"},
       {"skipped", "Skipped"}};
   for (const auto& [id, name] : sections) out += std::string("<a href=\"#") + id + "\">" + name + "</a>";
@@ -199,11 +199,12 @@ std::string allocation_html(const ReportData& data) {
     }
     out += "<h3>By " + escape(level) + "</h3>\n" + allocation_table(lines);
   }
-  out += "<p class=\"note\">Share: the group's part of its parent's budget (domains: of the whole budget; sources: "
-         "of their domain's, so the sources of each domain sum to 100%). Taken: allocated as a share of the group's "
-         "candidates. Score: √(max(0, L<sub>last</sub> − L<sub>first</sub>) · L<sub>last</sub>) of the group's mean "
-         "loss over the first reasoning tokens at the first and the last profile checkpoint; the budget is split by "
-         "softmax(score / temperature), capped at each group's candidates.</p>\n";
+  out +=
+      "<p class=\"note\">Share: the group's part of its parent's budget (domains: of the whole budget; sources: "
+      "of their domain's, so the sources of each domain sum to 100%). Taken: allocated as a share of the group's "
+      "candidates. Score: √(max(0, L<sub>last</sub> − L<sub>first</sub>) · L<sub>last</sub>) of the group's mean "
+      "loss over the first reasoning tokens at the first and the last profile checkpoint; the budget is split by "
+      "softmax(score / temperature), capped at each group's candidates.</p>\n";
   int64_t zero = 0, scored = 0;
   for (const AllocationLine& line : data.allocation) {
     if (std::isfinite(line.score)) ++scored, zero += line.score == 0;
@@ -344,7 +345,8 @@ std::string html_report(const ReportData& data) {
          escape(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" + header_html(data) +
          run_facts_html(data) + calibration_html(data) + funnel_html(data) + allocation_html(data) +
          clusters_html(data) + difficulty_html(data) + loss_html(data) + sources_html(data) + skipped_html(data) +
-         "<footer>Written by curate_dist. One static file: no script, no external resource.</footer>\n</body>\n</html>\n";
+         "<footer>Written by curate_dist. One static file: no script, no external "
+         "resource.</footer>\n</body>\n</html>\n";
 }
 
 }  // namespace curate::select

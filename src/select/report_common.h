@@ -60,7 +60,7 @@ nlohmann::json to_json(const Histogram& h, const std::vector<std::string>& names
 std::vector<double> density(const Histogram& h, std::size_t sample, int64_t n);
 
 using svg::escape;
-std::string format_count(int64_t value);                  // 12345 -> "12,345"
+std::string format_count(int64_t value);                   // 12345 -> "12,345"
 std::string format_general(double value, int digits = 4);  // %g, "–" when not finite
 std::string format_percent(double fraction);               // 0.123 -> "12.3%", "–" when not finite
 std::string format_duration(double seconds);               // "3.2 s", "12 min", "4.1 h"; "–" when not finite

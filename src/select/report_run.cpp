@@ -50,8 +50,8 @@ Funnel total_funnel(const ReportData& data) {
 std::string bar_cell(int64_t count, int64_t whole, bool selected = false) {
   const double fraction = std::clamp(std::isfinite(ratio(count, whole)) ? ratio(count, whole) : 0.0, 0.0, 1.0);
   return "<td class=\"num\">" + format_count(count) + "</td><td><span class=\"bar" + (selected ? " sel" : "") +
-         "\" style=\"width:" + format_general(fraction * 240, 4) + "px\"></span>" + format_percent(ratio(count, whole)) +
-         "</td>";
+         "\" style=\"width:" + format_general(fraction * 240, 4) + "px\"></span>" +
+         format_percent(ratio(count, whole)) + "</td>";
 }
 
 }  // namespace
@@ -62,17 +62,19 @@ std::string run_facts_html(const ReportData& data) {
   if (data.passes.empty()) {
     out += "<p class=\"empty\">The result file records no pass timings.</p>\n";
   } else {
-    out += "<table>\n<thead><tr><th>Pass</th><th class=\"num\">Checkpoints</th><th class=\"num\">Examples</th>"
-           "<th class=\"num\">Tokens</th><th class=\"num\">Time</th><th class=\"num\">Tokens/s</th><th class=\"num\">" +
-           std::string(gpu ? "GPU-hours" : "Worker-hours") + "</th><th class=\"num\">Ranks</th></tr></thead>\n<tbody>\n";
+    out +=
+        "<table>\n<thead><tr><th>Pass</th><th class=\"num\">Checkpoints</th><th class=\"num\">Examples</th>"
+        "<th class=\"num\">Tokens</th><th class=\"num\">Time</th><th class=\"num\">Tokens/s</th><th class=\"num\">" +
+        std::string(gpu ? "GPU-hours" : "Worker-hours") + "</th><th class=\"num\">Ranks</th></tr></thead>\n<tbody>\n";
     double seconds = 0, worker_seconds = 0;
     for (const PassFacts& p : data.passes) {
       const double rate = p.seconds > 0 ? static_cast<double>(p.tokens) / p.seconds : NAN;
-      out += "<tr><td>" + escape(p.name) + "</td><td class=\"num\">" + (p.checkpoints ? format_count(p.checkpoints) : "–") +
-             "</td><td class=\"num\">" + format_count(p.examples) + "</td><td class=\"num\">" +
-             (p.tokens ? format_count(p.tokens) : "–") + "</td><td class=\"num\">" + format_duration(p.seconds) +
-             "</td><td class=\"num\">" + (std::isfinite(rate) && p.tokens ? format_count(std::llround(rate)) : "–") +
-             "</td><td class=\"num\">" + format_general(p.worker_seconds / 3600, 3) + "</td><td class=\"num\">" +
+      out += "<tr><td>" + escape(p.name) + "</td><td class=\"num\">" +
+             (p.checkpoints ? format_count(p.checkpoints) : "–") + "</td><td class=\"num\">" +
+             format_count(p.examples) + "</td><td class=\"num\">" + (p.tokens ? format_count(p.tokens) : "–") +
+             "</td><td class=\"num\">" + format_duration(p.seconds) + "</td><td class=\"num\">" +
+             (std::isfinite(rate) && p.tokens ? format_count(std::llround(rate)) : "–") + "</td><td class=\"num\">" +
+             format_general(p.worker_seconds / 3600, 3) + "</td><td class=\"num\">" +
              (p.ranks ? format_count(p.ranks) : "–") + "</td></tr>\n";
       if (std::isfinite(p.seconds)) seconds += p.seconds;
       if (std::isfinite(p.worker_seconds)) worker_seconds += p.worker_seconds;
@@ -118,15 +120,19 @@ std::string calibration_html(const ReportData& data) {
          " sampled examples at the base model and at each cumulative Gaussian checkpoint; the difficulty pass uses "
          "the first checkpoint whose ratio to the base model falls in the wanted band [" +
          format_general(c.low) + ", " + format_general(c.high) + "], else the one closest to its middle.</p>\n";
-  out += "<table>\n<thead><tr><th>Checkpoint</th><th class=\"num\">Mean loss</th><th class=\"num\">Ratio to base</th>"
-         "<th>In band</th></tr></thead>\n<tbody>\n";
+  out +=
+      "<table>\n<thead><tr><th>Checkpoint</th><th class=\"num\">Mean loss</th><th class=\"num\">Ratio to base</th>"
+      "<th>In band</th></tr></thead>\n<tbody>\n";
   for (std::size_t i = 0; i < c.lines.size(); ++i) {
     const CalibrationLine& line = c.lines[i];
     const bool chosen = static_cast<int>(i) == c.chosen;
     const bool in = line.ratio >= c.low && line.ratio <= c.high;
     out += std::string("<tr") + (chosen ? " class=\"chosen\"" : "") + "><td>" + escape(line.checkpoint) +
            (chosen ? " ◀ chosen" : "") + "</td><td class=\"num\">" + format_general(line.mean_loss) +
-           "</td><td class=\"num\">" + format_general(line.ratio) + "</td><td>" + (i == 0 ? "" : in ? "yes" : "no") +
+           "</td><td class=\"num\">" + format_general(line.ratio) + "</td><td>" +
+           (i == 0 ? ""
+            : in   ? "yes"
+                   : "no") +
            "</td></tr>\n";
   }
   out += "</tbody>\n</table>\n";
@@ -148,8 +154,9 @@ std::string calibration_html(const ReportData& data) {
 
 std::string funnel_html(const ReportData& data) {
   const Funnel total = total_funnel(data);
-  std::string out = "<section id=\"funnel\">\n<h2>Funnel</h2>\n<table>\n<thead><tr><th>Stage</th>"
-                    "<th class=\"num\">Records</th><th>Of read</th></tr></thead>\n<tbody>\n";
+  std::string out =
+      "<section id=\"funnel\">\n<h2>Funnel</h2>\n<table>\n<thead><tr><th>Stage</th>"
+      "<th class=\"num\">Records</th><th>Of read</th></tr></thead>\n<tbody>\n";
   out += "<tr><td>read</td>" + bar_cell(total.read, total.read) + "</tr>\n";
   out += "<tr><td>skipped</td>" + bar_cell(total.skipped_total(), total.read) + "</tr>\n";
   for (const auto& [reason, count] : total.skipped) {
@@ -160,10 +167,11 @@ std::string funnel_html(const ReportData& data) {
   out += "<tr><td>profiled</td>" + bar_cell(total.profiled, total.read) + "</tr>\n";
   out += "<tr><td>selected</td>" + bar_cell(total.selected, total.read, true) + "</tr>\n</tbody>\n</table>\n";
   if (data.sources.empty()) return out + "</section>\n";
-  out += "<h3>By source</h3>\n<table>\n<thead><tr><th>Domain</th><th>Source</th><th class=\"num\">Read</th>"
-         "<th class=\"num\">Skipped</th><th class=\"num\">Scored</th><th class=\"num\">Kept</th>"
-         "<th class=\"num\">Profiled</th><th class=\"num\">Selected</th><th class=\"num\">Selected of kept</th>"
-         "</tr></thead>\n<tbody>\n";
+  out +=
+      "<h3>By source</h3>\n<table>\n<thead><tr><th>Domain</th><th>Source</th><th class=\"num\">Read</th>"
+      "<th class=\"num\">Skipped</th><th class=\"num\">Scored</th><th class=\"num\">Kept</th>"
+      "<th class=\"num\">Profiled</th><th class=\"num\">Selected</th><th class=\"num\">Selected of kept</th>"
+      "</tr></thead>\n<tbody>\n";
   for (const SourceView& s : data.sources) {
     const Funnel f = funnel_of(s);
     const bool unknown = s.source.empty() && s.domain.empty();
@@ -174,18 +182,16 @@ std::string funnel_html(const ReportData& data) {
     }
     out += "<td class=\"num\">" + format_percent(ratio(f.selected, f.kept)) + "</td></tr>\n";
   }
-  out += "</tbody>\n</table>\n<p class=\"note\">Scored: the difficulty pass had reasoning tokens to score. Profiled: "
-         "kept examples with a finite loss profile. Records that did not parse have no source.</p>\n";
+  out +=
+      "</tbody>\n</table>\n<p class=\"note\">Scored: the difficulty pass had reasoning tokens to score. Profiled: "
+      "kept examples with a finite loss profile. Records that did not parse have no source.</p>\n";
   return out + "</section>\n";
 }
 
 json run_json(const ReportData& data) {
-  json calibration = {{"low", number(data.calibration.low)},
-                      {"high", number(data.calibration.high)},
-                      {"tokens", data.calibration.tokens},
-                      {"samples", data.calibration.samples},
-                      {"chosen", data.calibration.chosen},
-                      {"in_band", data.calibration.in_band()},
+  json calibration = {{"low", number(data.calibration.low)}, {"high", number(data.calibration.high)},
+                      {"tokens", data.calibration.tokens},   {"samples", data.calibration.samples},
+                      {"chosen", data.calibration.chosen},   {"in_band", data.calibration.in_band()},
                       {"checkpoints", json::array()}};
   for (const CalibrationLine& line : data.calibration.lines) {
     calibration["checkpoints"].push_back(

@@ -45,25 +45,31 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kPromptChars = 240;   // shown of each prompt
-constexpr std::size_t kWindowChars = 480;   // shown of each scored window
+constexpr std::size_t kPromptChars = 240;  // shown of each prompt
+constexpr std::size_t kWindowChars = 480;  // shown of each scored window
 constexpr int kLengthBins = 16;
 constexpr int kChartWidth = 340, kChartHeight = 230;
 
 const char* status_name(ExampleView::Status s) {
   switch (s) {
-    case ExampleView::Status::kSelected: return "selected";
-    case ExampleView::Status::kNotPicked: return "not picked";
-    case ExampleView::Status::kFilteredOut: return "filtered out";
+    case ExampleView::Status::kSelected:
+      return "selected";
+    case ExampleView::Status::kNotPicked:
+      return "not picked";
+    case ExampleView::Status::kFilteredOut:
+      return "filtered out";
   }
   return "";
 }
 
 const char* status_class(ExampleView::Status s) {
   switch (s) {
-    case ExampleView::Status::kSelected: return "selected";
-    case ExampleView::Status::kNotPicked: return "picked-not";
-    case ExampleView::Status::kFilteredOut: return "filtered";
+    case ExampleView::Status::kSelected:
+      return "selected";
+    case ExampleView::Status::kNotPicked:
+      return "picked-not";
+    case ExampleView::Status::kFilteredOut:
+      return "filtered";
   }
   return "";
 }
@@ -77,8 +83,8 @@ std::string lengths_chart(const std::vector<float>& all, const std::vector<float
     bars.push_back({"all (" + format_count(n_all) + ")", kColorAll, density(h, 0, n_all)});
     bars.push_back({"selected (" + format_count(n_sel) + ")", kColorSelected, density(h, 1, n_sel)});
   }
-  return svg::histogram(h.edges, bars, {what + " length, all vs selected", what + " tokens", "density", kChartWidth,
-                                        kChartHeight, true});
+  return svg::histogram(
+      h.edges, bars, {what + " length, all vs selected", what + " tokens", "density", kChartWidth, kChartHeight, true});
 }
 
 std::string example_html(const ExampleView& e) {
@@ -89,10 +95,10 @@ std::string example_html(const ExampleView& e) {
                     " · brittleness " + format_general(e.brittleness, 3) + "</div>\n";
   if (!e.why.empty()) out += "<div class=\"why\">" + escape(shorten(e.why, kPromptChars)) + "</div>\n";
   out += "<div class=\"prompt\"><b>Prompt:</b> " + escape(shorten(e.prompt, kPromptChars)) + "</div>\n";
-  out += "<div class=\"facts\">" +
-         (e.window_tokens > 0 ? "first " + format_count(e.window_tokens) + " scored tokens:" : "start of the reasoning:") +
-         "</div><pre>" +
-         escape(shorten(e.window, kWindowChars)) + "</pre>\n";
+  out +=
+      "<div class=\"facts\">" +
+      (e.window_tokens > 0 ? "first " + format_count(e.window_tokens) + " scored tokens:" : "start of the reasoning:") +
+      "</div><pre>" + escape(shorten(e.window, kWindowChars)) + "</pre>\n";
   return out + "</div>\n";
 }
 
@@ -122,11 +128,12 @@ std::string sources_html(const ReportData& data) {
   std::string out = "<section id=\"sources\">\n<h2>Per source</h2>\n";
   const std::vector<std::size_t> shown = shown_sources(data.sources);
   if (shown.empty()) return out + "<p class=\"empty\">no per-source data</p>\n</section>\n";
-  out += "<p class=\"note\">For each source: the mean profile loss of its profiled and its selected examples, the "
-         "token lengths of its scored and selected examples (prompt; response = reasoning + answer), and examples "
-         "chosen evenly over the difficulty order of each group: <b>selected</b>, <b>not picked</b> (profiled but not "
-         "selected) and <b>filtered out</b> (dropped by the difficulty filter, never profiled). Brittleness: the rise "
-         "of the example's mean loss from the first to the last profile checkpoint.</p>\n";
+  out +=
+      "<p class=\"note\">For each source: the mean profile loss of its profiled and its selected examples, the "
+      "token lengths of its scored and selected examples (prompt; response = reasoning + answer), and examples "
+      "chosen evenly over the difficulty order of each group: <b>selected</b>, <b>not picked</b> (profiled but not "
+      "selected) and <b>filtered out</b> (dropped by the difficulty filter, never profiled). Brittleness: the rise "
+      "of the example's mean loss from the first to the last profile checkpoint.</p>\n";
   const std::size_t shown_count = shown.size();
   for (std::size_t i : shown) out += source_html(data, data.sources[i], i);
   const std::size_t hidden = data.sources.size() - shown_count;
@@ -150,21 +157,22 @@ json sources_json(const ReportData& data) {
                           {"brittleness", number(e.brittleness)},
                           {"why", e.why}});
     }
-    out.push_back({{"domain", s.domain},
-                   {"source", s.source},
-                   {"read", s.read},
-                   {"skipped", s.skipped},
-                   {"scored", s.scored},
-                   {"kept", s.kept},
-                   {"profiled", s.profiled},
-                   {"selected", s.selected},
-                   {"mean_all", numbers(s.mean_all)},
-                   {"mean_selected", numbers(s.mean_selected)},
-                   {"prompt_tokens", {{"all", to_json(stats(s.prompt_tokens_all))},
-                                      {"selected", to_json(stats(s.prompt_tokens_selected))}}},
-                   {"response_tokens", {{"all", to_json(stats(s.response_tokens_all))},
-                                        {"selected", to_json(stats(s.response_tokens_selected))}}},
-                   {"examples", std::move(examples)}});
+    out.push_back(
+        {{"domain", s.domain},
+         {"source", s.source},
+         {"read", s.read},
+         {"skipped", s.skipped},
+         {"scored", s.scored},
+         {"kept", s.kept},
+         {"profiled", s.profiled},
+         {"selected", s.selected},
+         {"mean_all", numbers(s.mean_all)},
+         {"mean_selected", numbers(s.mean_selected)},
+         {"prompt_tokens",
+          {{"all", to_json(stats(s.prompt_tokens_all))}, {"selected", to_json(stats(s.prompt_tokens_selected))}}},
+         {"response_tokens",
+          {{"all", to_json(stats(s.response_tokens_all))}, {"selected", to_json(stats(s.response_tokens_selected))}}},
+         {"examples", std::move(examples)}});
   }
   return out;
 }

@@ -88,14 +88,16 @@ bool last_mean_highest(const SelectInput& input) {
 void warn_reference_departures(bool loss_not_rising, std::span<const AllocationRow> rows,
                                std::span<const std::string> source_names, std::span<const std::string> domain_names) {
   if (loss_not_rising) {
-    log::warn("select: the candidates' mean loss at the last profile checkpoint is not above every other "
-              "checkpoint's; the reference implementation stops here (assertion), curate_dist goes on");
+    log::warn(
+        "select: the candidates' mean loss at the last profile checkpoint is not above every other "
+        "checkpoint's; the reference implementation stops here (assertion), curate_dist goes on");
   }
   for (const AllocationRow& row : rows) {
     if (!row.clamped) continue;
     const std::string name = row.source >= 0 ? cat("source '", source_names[static_cast<std::size_t>(row.source)], "'")
                                              : cat("domain '", domain_names[static_cast<std::size_t>(row.domain)], "'");
-    log::warn(cat("select: the mean loss of ", name, " falls from the first to the last profile checkpoint; "
+    log::warn(cat("select: the mean loss of ", name,
+                  " falls from the first to the last profile checkpoint; "
                   "its allocation score sqrt((last - first) x last) is NaN and counts as 0 (the reference "
                   "implementation raises here)"));
   }
@@ -175,19 +177,23 @@ std::string budget_shortfall(const SelectInput& input, const SelectResult& resul
   if (taken >= budget) return "";
   const std::string unit = tokens ? " tokens" : " examples";
   const std::string asked = tokens ? cat("select.token_budget = ", budget) : cat("select.budget = ", budget);
-  const std::string what = taken == 0 ? "the budget selects nothing" : cat("selected ", taken, unit, " of the ", budget, " asked");
+  const std::string what =
+      taken == 0 ? "the budget selects nothing" : cat("selected ", taken, unit, " of the ", budget, " asked");
   if (candidates == 0) return what + ": no example is a candidate (every record was skipped or filtered out)";
   if (available <= budget) {
-    return cat(what, ": the ", candidates, " candidates hold only ", available, unit, " (", asked, "); lower the budget "
+    return cat(what, ": the ", candidates, " candidates hold only ", available, unit, " (", asked,
+               "); lower the budget "
                "or score more data");
   }
   if (tokens && shortest > budget) {
-    return cat(what, ": ", asked, " is below the shortest candidate's ", shortest, " tokens; raise select.token_budget");
+    return cat(what, ": ", asked, " is below the shortest candidate's ", shortest,
+               " tokens; raise select.token_budget");
   }
   int64_t allocated = 0;
   for (const auto& row : result.allocation) allocated += row.source >= 0 ? row.allocated : 0;
   if (allocated < budget) {
-    return cat(what, ": the shares of the budget sum to ", allocated, unit, " (select.allocation = ", options::name_of(options.allocation, kAllocationModes),
+    return cat(what, ": the shares of the budget sum to ", allocated, unit,
+               " (select.allocation = ", options::name_of(options.allocation, kAllocationModes),
                " rounds each share down, as the reference does)");
   }
   return cat(what, ": the candidates left in a share did not fit what remained of it (", asked, ")");

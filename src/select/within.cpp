@@ -19,16 +19,18 @@ WithinPath within_path(int64_t allocated, int64_t capacity) {
 
 const char* path_name(WithinPath path) {
   switch (path) {
-    case WithinPath::kTakeNone: return "take_none";
-    case WithinPath::kTakeAll: return "take_all";
-    case WithinPath::kClusters: return "kmeans";
+    case WithinPath::kTakeNone:
+      return "take_none";
+    case WithinPath::kTakeAll:
+      return "take_all";
+    case WithinPath::kClusters:
+      return "kmeans";
   }
   return "?";
 }
 
-ClusterPicks pick_in_clusters(std::span<const float> first, std::span<const float> last,
-                              std::span<const int64_t> label, std::span<const int64_t> cost, int64_t budget,
-                              std::mt19937_64& rng) {
+ClusterPicks pick_in_clusters(std::span<const float> first, std::span<const float> last, std::span<const int64_t> label,
+                              std::span<const int64_t> cost, int64_t budget, std::mt19937_64& rng) {
   const std::size_t n = first.size();
   if (last.size() != n || label.size() != n || cost.size() != n) {
     throw DataError(cat("cluster picks: ", n, " first values, ", last.size(), " last values, ", label.size(),
@@ -39,8 +41,10 @@ ClusterPicks pick_in_clusters(std::span<const float> first, std::span<const floa
   std::vector<const std::vector<int64_t>*> order;  // clusters of >= 2 members, ascending label
   std::vector<int64_t> singletons;                 // ascending position
   for (const auto& [id, rows] : members) {
-    if (rows.size() >= 2) order.push_back(&rows);
-    else singletons.push_back(rows.front());
+    if (rows.size() >= 2)
+      order.push_back(&rows);
+    else
+      singletons.push_back(rows.front());
   }
   std::sort(singletons.begin(), singletons.end());
   std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->size() < b->size(); });

@@ -36,7 +36,8 @@ CheckpointChoice choose_checkpoint(std::span<const float> loss, std::size_t slot
       for (std::size_t k = 0; k < slots; ++k) complete = complete && std::isfinite(loss[k * rows + row]);
       if (complete) sum += loss[c * rows + row], ++n;
     }
-    if (n == 0) throw DataError("calibration: no example of the sample has reasoning tokens to score; check the dataset");
+    if (n == 0)
+      throw DataError("calibration: no example of the sample has reasoning tokens to score; check the dataset");
     choice.means[c] = static_cast<float>(sum / static_cast<double>(n));
   }
   for (std::size_t c = 0; c < slots; ++c) choice.ratios[c] = choice.means[c] / choice.means[0];
@@ -54,14 +55,15 @@ CheckpointChoice choose_checkpoint(std::span<const float> loss, std::size_t slot
   return choice;
 }
 
-std::string calibration_warning(const CheckpointChoice& choice, double low, double high, double min_std, double max_std) {
+std::string calibration_warning(const CheckpointChoice& choice, double low, double high, double min_std,
+                                double max_std) {
   if (!choice.missed) return "";
   const double best = choice.ratios.at(static_cast<std::size_t>(choice.chosen));
   const std::string remedy =
       best < low ? cat("raise perturb.gaussian_max_std (now ", max_std, ") or lower pass.calibration_low")
                  : cat("lower perturb.gaussian_min_std (now ", min_std, ") or raise pass.calibration_high");
-  return cat("calibration missed its target: best ratio ", best, " at gaussian ", choice.chosen, ", wanted ", low, "-", high, "; ",
-             remedy, ", then rerun with --fresh (the difficulty pass used the closest checkpoint)");
+  return cat("calibration missed its target: best ratio ", best, " at gaussian ", choice.chosen, ", wanted ", low, "-",
+             high, "; ", remedy, ", then rerun with --fresh (the difficulty pass used the closest checkpoint)");
 }
 
 }  // namespace curate::service

@@ -28,6 +28,7 @@ CheckpointChoice choose_checkpoint(std::span<const float> loss, std::size_t slot
 
 // The warning for a choice that missed its band, naming the best ratio, its checkpoint, the band and
 // the setting to change (the noise range `min_std`..`max_std`); empty when the choice is in the band.
-std::string calibration_warning(const CheckpointChoice& choice, double low, double high, double min_std, double max_std);
+std::string calibration_warning(const CheckpointChoice& choice, double low, double high, double min_std,
+                                double max_std);
 
 }  // namespace curate::service

@@ -6,12 +6,12 @@
 #include <map>
 #include <numeric>
 
+#include "calibration.h"
 #include "curate/service/fingerprint.h"
 #include "curate/service/job.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "calibration.h"
 #include "output_plan.h"
 #include "reduce.h"
 
@@ -33,7 +33,8 @@ struct PassProgress {
   std::string line(std::string_view name, const std::string& slowest) const {
     const double elapsed = seconds_since(start), rate = static_cast<double>(stored) / std::max(elapsed, 1e-9);
     const int64_t left = total - already - stored;
-    return cat(name, ": ", already + stored, "/", total, " units (", 100 * (already + stored) / std::max<int64_t>(total, 1), "%), ",
+    return cat(name, ": ", already + stored, "/", total, " units (",
+               100 * (already + stored) / std::max<int64_t>(total, 1), "%), ",
                static_cast<int64_t>(static_cast<double>(examples) / elapsed), " examples/s, ",
                static_cast<int64_t>(static_cast<double>(tokens) / elapsed), " scored tokens/s, ETA ",
                format_seconds(static_cast<double>(left) / std::max(rate, 1e-9)), slowest);
@@ -47,7 +48,8 @@ class NanLosses {
   NanLosses(const PassPlan& p, const store::H5File& file, double max_fraction)
       : p_(p), max_fraction_(max_fraction), counts_(p.slots.size(), 0) {
     const std::vector<std::vector<uint64_t>> rows = layout::read_nan_rows(file, p.pass);
-    for (std::size_t c = 0; c < rows.size() && c < counts_.size(); ++c) counts_[c] = static_cast<int64_t>(rows[c].size());
+    for (std::size_t c = 0; c < rows.size() && c < counts_.size(); ++c)
+      counts_[c] = static_cast<int64_t>(rows[c].size());
   }
 
   // Counts the result's examples with NaN losses; throws ModelError once a checkpoint's count exceeds
@@ -69,18 +71,22 @@ class NanLosses {
   // Logs (warning) each checkpoint's count with the first lines, read from the file after the pass.
   void log_counts(const store::H5File& file) const {
     const std::vector<std::vector<uint64_t>> rows = layout::read_nan_rows(file, p_.pass);
-    const std::vector<int64_t> stored_lines = file.exists(layout::kLine) ? layout::read_lines(file) : std::vector<int64_t>();
+    const std::vector<int64_t> stored_lines =
+        file.exists(layout::kLine) ? layout::read_lines(file) : std::vector<int64_t>();
     for (std::size_t c = 0; c < rows.size() && c < p_.slots.size(); ++c) {
       if (rows[c].empty()) continue;
       std::string lines;
       for (std::size_t k = 0; k < rows[c].size() && k < 5; ++k) {
         const uint64_t position = p_.positions.at(rows[c][k]);
         const auto live = lines_.find(position);
-        const int64_t line = live != lines_.end() ? live->second : position < stored_lines.size() ? stored_lines[position] : 0;
+        const int64_t line = live != lines_.end()             ? live->second
+                             : position < stored_lines.size() ? stored_lines[position]
+                                                              : 0;
         lines += cat(lines.empty() ? "" : ", ", line > 0 ? std::to_string(line) : cat("record ", position + 1));
       }
-      log::warn(cat(pass_name(p_.pass), ": ", rows[c].size(), " example(s) with NaN losses at ", model::describe(p_.slots[c]),
-                    " (lines ", lines, rows[c].size() > 5 ? " ...)" : ")", "; they count as not scored"));
+      log::warn(cat(pass_name(p_.pass), ": ", rows[c].size(), " example(s) with NaN losses at ",
+                    model::describe(p_.slots[c]), " (lines ", lines, rows[c].size() > 5 ? " ...)" : ")",
+                    "; they count as not scored"));
     }
   }
 
@@ -89,15 +95,16 @@ class NanLosses {
     const auto examples = static_cast<double>(p_.positions.size());
     if (static_cast<double>(counts_[slot]) <= max_fraction_ * examples) return;
     throw ModelError(cat(pass_name(p_.pass), ": ", counts_[slot], " of the pass's ", p_.positions.size(),
-                         " examples have NaN losses at ", model::describe(p_.slots[slot]), ", more than run.max_nan_fraction = ",
-                         max_fraction_, " of them: the checkpoint is broken (NaN or overflowing weights, or a tokenizer of "
+                         " examples have NaN losses at ", model::describe(p_.slots[slot]),
+                         ", more than run.max_nan_fraction = ", max_fraction_,
+                         " of them: the checkpoint is broken (NaN or overflowing weights, or a tokenizer of "
                          "another model?); finished units are kept; raise run.max_nan_fraction to go on anyway"));
   }
 
   const PassPlan& p_;
   double max_fraction_;
-  std::vector<int64_t> counts_;            // [slots]
-  std::map<uint64_t, int64_t> lines_;      // record position -> line, of the examples counted this run
+  std::vector<int64_t> counts_;        // [slots]
+  std::map<uint64_t, int64_t> lines_;  // record position -> line, of the examples counted this run
 };
 
 }  // namespace
@@ -113,15 +120,15 @@ std::unique_ptr<Coordinator> Coordinator::create(const Options& options, const c
   const double start = steady_seconds();
   const InputContent content = hash_inputs(options, dataset, &cache);
   cache.save();
-  log::info(cat("input fingerprint: ", cache.hashed(), " file(s) hashed, ", cache.reused(), " unchanged (", hash_cache_path(options).string(),
-                ") in ", format_seconds(seconds_since(start))));
+  log::info(cat("input fingerprint: ", cache.hashed(), " file(s) hashed, ", cache.reused(), " unchanged (",
+                hash_cache_path(options).string(), ") in ", format_seconds(seconds_since(start))));
   std::unique_ptr<ResultSink> sink =
       open_result_sink(options, fingerprint(options, content), records, input_files_text(content));
   return std::unique_ptr<Coordinator>(new Coordinator(options, comm, records, std::move(lock), std::move(sink)));
 }
 
-Coordinator::Coordinator(const Options& options, const comm::Comm& comm, uint64_t records, std::unique_ptr<store::RunLock> lock,
-                         std::unique_ptr<ResultSink> sink)
+Coordinator::Coordinator(const Options& options, const comm::Comm& comm, uint64_t records,
+                         std::unique_ptr<store::RunLock> lock, std::unique_ptr<ResultSink> sink)
     : options_(options),
       comm_(comm),
       records_(records),
@@ -143,7 +150,8 @@ void Coordinator::run() {
   sink_->flush();
 }
 
-PassPlan Coordinator::plan(Pass pass, std::vector<model::CheckpointKey> slots, int64_t tokens, std::vector<uint64_t> positions) const {
+PassPlan Coordinator::plan(Pass pass, std::vector<model::CheckpointKey> slots, int64_t tokens,
+                           std::vector<uint64_t> positions) const {
   PassPlan p;
   p.pass = pass;
   p.slots = std::move(slots);
@@ -159,16 +167,19 @@ PassPlan Coordinator::plan(Pass pass, std::vector<model::CheckpointKey> slots, i
 PassPlan Coordinator::difficulty_plan(int checkpoint) const {
   std::vector<uint64_t> all(records_);
   std::iota(all.begin(), all.end(), 0);
-  return plan(Pass::kDifficulty, {{model::Family::kGaussian, checkpoint}}, options_.pass.difficulty_tokens, std::move(all));
+  return plan(Pass::kDifficulty, {{model::Family::kGaussian, checkpoint}}, options_.pass.difficulty_tokens,
+              std::move(all));
 }
 
 // The examples the difficulty filter keeps, at every profile checkpoint, in units of about equal
 // cost (prompt + scored reasoning tokens, known from the difficulty pass).
 PassPlan Coordinator::profile_plan() {
   const bool directional = !options_.engine.target.empty();
-  const int n = directional ? options_.engine.perturb.directional_checkpoints : options_.engine.perturb.gaussian_checkpoints;
+  const int n =
+      directional ? options_.engine.perturb.directional_checkpoints : options_.engine.perturb.gaussian_checkpoints;
   std::vector<model::CheckpointKey> slots;
-  for (int j = 1; j <= n; ++j) slots.push_back({directional ? model::Family::kDirectional : model::Family::kGaussian, j});
+  for (int j = 1; j <= n; ++j)
+    slots.push_back({directional ? model::Family::kDirectional : model::Family::kGaussian, j});
   const std::vector<uint8_t> kept = run_difficulty_filter(sink_->file(), options_.filter, records_);
   sink_->write_filter(kept, select::filter_method_name(options_.filter.method));
   std::vector<uint64_t> positions;
@@ -188,9 +199,11 @@ int Coordinator::gaussian_checkpoint() {
   if (options_.pass.gaussian_checkpoint > 0) return options_.pass.gaussian_checkpoint;
   if (const std::optional<int> stored = layout::read_chosen_checkpoint(sink_->file())) return *stored;
   std::vector<model::CheckpointKey> slots = {{model::Family::kBase, 0}};
-  for (int j = 1; j <= options_.engine.perturb.gaussian_checkpoints; ++j) slots.push_back({model::Family::kGaussian, j});
-  const PassPlan calibration = plan(Pass::kCalibration, slots, options_.pass.difficulty_tokens,
-                                    calibration_sample(records_, options_.pass.calibration_samples, options_.engine.perturb.seed));
+  for (int j = 1; j <= options_.engine.perturb.gaussian_checkpoints; ++j)
+    slots.push_back({model::Family::kGaussian, j});
+  const PassPlan calibration =
+      plan(Pass::kCalibration, slots, options_.pass.difficulty_tokens,
+           calibration_sample(records_, options_.pass.calibration_samples, options_.engine.perturb.seed));
   run_pass(calibration);
   return store_calibration(calibration);
 }
@@ -203,7 +216,8 @@ int Coordinator::store_calibration(const PassPlan& calibration) {
   layout::CalibrationTable table{choice.means, choice.ratios, choice.chosen, ""};
   table.text = "calibration (mean loss of the first " + std::to_string(calibration.tokens) + " tokens):";
   for (std::size_t c = 0; c < calibration.slots.size(); ++c) {
-    table.text += cat("\n  ", model::describe(calibration.slots[c]), ": mean ", choice.means[c], ", ratio ", choice.ratios[c]);
+    table.text +=
+        cat("\n  ", model::describe(calibration.slots[c]), ": mean ", choice.means[c], ", ratio ", choice.ratios[c]);
   }
   const model::PerturbOptions& perturb = options_.engine.perturb;
   table.warning = calibration_warning(choice, low, high, perturb.gaussian_min_std, perturb.gaussian_max_std);
@@ -234,12 +248,14 @@ void Coordinator::run_pass(const PassPlan& p) {
   progress.total = static_cast<int64_t>(p.slots.size()) * p.units();
   progress.already = progress.total - static_cast<int64_t>(scheduler_.pending());
   const std::string_view name = pass_name(p.pass);
-  log::info(cat(name, " pass: ", p.slots.size(), " checkpoint(s) x ", p.units(), " units (", p.positions.size(), " examples), ",
-                p.tokens, " tokens each", progress.already ? cat("; resuming, ", progress.already, " units already stored") : ""));
+  log::info(cat(name, " pass: ", p.slots.size(), " checkpoint(s) x ", p.units(), " units (", p.positions.size(),
+                " examples), ", p.tokens, " tokens each",
+                progress.already ? cat("; resuming, ", progress.already, " units already stored") : ""));
   NanLosses nan(p, sink_->file(), options_.run.max_nan_fraction);
   nan.require_below_limit();  // a resumed pass that already exceeded the limit stops again
   const auto store = [&](const UnitResult& result) {
-    if (result.pass != p.pass) throw DistError(cat("result of pass ", pass_name(result.pass), " arrived during pass ", name));
+    if (result.pass != p.pass)
+      throw DistError(cat("result of pass ", pass_name(result.pass), " arrived during pass ", name));
     sink_->keep(p, result);
     progress.add(result);
     nan.add(result);  // after keep: the unit is stored when the limit stops the run
@@ -271,8 +287,8 @@ void Coordinator::run_pass(const PassPlan& p) {
   if (stop_requested) throw Interrupted();
   nan.log_counts(sink_->file());
   const double seconds = seconds_since(progress.start);
-  log::info(cat(name, " pass done: ", progress.stored, " units, ", progress.examples, " examples, ", progress.tokens, " tokens in ",
-                format_seconds(seconds)));
+  log::info(cat(name, " pass done: ", progress.stored, " units, ", progress.examples, " examples, ", progress.tokens,
+                " tokens in ", format_seconds(seconds)));
   // This run's part of the pass, for the report (a run stopped mid-pass adds nothing, so a resumed
   // pass undercounts). Attributes only: never part of a result comparison.
   const int64_t workers = local_ ? 1 : comm_.size() - 1;

@@ -44,7 +44,8 @@ class Coordinator {
   Coordinator(const Options& options, const comm::Comm& comm, uint64_t records, std::unique_ptr<store::RunLock> lock,
               std::unique_ptr<ResultSink> sink);
 
-  PassPlan plan(Pass pass, std::vector<model::CheckpointKey> slots, int64_t tokens, std::vector<uint64_t> positions) const;
+  PassPlan plan(Pass pass, std::vector<model::CheckpointKey> slots, int64_t tokens,
+                std::vector<uint64_t> positions) const;
   PassPlan difficulty_plan(int checkpoint) const;
   PassPlan profile_plan();
   int gaussian_checkpoint();
@@ -55,11 +56,11 @@ class Coordinator {
   const Options& options_;
   const comm::Comm& comm_;
   uint64_t records_;
-  MpiWorkerLink link_;                      // destroyed last: its Outbox waits for units in flight
-  std::unique_ptr<store::RunLock> lock_;    // released after the file is closed
+  MpiWorkerLink link_;                    // destroyed last: its Outbox waits for units in flight
+  std::unique_ptr<store::RunLock> lock_;  // released after the file is closed
   std::unique_ptr<ResultSink> sink_;
   Scheduler scheduler_;
-  std::unique_ptr<Worker> local_;           // rank 0 scores itself when it is the only rank
+  std::unique_ptr<Worker> local_;  // rank 0 scores itself when it is the only rank
 };
 
 }  // namespace curate::service

@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 constexpr const char* kTokenizerFiles[] = {"special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"};
 
 bool is_tokenizer_file(const std::string& name) {
-  return std::find_if(std::begin(kTokenizerFiles), std::end(kTokenizerFiles), [&](const char* t) { return name == t; }) !=
-         std::end(kTokenizerFiles);
+  return std::find_if(std::begin(kTokenizerFiles), std::end(kTokenizerFiles),
+                      [&](const char* t) { return name == t; }) != std::end(kTokenizerFiles);
 }
 
 FileHash hash_one(const fs::path& path, const std::string& name, HashCache* cache) {
@@ -41,15 +41,17 @@ bool same_folder(const std::string& a, const std::string& b) {
 
 // The tokenizer files of `given` (a folder), or `given` itself as tokenizer.json (a file); a folder
 // that is the model's is answered from the model's print.
-std::vector<FileHash> tokenizer_print(const std::string& given, const std::string& model, const std::vector<FileHash>& model_print,
-                                      HashCache* cache) {
+std::vector<FileHash> tokenizer_print(const std::string& given, const std::string& model,
+                                      const std::vector<FileHash>& model_print, HashCache* cache) {
   std::vector<FileHash> print;
   if (same_folder(given, model)) {
-    std::copy_if(model_print.begin(), model_print.end(), std::back_inserter(print), [](const FileHash& f) { return is_tokenizer_file(f.name); });
+    std::copy_if(model_print.begin(), model_print.end(), std::back_inserter(print),
+                 [](const FileHash& f) { return is_tokenizer_file(f.name); });
   } else if (fs::is_directory(given)) {
     for (const char* name : kTokenizerFiles) {
       std::error_code error;
-      if (fs::is_regular_file(fs::path(given) / name, error)) print.push_back(hash_one(fs::path(given) / name, name, cache));
+      if (fs::is_regular_file(fs::path(given) / name, error))
+        print.push_back(hash_one(fs::path(given) / name, name, cache));
     }
   } else {
     print.push_back(hash_one(given, "tokenizer.json", cache));  // named as the loader reads it: a path-free print
@@ -89,15 +91,18 @@ std::map<std::string, RoleFiles> parse_files(std::string_view text) {
 }
 
 // " (files of OPTION that differ: a, b; added: c; removed: d)", or '' when the stored text has none.
-std::string changed_files(const std::string& role, const std::string& option, std::string_view stored, std::string_view wanted) {
+std::string changed_files(const std::string& role, const std::string& option, std::string_view stored,
+                          std::string_view wanted) {
   if (stored.empty() || wanted.empty()) return "";
   const RoleFiles before = parse_files(stored)[role], after = parse_files(wanted)[role];
   std::string changed, added, removed;
   const auto append = [](std::string& list, const std::string& name) { list += (list.empty() ? "" : ", ") + name; };
   for (const auto& [name, print] : after.files) {
     const auto found = before.files.find(name);
-    if (found == before.files.end()) append(added, name);
-    else if (found->second != print) append(changed, name);
+    if (found == before.files.end())
+      append(added, name);
+    else if (found->second != print)
+      append(changed, name);
   }
   for (const auto& [name, print] : before.files) {
     if (!after.files.count(name)) append(removed, name);
@@ -117,7 +122,8 @@ InputContent hash_inputs(const Options& o, const ContentHash& dataset, HashCache
   c.tokenizer = as_model_error("model.tokenizer", o.run.tokenizer,
                                [&] { return tokenizer_print(o.run.tokenizer, o.engine.model, c.model, cache); });
   c.has_target = !o.engine.target.empty();
-  if (c.has_target) c.target = as_model_error("perturb.target", o.engine.target, [&] { return folder_print(o.engine.target, cache); });
+  if (c.has_target)
+    c.target = as_model_error("perturb.target", o.engine.target, [&] { return folder_print(o.engine.target, cache); });
   c.dataset = dataset;
   return c;
 }
@@ -162,12 +168,15 @@ std::string explain_difference(std::string_view stored, std::string_view stored_
     return cat(e.what(), "; rerun with the curate_dist that wrote it");
   }
   std::vector<options::Change> changes = options::diff_fingerprints(old_entries, new_entries);
-  std::erase_if(changes, [&](const options::Change& c) { return std::find(ignored.begin(), ignored.end(), c.key) != ignored.end(); });
+  std::erase_if(changes, [&](const options::Change& c) {
+    return std::find(ignored.begin(), ignored.end(), c.key) != ignored.end();
+  });
   if (changes.empty()) return "";
   bool inputs = false;
   for (options::Change& c : changes) {
     static const std::tuple<const char*, const char*, const char*> kRoles[] = {
-        {"model.content", "model", "model.path"}, {"tokenizer.content", "tokenizer", "model.tokenizer"},
+        {"model.content", "model", "model.path"},
+        {"tokenizer.content", "tokenizer", "model.tokenizer"},
         {"target.content", "target", "perturb.target"}};
     for (const auto& [key, role, option] : kRoles) {
       if (c.key == key) c.new_value += changed_files(role, option, stored_files, wanted_files), inputs = true;

@@ -7,8 +7,8 @@
 
 #include "curate/data/record.h"
 #include "curate/store/hdf5.h"
-#include "curate/util/error.h"
 #include "curate/util/atomic_file.h"
+#include "curate/util/error.h"
 #include "example_status.h"
 #include "layout.h"
 #include "run_file.h"
@@ -33,15 +33,18 @@ void inspect_selection(const std::filesystem::path& path, std::ostream& out) {
     return;
   }
   const std::vector<uint64_t> selected = file.dims(layout::kSelected);
-  if (selected.size() != 1) throw StoreError(selection.string() + ": " + layout::kSelected + " is not a list: the file is damaged");
+  if (selected.size() != 1)
+    throw StoreError(selection.string() + ": " + layout::kSelected + " is not a list: the file is damaged");
   if (file.has_attribute(layout::kSelection, "results") &&
       file.string_attribute(layout::kSelection, "results") != path.filename().string()) {
     out << "selection: missing for this file: " << selection.filename().string() << " was made from "
-        << file.string_attribute(layout::kSelection, "results") << " (the result file was moved or copied); run --stage select\n";
+        << file.string_attribute(layout::kSelection, "results")
+        << " (the result file was moved or copied); run --stage select\n";
     return;
   }
-  out << "selection: " << selected[0] << " examples by " << file.string_attribute(layout::kSelection, "method") << " (budget "
-      << file.int_attribute(layout::kSelection, "budget") << " " << file.string_attribute(layout::kSelection, "budget_unit") << ", seed "
+  out << "selection: " << selected[0] << " examples by " << file.string_attribute(layout::kSelection, "method")
+      << " (budget " << file.int_attribute(layout::kSelection, "budget") << " "
+      << file.string_attribute(layout::kSelection, "budget_unit") << ", seed "
       << file.int_attribute(layout::kSelection, "seed") << ")\n"
       << file.string_attribute(layout::kSelection, "allocation") << "\n";
   if (!file.has_attribute(layout::kSelection, "outputs")) return;
@@ -52,7 +55,10 @@ void inspect_selection(const std::filesystem::path& path, std::ostream& out) {
     const std::filesystem::path output = path.parent_path() / line.substr(0, tab);
     const std::string digest = file_digest(output);
     out << "  " << line.substr(0, tab) << ": "
-        << (digest.empty() ? "missing" : digest == line.substr(tab + 1) ? "ok" : "changed since the selection wrote it") << "\n";
+        << (digest.empty()                   ? "missing"
+            : digest == line.substr(tab + 1) ? "ok"
+                                             : "changed since the selection wrote it")
+        << "\n";
   }
 }
 
@@ -60,15 +66,19 @@ void inspect_selection(const std::filesystem::path& path, std::ostream& out) {
 void inspect_examples(const store::H5File& file, std::ostream& out) {
   const auto status = file.read_u8(layout::kStatus);
   const auto full = file.read_i64(layout::kFullLength);
-  const auto damaged = [&](const std::string& what) { return StoreError(file.path().string() + ": " + what + ": the file is damaged"); };
-  if (full.size() != status.size()) throw damaged(std::string(layout::kFullLength) + " and " + layout::kStatus + " differ in length");
+  const auto damaged = [&](const std::string& what) {
+    return StoreError(file.path().string() + ": " + what + ": the file is damaged");
+  };
+  if (full.size() != status.size())
+    throw damaged(std::string(layout::kFullLength) + " and " + layout::kStatus + " differ in length");
   std::map<std::string, int64_t> counts;
   int64_t ok = 0, unread = 0, tokens = 0;
   for (std::size_t i = 0; i < status.size(); ++i) {
     if (example_unread(status[i], full[i])) {
       ++unread;
     } else if (example_ok(status[i])) {
-      if (__builtin_add_overflow(tokens, full[i], &tokens)) throw damaged(std::string(layout::kFullLength) + " holds impossible token counts");
+      if (__builtin_add_overflow(tokens, full[i], &tokens))
+        throw damaged(std::string(layout::kFullLength) + " holds impossible token counts");
       ++ok;
     } else {
       ++counts[skip_name(status[i])];
@@ -101,9 +111,11 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
   int64_t finished = 0;
   for (uint8_t d : done) finished += d;
   out << pass_name(pass) << ": " << finished << "/" << done.size() << " units ("
-      << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size())) << "%), " << file.int_attribute(group, "tokens")
-      << " tokens, checkpoints " << file.string_attribute(group, "checkpoints") << "\n";
-  const std::string example = layout::path(pass, layout::dataset::kExample), losses = layout::path(pass, layout::dataset::kLosses);
+      << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size())) << "%), "
+      << file.int_attribute(group, "tokens") << " tokens, checkpoints " << file.string_attribute(group, "checkpoints")
+      << "\n";
+  const std::string example = layout::path(pass, layout::dataset::kExample),
+                    losses = layout::path(pass, layout::dataset::kLosses);
   out << "  rows: " << (file.exists(example) ? file.dims(example).at(0) : records)
       << (pass == Pass::kProfile ? " examples (" + example + ")" : std::string(" records")) << "; token losses: ";
   if (file.exists(losses)) {
@@ -117,7 +129,8 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
   for (const char* measure : {layout::dataset::kDistance, layout::dataset::kNoiseStd}) {
     if (!file.exists(layout::path(pass, measure))) continue;
     out << "  " << measure << ":";
-    for (float v : file.read_f32(layout::path(pass, measure))) out << " " << (std::isnan(v) ? std::string("-") : std::to_string(v));
+    for (float v : file.read_f32(layout::path(pass, measure)))
+      out << " " << (std::isnan(v) ? std::string("-") : std::to_string(v));
     out << "\n";
   }
   inspect_nan_losses(file, pass, out);
@@ -128,7 +141,8 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
 void inspect(const std::filesystem::path& path, std::ostream& out) {
   const store::H5File file = store::H5File::open(path, false);
   if (!layout::is_result_file(file)) throw StoreError(path.string() + ": not a curate_dist result file");
-  out << path.string() << ": " << file.string_attribute(layout::kRoot, "format") << " v" << layout::version(file) << "\n";
+  out << path.string() << ": " << file.string_attribute(layout::kRoot, "format") << " v" << layout::version(file)
+      << "\n";
   inspect_examples(file, out);
   if (const std::optional<int> chosen = layout::read_chosen_checkpoint(file)) {
     out << "calibration: done, chosen gaussian " << *chosen << "\n"

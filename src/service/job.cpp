@@ -44,8 +44,9 @@ std::optional<DatasetFacts> index_dataset(const Options& options, const comm::Co
       const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
       records = index.size();
       content = index.content;
-      log::info(cat("dataset ", options.run.dataset, ": ", records, " records (indexed in ", format_seconds(seconds_since(start)),
-                    "); ", comm.size(), " rank(s), ", std::max(1, comm.size() - 1), " worker(s)"));
+      log::info(cat("dataset ", options.run.dataset, ": ", records, " records (indexed in ",
+                    format_seconds(seconds_since(start)), "); ", comm.size(), " rank(s), ",
+                    std::max(1, comm.size() - 1), " worker(s)"));
       if (records == 0) failure = "dataset " + options.run.dataset + " has no records";
     } catch (const Error& e) {
       failure = e.what();
@@ -115,7 +116,7 @@ void coordinate(const Options& options, const comm::Comm& comm, const DatasetFac
   }
   try {
     coordinator->run();
-    coordinator.reset();  // closes the HDF5 file cleanly
+    coordinator.reset();                             // closes the HDF5 file cleanly
     std::filesystem::remove(journal_path(options));  // every requested pass is in the file
     std::filesystem::remove(base_path(options));
   } catch (const Interrupted&) {
@@ -133,7 +134,7 @@ void coordinate(const Options& options, const comm::Comm& comm, const DatasetFac
 
 void run_job(const Options& options, const comm::Comm& comm) {
   check_output_paths(options);  // every rank alike: a clash is refused before anything is written
-  if (options.run.plan) {  // rank 0 prints what the job would do; nothing is loaded or written
+  if (options.run.plan) {       // rank 0 prints what the job would do; nothing is loaded or written
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
     return;
   }

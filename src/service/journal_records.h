@@ -28,11 +28,16 @@ enum class JournalRecord : char { kFresh = 'F', kBase = 'B', kUnit = 'U', kClean
 inline std::optional<JournalRecord> record_kind(std::span<const std::byte> record) {
   if (record.empty()) return std::nullopt;
   switch (static_cast<char>(record[0])) {
-    case 'F': return JournalRecord::kFresh;
-    case 'B': return JournalRecord::kBase;
-    case 'U': return JournalRecord::kUnit;
-    case 'C': return JournalRecord::kClean;
-    default: return std::nullopt;
+    case 'F':
+      return JournalRecord::kFresh;
+    case 'B':
+      return JournalRecord::kBase;
+    case 'U':
+      return JournalRecord::kUnit;
+    case 'C':
+      return JournalRecord::kClean;
+    default:
+      return std::nullopt;
   }
 }
 

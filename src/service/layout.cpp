@@ -42,7 +42,8 @@ std::string read_input_files(const store::H5File& f) {
   return f.has_attribute(kRoot, "input_files") ? f.string_attribute(kRoot, "input_files") : "";
 }
 
-void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records, const std::string& selection_file) {
+void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records,
+                     const std::string& selection_file) {
   f.set_attribute(kRoot, "format", kFormat);
   f.set_attribute(kRoot, "version", kVersion);
   f.set_attribute(kRoot, "fingerprint", fingerprint);
@@ -56,7 +57,9 @@ std::vector<int64_t> read_lines(const store::H5File& f) { return f.read_i64(vers
 
 std::vector<std::string> read_ids(const store::H5File& f) { return f.read_strings(version(f) < 3 ? kIdV2 : kId); }
 
-ExampleCosts read_example_costs(const store::H5File& f) { return {f.read_i64(kPromptTokens), f.read_i64(kReasoningTokens)}; }
+ExampleCosts read_example_costs(const store::H5File& f) {
+  return {f.read_i64(kPromptTokens), f.read_i64(kReasoningTokens)};
+}
 
 bool pass_complete(const store::H5File& f, Pass pass) {
   const std::vector<uint8_t> done = read_done(f, pass);
@@ -112,7 +115,8 @@ std::vector<std::vector<uint64_t>> read_nan_rows(const store::H5File& f, Pass pa
   const std::string name = path(pass, dataset::kNanLosses);
   if (!f.exists(name)) return {};
   const std::vector<uint64_t> dims = f.dims(name);
-  if (dims.size() != 2) throw StoreError(cat(f.path().string(), ": ", name, " is not a [checkpoints, rows] table: the file is damaged"));
+  if (dims.size() != 2)
+    throw StoreError(cat(f.path().string(), ": ", name, " is not a [checkpoints, rows] table: the file is damaged"));
   const std::vector<uint8_t> flags = f.read_u8(name);
   std::vector<std::vector<uint64_t>> rows(dims[0]);
   for (uint64_t c = 0; c < dims[0]; ++c) {
@@ -128,7 +132,9 @@ std::optional<int> read_chosen_checkpoint(const store::H5File& f) {
   return static_cast<int>(f.int_attribute(group(Pass::kCalibration), "chosen"));
 }
 
-std::vector<float> read_calibration_loss(const store::H5File& f) { return f.read_f32(path(Pass::kCalibration, dataset::kLoss)); }
+std::vector<float> read_calibration_loss(const store::H5File& f) {
+  return f.read_f32(path(Pass::kCalibration, dataset::kLoss));
+}
 
 void add_pass_cost(store::H5File& f, Pass pass, const PassCost& cost) {
   const std::string g = group(pass);
@@ -144,8 +150,8 @@ std::optional<PassCost> read_pass_cost(const store::H5File& f, Pass pass) {
   const std::string g = group(pass);
   const auto attribute = [&](const char* key) { return f.has_attribute(g, key) ? f.int_attribute(g, key) : -1; };
   if (attribute("wall_ms") < 0) return std::nullopt;
-  return PassCost{attribute("wall_ms"), attribute("worker_ms"), attribute("scored_examples"), attribute("scored_tokens"),
-                  attribute("ranks")};
+  return PassCost{attribute("wall_ms"), attribute("worker_ms"), attribute("scored_examples"),
+                  attribute("scored_tokens"), attribute("ranks")};
 }
 
 std::vector<float> read_profile_table(const store::H5File& f, std::string_view name, uint64_t records) {
@@ -153,17 +159,21 @@ std::vector<float> read_profile_table(const store::H5File& f, std::string_view n
   const std::vector<int64_t> example = f.read_i64(path(Pass::kProfile, dataset::kExample));
   const std::vector<uint64_t> dims = f.dims(table_path);
   const auto damaged = [&](const std::string& what) {
-    return StoreError(cat(f.path().string(), ": ", table_path, " ", what, ": the file is damaged; rerun the profile stage with --fresh"));
+    return StoreError(cat(f.path().string(), ": ", table_path, " ", what,
+                          ": the file is damaged; rerun the profile stage with --fresh"));
   };
   if (dims.size() != 2 || dims[1] != example.size()) {
-    throw damaged(cat("does not have one column per ", path(Pass::kProfile, dataset::kExample), " row (", example.size(), ")"));
+    throw damaged(
+        cat("does not have one column per ", path(Pass::kProfile, dataset::kExample), " row (", example.size(), ")"));
   }
   const std::vector<float> compact = f.read_f32(table_path);
   const std::size_t k = example.size();
   std::vector<float> table(dims[0] * records, std::numeric_limits<float>::quiet_NaN());
   for (std::size_t row = 0; row < k; ++row) {
-    if (example[row] < 0 || static_cast<uint64_t>(example[row]) >= records) throw damaged(cat("row ", row, " names record ", example[row]));
-    for (std::size_t c = 0; c < dims[0]; ++c) table[c * records + static_cast<std::size_t>(example[row])] = compact[c * k + row];
+    if (example[row] < 0 || static_cast<uint64_t>(example[row]) >= records)
+      throw damaged(cat("row ", row, " names record ", example[row]));
+    for (std::size_t c = 0; c < dims[0]; ++c)
+      table[c * records + static_cast<std::size_t>(example[row])] = compact[c * k + row];
   }
   return table;
 }
@@ -172,7 +182,8 @@ SelectionColumns read_selection_inputs(const store::H5File& f) {
   const std::string file = f.path().string();
   for (Pass pass : {Pass::kDifficulty, Pass::kProfile}) {
     if (!pass_complete(f, pass)) {
-      throw ConfigError(cat("the selection needs a complete ", pass_name(pass), " pass, and ", file, " has none: run --stage all "
+      throw ConfigError(cat("the selection needs a complete ", pass_name(pass), " pass, and ", file,
+                            " has none: run --stage all "
                             "(or the missing pass) first"));
     }
   }

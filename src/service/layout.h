@@ -81,13 +81,13 @@ inline constexpr const char* kCandidate = "/selection/candidate";
 // Datasets of a pass group (path(pass, name)).
 namespace dataset {
 inline constexpr const char* kDone = "done";
-inline constexpr const char* kLoss = "loss";            // calibration
-inline constexpr const char* kSample = "sample";        // calibration
-inline constexpr const char* kRatio = "ratio";          // calibration
+inline constexpr const char* kLoss = "loss";      // calibration
+inline constexpr const char* kSample = "sample";  // calibration
+inline constexpr const char* kRatio = "ratio";    // calibration
 inline constexpr const char* kMeanLoss = "mean_loss";
 inline constexpr const char* kMeanLossFirst = "mean_loss_first";  // profile
 inline constexpr const char* kLosses = "losses";
-inline constexpr const char* kExample = "example";      // profile
+inline constexpr const char* kExample = "example";  // profile
 inline constexpr const char* kDistance = "distance";
 inline constexpr const char* kNoiseStd = "noise_std";
 inline constexpr const char* kNanLosses = "nan_losses";
@@ -107,7 +107,8 @@ void check_readable(const store::H5File& f);
 
 // Writes the root attributes and creates the [records] /examples datasets of a new file, with
 // /selection linked to `selection_file` (a name in the same folder).
-void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records, const std::string& selection_file);
+void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records,
+                     const std::string& selection_file);
 
 // The root attribute input_files (fingerprint.h: input_files_text), '' in a file without it.
 void write_input_files(store::H5File& f, const std::string& text);
@@ -174,9 +175,9 @@ std::vector<float> read_profile_table(const store::H5File& f, std::string_view n
 // difficulty or profile pass is incomplete, StoreError when /filter/kept is missing or of the wrong size.
 struct SelectionColumns {
   int64_t checkpoints = 0;
-  std::vector<std::string> source, domain;                  // [N]
-  std::vector<uint8_t> candidate;                           // [N] kept by the filter and status ok
-  std::vector<int64_t> reasoning_tokens, full_length;       // [N]
+  std::vector<std::string> source, domain;                    // [N]
+  std::vector<uint8_t> candidate;                             // [N] kept by the filter and status ok
+  std::vector<int64_t> reasoning_tokens, full_length;         // [N]
   std::vector<float> difficulty, mean_loss, mean_loss_first;  // [N] ([1, N] stored), [C, N], [C, N]
 };
 SelectionColumns read_selection_inputs(const store::H5File& f);

@@ -10,8 +10,8 @@
 #include "curate/data/line_writer.h"
 #include "curate/data/option_tables.h"
 #include "curate/model/option_tables.h"
-#include "curate/util/option_table_boost.h"
 #include "curate/util/error.h"
+#include "curate/util/option_table_boost.h"
 #include "curate/util/strings.h"
 
 namespace curate::service {
@@ -27,7 +27,8 @@ options::Group general_table(Options& o) {
   options::Group g("general");
   g.add_enum("stage", o.run.stage, kStages, "difficulty, profile, select or all (difficulty, filter, profile, select)")
       .switch_flag("fresh", o.run.fresh, "move an output file of another configuration aside and start over")
-      .switch_flag("plan", o.run.plan, "print what the job will do (examples, tokens, units, result size, "
+      .switch_flag("plan", o.run.plan,
+                   "print what the job will do (examples, tokens, units, result size, "
                    "GPU-hours from the [plan] table) without loading a model, then exit")
       .add("model.path", o.engine.model, "base model folder (config.json + safetensors)")
       .add("model.tokenizer", o.run.tokenizer, "tokenizer folder (default: model.path)")
@@ -56,7 +57,8 @@ options::Group pass_table(PassOptions& o) {
   g.add("pass.unit_examples", o.unit_examples, "examples per work unit", r)
       .add("pass.difficulty_tokens", o.difficulty_tokens, "reasoning tokens scored for difficulty", r)
       .add("pass.profile_tokens", o.profile_tokens, "reasoning tokens scored for the loss profile", r)
-      .add("pass.gaussian_checkpoint", o.gaussian_checkpoint, "Gaussian checkpoint of the difficulty pass (0 = calibrate)", r)
+      .add("pass.gaussian_checkpoint", o.gaussian_checkpoint,
+           "Gaussian checkpoint of the difficulty pass (0 = calibrate)", r)
       .add("pass.calibration_samples", o.calibration_samples, "examples in the calibration sample", r)
       .add("pass.calibration_low", o.calibration_low, "wanted loss ratio to the base model: low end", r)
       .add("pass.calibration_high", o.calibration_high, "wanted loss ratio to the base model: high end", r);
@@ -66,8 +68,8 @@ options::Group pass_table(PassOptions& o) {
 options::Group store_table(StoreOptions& o) {
   options::Group g("[store]");
   g.add_enum("store.token_losses", o.token_losses, kTokenLosses,
-        "float32, float16 or none: per-token losses in the result file (the per-example means are float32 always)",
-        Affects::kResults);
+             "float32, float16 or none: per-token losses in the result file (the per-example means are float32 always)",
+             Affects::kResults);
   return g;
 }
 
@@ -86,8 +88,8 @@ options::Group test_table(TestOptions& o) {
   g.add("test.fake_worker", o.fake_worker, "workers return synthetic losses without a model (tests only)",
         Affects::kResults)  // synthetic losses must never resume a real run
       .add("test.fake_unit_seconds", o.fake_unit_seconds, "fake workers sleep this long per unit")
-      .add("test.fake_nan_every", o.fake_nan_every, "fake workers return NaN losses for records whose line is divisible by N",
-           Affects::kResults)
+      .add("test.fake_nan_every", o.fake_nan_every,
+           "fake workers return NaN losses for records whose line is divisible by N", Affects::kResults)
       .add("test.fake_fail_line", o.fake_fail_line, "fake workers throw a data error on a unit that holds this line",
            Affects::kResults)
       .hidden();
@@ -131,12 +133,14 @@ bool parse_options(int argc, char** argv, Options& options) {
   po::options_description table, visible_table;
   for (const options::Group& group : groups) {
     table.add(options::describe(group, /*include_hidden=*/true));  // files and the command line
-    const bool shown = std::any_of(group.entries().begin(), group.entries().end(), [](const auto& e) { return !e.hidden; });
+    const bool shown =
+        std::any_of(group.entries().begin(), group.entries().end(), [](const auto& e) { return !e.hidden; });
     if (shown) visible_table.add(options::describe(group, false));  // --help
   }
   std::string config;
   po::options_description generic("command line");
-  generic.add_options()("help,h", "show this help")("config,c", po::value(&config), "INI file with [section] key = value");
+  generic.add_options()("help,h", "show this help")("config,c", po::value(&config),
+                                                    "INI file with [section] key = value");
   po::options_description cli, visible;
   visible.add(generic).add(visible_table);
   cli.add(generic).add(table);
@@ -190,8 +194,9 @@ void validate(Options& o) {
     const data::Compression compression =
         o.exported.compress == "gz"    ? data::Compression::kGzip
         : o.exported.compress == "zst" ? data::Compression::kZstd
-        : o.exported.compress == "auto" && std::filesystem::is_regular_file(o.run.dataset) ? data::detect_compression(o.run.dataset)
-                                                                                            : data::Compression::kNone;
+        : o.exported.compress == "auto" && std::filesystem::is_regular_file(o.run.dataset)
+            ? data::detect_compression(o.run.dataset)
+            : data::Compression::kNone;
     o.run.selected = stem.string() + ".selected.jsonl" + std::string(data::compression_suffix(compression));
   }
   if (o.run.tokenizer.empty()) o.run.tokenizer = o.engine.model;

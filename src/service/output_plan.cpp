@@ -40,12 +40,15 @@ std::filesystem::path base_path(const Options& options) { return options.run.out
 std::filesystem::path index_cache_path(const Options& options) { return options.run.output + ".index"; }
 std::filesystem::path hash_cache_path(const Options& options) { return options.run.output + ".hashes"; }
 
-OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records, const std::string& files) {
+OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records,
+                          const std::string& files) {
   const std::filesystem::path output = options.run.output, journal = journal_path(options);
   if (options.run.fresh) {  // whatever is there, resumable or not: apply_output_plan drops journal and base
     if (std::filesystem::exists(output)) {
       const ResumeCheck check = check_resume(output, print, records, files);
-      const char* what = check.kind == ResumeCheck::kDamaged ? "damaged " : check.kind == ResumeCheck::kResumable ? "resumable " : "";
+      const char* what = check.kind == ResumeCheck::kDamaged     ? "damaged "
+                         : check.kind == ResumeCheck::kResumable ? "resumable "
+                                                                 : "";
       log::warn(cat("--fresh: moved ", what, output.string(), " to ", move_aside(output).string(), "; starting over",
                     check.kind == ResumeCheck::kResumable ? "" : " (" + check.detail + ")"));
     } else if (std::filesystem::exists(journal)) {
@@ -93,7 +96,8 @@ OutputPlan prepare_output(const Options& options, const std::string& print, uint
                   ", rebuilding it from " + journal.string());
         return {.restore_base = state.base};
       }
-      throw StoreError(check.detail + "; no journal of this configuration can rebuild it: --fresh moves it aside and "
+      throw StoreError(check.detail +
+                       "; no journal of this configuration can rebuild it: --fresh moves it aside and "
                        "starts over");
   }
   return {.new_journal = true};
@@ -106,8 +110,8 @@ std::filesystem::path apply_output_plan(const Options& options, const OutputPlan
     std::filesystem::remove(base);
   }
   if (plan.snapshot) {
-    log::info(cat("keeping a copy of ", output.string(), " (", std::filesystem::file_size(output) >> 20,
-                  " MiB) as ", base.string(), " until this run ends, so that a kill cannot lose its results"));
+    log::info(cat("keeping a copy of ", output.string(), " (", std::filesystem::file_size(output) >> 20, " MiB) as ",
+                  base.string(), " until this run ends, so that a kill cannot lose its results"));
     store::copy_durably(output, base);
   }
   if (plan.restore_base) {

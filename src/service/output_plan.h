@@ -32,7 +32,8 @@ struct OutputPlan {
 // stored (a run that failed before its first unit) is replaced, and so is its journal when that holds
 // no unit. Throws ConfigError (a foreign file without --fresh) or StoreError (a damaged file no journal
 // can rebuild).
-OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records, const std::string& files = "");
+OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records,
+                          const std::string& files = "");
 
 // Carries out the file side of `plan` (old journal and base removed, snapshot taken or restored) and
 // returns the journal's path. Runs before the journal or result file is opened. Throws StoreError

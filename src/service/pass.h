@@ -18,9 +18,12 @@ inline constexpr Pass kPasses[] = {Pass::kCalibration, Pass::kDifficulty, Pass::
 // "calibration", "difficulty" or "profile".
 constexpr std::string_view pass_name(Pass pass) {
   switch (pass) {
-    case Pass::kCalibration: return "calibration";
-    case Pass::kDifficulty: return "difficulty";
-    case Pass::kProfile: return "profile";
+    case Pass::kCalibration:
+      return "calibration";
+    case Pass::kDifficulty:
+      return "difficulty";
+    case Pass::kProfile:
+      return "profile";
   }
   return "unknown";
 }
@@ -28,7 +31,8 @@ constexpr std::string_view pass_name(Pass pass) {
 // The pass of a stable code read from a message or journal; throws DistError for any other value.
 inline Pass pass_from_code(int32_t code) {
   if (code < 0 || code > static_cast<int32_t>(Pass::kProfile)) {
-    throw DistError("malformed unit: pass code " + std::to_string(code) + " is none of 0 (calibration), 1 (difficulty), 2 (profile)");
+    throw DistError("malformed unit: pass code " + std::to_string(code) +
+                    " is none of 0 (calibration), 1 (difficulty), 2 (profile)");
   }
   return static_cast<Pass>(code);
 }

@@ -100,8 +100,10 @@ void preflight(const Options& o) {
   options.vocab_size = model::load_model_config(o.engine.model).vocab_size;
   const data::CheckReport report = data::check_dataset(options);
   for (const std::string& line : data::describe(report, options)) {
-    if (line.starts_with("warning: ")) log::warn(line.substr(9));
-    else log::info(line);
+    if (line.starts_with("warning: "))
+      log::warn(line.substr(9));
+    else
+      log::info(line);
   }
   data::require_usable(report, options);
 }
@@ -120,9 +122,11 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const double difficulty_per = r.mean_prompt_tokens + r.mean_first_window;
   const double profile_per = r.mean_prompt_tokens + r.mean_profile_window;
   const bool directional = !o.engine.target.empty();
-  const int checkpoints = directional ? o.engine.perturb.directional_checkpoints : o.engine.perturb.gaussian_checkpoints;
+  const int checkpoints =
+      directional ? o.engine.perturb.directional_checkpoints : o.engine.perturb.gaussian_checkpoints;
   const double unit = static_cast<double>(o.pass.unit_examples);
-  const double calibration_examples = o.pass.gaussian_checkpoint > 0 ? 0 : std::min(n, static_cast<double>(o.pass.calibration_samples));
+  const double calibration_examples =
+      o.pass.gaussian_checkpoint > 0 ? 0 : std::min(n, static_cast<double>(o.pass.calibration_samples));
   const double calibration_slots = 1.0 + o.engine.perturb.gaussian_checkpoints;
   const double kept = expected_kept(r.sources, o.filter);
 
@@ -136,13 +140,15 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
                       std::ceil(calibration_examples / unit) * calibration_slots, r.mean_first_window});
   }
   passes.push_back({Pass::kDifficulty, n, 1, difficulty_per, std::ceil(n / unit), r.mean_first_window});
-  passes.push_back({Pass::kProfile, kept, static_cast<double>(checkpoints), profile_per, std::ceil(kept / unit) * checkpoints,
-                    r.mean_profile_window});
+  passes.push_back({Pass::kProfile, kept, static_cast<double>(checkpoints), profile_per,
+                    std::ceil(kept / unit) * checkpoints, r.mean_profile_window});
 
   const double parameters = static_cast<double>(config.num_parameters());
   const double gpu_rate = o.plan.gpu_tokens_per_second * o.plan.gpu_reference_parameters / parameters;
   const double cpu_rate = o.plan.cpu_tokens_per_second * o.plan.cpu_reference_parameters / parameters;
-  const double loss_bytes = o.store.token_losses == TokenLosses::kFloat32 ? 4 : o.store.token_losses == TokenLosses::kFloat16 ? 2 : 0;
+  const double loss_bytes = o.store.token_losses == TokenLosses::kFloat32   ? 4
+                            : o.store.token_losses == TokenLosses::kFloat16 ? 2
+                                                                            : 0;
   double total_tokens = 0, file_bytes = 0;
   out << "plan (model " << o.engine.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
       << "B parameters; tokens per example are means over the first " << count(static_cast<double>(r.sampled))
@@ -151,18 +157,23 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
     const double tokens = p.examples * p.checkpoints * p.tokens_each;
     total_tokens += tokens;
     file_bytes += p.examples * p.checkpoints * (p.scored_each * loss_bytes + 4);
-    out << "  " << pass_name(p.pass) << ": " << count(p.examples) << " examples x " << count(p.checkpoints) << " checkpoint(s), "
-        << fixed(p.tokens_each, 1) << " tokens each (prompt " << fixed(r.mean_prompt_tokens, 1) << " + window "
-        << fixed(p.tokens_each - r.mean_prompt_tokens, 1) << "): " << count(tokens) << " tokens in " << count(p.units)
-        << " units of " << o.pass.unit_examples << " examples" << (p.pass == Pass::kProfile ? " (the examples filter." + std::string(select::filter_method_name(o.filter.method))
-        + " will keep, about: sources of at most filter.whole_budget kept whole, others " + fixed(100 * kept_fraction(o.filter), 0)
-        + "%)" : "") << "\n";
+    out << "  " << pass_name(p.pass) << ": " << count(p.examples) << " examples x " << count(p.checkpoints)
+        << " checkpoint(s), " << fixed(p.tokens_each, 1) << " tokens each (prompt " << fixed(r.mean_prompt_tokens, 1)
+        << " + window " << fixed(p.tokens_each - r.mean_prompt_tokens, 1) << "): " << count(tokens) << " tokens in "
+        << count(p.units) << " units of " << o.pass.unit_examples << " examples"
+        << (p.pass == Pass::kProfile
+                ? " (the examples filter." + std::string(select::filter_method_name(o.filter.method)) +
+                      " will keep, about: sources of at most filter.whole_budget kept whole, others " +
+                      fixed(100 * kept_fraction(o.filter), 0) + "%)"
+                : "")
+        << "\n";
   }
   file_bytes += n * 64;  // per-example arrays (ids, lengths, flags, means, selection inputs)
   const double gpu_hours = total_tokens / gpu_rate / 3600, cpu_hours = total_tokens / cpu_rate / 3600;
   const int scoring_ranks = std::max(1, ranks - 1);
   out << "  total: " << count(total_tokens) << " tokens through the model\n";
-  out << "result file: about " << bytes(file_bytes) << " (store.token_losses = " << options::name_of(o.store.token_losses, kTokenLosses) << ")\n";
+  out << "result file: about " << bytes(file_bytes)
+      << " (store.token_losses = " << options::name_of(o.store.token_losses, kTokenLosses) << ")\n";
   out << "estimate: " << fixed(gpu_hours, gpu_hours < 10 ? 2 : 1) << " GPU-hours at " << count(gpu_rate)
       << " tokens/s per GPU (plan.gpu_tokens_per_second " << count(o.plan.gpu_tokens_per_second) << " for "
       << fixed(o.plan.gpu_reference_parameters / 1e9, 2) << "B parameters, scaled to this model); on CPU ranks "

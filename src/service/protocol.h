@@ -26,10 +26,10 @@ enum Tag : int { kRequest = 1, kUnit = 2, kResult = 3, kStop = 4, kFailure = 5 }
 
 struct Unit {
   Pass pass = Pass::kDifficulty;  // sent as its int32 code
-  int32_t slot = 0;            // checkpoint slot within the pass
-  int64_t index = 0;           // unit number within the pass
+  int32_t slot = 0;               // checkpoint slot within the pass
+  int64_t index = 0;              // unit number within the pass
   model::CheckpointKey checkpoint;
-  int64_t tokens = 0;          // reasoning tokens to score per example
+  int64_t tokens = 0;               // reasoning tokens to score per example
   std::vector<uint64_t> positions;  // record index positions, ascending
 };
 
@@ -38,19 +38,23 @@ struct ExampleResult {
   int64_t line = 0;
   std::string id, source, domain;
   int64_t prompt_tokens = 0, reasoning_tokens = 0, full_length = 0;
-  std::vector<float> losses;   // first min(tokens, reasoning_tokens) reasoning-token losses
+  std::vector<float> losses;  // first min(tokens, reasoning_tokens) reasoning-token losses
 };
 
 struct UnitResult {
   Pass pass = Pass::kDifficulty;  // sent as its int32 code
   int32_t slot = 0;
   int64_t index = 0;
-  double measure = 0;          // checkpoint distance (directional) or noise std (Gaussian)
+  double measure = 0;                   // checkpoint distance (directional) or noise std (Gaussian)
   std::vector<ExampleResult> examples;  // in the order of Unit::positions
 };
 
 inline void encode(comm::Writer& w, const Unit& u) {
-  w.put(static_cast<int32_t>(u.pass)).put(u.slot).put(u.index).put(static_cast<int32_t>(u.checkpoint.family)).put(u.checkpoint.index);
+  w.put(static_cast<int32_t>(u.pass))
+      .put(u.slot)
+      .put(u.index)
+      .put(static_cast<int32_t>(u.checkpoint.family))
+      .put(u.checkpoint.index);
   w.put(u.tokens).put(u.positions);
 }
 

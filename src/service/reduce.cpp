@@ -13,25 +13,25 @@
 #include <set>
 #include <sstream>
 
-#include "curate/data/dataset.h"
 #include "curate/comm/wire.h"
-#include "curate/service/fingerprint.h"
-#include "curate/store/journal.h"
+#include "curate/data/dataset.h"
 #include "curate/select/export.h"
 #include "curate/select/filter.h"
 #include "curate/select/report.h"
 #include "curate/select/select.h"
+#include "curate/service/fingerprint.h"
+#include "curate/store/journal.h"
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
-#include "curate/util/option_table.h"
 #include "curate/util/log.h"
+#include "curate/util/option_table.h"
 #include "curate/util/strings.h"
 #include "example_status.h"
 #include "layout.h"
+#include "output_plan.h"
 #include "report_gather.h"
 #include "run_file.h"
 #include "selection_outputs.h"
-#include "output_plan.h"
 
 namespace curate::service {
 namespace {
@@ -54,7 +54,8 @@ class MpiRowSharing final : public select::RowSharing {
   int size() const override { return comm_.size(); }
   void allgather(std::span<int32_t> assign) const override {
     std::vector<int64_t> first;
-    for (int r = 0; r < comm_.size(); ++r) first.push_back(select::row_range(static_cast<int64_t>(assign.size()), r, comm_.size()).first);
+    for (int r = 0; r < comm_.size(); ++r)
+      first.push_back(select::row_range(static_cast<int64_t>(assign.size()), r, comm_.size()).first);
     first.push_back(static_cast<int64_t>(assign.size()));
     comm_.allgather(assign, first);
   }
@@ -118,8 +119,8 @@ std::string ids_text(const std::vector<std::string>& ids, const std::vector<std:
 }
 
 // STEM.scores.tsv: a header, then one row per record (input order); text TSV-escaped, NaN as "nan".
-std::string scores_table(const store::H5File& f, const Options& options, const Inputs& in, const select::SelectResult& result,
-                         const std::vector<std::string>& ids) {
+std::string scores_table(const store::H5File& f, const Options& options, const Inputs& in,
+                         const select::SelectResult& result, const std::vector<std::string>& ids) {
   const std::size_t n = in.source.size(), c = static_cast<std::size_t>(in.checkpoints);
   const std::vector<int64_t> lines = layout::read_lines(f);
   const std::vector<std::string> checkpoints = layout::checkpoint_names(f, Pass::kProfile);
@@ -134,10 +135,11 @@ std::string scores_table(const store::H5File& f, const Options& options, const I
   const std::string method = select::tsv_escape(select::select_method_name(options.select.method));
   for (std::size_t i = 0; i < n; ++i) {
     const float first = c ? in.mean_loss[i] : NAN, last = c ? in.mean_loss[(c - 1) * n + i] : NAN;
-    table += cat(select::tsv_escape(ids[i]), "\t", lines[i], "\t",
-                 select::tsv_escape(in.source_names[static_cast<std::size_t>(in.source[i])]), "\t",
-                 select::tsv_escape(in.domain_names[static_cast<std::size_t>(in.domain[i])]), "\t", number(in.difficulty[i]),
-                 "\t", int{in.kept[i]}, "\t", result.cluster[i], "\t", number(last - first), "\t", number(result.score[i]));
+    table +=
+        cat(select::tsv_escape(ids[i]), "\t", lines[i], "\t",
+            select::tsv_escape(in.source_names[static_cast<std::size_t>(in.source[i])]), "\t",
+            select::tsv_escape(in.domain_names[static_cast<std::size_t>(in.domain[i])]), "\t", number(in.difficulty[i]),
+            "\t", int{in.kept[i]}, "\t", result.cluster[i], "\t", number(last - first), "\t", number(result.score[i]));
     for (std::size_t k = 0; k < c; ++k) table += "\t" + number(in.mean_loss[k * n + i]);
     table += cat("\t", int{chosen[i]}, "\t", method, "\n");
   }
@@ -171,7 +173,8 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
   // 1 when the candidates' mean loss at the last checkpoint is not the highest (the reference's assertion).
   f.set_attribute(layout::kSelection, "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
   f.set_attribute(layout::kSelection, "method", select::select_method_name(options.select.method));
-  f.set_attribute(layout::kSelection, "budget", options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
+  f.set_attribute(layout::kSelection, "budget",
+                  options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
   f.set_attribute(layout::kSelection, "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
   f.set_attribute(layout::kSelection, "seed", static_cast<int64_t>(options.select.seed));
   f.set_attribute(layout::kSelection, "results", std::filesystem::path(options.run.output).filename().string());
@@ -181,12 +184,23 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
 
 // The report's data (report_gather.cpp) from this stage's arrays; `seconds`: the selection's time.
 select::ReportData report_data(const store::H5File& f, const Options& options, const Inputs& in,
-                               const select::SelectResult& result, const SelectionPaths& paths, double seconds, int ranks) {
-  const ReportInputs view{in.checkpoints, in.source_names, in.domain_names, in.source, in.domain, in.kept,
-                          std::span<const float>(in.difficulty).first(in.source.size()), in.mean_loss};
+                               const select::SelectResult& result, const SelectionPaths& paths, double seconds,
+                               int ranks) {
+  const ReportInputs view{in.checkpoints,
+                          in.source_names,
+                          in.domain_names,
+                          in.source,
+                          in.domain,
+                          in.kept,
+                          std::span<const float>(in.difficulty).first(in.source.size()),
+                          in.mean_loss};
   return gather_report(f, options, view, result,
-                       {{"selected", paths.selected}, {"ids", paths.ids}, {"scores", paths.scores},
-                        {"summary", paths.summary}, {"results", options.run.output}, {"selection", paths.selection}},
+                       {{"selected", paths.selected},
+                        {"ids", paths.ids},
+                        {"scores", paths.scores},
+                        {"summary", paths.summary},
+                        {"results", options.run.output},
+                        {"selection", paths.selection}},
                        paths.report, seconds, ranks);
 }
 
@@ -216,11 +230,13 @@ void require_scored_examples(const store::H5File& file, const std::string& datas
     log::info(cat("difficulty pass: ", scored, " of ", status.size(), " records scored; not scored: ", reasons));
     return;
   }
-  throw DataError(cat("the difficulty pass scored none of the ", status.size(), " records of ", dataset, "; why: ", reasons,
-                      "\ncheck the data options (curate_tool check --config) and that model.tokenizer belongs to model.path"));
+  throw DataError(
+      cat("the difficulty pass scored none of the ", status.size(), " records of ", dataset, "; why: ", reasons,
+          "\ncheck the data options (curate_tool check --config) and that model.tokenizer belongs to model.path"));
 }
 
-std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const select::FilterOptions& options, uint64_t records) {
+std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const select::FilterOptions& options,
+                                           uint64_t records) {
   if (!layout::pass_complete(file, Pass::kDifficulty)) {
     throw ConfigError("the profile pass scores the examples the difficulty filter keeps, and " + file.path().string() +
                       " has no complete difficulty pass: run --stage difficulty (or all) first");
@@ -240,8 +256,8 @@ std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const sele
   for (std::size_t i = 0; i < records; ++i) {
     if (std::isfinite(difficulty[i])) ++scored, sources.insert(source[i]);
   }
-  log::info(cat("difficulty filter (", select::filter_method_name(options.method), "): the profile pass scores ", count, " of ", scored,
-                " scored examples in ", sources.size(), " source(s)"));
+  log::info(cat("difficulty filter (", select::filter_method_name(options.method), "): the profile pass scores ", count,
+                " of ", scored, " scored examples in ", sources.size(), " source(s)"));
   return kept;
 }
 
@@ -280,8 +296,15 @@ void run_selection(const Options& options, const comm::Comm& comm) {
     return;  // rank 0 reports it
   }
   broadcast(comm, in);
-  select::SelectInput input{in.checkpoints, in.source, in.domain, in.kept, in.reasoning_tokens, in.full_length,
-                            std::span<const float>(in.difficulty).first(in.source.size()), in.mean_loss, in.mean_loss_first};
+  select::SelectInput input{in.checkpoints,
+                            in.source,
+                            in.domain,
+                            in.kept,
+                            in.reasoning_tokens,
+                            in.full_length,
+                            std::span<const float>(in.difficulty).first(in.source.size()),
+                            in.mean_loss,
+                            in.mean_loss_first};
   const MpiRowSharing sharing(comm);
   const auto select_start = std::chrono::steady_clock::now();
   const select::SelectResult result =
@@ -295,7 +318,8 @@ void run_selection(const Options& options, const comm::Comm& comm) {
   std::sort(positions.begin(), positions.end());  // input order
   const std::vector<std::string> ids = layout::read_ids(*file);
   StagedFiles staged;
-  const std::optional<select::TrainerShape> shape = write_selected_records(options, positions, staged.stage(paths.selected));
+  const std::optional<select::TrainerShape> shape =
+      write_selected_records(options, positions, staged.stage(paths.selected));
   staged.write(paths.ids, ids_text(ids, positions));
   staged.write(paths.scores, scores_table(*file, options, in, result, ids));
   const double select_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - select_start).count();
@@ -306,10 +330,12 @@ void run_selection(const Options& options, const comm::Comm& comm) {
                         {"report", paths.report.string()},     {"selection", paths.selection.string()}};
   staged.write(paths.summary, summary.dump(2) + "\n");
   staged.write(paths.report, select::html_report(report));
-  std::string outputs;  // what STEM.selection.h5 vouches for: "path\tbytes\thash" lines, paths relative to the result file
+  std::string
+      outputs;  // what STEM.selection.h5 vouches for: "path\tbytes\thash" lines, paths relative to the result file
   const std::filesystem::path folder = std::filesystem::absolute(options.run.output).parent_path();
   for (const auto& path : {paths.selected, paths.ids, paths.scores, paths.summary, paths.report}) {
-    outputs += cat(std::filesystem::absolute(path).lexically_relative(folder).string(), "\t", file_digest(temporary_path(path)), "\n");
+    outputs += cat(std::filesystem::absolute(path).lexically_relative(folder).string(), "\t",
+                   file_digest(temporary_path(path)), "\n");
   }
   const WaitingLock info_lock(paths.dataset_info.string() + ".lock", 120);  // other selections in this folder wait
   std::string name = paths.selected.filename().string();
@@ -321,12 +347,14 @@ void run_selection(const Options& options, const comm::Comm& comm) {
     std::ifstream in_info(paths.dataset_info, std::ios::binary);
     existing.assign(std::istreambuf_iterator<char>(in_info), std::istreambuf_iterator<char>());
   }
-  staged.write(paths.dataset_info, select::merge_dataset_info(existing, name, paths.selected.filename().string(), shape));
+  staged.write(paths.dataset_info,
+               select::merge_dataset_info(existing, name, paths.selected.filename().string(), shape));
   write_selection_file(staged.stage(paths.selection), layout::read_lines(*file), options, in, result, outputs);
   staged.commit();
-  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(), " of ", report.kept, " candidates -> ",
-                paths.selected.string(), " (", options.exported.format == "input" ? "the records as they are" : options.exported.format,
-                "); ids ", paths.ids.string(), ", scores ", paths.scores.string(), ", report ", paths.report.string()));
+  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(), " of ",
+                report.kept, " candidates -> ", paths.selected.string(), " (",
+                options.exported.format == "input" ? "the records as they are" : options.exported.format, "); ids ",
+                paths.ids.string(), ", scores ", paths.scores.string(), ", report ", paths.report.string()));
 }
 
 }  // namespace curate::service

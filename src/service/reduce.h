@@ -26,10 +26,10 @@ std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const sele
 
 // Every rank (collective): rank 0 reads the complete result file options.run.output and broadcasts
 // the per-example arrays; k-means rows are shared across the ranks; rank 0 writes /selection/* into
-// STEM.selection.h5 (linked from the result file), the selected records as ShareGPT JSONL (options.run.selected), a LLaMA-Factory
-// dataset_info.json beside it (merged into an existing one), STEM.summary.json and STEM.report.html.
-// The result does not depend on the number of ranks. Throws ConfigError when a pass is incomplete or
-// the file belongs to another configuration.
+// STEM.selection.h5 (linked from the result file), the selected records as ShareGPT JSONL (options.run.selected), a
+// LLaMA-Factory dataset_info.json beside it (merged into an existing one), STEM.summary.json and STEM.report.html. The
+// result does not depend on the number of ranks. Throws ConfigError when a pass is incomplete or the file belongs to
+// another configuration.
 void run_selection(const Options& options, const comm::Comm& comm);
 
 }  // namespace curate::service

@@ -1,8 +1,8 @@
 #include "report_gather.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -48,8 +48,10 @@ void overview(select::ReportData& r, const store::H5File& f, const ReportInputs&
   std::map<std::pair<int32_t, int32_t>, std::pair<int64_t, bool>> clusters;  // (source, cluster) -> size, has selected
   std::map<std::pair<int32_t, int32_t>, int64_t> taken;                      // (domain, source) -> selected
   for (std::size_t i = 0; i < x.n; ++i) {
-    if (example_ok(x.status[i])) ++r.examples;
-    else ++r.skipped[skip_name(x.status[i])];
+    if (example_ok(x.status[i]))
+      ++r.examples;
+    else
+      ++r.skipped[skip_name(x.status[i])];
     if (!in.kept[i]) continue;
     ++r.kept;
     r.difficulty_all.push_back(in.difficulty[i]);
@@ -70,13 +72,19 @@ void overview(select::ReportData& r, const store::H5File& f, const ReportInputs&
   std::map<int32_t, double> sources;  // domain -> sum of its sources' shares
   for (const auto& row : result.allocation) {
     if (!std::isfinite(row.share)) continue;
-    if (row.level == "domain") domains += row.share;
-    else sources[row.domain] += row.share;
+    if (row.level == "domain")
+      domains += row.share;
+    else
+      sources[row.domain] += row.share;
   }
   for (const auto& row : result.allocation) {
-    select::AllocationLine line{row.level, in.domain_names[static_cast<std::size_t>(row.domain)],
+    select::AllocationLine line{row.level,
+                                in.domain_names[static_cast<std::size_t>(row.domain)],
                                 row.source >= 0 ? in.source_names[static_cast<std::size_t>(row.source)] : "",
-                                row.examples, row.score, 0, 0};
+                                row.examples,
+                                row.score,
+                                0,
+                                0};
     const double parent = row.level == "domain" ? domains : sources[row.domain];
     line.share = parent > 0 ? row.share / parent : 0;
     for (const auto& [group, count] : taken) {
@@ -114,14 +122,16 @@ select::Calibration calibration(const store::H5File& f, const Options& options) 
     return c;
   }
   const auto at = [](const char* name) { return layout::path(Pass::kCalibration, name); };
-  const std::vector<float> mean = f.read_f32(at(layout::dataset::kMeanLoss)), ratio = f.read_f32(at(layout::dataset::kRatio));
+  const std::vector<float> mean = f.read_f32(at(layout::dataset::kMeanLoss)),
+                           ratio = f.read_f32(at(layout::dataset::kRatio));
   const std::vector<std::string> names = layout::checkpoint_names(f, Pass::kCalibration);
   for (std::size_t k = 0; k < ratio.size(); ++k) {
     c.lines.push_back({k < names.size() ? names[k] : std::to_string(k), k < mean.size() ? mean[k] : NAN, ratio[k]});
   }
   c.chosen = *chosen;
   c.tokens = f.int_attribute(layout::group(Pass::kCalibration), "tokens");
-  c.samples = f.exists(at(layout::dataset::kSample)) ? static_cast<int64_t>(f.dims(at(layout::dataset::kSample)).at(0)) : 0;
+  c.samples =
+      f.exists(at(layout::dataset::kSample)) ? static_cast<int64_t>(f.dims(at(layout::dataset::kSample)).at(0)) : 0;
   return c;
 }
 
@@ -131,7 +141,8 @@ std::vector<select::PassFacts> passes(const store::H5File& f, int64_t candidates
     const std::string done = layout::path(pass, layout::dataset::kDone);
     if (!f.exists(done)) continue;
     select::PassFacts p{std::string(pass_name(pass)), static_cast<int64_t>(f.dims(done).at(0)), 0, 0, NAN, NAN, 0};
-    if (const std::optional<layout::PassCost> cost = layout::read_pass_cost(f, pass)) {  // files since the report shows pass costs
+    if (const std::optional<layout::PassCost> cost =
+            layout::read_pass_cost(f, pass)) {  // files since the report shows pass costs
       p.seconds = static_cast<double>(cost->wall_ms) / 1000;
       p.worker_seconds = static_cast<double>(cost->worker_ms) / 1000;
       p.examples = cost->scored_examples;
@@ -152,7 +163,8 @@ std::vector<select::NanLossLine> nan_losses(const store::H5File& f) {
     const std::vector<std::string> names = layout::checkpoint_names(f, pass);
     for (std::size_t c = 0; c < rows.size(); ++c) {
       if (rows[c].empty()) continue;
-      out.push_back({std::string(pass_name(pass)), c < names.size() ? names[c] : std::to_string(c), static_cast<int64_t>(rows[c].size())});
+      out.push_back({std::string(pass_name(pass)), c < names.size() ? names[c] : std::to_string(c),
+                     static_cast<int64_t>(rows[c].size())});
     }
   }
   return out;
@@ -167,15 +179,23 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
           {"score.device / dtype", cat(o.engine.device, " / ", o.engine.dtype)},
           {"score.window", data::score_window_name(o.prompt.window)},
           {"pass.difficulty_tokens / profile_tokens", cat(o.pass.difficulty_tokens, " / ", o.pass.profile_tokens)},
-          {"pass.gaussian_checkpoint", o.pass.gaussian_checkpoint > 0 ? std::to_string(o.pass.gaussian_checkpoint) : "0 (calibrate)"},
-          {"perturb.gaussian (checkpoints, std)", cat(p.gaussian_checkpoints, ", ", p.gaussian_min_std, "–", p.gaussian_max_std)},
-          {"perturb.directional (checkpoints, radius)", cat(p.directional_checkpoints, ", ", p.min_radius, "–", p.max_radius)},
-          {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep, ", quantile ", o.filter.quantile, ")")},
+          {"pass.gaussian_checkpoint",
+           o.pass.gaussian_checkpoint > 0 ? std::to_string(o.pass.gaussian_checkpoint) : "0 (calibrate)"},
+          {"perturb.gaussian (checkpoints, std)",
+           cat(p.gaussian_checkpoints, ", ", p.gaussian_min_std, "–", p.gaussian_max_std)},
+          {"perturb.directional (checkpoints, radius)",
+           cat(p.directional_checkpoints, ", ", p.min_radius, "–", p.max_radius)},
+          {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep,
+                         ", quantile ", o.filter.quantile, ")")},
           {"select.method", select::select_method_name(o.select.method)},
-          {"select.budget", o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
-          {"select.allocation / temperature", cat(options::name_of(o.select.allocation, select::kAllocationModes), " / ", o.select.temperature)},
-          {"select.k_rule / per_cluster", cat(options::name_of(o.select.k_rule, select::kKRules), " / ", o.select.per_cluster)},
-          {"select.iterations / init / standardize", cat(o.select.iterations, " / ", o.select.init, " / ", o.select.standardize)},
+          {"select.budget",
+           o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
+          {"select.allocation / temperature",
+           cat(options::name_of(o.select.allocation, select::kAllocationModes), " / ", o.select.temperature)},
+          {"select.k_rule / per_cluster",
+           cat(options::name_of(o.select.k_rule, select::kKRules), " / ", o.select.per_cluster)},
+          {"select.iterations / init / standardize",
+           cat(o.select.iterations, " / ", o.select.init, " / ", o.select.standardize)},
           {"select.seed / run.seed", cat(o.select.seed, " / ", o.engine.perturb.seed)}};
 }
 
@@ -184,7 +204,8 @@ std::vector<select::SourceView> funnel(const ReportInputs& in, const Facts& x, s
   std::map<std::pair<std::string, std::string>, int32_t> ids;
   for (std::size_t i = 0; i < x.n; ++i) {
     ids.emplace(std::make_pair(in.domain_names[static_cast<std::size_t>(in.domain[i])],
-                               in.source_names[static_cast<std::size_t>(in.source[i])]), 0);
+                               in.source_names[static_cast<std::size_t>(in.source[i])]),
+                0);
   }
   std::vector<select::SourceView> views;
   for (auto& [names, id] : ids) {
@@ -195,7 +216,8 @@ std::vector<select::SourceView> funnel(const ReportInputs& in, const Facts& x, s
     view.source = names.second;
     views.push_back(std::move(view));
   }
-  if (auto unknown = ids.find({"", ""}); unknown != ids.end()) unknown->second = static_cast<int32_t>(views.size()), views.emplace_back();
+  if (auto unknown = ids.find({"", ""}); unknown != ids.end())
+    unknown->second = static_cast<int32_t>(views.size()), views.emplace_back();
   group_of.resize(x.n);
   std::vector<std::vector<double>> sum_all(views.size(), std::vector<double>(x.c)), sum_sel = sum_all;
   std::vector<std::vector<int64_t>> n_all(views.size(), std::vector<int64_t>(x.c)), n_sel = n_all;
@@ -264,15 +286,15 @@ std::string why(const ExampleView& e, const Options& options, std::size_t i, con
   }
   switch (e.status) {
     case ExampleView::Status::kSelected:
-      return cat("Selected by ", select::select_method_name(options.select.method), ": ", cluster_text.empty() ? "" : cluster_text + "; ",
-                 "ranking key ", short_number(key), ".");
+      return cat("Selected by ", select::select_method_name(options.select.method), ": ",
+                 cluster_text.empty() ? "" : cluster_text + "; ", "ranking key ", short_number(key), ".");
     case ExampleView::Status::kNotPicked:
-      return cat("Not picked: the source's ", s.selected, " places (of ", s.kept, " candidates) went to other examples; ",
-                 cluster_text.empty() ? "" : cluster_text + "; ", "this one's ranking key ",
-                 short_number(key), ".");
+      return cat("Not picked: the source's ", s.selected, " places (of ", s.kept,
+                 " candidates) went to other examples; ", cluster_text.empty() ? "" : cluster_text + "; ",
+                 "this one's ranking key ", short_number(key), ".");
     case ExampleView::Status::kFilteredOut:
-      return cat("Filtered out by the difficulty filter (", select::filter_method_name(options.filter.method), "): difficulty ",
-                 short_number(e.difficulty), ", while the source's kept examples have ",
+      return cat("Filtered out by the difficulty filter (", select::filter_method_name(options.filter.method),
+                 "): difficulty ", short_number(e.difficulty), ", while the source's kept examples have ",
                  std::isfinite(lowest_kept) ? "≥ " + short_number(lowest_kept) : std::string("none"),
                  "; never profiled.");
   }
@@ -297,9 +319,12 @@ void examples(std::vector<select::SourceView>& views, const std::vector<int32_t>
     const auto g = static_cast<std::size_t>(group_of[i]);
     if (!example_ok(x.status[i]) || !std::isfinite(in.difficulty[i])) continue;
     if (in.kept[i]) lowest_kept[g] = std::min(lowest_kept[g], static_cast<double>(in.difficulty[i]));
-    if (x.chosen[i]) members[g * 3].push_back(i);
-    else if (in.kept[i] && x.profiled(in, i)) members[g * 3 + 1].push_back(i);
-    else if (!in.kept[i]) members[g * 3 + 2].push_back(i);
+    if (x.chosen[i])
+      members[g * 3].push_back(i);
+    else if (in.kept[i] && x.profiled(in, i))
+      members[g * 3 + 1].push_back(i);
+    else if (!in.kept[i])
+      members[g * 3 + 2].push_back(i);
   }
   std::vector<std::pair<std::size_t, std::size_t>> picked;  // (record, group)
   for (std::size_t g : shown) {
@@ -333,7 +358,7 @@ void examples(std::vector<select::SourceView>& views, const std::vector<int32_t>
     ExampleView e;
     const std::size_t at = static_cast<std::size_t>(std::lower_bound(sorted.begin(), sorted.end(), i) - sorted.begin());
     const data::ParseResult& record = records[at];
-    e.status = x.chosen[i] ? ExampleView::Status::kSelected
+    e.status = x.chosen[i]  ? ExampleView::Status::kSelected
                : in.kept[i] ? ExampleView::Status::kNotPicked
                             : ExampleView::Status::kFilteredOut;
     e.key = x.id[i];
@@ -376,7 +401,8 @@ select::ReportData gather_report(const store::H5File& f, const Options& options,
   r.model = options.engine.model;
   r.dataset = options.run.dataset;
   r.method = select::select_method_name(options.select.method);
-  r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens") : cat(options.select.budget, " examples");
+  r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens")
+                                             : cat(options.select.budget, " examples");
   r.seed = std::to_string(options.select.seed);
   Facts x;
   x.n = in.source.size();

@@ -25,7 +25,8 @@ int64_t ResultSink::replay(const PassPlan& plan, std::vector<uint8_t>& done) {
         result.index < 0 || result.index >= units) {
       return;
     }
-    uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) + static_cast<std::size_t>(result.index)];
+    uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) +
+                         static_cast<std::size_t>(result.index)];
     if (flag) return;
     file_->store(plan, result);
     flag = 1;

@@ -51,11 +51,13 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
   if (!std::filesystem::exists(path)) return {};
   try {
     store::H5File file = store::H5File::open(path, false);
-    if (!layout::is_result_file(file)) return {ResumeCheck::kOtherConfiguration, path.string() + " was not written by curate_dist"};
+    if (!layout::is_result_file(file))
+      return {ResumeCheck::kOtherConfiguration, path.string() + " was not written by curate_dist"};
     const int64_t version = layout::version(file);
     if (version != layout::kVersion) {
-      return {ResumeCheck::kOtherConfiguration, cat(path.string(), " has file format version ", version, ", this curate_dist writes ",
-                                                    layout::kVersion, " (the layout changed: see layout.h)")};
+      return {ResumeCheck::kOtherConfiguration,
+              cat(path.string(), " has file format version ", version, ", this curate_dist writes ", layout::kVersion,
+                  " (the layout changed: see layout.h)")};
     }
     const std::string stored = file.string_attribute(layout::kRoot, "fingerprint");
     if (stored != fingerprint) {
@@ -65,9 +67,10 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
               stored_nothing(file)};
     }
     if (file.dims(layout::kStatus) != std::vector<uint64_t>{records}) {
-      return {ResumeCheck::kOtherConfiguration,
-              path.string() + " was written for another number of records than the dataset's " + std::to_string(records),
-              stored_nothing(file)};
+      return {
+          ResumeCheck::kOtherConfiguration,
+          path.string() + " was written for another number of records than the dataset's " + std::to_string(records),
+          stored_nothing(file)};
     }
     for (Pass pass : kPasses) layout::read_done(file, pass);  // the progress flags must be readable
     file.verify();  // and the rest of the structure: a write cut off by a full disk leaves a file that opens
@@ -80,7 +83,8 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
 std::filesystem::path move_aside(const std::filesystem::path& path) {
   const std::string stem = path.string() + ".discarded-" + std::to_string(std::time(nullptr));
   std::filesystem::path aside = stem;
-  for (int n = 2; std::filesystem::exists(aside); ++n) aside = stem + "-" + std::to_string(n);  // never over an older one
+  for (int n = 2; std::filesystem::exists(aside); ++n)
+    aside = stem + "-" + std::to_string(n);  // never over an older one
   std::filesystem::rename(path, aside);
   return aside;
 }
@@ -93,7 +97,8 @@ std::string output_stem(const std::string& output) {
 
 std::filesystem::path selection_path(const std::string& output) { return output_stem(output) + ".selection.h5"; }
 
-RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, const std::string& files)
+RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records,
+                 const std::string& files)
     : file_(std::filesystem::exists(path) ? store::H5File::open(path, true) : store::H5File::create(path)),
       records_(records) {
   if (layout::is_result_file(file_)) return;  // resuming: checked above
@@ -159,8 +164,9 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
     const std::vector<int64_t> example = file_.read_i64(at(kExample));
     if (!std::equal(example.begin(), example.end(), plan.positions.begin(), plan.positions.end(),
                     [](int64_t a, uint64_t b) { return a >= 0 && static_cast<uint64_t>(a) == b; })) {
-      throw StoreError(cat(file_.path().string(), ": ", at(kExample), " holds ", example.size(), " rows that are not the ",
-                           rows, " examples the difficulty filter keeps: the file is damaged; rerun with --fresh"));
+      throw StoreError(cat(file_.path().string(), ": ", at(kExample), " holds ", example.size(),
+                           " rows that are not the ", rows,
+                           " examples the difficulty filter keeps: the file is damaged; rerun with --fresh"));
     }
   }
   return done;
@@ -219,7 +225,8 @@ void RunFile::store_examples(std::span<const uint64_t> rows, const UnitResult& r
     status.push_back(e.status);
     ints[0].push_back(e.line), ints[1].push_back(e.prompt_tokens);
     ints[2].push_back(e.reasoning_tokens), ints[3].push_back(e.full_length);
-    ids.push_back(e.id.empty() ? std::to_string(e.line) : e.id), sources.push_back(e.source), domains.push_back(e.domain);
+    ids.push_back(e.id.empty() ? std::to_string(e.line) : e.id), sources.push_back(e.source),
+        domains.push_back(e.domain);
   }
   for (const Run& run : runs_of(rows)) {
     file_.write(layout::kStatus, {run.row}, {run.length}, std::span<const uint8_t>(status).subspan(run.at, run.length));
@@ -237,8 +244,10 @@ void RunFile::store(const PassPlan& plan, const UnitResult& result) {
   const auto at = [&](std::string_view name) { return layout::path(plan.pass, name); };
   const uint64_t n = result.examples.size(), slot = static_cast<uint64_t>(result.slot), slots = plan.slots.size();
   if (result.index < 0 || result.index >= plan.units() || slot >= slots ||
-      static_cast<int64_t>(n) != plan.bounds[static_cast<std::size_t>(result.index) + 1] - plan.bounds[static_cast<std::size_t>(result.index)]) {
-    throw DistError(cat("result for ", pass_name(plan.pass), " unit ", result.index, " slot ", slot, " does not fit the pass"));
+      static_cast<int64_t>(n) != plan.bounds[static_cast<std::size_t>(result.index) + 1] -
+                                     plan.bounds[static_cast<std::size_t>(result.index)]) {
+    throw DistError(
+        cat("result for ", pass_name(plan.pass), " unit ", result.index, " slot ", slot, " does not fit the pass"));
   }
   const auto first = static_cast<std::size_t>(plan.bounds[static_cast<std::size_t>(result.index)]);
   const std::span<const uint64_t> rows = std::span<const uint64_t>(plan.positions).subspan(first, n);
@@ -260,10 +269,12 @@ void RunFile::store(const PassPlan& plan, const UnitResult& result) {
     }
     if (!block.empty()) file_.write(at(kLosses), {slot, first, 0}, {1, n, t}, std::span<const float>(block));
     file_.write(at(kMeanLoss), {slot, first}, {1, n}, std::span<const float>(all));
-    if (plan.pass == Pass::kProfile) file_.write(at(kMeanLossFirst), {slot, first}, {1, n}, std::span<const float>(early));
+    if (plan.pass == Pass::kProfile)
+      file_.write(at(kMeanLossFirst), {slot, first}, {1, n}, std::span<const float>(early));
     const bool directional = plan.slots.front().family == model::Family::kDirectional;
     const float measure = static_cast<float>(result.measure);
-    file_.write(at(directional ? layout::dataset::kDistance : layout::dataset::kNoiseStd), {slot}, {1}, std::span<const float>(&measure, 1));
+    file_.write(at(directional ? layout::dataset::kDistance : layout::dataset::kNoiseStd), {slot}, {1},
+                std::span<const float>(&measure, 1));
     // /examples/* are written once, by the difficulty pass (which covers every record): rewriting
     // their strings later would put rows the filter already read at risk from a kill mid-write.
     if (plan.pass == Pass::kDifficulty) store_examples(rows, result);

@@ -17,13 +17,13 @@
 namespace curate::service {
 
 struct PassPlan {
-  Pass pass = Pass::kDifficulty;            // its datasets are under layout::group(pass)
-  std::vector<model::CheckpointKey> slots;   // checkpoints, in slot order
-  int64_t tokens = 0;                        // reasoning tokens scored per example
-  int64_t first_tokens = 0;                  // profile: also the mean over this many first tokens
-  std::vector<uint64_t> positions;           // record index positions (ascending) = dataset rows
-  int64_t unit_examples = 64;                // chunk rows of the datasets
-  std::vector<int64_t> bounds;               // unit u covers positions[bounds[u], bounds[u + 1])
+  Pass pass = Pass::kDifficulty;                     // its datasets are under layout::group(pass)
+  std::vector<model::CheckpointKey> slots;           // checkpoints, in slot order
+  int64_t tokens = 0;                                // reasoning tokens scored per example
+  int64_t first_tokens = 0;                          // profile: also the mean over this many first tokens
+  std::vector<uint64_t> positions;                   // record index positions (ascending) = dataset rows
+  int64_t unit_examples = 64;                        // chunk rows of the datasets
+  std::vector<int64_t> bounds;                       // unit u covers positions[bounds[u], bounds[u + 1])
   TokenLosses token_losses = TokenLosses::kFloat32;  // per-token tensor: float32, float16 or not stored
 
   int64_t units() const { return static_cast<int64_t>(bounds.size()) - 1; }
@@ -41,7 +41,7 @@ bool has_nan(std::span<const float> losses);
 // Whether an existing result file can be resumed under `fingerprint`.
 struct ResumeCheck {
   enum Kind { kMissing, kResumable, kOtherConfiguration, kDamaged } kind = kMissing;
-  std::string detail;  // what differs or what is wrong
+  std::string detail;           // what differs or what is wrong
   bool stored_nothing = false;  // kOtherConfiguration of a curate_dist file of this version in which no
                                 // unit of any pass is done: a run that failed before storing anything
 };
@@ -69,7 +69,8 @@ class RunFile {
  public:
   // Opens `path` (which check_resume found resumable) or creates it for `records` examples, storing
   // `fingerprint` and `files` (input_files_text) in a new file.
-  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records, const std::string& files = "");
+  RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records,
+          const std::string& files = "");
 
   // Creates the pass's datasets when missing; returns its done flags [slots × units].
   std::vector<uint8_t> open_pass(const PassPlan& plan);

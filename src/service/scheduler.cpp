@@ -80,8 +80,9 @@ void Scheduler::check_timeouts() const {
   for (const auto& [rank, queue] : busy_) {
     if (!queue.empty() && now_() - queue.front().since > worker_timeout_) {
       const Unit& unit = queue.front().unit;
-      throw DistError(cat("rank ", rank, " has not answered for ", worker_timeout_, " s on ", model::describe(unit.checkpoint),
-                          " unit ", unit.index, " (hung or dead); raise run.worker_timeout if units are that slow"));
+      throw DistError(cat("rank ", rank, " has not answered for ", worker_timeout_, " s on ",
+                          model::describe(unit.checkpoint), " unit ", unit.index,
+                          " (hung or dead); raise run.worker_timeout if units are that slow"));
     }
   }
 }
@@ -99,8 +100,8 @@ std::size_t Scheduler::in_flight() const {
 std::string Scheduler::slowest_rank() const {
   if (rates_.size() < 2) return "";
   const auto speed = [](const RankRate& r) { return static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9); };
-  const auto slowest =
-      std::min_element(rates_.begin(), rates_.end(), [&](const auto& a, const auto& b) { return speed(a.second) < speed(b.second); });
+  const auto slowest = std::min_element(
+      rates_.begin(), rates_.end(), [&](const auto& a, const auto& b) { return speed(a.second) < speed(b.second); });
   return cat("; slowest rank ", slowest->first, " at ", static_cast<int64_t>(speed(slowest->second)), " tokens/s");
 }
 
@@ -125,14 +126,16 @@ void Scheduler::finish(bool then_select) {
     const std::optional<comm::Message> message = link_.receive(0.25);
     if (!message) {
       if (now_() - start > worker_timeout_) {
-        throw DistError(cat(link_.workers() - static_cast<int>(stopped_.size()), " worker(s) never asked for work within ",
-                            worker_timeout_, " s; raise run.worker_timeout if loading is that slow"));
+        throw DistError(cat(link_.workers() - static_cast<int>(stopped_.size()),
+                            " worker(s) never asked for work within ", worker_timeout_,
+                            " s; raise run.worker_timeout if loading is that slow"));
       }
       continue;
     }
     comm::Reader reader(message->data);
     if (message->tag == kFailure) fail(message->source, reader);
-    if (message->tag != kRequest) throw DistError(cat("unexpected message tag ", message->tag, " from rank ", message->source));
+    if (message->tag != kRequest)
+      throw DistError(cat("unexpected message tag ", message->tag, " from rank ", message->source));
     stop(message->source, then_select);
   }
 }

@@ -108,11 +108,11 @@ class Scheduler {
   double worker_timeout_;
   std::function<double()> now_;
   std::deque<Unit> pending_;
-  std::vector<int> ready_;                 // one entry per free unit slot of a worker
-  std::map<int, std::deque<Busy>> busy_;   // units each worker holds, oldest first
+  std::vector<int> ready_;                // one entry per free unit slot of a worker
+  std::map<int, std::deque<Busy>> busy_;  // units each worker holds, oldest first
   std::map<int, model::CheckpointKey> held_;
-  std::map<int, RankRate> rates_;          // per worker since reset_rates()
-  std::set<int> stopped_;                  // workers sent kStop
+  std::map<int, RankRate> rates_;  // per worker since reset_rates()
+  std::set<int> stopped_;          // workers sent kStop
 };
 
 }  // namespace curate::service

@@ -15,12 +15,12 @@
 
 #include "curate/data/dataset.h"
 #include "curate/data/line_writer.h"
-#include "curate/util/error.h"
 #include "curate/util/atomic_file.h"
+#include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "run_file.h"
 #include "output_plan.h"
+#include "run_file.h"
 
 namespace curate::service {
 namespace {
@@ -36,8 +36,10 @@ data::Compression output_compression(const Options& options) {
 }
 
 bool same_file(const fs::path& a, const fs::path& b) {
-  struct stat sa {}, sb {};
-  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  struct stat sa {
+  }, sb{};
+  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   return fs::weakly_canonical(a) == fs::weakly_canonical(b);
 }
 
@@ -68,8 +70,9 @@ SelectionPaths selection_paths(const Options& options) {
 }
 
 std::vector<std::pair<std::string, fs::path>> SelectionPaths::named() const {
-  return {{"select.output", selected}, {"the selected ids", ids}, {"the scores table", scores}, {"the summary", summary},
-          {"the report", report}, {"the selection file", selection}, {"dataset_info.json", dataset_info}};
+  return {{"select.output", selected},        {"the selected ids", ids}, {"the scores table", scores},
+          {"the summary", summary},           {"the report", report},    {"the selection file", selection},
+          {"dataset_info.json", dataset_info}};
 }
 
 void check_output_paths(const Options& options) {
@@ -78,7 +81,7 @@ void check_output_paths(const Options& options) {
   const std::vector<std::pair<std::string, fs::path>> inputs = {
       {"the dataset (data.path)", options.run.dataset}, {"the result file (output.path)", out},
       {"the run's journal", out + ".journal"},          {"the run's lock file", out + ".lock"},
-      {"the run's base copy", out + ".base"},            {"the run's record index", out + ".index"},
+      {"the run's base copy", out + ".base"},           {"the run's record index", out + ".index"},
       {"the run's hash cache", out + ".hashes"}};
   const std::vector<std::pair<std::string, fs::path>> folders = {
       {"the model folder (model.path)", options.engine.model},
@@ -87,7 +90,8 @@ void check_output_paths(const Options& options) {
   for (std::size_t i = 1; i < inputs.size(); ++i) {  // the result file and its companions (all beside it)
     for (const auto& [folder, folder_path] : folders) {
       if (!folder_path.empty() && inside(inputs[i].second, folder_path)) {
-        throw ConfigError(cat(inputs[i].first, " '", inputs[i].second.string(), "' lies inside ", folder, " '", folder_path.string(),
+        throw ConfigError(cat(inputs[i].first, " '", inputs[i].second.string(), "' lies inside ", folder, " '",
+                              folder_path.string(),
                               "': outputs never go into a model folder; choose another output.path"));
       }
     }
@@ -109,22 +113,25 @@ void check_output_paths(const Options& options) {
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (same_file(path, outputs[j].second)) {
-        throw ConfigError(cat(what, " '", path.string(), "' is also ", outputs[j].first, " '", outputs[j].second.string(),
-                              "': give select.output another name"));
+        throw ConfigError(cat(what, " '", path.string(), "' is also ", outputs[j].first, " '",
+                              outputs[j].second.string(), "': give select.output another name"));
       }
     }
   }
   const std::string stem = output_stem(out);
   for (const std::string& sibling : {stem, stem + ".h5", stem + ".hdf5"}) {
     if (fs::is_regular_file(sibling) && !same_file(sibling, out)) {
-      throw ConfigError(cat("output.path '", out, "' and '", sibling, "' in one folder would share the output names ", stem,
-                            ".selected.jsonl, ", stem, ".selection.h5, ", stem, ".summary.json, ...: rename one of them "
-                            "(e.g. ", stem, "-2", fs::path(out).extension().string(), ")"));
+      throw ConfigError(cat("output.path '", out, "' and '", sibling, "' in one folder would share the output names ",
+                            stem, ".selected.jsonl, ", stem, ".selection.h5, ", stem,
+                            ".summary.json, ...: rename one of them "
+                            "(e.g. ",
+                            stem, "-2", fs::path(out).extension().string(), ")"));
     }
   }
 }
 
-std::optional<select::TrainerShape> write_selected_records(const Options& options, const std::vector<std::size_t>& positions,
+std::optional<select::TrainerShape> write_selected_records(const Options& options,
+                                                           const std::vector<std::size_t>& positions,
                                                            const fs::path& path) {
   const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
   const data::Compression compression = output_compression(options);
@@ -144,12 +151,14 @@ std::optional<select::TrainerShape> write_selected_records(const Options& option
   });
   out.close();
   if (compression != data::Compression::kNone) {
-    log::info("dataset_info.json gets no entry for a compressed selection (LLaMA-Factory reads plain .jsonl files); "
-              "select.compress = none writes one");
+    log::info(
+        "dataset_info.json gets no entry for a compressed selection (LLaMA-Factory reads plain .jsonl files); "
+        "select.compress = none writes one");
     return std::nullopt;
   }
-  if (!shapes.shape()) log::warn("dataset_info.json gets no entry for " + fs::path(options.run.selected).filename().string() +
-                                 ": " + shapes.why());
+  if (!shapes.shape())
+    log::warn("dataset_info.json gets no entry for " + fs::path(options.run.selected).filename().string() + ": " +
+              shapes.why());
   return shapes.shape();
 }
 

@@ -29,15 +29,16 @@ SelectionPaths selection_paths(const Options& options);
 // Throws ConfigError (exit 2) naming both paths when an output of the selection is the dataset, the
 // result file or one of its companions (.journal, .lock, .base, .index, .hashes), a file inside the
 // model, tokenizer or fine-tuned model folder, or another output; when the result file or a companion
-// lies inside one of those folders; and when another result file shares the stem (r.h5 beside r.hdf5 or r). Files are compared by identity (device and inode) when both exist,
-// else by their weakly canonical paths.
+// lies inside one of those folders; and when another result file shares the stem (r.h5 beside r.hdf5 or r). Files are
+// compared by identity (device and inode) when both exist, else by their weakly canonical paths.
 void check_output_paths(const Options& options);
 
 // The selected records at `positions` (record index positions, ascending = input order), written
 // to `path` (a temporary the caller renames): each record's own bytes and "\n" with select.format =
 // input, else select::convert_record's line; compressed as select.compress says. Returns the
 // LLaMA-Factory shape of what was written (nullopt with a logged reason when there is none).
-std::optional<select::TrainerShape> write_selected_records(const Options& options, const std::vector<std::size_t>& positions,
+std::optional<select::TrainerShape> write_selected_records(const Options& options,
+                                                           const std::vector<std::size_t>& positions,
                                                            const std::filesystem::path& path);
 
 // An exclusive flock on `path` (created when missing, never removed: removing would let a waiter

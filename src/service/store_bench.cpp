@@ -10,8 +10,8 @@
 #include <sys/resource.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <numeric>
 #include <random>
@@ -45,7 +45,8 @@ double cpu_seconds() {
 int main(int argc, char** argv) {
   using namespace curate;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: store_bench DIR [KEPT] [CHECKPOINTS] [TOKENS] [UNIT] [float32|float16|none] [FLUSH_UNITS]\n");
+    std::fprintf(stderr,
+                 "usage: store_bench DIR [KEPT] [CHECKPOINTS] [TOKENS] [UNIT] [float32|float16|none] [FLUSH_UNITS]\n");
     return 2;
   }
   try {
@@ -77,7 +78,8 @@ int main(int argc, char** argv) {
         for (int64_t u = 0; u < plan.units(); ++u) {
           service::UnitResult r;
           r.pass = service::Pass::kProfile, r.slot = slot, r.index = u, r.measure = 0.5 * slot;
-          for (int64_t i = plan.bounds[static_cast<std::size_t>(u)]; i < plan.bounds[static_cast<std::size_t>(u) + 1]; ++i) {
+          for (int64_t i = plan.bounds[static_cast<std::size_t>(u)]; i < plan.bounds[static_cast<std::size_t>(u) + 1];
+               ++i) {
             service::ExampleResult e;
             e.line = static_cast<int64_t>(plan.positions[static_cast<std::size_t>(i)]) + 1;
             e.losses = service::fake_losses(e.line, plan.slots[static_cast<std::size_t>(slot)], tokens);
@@ -114,16 +116,19 @@ int main(int argc, char** argv) {
     const double file_mb = static_cast<double>(std::filesystem::file_size(path)) / 1e6;
     const double journal_mb = static_cast<double>(std::filesystem::file_size(journal_path)) / 1e6;
     std::printf("write: %lld units of %lld examples x %lld tokens (%s), %d checkpoints: %.2f s wall, %.2f s CPU\n",
-                static_cast<long long>(units), static_cast<long long>(unit), static_cast<long long>(tokens), precision.c_str(),
-                checkpoints, write_seconds, cpu);
-    std::printf("  %.0f units/s, %.2f ms CPU per unit; losses received %.1f MB/s; file %.1f MB, journal %.1f MB "
-                "(%.1f MB/s written in all)\n",
-                static_cast<double>(units) / write_seconds, 1e3 * cpu / static_cast<double>(units), payload / 1e6 / write_seconds,
-                file_mb, journal_mb, (file_mb + journal_mb) / write_seconds);
+                static_cast<long long>(units), static_cast<long long>(unit), static_cast<long long>(tokens),
+                precision.c_str(), checkpoints, write_seconds, cpu);
+    std::printf(
+        "  %.0f units/s, %.2f ms CPU per unit; losses received %.1f MB/s; file %.1f MB, journal %.1f MB "
+        "(%.1f MB/s written in all)\n",
+        static_cast<double>(units) / write_seconds, 1e3 * cpu / static_cast<double>(units),
+        payload / 1e6 / write_seconds, file_mb, journal_mb, (file_mb + journal_mb) / write_seconds);
 
-    std::printf("  CPU per unit: journal (encode, CRC-32, write) %.3f ms, HDF5 store (means, Fletcher-32, write) %.3f ms, "
-                "flushes and fsyncs %.3f ms\n", 1e3 * journal_cpu / static_cast<double>(units),
-                1e3 * store_cpu / static_cast<double>(units), 1e3 * sync_cpu / static_cast<double>(units));
+    std::printf(
+        "  CPU per unit: journal (encode, CRC-32, write) %.3f ms, HDF5 store (means, Fletcher-32, write) %.3f ms, "
+        "flushes and fsyncs %.3f ms\n",
+        1e3 * journal_cpu / static_cast<double>(units), 1e3 * store_cpu / static_cast<double>(units),
+        1e3 * sync_cpu / static_cast<double>(units));
 
     const store::H5File file = store::H5File::open(path, false);
     const std::string losses_path = service::layout::path(service::Pass::kProfile, service::layout::dataset::kLosses);
@@ -136,13 +141,14 @@ int main(int argc, char** argv) {
       double sum = 0;
       for (int i = 0; i < kRows; ++i) {
         const uint64_t row = std::uniform_int_distribution<uint64_t>(0, kept - 1)(rng);
-        const auto values = file.read_f32(losses_path, {0, row, 0}, {static_cast<uint64_t>(checkpoints), 1,
-                                                                           static_cast<uint64_t>(tokens)});
+        const auto values = file.read_f32(losses_path, {0, row, 0},
+                                          {static_cast<uint64_t>(checkpoints), 1, static_cast<uint64_t>(tokens)});
         sum += values[0];
       }
-      std::printf("read one example across %d checkpoints ([C, 1, T], chunks [1, %llu, %llu]): %.3f ms each (checksum %.3g)\n",
-                  checkpoints, static_cast<unsigned long long>(chunk.at(1)), static_cast<unsigned long long>(chunk.at(2)),
-                  1e3 * since(start) / kRows, sum);
+      std::printf(
+          "read one example across %d checkpoints ([C, 1, T], chunks [1, %llu, %llu]): %.3f ms each (checksum %.3g)\n",
+          checkpoints, static_cast<unsigned long long>(chunk.at(1)), static_cast<unsigned long long>(chunk.at(2)),
+          1e3 * since(start) / kRows, sum);
     }
     auto start = Clock::now();
     for (int c = 0; c < checkpoints; ++c) file.read_f32(means_path, {static_cast<uint64_t>(c), 0}, {1, kept});

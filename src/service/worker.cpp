@@ -6,13 +6,13 @@
 #include <filesystem>
 #include <thread>
 
-#include "output_plan.h"
-#include "weight_broadcaster.h"
 #include "curate/model/config.h"
 #include "curate/model/numerics.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "output_plan.h"
+#include "weight_broadcaster.h"
 
 namespace curate::service {
 namespace {
@@ -32,7 +32,8 @@ double unit_interval(uint64_t x) { return static_cast<double>(splitmix64(x) >> 1
 // The prompt limit of every pass: against the longest scored window, so that a record is skipped in
 // all passes or in none. test.fake_worker loads no model: only an explicit data.max_prompt_tokens.
 int64_t max_prompt_tokens(const Options& options) {
-  const int64_t context = options.test.fake_worker ? 0 : model::load_model_config(options.engine.model).max_position_embeddings;
+  const int64_t context =
+      options.test.fake_worker ? 0 : model::load_model_config(options.engine.model).max_position_embeddings;
   return data::resolve_max_prompt_tokens(options.data.max_prompt_tokens, context,
                                          std::max(options.pass.difficulty_tokens, options.pass.profile_tokens));
 }
@@ -54,15 +55,15 @@ std::vector<float> fake_losses(int64_t line, const model::CheckpointKey& key, in
   return losses;
 }
 
-
 Worker::Worker(const Options& options)
     : options_(options),
       tokenizer_(data::Tokenizer::load(options.run.tokenizer)),
       session_(tokenizer_),
       chat_(data::ChatTemplate::resolve(tokenizer_dir(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
-      scorer_(options.test.fake_worker ? nullptr  // the broadcaster is only needed to load
-                                       : std::make_unique<model::CheckpointScorer>(options.engine, make_weight_broadcaster(options).get())),
+      scorer_(options.test.fake_worker
+                  ? nullptr  // the broadcaster is only needed to load
+                  : std::make_unique<model::CheckpointScorer>(options.engine, make_weight_broadcaster(options).get())),
       max_prompt_tokens_(max_prompt_tokens(options)) {}
 
 UnitResult Worker::process(const Unit& unit) {
@@ -99,7 +100,8 @@ UnitResult Worker::process(const Unit& unit) {
       continue;
     }
     bool in_vocabulary = true;
-    for (data::TokenId id : tokens.ids) in_vocabulary = in_vocabulary && id >= 0 && (!scorer_ || id < scorer_->vocab_size());
+    for (data::TokenId id : tokens.ids)
+      in_vocabulary = in_vocabulary && id >= 0 && (!scorer_ || id < scorer_->vocab_size());
     if (!in_vocabulary) {
       out.status = skip_status(data::SkipReason::kBadTokenIds);
       continue;
@@ -143,7 +145,8 @@ UnitResult Worker::score(const Unit& unit) {
 
 UnitResult Worker::process_one_by_one(const Unit& unit, const std::exception& error) {
   const bool record_fault = dynamic_cast<const ModelError*>(&error) == nullptr &&
-                            dynamic_cast<const ConfigError*>(&error) == nullptr && dynamic_cast<const StoreError*>(&error) == nullptr;
+                            dynamic_cast<const ConfigError*>(&error) == nullptr &&
+                            dynamic_cast<const StoreError*>(&error) == nullptr;
   if (!record_fault || unit.positions.size() < 2) throw;  // rethrows `error`: we are inside its handler
   UnitResult result;
   std::size_t failed = 0;
@@ -191,7 +194,8 @@ bool Worker::serve(const comm::Comm& comm) {
     if (units > 0) waiting += seconds_since(asked);  // the wait for the first unit is start-up
     if (!message) return false;
     if (message->tag == kStop) {
-      log::debug(cat("rank ", comm.rank(), ": ", units, " units, ", scoring, " s scoring, ", waiting, " s waiting for a unit"));
+      log::debug(cat("rank ", comm.rank(), ": ", units, " units, ", scoring, " s scoring, ", waiting,
+                     " s waiting for a unit"));
       return !message->data.empty() && message->data[0] == std::byte{1};
     }
     if (message->tag != kUnit) throw DistError(cat("rank ", comm.rank(), ": unexpected message tag ", message->tag));
@@ -205,8 +209,9 @@ bool Worker::serve(const comm::Comm& comm) {
       ++units;
     } catch (const std::exception& e) {
       comm::Writer failure;
-      encode(failure, Failure{exit_code_of(e), cat("rank ", comm.rank(), " failed on ", model::describe(unit.checkpoint), " unit ",
-                                                   unit.index, ": ", e.what())});
+      encode(failure,
+             Failure{exit_code_of(e), cat("rank ", comm.rank(), " failed on ", model::describe(unit.checkpoint),
+                                          " unit ", unit.index, ": ", e.what())});
       comm.send(0, kFailure, failure.bytes());
       throw;
     }

@@ -3,10 +3,10 @@
 
 #include <memory>
 
+#include "curate/comm/mpi.h"
 #include "curate/data/dataset.h"
 #include "curate/data/prompt.h"
 #include "curate/data/tokenizer.h"
-#include "curate/comm/mpi.h"
 #include "curate/model/checkpoint_scorer.h"
 #include "curate/service/options.h"
 #include "protocol.h"

@@ -76,8 +76,9 @@ void create_groups(hid_t file, const std::string& name, const std::filesystem::p
   for (std::size_t slash = name.find('/', 1); slash != std::string::npos; slash = name.find('/', slash + 1)) {
     const std::string group = name.substr(0, slash);
     if (H5Lexists(file, group.c_str(), H5P_DEFAULT) > 0) continue;
-    Handle g(check(H5Gcreate2(file, group.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path, "create group " + group),
-             H5Gclose);
+    Handle g(
+        check(H5Gcreate2(file, group.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path, "create group " + group),
+        H5Gclose);
   }
 }
 
@@ -90,7 +91,8 @@ std::vector<uint64_t> default_chunk(const std::vector<uint64_t>& dims, std::size
   const uint64_t limit = std::max<uint64_t>(1, kChunkBytes / std::max<std::size_t>(1, type_size));
   for (std::size_t i = 0; i < chunk.size(); ++i) {
     uint64_t rest = 1;  // elements of one step of dimension i (capped: only compared with limit)
-    for (std::size_t j = i + 1; j < chunk.size(); ++j) rest = std::min(limit + 1, rest * std::max<uint64_t>(1, chunk[j]));
+    for (std::size_t j = i + 1; j < chunk.size(); ++j)
+      rest = std::min(limit + 1, rest * std::max<uint64_t>(1, chunk[j]));
     if (chunk[i] <= limit / rest) break;  // the chunk from dimension i on fits
     chunk[i] = std::max<uint64_t>(1, limit / rest);
   }
@@ -98,7 +100,7 @@ std::vector<uint64_t> default_chunk(const std::vector<uint64_t>& dims, std::size
 }
 
 void create_dataset(hid_t file, const std::filesystem::path& path, const std::string& name, hid_t type,
-            const std::vector<uint64_t>& dims, std::vector<uint64_t> chunk, const void* fill) {
+                    const std::vector<uint64_t>& dims, std::vector<uint64_t> chunk, const void* fill) {
   create_groups(file, name, path);
   std::vector<hsize_t> d(dims.begin(), dims.end());
   Handle space(check(H5Screate_simple(static_cast<int>(d.size()), d.data(), nullptr), path, "dataspace for " + name),
@@ -129,8 +131,9 @@ void write_slab(hid_t file, const std::filesystem::path& path, const std::string
                 const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count, const void* data,
                 std::size_t values) {
   const uint64_t expected = std::accumulate(count.begin(), count.end(), uint64_t{1}, std::multiplies<>());
-  if (expected != values) fail(path, "write to " + name + ": " + std::to_string(values) + " values for a slab of " +
-                                         std::to_string(expected));
+  if (expected != values)
+    fail(path,
+         "write to " + name + ": " + std::to_string(values) + " values for a slab of " + std::to_string(expected));
   Handle set(check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, "open dataset " + name), H5Dclose);
   Handle space(H5Dget_space(set.get()), H5Sclose);
   std::vector<hsize_t> o(offset.begin(), offset.end()), c(count.begin(), count.end());
@@ -156,15 +159,17 @@ std::vector<T> read_all(hid_t file, const std::filesystem::path& path, const std
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0) fail(path, "size of " + name);
   if (static_cast<uint64_t>(n) > memory_bytes() / sizeof(T)) {  // a damaged dataspace must not ask for terabytes
-    fail(path, name + " claims " + std::to_string(n) + " values, more than this machine's memory holds: the file is damaged");
+    fail(path,
+         name + " claims " + std::to_string(n) + " values, more than this machine's memory holds: the file is damaged");
   }
   std::vector<T> values(static_cast<std::size_t>(n));
   if (n > 0 && H5Dread(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
     const std::string stack = error_stack();
     if (stack.find("Fletcher32") != std::string::npos || stack.find("checksum") != std::string::npos) {
-      throw StoreError(path.string() + ": " + name + " is damaged: a chunk's bytes no longer match their Fletcher-32 " +
-                       "checksum (a disk or copy error); its values cannot be trusted: rerun with --fresh, or restore " +
-                       "the file (" + stack + ")");
+      throw StoreError(
+          path.string() + ": " + name + " is damaged: a chunk's bytes no longer match their Fletcher-32 " +
+          "checksum (a disk or copy error); its values cannot be trusted: rerun with --fresh, or restore " +
+          "the file (" + stack + ")");
     }
     throw StoreError(path.string() + ": read " + name + " (" + stack + ")");
   }
@@ -228,7 +233,8 @@ H5File H5File::open(const std::filesystem::path& path, bool writable) {
   if (!std::filesystem::exists(path)) throw StoreError(path.string() + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
-    throw StoreError(path.string() + ": not an HDF5 file, or its superblock is damaged (a write was cut off?); move it "
+    throw StoreError(path.string() +
+                     ": not an HDF5 file, or its superblock is damaged (a write was cut off?); move it "
                      "away to start over");
   }
   const Handle fapl = unlocked_access(path);
@@ -258,8 +264,9 @@ bool H5File::exists(const std::string& object) const {
 void H5File::link_external(const std::string& name, const std::string& file, const std::string& object) {
   if (H5Lexists(id_, name.c_str(), H5P_DEFAULT) > 0) return;
   H5Eclear2(H5E_DEFAULT);
-  check(static_cast<hid_t>(H5Lcreate_external(file.c_str(), object.c_str(), id_, name.c_str(), H5P_DEFAULT, H5P_DEFAULT)),
-        path_, "external link " + name + " -> " + file + ":" + object);
+  check(
+      static_cast<hid_t>(H5Lcreate_external(file.c_str(), object.c_str(), id_, name.c_str(), H5P_DEFAULT, H5P_DEFAULT)),
+      path_, "external link " + name + " -> " + file + ":" + object);
 }
 
 void H5File::remove(const std::string& object) {
@@ -298,19 +305,22 @@ void H5File::verify() const {
     if (H5Pget_layout(plist.get()) == H5D_CHUNKED) {
       Handle space(check(H5Dget_space(set.get()), path_, "dataspace of " + name), H5Sclose);
       hsize_t chunks = 0;
-      if (H5Dget_num_chunks(set.get(), space.get(), &chunks) < 0) fail(path_, "the chunk index of " + name + " is damaged");
+      if (H5Dget_num_chunks(set.get(), space.get(), &chunks) < 0)
+        fail(path_, "the chunk index of " + name + " is damaged");
     }
     Handle type(check(H5Dget_type(set.get()), path_, "type of " + name), H5Tclose);
     if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0) read_strings(name);
   }
 }
 
-void H5File::create_f32(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk) {
+void H5File::create_f32(const std::string& name, const std::vector<uint64_t>& dims,
+                        const std::vector<uint64_t>& chunk) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   create_dataset(id_, path_, name, H5T_NATIVE_FLOAT, dims, chunk, &nan);
 }
 
-void H5File::create_f16(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk) {
+void H5File::create_f16(const std::string& name, const std::vector<uint64_t>& dims,
+                        const std::vector<uint64_t>& chunk) {
   const uint16_t nan = to_half(std::numeric_limits<float>::quiet_NaN());
   Handle type(half_type(), H5Tclose);
   create_dataset(id_, path_, name, type.get(), dims, chunk, &nan);
@@ -343,7 +353,8 @@ void H5File::write(const std::string& name, uint64_t offset, std::span<const std
   Handle type(string_type(), H5Tclose);
   std::vector<const char*> pointers;
   for (const auto& v : values) pointers.push_back(v.c_str());
-  if (!values.empty()) write_slab(id_, path_, name, type.get(), {offset}, {values.size()}, pointers.data(), values.size());
+  if (!values.empty())
+    write_slab(id_, path_, name, type.get(), {offset}, {values.size()}, pointers.data(), values.size());
 }
 
 std::vector<uint64_t> H5File::dims(const std::string& name) const {
@@ -360,10 +371,14 @@ std::string H5File::dtype(const std::string& name) const {
   Handle type(check(H5Dget_type(set.get()), path_, "type of " + name), H5Tclose);
   const std::size_t size = H5Tget_size(type.get());
   switch (H5Tget_class(type.get())) {
-    case H5T_FLOAT: return size == 4 ? "f32" : size == 2 ? "f16" : "other";
-    case H5T_INTEGER: return size == 8 && H5Tget_sign(type.get()) == H5T_SGN_2 ? "i64" : size == 1 ? "u8" : "other";
-    case H5T_STRING: return "str";
-    default: return "other";
+    case H5T_FLOAT:
+      return size == 4 ? "f32" : size == 2 ? "f16" : "other";
+    case H5T_INTEGER:
+      return size == 8 && H5Tget_sign(type.get()) == H5T_SGN_2 ? "i64" : size == 1 ? "u8" : "other";
+    case H5T_STRING:
+      return "str";
+    default:
+      return "other";
   }
 }
 
@@ -379,7 +394,8 @@ std::vector<uint64_t> H5File::chunk(const std::string& name) const {
 
 void H5File::write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
                    std::span<const float> data) {
-  if (!is_half(id_, path_, name)) return write_slab(id_, path_, name, H5T_NATIVE_FLOAT, offset, count, data.data(), data.size());
+  if (!is_half(id_, path_, name))
+    return write_slab(id_, path_, name, H5T_NATIVE_FLOAT, offset, count, data.data(), data.size());
   std::vector<uint16_t> halves(data.size());
   std::transform(data.begin(), data.end(), halves.begin(), [](float v) { return to_half(v); });
   Handle type(half_type(), H5Tclose);
@@ -418,7 +434,8 @@ std::vector<float> H5File::read_f32(const std::string& name, const std::vector<u
   std::vector<uint16_t> halves(half ? n : 0);
   std::vector<float> values(half ? 0 : n);
   void* buffer = half ? static_cast<void*>(halves.data()) : static_cast<void*>(values.data());
-  if (n > 0 && H5Dread(set.get(), type.get(), memory.get(), space.get(), H5P_DEFAULT, buffer) < 0) fail(path_, "read " + name);
+  if (n > 0 && H5Dread(set.get(), type.get(), memory.get(), space.get(), H5P_DEFAULT, buffer) < 0)
+    fail(path_, "read " + name);
   return half ? widen(halves) : values;
 }
 std::vector<int64_t> H5File::read_i64(const std::string& name) const {
@@ -446,7 +463,8 @@ void H5File::set_attribute(const std::string& object, const std::string& name, c
   H5Tset_size(type.get(), std::max<std::size_t>(1, value.size()));
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  if (H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0) H5Adelete_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT);
+  if (H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0)
+    H5Adelete_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT);
   Handle attribute(check(H5Acreate_by_name(id_, object.c_str(), name.c_str(), type.get(), space.get(), H5P_DEFAULT,
                                            H5P_DEFAULT, H5P_DEFAULT),
                          path_, "create attribute " + object + "@" + name),
@@ -457,9 +475,10 @@ void H5File::set_attribute(const std::string& object, const std::string& name, c
 
 void H5File::set_attribute(const std::string& object, const std::string& name, int64_t value) {
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  if (H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0) H5Adelete_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT);
-  Handle attribute(check(H5Acreate_by_name(id_, object.c_str(), name.c_str(), H5T_NATIVE_INT64, space.get(), H5P_DEFAULT,
-                                           H5P_DEFAULT, H5P_DEFAULT),
+  if (H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0)
+    H5Adelete_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT);
+  Handle attribute(check(H5Acreate_by_name(id_, object.c_str(), name.c_str(), H5T_NATIVE_INT64, space.get(),
+                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                          path_, "create attribute " + object + "@" + name),
                    H5Aclose);
   if (H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value) < 0) fail(path_, "write attribute " + name);
@@ -474,7 +493,8 @@ std::string H5File::string_attribute(const std::string& object, const std::strin
     fail(path_, "attribute " + object + "@" + name + " is not a fixed-length string");
   }
   const std::size_t size = H5Tget_size(type.get());
-  if (size == 0 || size > memory_bytes()) fail(path_, "attribute " + object + "@" + name + " has an impossible size: the file is damaged");
+  if (size == 0 || size > memory_bytes())
+    fail(path_, "attribute " + object + "@" + name + " has an impossible size: the file is damaged");
   std::string value(size, '\0');
   if (H5Aread(attribute.get(), type.get(), value.data()) < 0) fail(path_, "read attribute " + name);
   while (!value.empty() && value.back() == '\0') value.pop_back();

@@ -47,7 +47,8 @@ void write_all(int fd, const void* data, std::size_t size, const std::filesystem
 
 }  // namespace
 
-uint64_t Journal::read(const std::filesystem::path& path, const std::function<void(std::span<const std::byte>)>& visit) {
+uint64_t Journal::read(const std::filesystem::path& path,
+                       const std::function<void(std::span<const std::byte>)>& visit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return 0;
   std::error_code error;
@@ -87,7 +88,8 @@ RunLock::RunLock(const std::filesystem::path& path) : path_(path) {
   if (fd_ < 0) fail(path, "cannot create the lock file");
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd_);
-    throw StoreError(path.string() + ": another curate_dist run is writing this output; wait for it to end or give "
+    throw StoreError(path.string() +
+                     ": another curate_dist run is writing this output; wait for it to end or give "
                      "another output.path");
   }
 }

@@ -39,10 +39,9 @@ po::typed_value<T>* bind(T& field) {
 }
 
 void add_runtime(po::options_description& desc, model::RuntimeOptions& o) {
-  desc.add_options()
-      ("device", bind(o.device), "cpu, cuda or cuda:N")
-      ("dtype", bind(o.dtype), "compute dtype: float32, bfloat16 or float16")
-      ("threads", bind(o.threads), "CPU threads for torch (0 = all cores)");
+  desc.add_options()("device", bind(o.device), "cpu, cuda or cuda:N")(
+      "dtype", bind(o.dtype), "compute dtype: float32, bfloat16 or float16")("threads", bind(o.threads),
+                                                                             "CPU threads for torch (0 = all cores)");
 }
 
 // The [data] and prompt tables curate_dist reads (data/option_tables.h), bound to a command's structs.
@@ -79,16 +78,15 @@ int main(int argc, char** argv) {
       {"nll",
        {"per-token losses: each input line {\"input_ids\": [...]} gains \"nll\": [len - 1 values]",
         [&](po::options_description& d) {
-          d.add_options()
-              ("model", po::value(&nll.model)->required(), "Hugging Face model folder")
-              ("input", po::value(&nll.input)->required(), "input JSONL (plain, .gz or .zst)")
-              ("output", po::value(&nll.output)->required(), "output JSONL")
-              ("batch-tokens", bind(nll.batch_tokens), "padded tokens per forward batch")
-              ("window-tokens", bind(nll.window_tokens), "tokens read ahead and scored together")
-              ("family", bind(nll.family), "checkpoint family: base, gaussian or directional")
-              ("checkpoint", bind(nll.checkpoint), "checkpoint index (1..n) of the family")
-              ("perturb.target", bind(nll.target), "fine-tuned model folder (directional)")
-              ("perturb.seed", bind(nll.perturb.seed), "noise seed (curate_dist's run.seed)");
+          d.add_options()("model", po::value(&nll.model)->required(), "Hugging Face model folder")(
+              "input", po::value(&nll.input)->required(), "input JSONL (plain, .gz or .zst)")(
+              "output", po::value(&nll.output)->required(), "output JSONL")("batch-tokens", bind(nll.batch_tokens),
+                                                                            "padded tokens per forward batch")(
+              "window-tokens", bind(nll.window_tokens), "tokens read ahead and scored together")(
+              "family", bind(nll.family), "checkpoint family: base, gaussian or directional")(
+              "checkpoint", bind(nll.checkpoint), "checkpoint index (1..n) of the family")(
+              "perturb.target", bind(nll.target), "fine-tuned model folder (directional)")(
+              "perturb.seed", bind(nll.perturb.seed), "noise seed (curate_dist's run.seed)");
           d.add(options::describe(model::perturb_table(nll.perturb), false));  // as in curate_dist
           add_runtime(d, nll.runtime);
         },
@@ -96,23 +94,22 @@ int main(int argc, char** argv) {
       {"tokenize",
        {"token ids of texts: each input line {\"text\": ...} becomes {\"ids\": [...]} (no special tokens added)",
         [&](po::options_description& d) {
-          d.add_options()
-              ("tokenizer", po::value(&tokenize.tokenizer)->required(), "tokenizer.json or a model folder holding one")
-              ("input", po::value(&tokenize.input)->required(), "input JSONL (plain, .gz or .zst)")
-              ("output", po::value(&tokenize.output)->required(), "output JSONL")
-              ("threads", bind(tokenize.threads), "encoding threads (0 = all cores)")
-              ("window-bytes", bind(tokenize.window_bytes), "text read ahead and encoded together");
+          d.add_options()("tokenizer", po::value(&tokenize.tokenizer)->required(),
+                          "tokenizer.json or a model folder holding one")(
+              "input", po::value(&tokenize.input)->required(), "input JSONL (plain, .gz or .zst)")(
+              "output", po::value(&tokenize.output)->required(), "output JSONL")("threads", bind(tokenize.threads),
+                                                                                 "encoding threads (0 = all cores)")(
+              "window-bytes", bind(tokenize.window_bytes), "text read ahead and encoded together");
         },
         [&] { data::run_tokenize(tokenize); }}},
       {"prepare",
        {"read a dataset, apply the chat template and tokenize: one JSON line of ids per kept example",
         [&](po::options_description& d) {
-          d.add_options()
-              ("tokenizer", po::value(&prepare.tokenizer)->required(), "model or tokenizer folder")
-              ("input", po::value(&prepare.input)->required(), "dataset JSONL (plain, .gz or .zst)")
-              ("output", po::value(&prepare.output)->required(), "output JSONL")
-              ("report", bind(prepare.report), "skipped-records report (default OUTPUT.skipped.tsv)")
-              ("threads", bind(prepare.threads), "tokenization threads (0 = all cores)");
+          d.add_options()("tokenizer", po::value(&prepare.tokenizer)->required(), "model or tokenizer folder")(
+              "input", po::value(&prepare.input)->required(), "dataset JSONL (plain, .gz or .zst)")(
+              "output", po::value(&prepare.output)->required(), "output JSONL")(
+              "report", bind(prepare.report), "skipped-records report (default OUTPUT.skipped.tsv)")(
+              "threads", bind(prepare.threads), "tokenization threads (0 = all cores)");
           add_data_options(d, prepare.data, prepare.prompt);
         },
         [&] { data::run_prepare(prepare); }}},
@@ -120,17 +117,19 @@ int main(int argc, char** argv) {
        {"check a dataset before spending GPU hours: file kind, record formats, skip reasons with the first line of "
         "each, chat template and why, reasoning markers, token counts; --preview N renders N examples as scored",
         [&](po::options_description& d) {
-          d.add_options()
-              ("config", bind(check_config), "a curate_dist INI file: check with the job's data.*, model.tokenizer and "
-               "pass.* options (then the data.* options below are not used)")
-              ("tokenizer", bind(check.tokenizer), "model or tokenizer folder (empty: no chat template, no token counts)")
-              ("input", bind(check.input), "dataset JSONL (plain, .gz or .zst)")
-              ("preview", bind(check.preview), "render this many examples (the first usable ones) as scored")
-              ("first-tokens", bind(check.first_tokens), "difficulty window, marked in previews (pass.difficulty_tokens)")
-              ("window-tokens", bind(check.window_tokens), "profile window, the scored window (pass.profile_tokens)")
-              ("records", bind(check.max_records), "records read (0 = all)")
-              ("sample", bind(check.token_sample), "usable examples tokenized for the token means")
-              ("threads", bind(check.threads), "tokenization threads (0 = all cores)");
+          d.add_options()("config", bind(check_config),
+                          "a curate_dist INI file: check with the job's data.*, model.tokenizer and "
+                          "pass.* options (then the data.* options below are not used)")(
+              "tokenizer", bind(check.tokenizer),
+              "model or tokenizer folder (empty: no chat template, no token counts)")(
+              "input", bind(check.input), "dataset JSONL (plain, .gz or .zst)")(
+              "preview", bind(check.preview), "render this many examples (the first usable ones) as scored")(
+              "first-tokens", bind(check.first_tokens),
+              "difficulty window, marked in previews (pass.difficulty_tokens)")(
+              "window-tokens", bind(check.window_tokens), "profile window, the scored window (pass.profile_tokens)")(
+              "records", bind(check.max_records), "records read (0 = all)")(
+              "sample", bind(check.token_sample), "usable examples tokenized for the token means")(
+              "threads", bind(check.threads), "tokenization threads (0 = all cores)");
           add_data_options(d, check.data, check.prompt);
         },
         [&] {
@@ -166,29 +165,27 @@ int main(int argc, char** argv) {
       {"make-model",
        {"write a random-weight model folder of a built-in shape",
         [&](po::options_description& d) {
-          d.add_options()
-              ("shape", bind(make.shape), "tiny, tiny-qwen2, tiny-llama, qwen2.5-0.5b, qwen2.5-7b or llama3.1-8b")
-              ("output", po::value(&make.output)->required(), "folder to create")
-              ("dtype", bind(make.dtype), "stored dtype: float32, bfloat16 or float16")
-              ("seed", bind(make.seed), "random seed")
-              ("init-std", bind(make.init_std), "standard deviation of matrix entries")
-              ("shard-bytes", bind(make.shard_bytes), "split into shards of at most this many bytes (0 = one file)");
+          d.add_options()("shape", bind(make.shape),
+                          "tiny, tiny-qwen2, tiny-llama, qwen2.5-0.5b, qwen2.5-7b or llama3.1-8b")(
+              "output", po::value(&make.output)->required(), "folder to create")(
+              "dtype", bind(make.dtype), "stored dtype: float32, bfloat16 or float16")(
+              "seed", bind(make.seed), "random seed")("init-std", bind(make.init_std),
+                                                      "standard deviation of matrix entries")(
+              "shard-bytes", bind(make.shard_bytes), "split into shards of at most this many bytes (0 = one file)");
         },
         [&] { model::run_make_model(make); }}},
       {"bench",
        {"time scoring on random weights; prints one JSON line like shared/bench/hf_peer.py",
         [&](po::options_description& d) {
-          d.add_options()
-              ("shape", bind(bench.shape), "built-in model shape")
-              ("batch", bind(bench.batch), "sequences per step")
-              ("seq-len", bind(bench.seq_len), "tokens per sequence (without --mix)")
-              ("scored", bind(bench.scored), "scored positions per sequence (0 = seq-len - 1)")
-              ("mix", po::bool_switch(&bench.mix), "prompts of 50-600 tokens plus --scored tokens")
-              ("iters", bind(bench.iters), "timed steps")
-              ("seed", bind(bench.seed), "random seed")
-              ("batch-tokens", bind(bench.batch_tokens), "scorer batch budget (0 = whole step at once)")
-              ("peak-tflops", bind(bench.peak_tflops), "device peak for MFU (0 = 989, H100/H200 bf16 dense, on CUDA)")
-              ("profile", bind(bench.profile), "profile one step: PATH.json (trace) and PATH.txt (where the time goes)");
+          d.add_options()("shape", bind(bench.shape), "built-in model shape")(
+              "batch", bind(bench.batch), "sequences per step")("seq-len", bind(bench.seq_len),
+                                                                "tokens per sequence (without --mix)")(
+              "scored", bind(bench.scored), "scored positions per sequence (0 = seq-len - 1)")(
+              "mix", po::bool_switch(&bench.mix), "prompts of 50-600 tokens plus --scored tokens")(
+              "iters", bind(bench.iters), "timed steps")("seed", bind(bench.seed), "random seed")(
+              "batch-tokens", bind(bench.batch_tokens), "scorer batch budget (0 = whole step at once)")(
+              "peak-tflops", bind(bench.peak_tflops), "device peak for MFU (0 = 989, H100/H200 bf16 dense, on CUDA)")(
+              "profile", bind(bench.profile), "profile one step: PATH.json (trace) and PATH.txt (where the time goes)");
           add_runtime(d, bench.runtime);
         },
         [&] { model::run_bench(bench); }}},

@@ -64,7 +64,8 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
 
 std::ofstream open_output(const std::filesystem::path& path) {
   std::ofstream out(path, std::ios::trunc | std::ios::binary);
-  if (!out) throw StoreError("cannot create '" + path.string() + "': check that the output folder exists and is writable");
+  if (!out)
+    throw StoreError("cannot create '" + path.string() + "': check that the output folder exists and is writable");
   return out;
 }
 
@@ -111,7 +112,9 @@ std::filesystem::path StagedFiles::stage(const std::filesystem::path& target) {
   return temporary_path(target);
 }
 
-void StagedFiles::write(const std::filesystem::path& target, std::string_view bytes) { write_all(stage(target), bytes); }
+void StagedFiles::write(const std::filesystem::path& target, std::string_view bytes) {
+  write_all(stage(target), bytes);
+}
 
 void StagedFiles::commit() {
   for (const auto& target : targets_) sync_path(temporary_path(target));

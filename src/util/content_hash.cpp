@@ -48,9 +48,9 @@ std::string identity(const std::filesystem::path& path) {
   if (::stat(path.c_str(), &info) != 0) fail(path, "stat");
   char key[160];
   std::snprintf(key, sizeof key, "%" PRIu64 ":%" PRIu64 ":%" PRId64 ":%" PRId64 ".%09ld:%" PRId64 ".%09ld",
-                static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino), static_cast<int64_t>(info.st_size),
-                static_cast<int64_t>(info.st_mtim.tv_sec), info.st_mtim.tv_nsec, static_cast<int64_t>(info.st_ctim.tv_sec),
-                info.st_ctim.tv_nsec);
+                static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino),
+                static_cast<int64_t>(info.st_size), static_cast<int64_t>(info.st_mtim.tv_sec), info.st_mtim.tv_nsec,
+                static_cast<int64_t>(info.st_ctim.tv_sec), info.st_ctim.tv_nsec);
   return key;
 }
 
@@ -141,14 +141,16 @@ std::vector<FileHash> folder_print(const std::filesystem::path& dir, HashCache* 
   namespace fs = std::filesystem;
   std::error_code error;
   if (!fs::is_directory(dir, error)) throw DataError("'" + dir.string() + "' is not a folder: cannot fingerprint it");
-  static const char* const kNamed[] = {"config.json",           "generation_config.json",  "tokenizer.json",
-                                       "tokenizer_config.json", "special_tokens_map.json", "model.safetensors.index.json"};
+  static const char* const kNamed[] = {
+      "config.json",           "generation_config.json",  "tokenizer.json",
+      "tokenizer_config.json", "special_tokens_map.json", "model.safetensors.index.json"};
   std::vector<std::string> names;
   for (const char* name : kNamed) {
     if (fs::is_regular_file(dir / name, error)) names.emplace_back(name);
   }
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() == ".safetensors" && entry.is_regular_file()) names.push_back(entry.path().filename().string());
+    if (entry.path().extension() == ".safetensors" && entry.is_regular_file())
+      names.push_back(entry.path().filename().string());
   }
   std::sort(names.begin(), names.end());
   std::vector<FileHash> print;

@@ -31,15 +31,12 @@ Level parse_level(std::string_view name) {
 }
 
 void set_level(Level level) {
-  static constexpr spdlog::level::level_enum kMap[] = {spdlog::level::debug, spdlog::level::info,
-                                                       spdlog::level::warn, spdlog::level::err,
-                                                       spdlog::level::off};
+  static constexpr spdlog::level::level_enum kMap[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+                                                       spdlog::level::err, spdlog::level::off};
   logger().set_level(kMap[static_cast<int>(level)]);
 }
 
-void set_rank(int rank) {
-  logger().set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] %^%l%$ %v");
-}
+void set_rank(int rank) { logger().set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] %^%l%$ %v"); }
 
 void debug(std::string_view message) { logger().debug("{}", message); }
 void info(std::string_view message) { logger().info("{}", message); }

@@ -34,7 +34,7 @@ struct Fd {
 // The fault handler's table of live mappings. Written by MappedFile under no lock (each slot is claimed
 // with a compare-and-swap), read by the SIGBUS handler with atomic loads only: async-signal-safe.
 // Messages are precomputed into the slot, so the handler neither allocates nor formats.
-constexpr int kFaultSlots = 256;            // mappings that can be named at once; more are unnamed
+constexpr int kFaultSlots = 256;  // mappings that can be named at once; more are unnamed
 constexpr std::size_t kMessageBytes = 1024;
 enum SlotState : int { kFree = 0, kBusy = 1, kLive = 2 };
 

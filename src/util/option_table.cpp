@@ -23,9 +23,12 @@ std::string number_text(T value) {
 std::string escape(std::string_view value) {
   std::string out;
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -151,7 +154,8 @@ std::string describe_changes(const std::vector<Change>& changes) {
   return out;
 }
 
-std::string explain_difference(std::string_view stored, std::string_view wanted, const std::vector<std::string>& ignored) {
+std::string explain_difference(std::string_view stored, std::string_view wanted,
+                               const std::vector<std::string>& ignored) {
   Fingerprint old_entries, new_entries;
   try {
     old_entries = parse_fingerprint(stored);
@@ -160,7 +164,8 @@ std::string explain_difference(std::string_view stored, std::string_view wanted,
     return cat(e.what(), "; rerun with the curate_dist that wrote it");
   }
   std::vector<Change> changes = diff_fingerprints(old_entries, new_entries);
-  std::erase_if(changes, [&](const Change& c) { return std::find(ignored.begin(), ignored.end(), c.key) != ignored.end(); });
+  std::erase_if(changes,
+                [&](const Change& c) { return std::find(ignored.begin(), ignored.end(), c.key) != ignored.end(); });
   if (changes.empty()) return "";
   return cat(changes.size(), " setting(s) differ (stored -> this run):", describe_changes(changes),
              "\nrestore these settings to use it");

@@ -84,13 +84,15 @@ void reject_option_placeholders(std::string_view text, const std::string& where)
 
 namespace curate {
 
-void reject_options_as_values(int argc, const char* const* argv, const std::function<bool(std::string_view)>& takes_value) {
+void reject_options_as_values(int argc, const char* const* argv,
+                              const std::function<bool(std::string_view)>& takes_value) {
   for (int i = 1; i + 1 < argc; ++i) {
     const std::string_view arg = argv[i], next = argv[i + 1];
     if (!arg.starts_with("--") || arg.find('=') != std::string_view::npos || !next.starts_with("--")) continue;
     if (takes_value(arg.substr(2))) {
       throw ConfigError(std::string(arg) + " has no value: the next argument '" + std::string(next) +
-                        "' is an option (an empty shell variable?); give the value, or write " + std::string(arg) + "=VALUE");
+                        "' is an option (an empty shell variable?); give the value, or write " + std::string(arg) +
+                        "=VALUE");
     }
   }
 }

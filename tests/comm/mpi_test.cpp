@@ -99,7 +99,8 @@ TEST(Mpi, VectorBroadcastAndAllgatherFillEveryRank) {
   std::vector<int64_t> first(static_cast<std::size_t>(comm.size()) + 1);
   for (int r = 0; r <= comm.size(); ++r) first[static_cast<std::size_t>(r)] = n * r / comm.size();
   std::vector<int32_t> all(n, -1);
-  for (int64_t i = first[static_cast<std::size_t>(comm.rank())]; i < first[static_cast<std::size_t>(comm.rank()) + 1]; ++i) {
+  for (int64_t i = first[static_cast<std::size_t>(comm.rank())]; i < first[static_cast<std::size_t>(comm.rank()) + 1];
+       ++i) {
     all[static_cast<std::size_t>(i)] = static_cast<int32_t>(i * i);
   }
   comm.allgather(all, first);

@@ -56,12 +56,14 @@ const std::string kPretokenized = R"({"input_ids": [1, 2, 3, 4], "reasoning_star
 
 TEST(Check, CountsEachRecordFormat) {
   ScratchDir dir;
-  write_file(dir / "d.jsonl", kShareGpt + "\n" + kMessages + "\n" + kMessages + "\n" + kFlat + "\n\n" + kPretokenized + "\n");
+  write_file(dir / "d.jsonl",
+             kShareGpt + "\n" + kMessages + "\n" + kMessages + "\n" + kFlat + "\n\n" + kPretokenized + "\n");
   const CheckReport r = check_dataset(on(dir / "d.jsonl"));
   EXPECT_EQ(r.file_kind, "JSON Lines");
   EXPECT_EQ(r.records, 5);  // the blank line is no record
   EXPECT_EQ(r.usable, 5);
-  EXPECT_EQ(r.formats, (std::map<std::string, int64_t>{{"flat", 1}, {"messages", 2}, {"pretokenized", 1}, {"sharegpt", 1}}));
+  EXPECT_EQ(r.formats,
+            (std::map<std::string, int64_t>{{"flat", 1}, {"messages", 2}, {"pretokenized", 1}, {"sharegpt", 1}}));
   EXPECT_TRUE(r.skipped.empty());
   EXPECT_TRUE(r.all_read);
 }
@@ -95,17 +97,17 @@ TEST(Check, JsonArrayAndParquetFilesAreRefusedWithTheConversion) {
 TEST(Check, EverySkipReasonIsCountedWithItsFirstLine) {
   ScratchDir dir;
   const std::vector<std::string> lines = {
-      kFlat,                                                    // 1: usable
-      "{not json",                                              // 2: malformed_json
-      "[1, 2]",                                                 // 3: not_an_object
-      R"({"prompt": "Q"})",                                     // 4: missing_field
-      R"({"prompt": "Q", "reasoning": "  \n"})",                // 5: empty_reasoning
-      "{\"prompt\": \"\xFF\", \"reasoning\": \"R\"}",           // 6: invalid_utf8
+      kFlat,                                                                  // 1: usable
+      "{not json",                                                            // 2: malformed_json
+      "[1, 2]",                                                               // 3: not_an_object
+      R"({"prompt": "Q"})",                                                   // 4: missing_field
+      R"({"prompt": "Q", "reasoning": "  \n"})",                              // 5: empty_reasoning
+      "{\"prompt\": \"\xFF\", \"reasoning\": \"R\"}",                         // 6: invalid_utf8
       R"({"prompt": "Q", "reasoning": ")" + std::string(300, 'x') + R"("})",  // 7: line_too_long
-      R"({"conversations": [{"from": "robot", "value": "x"}]})",  // 8: unknown_role
-      R"({"input_ids": [1, -2, 3], "reasoning_start": 1})",     // 9: bad_token_ids
-      R"({"text": "plain text"})",                              // 10: unknown_format
-      R"({"prompt": "Q"})",                                     // 11: missing_field again
+      R"({"conversations": [{"from": "robot", "value": "x"}]})",              // 8: unknown_role
+      R"({"input_ids": [1, -2, 3], "reasoning_start": 1})",                   // 9: bad_token_ids
+      R"({"text": "plain text"})",                                            // 10: unknown_format
+      R"({"prompt": "Q"})",                                                   // 11: missing_field again
   };
   std::string text;
   for (const auto& line : lines) text += line + "\n";
@@ -125,8 +127,8 @@ TEST(Check, EverySkipReasonIsCountedWithItsFirstLine) {
     EXPECT_EQ(r.skipped.at(reason).count, reason == "missing_field" ? 2 : 1) << reason;
   }
   EXPECT_EQ(r.skipped.at("missing_field").first_detail, "missing field \"reasoning\" (or \"response\")");
-  EXPECT_EQ(r.top_skips(1), std::vector<std::string>{
-                                "missing_field 2 (first: line 4, missing field \"reasoning\" (or \"response\"))"});
+  EXPECT_EQ(r.top_skips(1),
+            std::vector<std::string>{"missing_field 2 (first: line 4, missing field \"reasoning\" (or \"response\"))"});
   const auto described = describe(r, options);
   EXPECT_TRUE(has_line(described, "11 records, 1 usable, 10 skipped")) << described[0];
   EXPECT_TRUE(has_line(described, "skipped: unknown_role 1 (first: line 8, unknown role \"robot\""));
@@ -141,7 +143,10 @@ TEST(Check, EverySkipReasonIsCountedWithItsFirstLine) {
 
 TEST(Check, ZeroUsableRecordsNameTheTopReasons) {
   ScratchDir dir;
-  write_file(dir / "d.jsonl", R"({"text": "a"})" "\n" R"({"text": "b"})" "\n{broken\n");
+  write_file(dir / "d.jsonl", R"({"text": "a"})"
+                              "\n"
+                              R"({"text": "b"})"
+                              "\n{broken\n");
   const CheckOptions options = on(dir / "d.jsonl");
   const CheckReport r = check_dataset(options);
   EXPECT_EQ(r.usable, 0);
@@ -159,7 +164,8 @@ TEST(Check, ZeroUsableRecordsNameTheTopReasons) {
 
 TEST(Check, MarkersThatNeverMatchWarnAndSuggestTheOnesFound) {
   ScratchDir dir;
-  const std::string think = R"({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nR\n</think>\n\nA"}]})";
+  const std::string think =
+      R"({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nR\n</think>\n\nA"}]})";
   write_file(dir / "d.jsonl", think + "\n" + think + "\n" + kFlat + "\n");
   CheckOptions options = on(dir / "d.jsonl");  // default markers: <|begin_of_thought|> ... <|end_of_thought|>
   CheckReport r = check_dataset(options);
@@ -167,8 +173,9 @@ TEST(Check, MarkersThatNeverMatchWarnAndSuggestTheOnesFound) {
   EXPECT_EQ(r.marker_records, 0);
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_NE(r.warnings[0].find("occurs in none of the 2 records"), std::string::npos) << r.warnings[0];
-  EXPECT_NE(r.warnings[0].find("2 of them hold '<think>': set data.think_begin = <think> and data.think_end = </think>"),
-            std::string::npos)
+  EXPECT_NE(
+      r.warnings[0].find("2 of them hold '<think>': set data.think_begin = <think> and data.think_end = </think>"),
+      std::string::npos)
       << r.warnings[0];
 
   options.data.think_begin = "<think>";
@@ -201,7 +208,8 @@ TEST(Check, UnknownChatTemplateIsAnErrorNamingTheChoices) {
   ScratchDir dir;
   write_file(dir / "d.jsonl", kFlat + "\n");
   // DeepSeek-R1-Distill's template: neither ChatML nor Llama 3.
-  const auto tok = tokenizer_with_template(dir, "{% for m in messages %}{{'<\xEF\xBD\x9CUser\xEF\xBD\x9C>' + m['content']}}{% endfor %}");
+  const auto tok = tokenizer_with_template(
+      dir, "{% for m in messages %}{{'<\xEF\xBD\x9CUser\xEF\xBD\x9C>' + m['content']}}{% endfor %}");
   EXPECT_THROW_WITH(check_dataset(on(dir / "d.jsonl", tok)), ConfigError, "neither ChatML", "data.chat_template",
                     "auto, chatml, llama3, plain");
   CheckOptions named = on(dir / "d.jsonl", tok);
@@ -235,10 +243,12 @@ TEST(Check, PreviewShowsThePromptAndMarksTheWindows) {
   const TokenizedExample t = assemble(example, chat, options.prompt, session);
   const auto ids = std::span<const TokenId>(t.ids).subspan(static_cast<std::size_t>(t.reasoning_start));
   ASSERT_GT(ids.size(), 40u);
-  const std::string expected = tokenizer.decode(ids.first(10)) + "\u27e610 tokens\u27e7" + tokenizer.decode(ids.subspan(10, 30)) +
-                               "\u27e640 tokens\u27e7\n";
+  const std::string expected = tokenizer.decode(ids.first(10)) + "\u27e610 tokens\u27e7" +
+                               tokenizer.decode(ids.subspan(10, 30)) + "\u27e640 tokens\u27e7\n";
   EXPECT_NE(text.find(render(chat, options.prompt, example).prompt), std::string::npos) << text;
-  EXPECT_NE(text.find("scored window (40 of the " + std::to_string(ids.size()) + " tokens after the prompt"), std::string::npos) << text;
+  EXPECT_NE(text.find("scored window (40 of the " + std::to_string(ids.size()) + " tokens after the prompt"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find(expected), std::string::npos) << text;
   EXPECT_NE(text.find("more tokens, not scored"), std::string::npos) << text;
   // The short example ends before both windows.
@@ -251,7 +261,8 @@ TEST(Check, PreviewShowsThePromptAndMarksTheWindows) {
   second.reasoning = "Yes.";
   const TokenizedExample s = assemble(second, chat, options.prompt, session);
   const double second_reasoning = static_cast<double>(s.ids.size()) - static_cast<double>(s.reasoning_start);
-  EXPECT_DOUBLE_EQ(r.mean_prompt_tokens, (static_cast<double>(t.reasoning_start) + static_cast<double>(s.reasoning_start)) / 2);
+  EXPECT_DOUBLE_EQ(r.mean_prompt_tokens,
+                   (static_cast<double>(t.reasoning_start) + static_cast<double>(s.reasoning_start)) / 2);
   EXPECT_DOUBLE_EQ(r.mean_profile_window, (40.0 + std::min(40.0, second_reasoning)) / 2);
   EXPECT_DOUBLE_EQ(r.mean_first_window, (10.0 + std::min(10.0, second_reasoning)) / 2);
 }

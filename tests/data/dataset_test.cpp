@@ -53,9 +53,11 @@ TEST(Dataset, ShareGptWithMarkersRolesAndSkips) {
   EXPECT_EQ(skipped["empty_reasoning"], 1);
   EXPECT_EQ(skipped["unknown_role"], 1);
   EXPECT_EQ(skipped["missing_field"], 1);
-  EXPECT_NE(report.str().find("4\tempty_reasoning\t"), std::string::npos) << report.str();  // blank line 3 is skipped silently
+  EXPECT_NE(report.str().find("4\tempty_reasoning\t"), std::string::npos)
+      << report.str();  // blank line 3 is skipped silently
   EXPECT_NE(report.str().find("5\tunknown_role\tunknown role \"wizard\""), std::string::npos) << report.str();
-  EXPECT_NE(report.str().find("6\tmissing_field\tthe conversation does not end with an assistant turn"), std::string::npos);
+  EXPECT_NE(report.str().find("6\tmissing_field\tthe conversation does not end with an assistant turn"),
+            std::string::npos);
 }
 
 TEST(Dataset, M23kFlatFieldsWithIdField) {
@@ -105,10 +107,12 @@ TEST(Dataset, InvalidUtf8LongLinesStrictAndCompressed) {
 
   DataOptions strict;
   strict.strict = true;
-  EXPECT_THROW_WITH(read_all(kDatasets / "invalid_utf8.jsonl", strict), DataError, "invalid_utf8.jsonl:1:", "invalid_utf8");
+  EXPECT_THROW_WITH(read_all(kDatasets / "invalid_utf8.jsonl", strict), DataError,
+                    "invalid_utf8.jsonl:1:", "invalid_utf8");
 
   ScratchDir dir;
-  std::string text = read_file(kDatasets / "m23k.jsonl") + "{\"prompt\": \"" + std::string(5000, 'x') + "\", \"reasoning\": \"r\"}\n";
+  std::string text =
+      read_file(kDatasets / "m23k.jsonl") + "{\"prompt\": \"" + std::string(5000, 'x') + "\", \"reasoning\": \"r\"}\n";
   DataOptions small;
   small.max_line_bytes = 1000;
   std::string compressed(ZSTD_compressBound(text.size()), '\0');
@@ -145,7 +149,7 @@ TEST(RecordIndex, RandomAccessEqualsStreamingPlainAndCompressed) {
   for (const char* name : {"d.jsonl", "d.jsonl.zst"}) {
     RecordIndex index = load_or_build_index(dir / name, dir / (std::string(name) + ".index"));
     ASSERT_EQ(index.size(), 10u) << name;  // 11 lines, one blank
-    EXPECT_EQ(index.lines[2], 4);  // line 3 is blank
+    EXPECT_EQ(index.lines[2], 4);          // line 3 is blank
     EXPECT_EQ(index.lines[3], 5);
     std::vector<std::size_t> wanted = {0, 1, 6, 7};
     auto records = read_records(dir / name, index, wanted, {});
@@ -228,8 +232,8 @@ TEST(ChatTemplate, SystemPromptAndResponsePrefixOptions) {
 TEST(PromptLimit, ContextLengthMinusTheScoredWindowUnlessGiven) {
   EXPECT_EQ(resolve_max_prompt_tokens(0, 32768, 1000), 31768);  // a 2.1M-token prompt is far beyond it
   EXPECT_EQ(resolve_max_prompt_tokens(5000, 32768, 1000), 5000);
-  EXPECT_EQ(resolve_max_prompt_tokens(0, 0, 1000), 0);            // no context length known: no limit
-  EXPECT_EQ(resolve_max_prompt_tokens(0, 512, 1000), 1);          // a window longer than the context leaves no prompt
+  EXPECT_EQ(resolve_max_prompt_tokens(0, 0, 1000), 0);    // no context length known: no limit
+  EXPECT_EQ(resolve_max_prompt_tokens(0, 512, 1000), 1);  // a window longer than the context leaves no prompt
   EXPECT_EQ(skip_reason_name(SkipReason::kPromptTooLong), "prompt_too_long");
   DataOptions options;
   options.max_prompt_tokens = -1;
@@ -316,9 +320,15 @@ TEST(Assemble, ResponseWindowIsTheReferences) {
 
 TEST(Dataset, OpenAiMessagesAreConversations) {
   DataOptions options;
-  auto r = parse_record(R"({"messages": [{"role": "system", "content": "Be careful."}, {"role": "user", "content": "Is 7 prime?"},)"
-                        R"( {"role": "assistant", "content": "<think>no divisors</think>Yes"}], "source": "qa"})",
-                        5, [] { DataOptions o; o.think_begin = "<think>"; o.think_end = "</think>"; return o; }());
+  auto r = parse_record(
+      R"({"messages": [{"role": "system", "content": "Be careful."}, {"role": "user", "content": "Is 7 prime?"},)"
+      R"( {"role": "assistant", "content": "<think>no divisors</think>Yes"}], "source": "qa"})",
+      5, [] {
+        DataOptions o;
+        o.think_begin = "<think>";
+        o.think_end = "</think>";
+        return o;
+      }());
   ASSERT_TRUE(r.example) << r.detail;
   ASSERT_EQ(r.example->context.size(), 2u);
   EXPECT_EQ(r.example->context[0].role, "system");
@@ -327,7 +337,8 @@ TEST(Dataset, OpenAiMessagesAreConversations) {
   EXPECT_EQ(r.example->answer, "Yes");
   EXPECT_EQ(r.example->source, "qa");
   options.messages_field = "turns";  // renamed: a "messages" file is then of unknown format
-  r = parse_record(R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})", 1, options);
+  r = parse_record(R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})", 1,
+                   options);
   ASSERT_FALSE(r.example);
   EXPECT_EQ(r.reason, SkipReason::kUnknownFormat);
 }

@@ -34,7 +34,8 @@ std::vector<std::string> round_trip(const ScratchDir& dir, Compression compressi
   const auto path = dir / ("in.jsonl" + std::string(compression_suffix(compression)));
   CompressedWriter out(path, compression);
   out.write(prefix);
-  for (const auto& record : kRecords) out.write(record + newline + (record == kRecords[1] ? newline : ""));  // a blank line
+  for (const auto& record : kRecords)
+    out.write(record + newline + (record == kRecords[1] ? newline : ""));  // a blank line
   out.close();
   EXPECT_EQ(detect_compression(path), compression);
   const RecordIndex index = build_index(path);

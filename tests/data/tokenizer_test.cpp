@@ -10,9 +10,9 @@
 namespace curate::data {
 namespace {
 
+using curate::testing::golden_encodings;
 using curate::testing::read_file;
 using curate::testing::ScratchDir;
-using curate::testing::golden_encodings;
 using curate::testing::tokenizer_dir;
 using curate::testing::write_file;
 
@@ -114,7 +114,7 @@ TEST(Tokenizer, InvalidUtf8IsRejectedWithOffset) {
 TEST(Tokenizer, DecodeReplacesBrokenSequences) {
   const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir("qwen3"));
   auto ids = tokenizer.encode("\U00020000");  // a rare CJK character: three byte-level tokens
-  ASSERT_GT(ids.size(), 1u);  // the emoji is several byte tokens
+  ASSERT_GT(ids.size(), 1u);                  // the emoji is several byte tokens
   EXPECT_EQ(tokenizer.decode(std::span(ids).first(1)), "\xEF\xBF\xBD");
   EXPECT_THROW_WITH(tokenizer.decode(std::vector<TokenId>{999999}), DataError, "999999");
 }
@@ -143,24 +143,33 @@ class BrokenTokenizer : public ::testing::Test {
 };
 
 TEST_F(BrokenTokenizer, UnsupportedComponentsAreNamed) {
-  EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["normalizer"] = {{"type", "Lowercase"}}; })), DataError,
-                    "normalizer type 'Lowercase'", "tokenizer.json");
-  EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; })), DataError,
-                    "pre_tokenizer type 'Metaspace'");
+  EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) {
+                      j["normalizer"] = {{"type", "Lowercase"}};
+                    })),
+                    DataError, "normalizer type 'Lowercase'", "tokenizer.json");
+  EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) {
+                      j["pre_tokenizer"] = {{"type", "Metaspace"}};
+                    })),
+                    DataError, "pre_tokenizer type 'Metaspace'");
   EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["model"]["type"] = "WordPiece"; })), DataError, "WordPiece");
   EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["model"]["dropout"] = 0.1; })), DataError, "dropout");
-  EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["decoder"] = {{"type", "WordPiece"}}; })), DataError,
-                    "decoder type 'WordPiece'");
   EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) {
-                      j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
+                      j["decoder"] = {{"type", "WordPiece"}};
                     })),
-                    DataError, "cannot compile regex");
+                    DataError, "decoder type 'WordPiece'");
+  EXPECT_THROW_WITH(
+      Tokenizer::load(with([](auto& j) {
+        j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
+      })),
+      DataError, "cannot compile regex");
 }
 
 TEST_F(BrokenTokenizer, MalformedEntriesAreNamed) {
   EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["model"]["merges"][3] = "a b c"; })), DataError, "merge 3");
-  EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["model"]["merges"][0] = {"zz", "qq"}; })), DataError,
-                    "merge 0", "missing from the vocab");
+  EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) {
+                      j["model"]["merges"][0] = {"zz", "qq"};
+                    })),
+                    DataError, "merge 0", "missing from the vocab");
   EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["model"]["vocab"].erase("Ā"); })), DataError, "byte 0");
   EXPECT_THROW_WITH(Tokenizer::load(with([](auto& j) { j["added_tokens"][0]["id"] = "x"; })), DataError, "added token");
   write_file(dir_ / "tokenizer.json", "{ not json");

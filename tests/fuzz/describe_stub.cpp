@@ -6,9 +6,12 @@ namespace curate::model {
 
 std::string describe(const CheckpointKey& key) {
   switch (key.family) {
-    case Family::kBase: return "base";
-    case Family::kGaussian: return "gaussian " + std::to_string(key.index);
-    case Family::kDirectional: return "directional " + std::to_string(key.index);
+    case Family::kBase:
+      return "base";
+    case Family::kGaussian:
+      return "gaussian " + std::to_string(key.index);
+    case Family::kDirectional:
+      return "directional " + std::to_string(key.index);
   }
   return "?";
 }

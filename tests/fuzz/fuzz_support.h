@@ -21,8 +21,8 @@ namespace curate::fuzz {
 inline const std::filesystem::path& scratch_dir() {
   static const std::filesystem::path dir = [] {
     const char* tmp = std::getenv("TMPDIR");
-    std::filesystem::path path = std::filesystem::path(tmp && *tmp ? tmp : "/tmp") /
-                                 ("curate_fuzz_" + std::to_string(::getpid()));
+    std::filesystem::path path =
+        std::filesystem::path(tmp && *tmp ? tmp : "/tmp") / ("curate_fuzz_" + std::to_string(::getpid()));
     std::filesystem::create_directories(path);
     static struct Cleanup {
       std::filesystem::path path;
@@ -70,12 +70,12 @@ class Input {
 };
 
 // Stops the fuzzer with a message when an invariant of the code under test is broken.
-#define CURATE_FUZZ_CHECK(condition)                                                   \
-  do {                                                                                 \
-    if (!(condition)) {                                                                \
+#define CURATE_FUZZ_CHECK(condition)                                                         \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
       std::fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                    \
-    }                                                                                  \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (0)
 
 }  // namespace curate::fuzz

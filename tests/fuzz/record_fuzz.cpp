@@ -23,16 +23,16 @@ DataOptions options_from(uint8_t a, uint8_t b) {
   DataOptions o;
   o.format = kFormats[a & 3];
   if (a & 0x04) o.id_field = "id";
-  if (a & 0x08) o.reasoning_field = "";            // reasoning from the response text
-  if (a & 0x10) o.prompt_field = "problem";        // OpenThoughts
+  if (a & 0x08) o.reasoning_field = "";      // reasoning from the response text
+  if (a & 0x10) o.prompt_field = "problem";  // OpenThoughts
   if (a & 0x20) o.think_begin = "<think>", o.think_end = "</think>";
-  if (a & 0x40) o.think_begin.clear();             // the whole response is reasoning
+  if (a & 0x40) o.think_begin.clear();  // the whole response is reasoning
   if (a & 0x80) o.think_end.clear();
   if (b & 0x01) o.source_field.clear();
-  if (b & 0x02) o.domain_field = "source";          // two options naming one field
+  if (b & 0x02) o.domain_field = "source";  // two options naming one field
   if (b & 0x04) o.conversations_field = "messages";
   if (b & 0x08) o.ids_field = "ids", o.reasoning_start_field = "start";
-  if (b & 0x10) o.answer_field = "reasoning";       // answer and reasoning from one field
+  if (b & 0x10) o.answer_field = "reasoning";  // answer and reasoning from one field
   return o;
 }
 

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   uint64_t header = 0;
   for (int i = 7; i >= 0; --i) header = (header << 8) | data[i];
-  std::sort(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) { return a.offset < b.offset; });
+  std::sort(tensors.begin(), tensors.end(),
+            [](const TensorInfo& a, const TensorInfo& b) { return a.offset < b.offset; });
   uint64_t end_of_previous = 8 + header;
   for (const TensorInfo& t : tensors) {
     uint64_t numel = 1;

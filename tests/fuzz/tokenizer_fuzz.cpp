@@ -81,6 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   CURATE_FUZZ_CHECK(tokenizer->vocab_size() > 0);
   encode_and_decode(*tokenizer, text, false, false);
-  for (const AddedToken& token : tokenizer->added_tokens()) CURATE_FUZZ_CHECK(tokenizer->token_to_id(token.content).has_value());
+  for (const AddedToken& token : tokenizer->added_tokens())
+    CURATE_FUZZ_CHECK(tokenizer->token_to_id(token.content).has_value());
   return 0;
 }

@@ -68,8 +68,8 @@ TEST(ModelConfig, HeadDimOverride) {
 
 TEST(ModelConfig, RejectsUnknownArchitecture) {
   auto text = edited(qwen_config(), [](auto& j) { j["architectures"] = {"MixtralForCausalLM"}; });
-  EXPECT_THROW_WITH(parse_model_config(text, "dir/config.json"), ModelError, "dir/config.json",
-                    "MixtralForCausalLM", "Qwen2ForCausalLM");
+  EXPECT_THROW_WITH(parse_model_config(text, "dir/config.json"), ModelError, "dir/config.json", "MixtralForCausalLM",
+                    "Qwen2ForCausalLM");
 }
 
 TEST(ModelConfig, RejectsUnsupportedRopeType) {
@@ -95,7 +95,8 @@ TEST(ModelConfig, RejectsMissingAndMistypedKeys) {
 TEST(ModelConfig, MissingFolderNamesPath) {
   EXPECT_THROW_WITH(load_model_config("/nonexistent/model"), ModelError, "'/nonexistent/model' does not exist");
   ScratchDir dir;
-  EXPECT_THROW_WITH(load_model_config(dir.path()), ModelError, (dir.path() / "config.json").string());  // a folder without it
+  EXPECT_THROW_WITH(load_model_config(dir.path()), ModelError,
+                    (dir.path() / "config.json").string());  // a folder without it
 }
 
 TEST(ModelConfig, HubIdPathGetsTheDownloadCommand) {
@@ -104,7 +105,8 @@ TEST(ModelConfig, HubIdPathGetsTheDownloadCommand) {
                     "hf download Qwen/Qwen2.5-7B-Instruct --local-dir models/Qwen2.5-7B-Instruct",
                     "set model.path = models/Qwen2.5-7B-Instruct");
   EXPECT_EQ(hub_id_of("meta-llama/Llama-3.1-8B"), "meta-llama/Llama-3.1-8B");
-  for (const char* not_hub : {"/abs/Org/Name", "./Org/Name", "models/Org/Name", "Name", "Org/", "/Name", "Org/../x", "a b/c"}) {
+  for (const char* not_hub :
+       {"/abs/Org/Name", "./Org/Name", "models/Org/Name", "Name", "Org/", "/Name", "Org/../x", "a b/c"}) {
     EXPECT_EQ(hub_id_of(not_hub), "") << not_hub;
   }
   // Not a hub id: no download command, just the missing path.
@@ -113,7 +115,8 @@ TEST(ModelConfig, HubIdPathGetsTheDownloadCommand) {
     ADD_FAILURE() << "expected ModelError";
   } catch (const ModelError& e) {
     EXPECT_EQ(std::string(e.what()).find("hf download"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("perturb.target = '/nonexistent/a/b' does not exist"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("perturb.target = '/nonexistent/a/b' does not exist"), std::string::npos)
+        << e.what();
   }
   ScratchDir dir;
   curate::testing::write_file(dir / "file", "x");

@@ -85,7 +85,8 @@ TEST_P(GoldenParity, AllSequencesBatchedTogetherMatch) {
   auto golden = load_golden(c.family, "golden.json", c.bf16);
   auto requests = whole(golden);
   Scorer alone(load_causal_lm(golden_model(c.folder), {}), {.batch_tokens = 1});
-  Scorer batched(load_causal_lm(golden_model(c.folder), {}), {.batch_tokens = 1 << 20, .lm_head_rows = 7, .max_padding = 1.0});
+  Scorer batched(load_causal_lm(golden_model(c.folder), {}),
+                 {.batch_tokens = 1 << 20, .lm_head_rows = 7, .max_padding = 1.0});
   auto one_by_one = alone.score(requests);
   auto together = batched.score(requests);
   EXPECT_EQ(batched.stats().padded_tokens, static_cast<int64_t>(golden.size()) * (int64_t)(golden[3].ids.size() - 1));
@@ -181,7 +182,9 @@ class BrokenModel : public ::testing::Test {
 };
 
 TEST_F(BrokenModel, MissingTensorIsNamed) {
-  rewrite([](auto& blobs) { std::erase_if(blobs, [](const auto& b) { return b.name == "model.layers.1.mlp.up_proj.weight"; }); });
+  rewrite([](auto& blobs) {
+    std::erase_if(blobs, [](const auto& b) { return b.name == "model.layers.1.mlp.up_proj.weight"; });
+  });
   EXPECT_THROW_WITH(load_causal_lm(dir_.path(), {}), ModelError, "model.layers.1.mlp.up_proj.weight", "missing",
                     dir_.path().string());
 }
@@ -192,8 +195,8 @@ TEST_F(BrokenModel, MisShapedTensorIsNamed) {
       if (b.name == "model.layers.2.self_attn.k_proj.weight") b.shape = {b.shape[1], b.shape[0]};
     }
   });
-  EXPECT_THROW_WITH(load_causal_lm(dir_.path(), {}), ModelError, "model.layers.2.self_attn.k_proj.weight",
-                    "[64, 32]", "[32, 64]", "model.safetensors");
+  EXPECT_THROW_WITH(load_causal_lm(dir_.path(), {}), ModelError, "model.layers.2.self_attn.k_proj.weight", "[64, 32]",
+                    "[32, 64]", "model.safetensors");
 }
 
 TEST_F(BrokenModel, TruncatedFileIsNamed) {
@@ -204,8 +207,7 @@ TEST_F(BrokenModel, TruncatedFileIsNamed) {
 
 TEST_F(BrokenModel, UnknownArchitectureAndRopeType) {
   std::string config = read_file(dir_ / "config.json");
-  write_file(dir_ / "config.json",
-             std::regex_replace(config, std::regex("LlamaForCausalLM"), "GemmaForCausalLM"));
+  write_file(dir_ / "config.json", std::regex_replace(config, std::regex("LlamaForCausalLM"), "GemmaForCausalLM"));
   EXPECT_THROW_WITH(load_causal_lm(dir_.path(), {}), ModelError, "GemmaForCausalLM", "config.json");
   write_file(dir_ / "config.json", std::regex_replace(config, std::regex("\"llama3\""), "\"dynamic\""));
   EXPECT_THROW_WITH(load_causal_lm(dir_.path(), {}), ModelError, "dynamic", "config.json");

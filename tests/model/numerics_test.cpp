@@ -86,7 +86,8 @@ TEST(NonFinite, RequireFiniteNamesTensorFileAndRow) {
     require_finite(info, bytes_of(values), "f");
     FAIL() << "infinite weights were accepted";
   } catch (const ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("has 2 NaN values and 1 infinite value (first at index 175)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("has 2 NaN values and 1 infinite value (first at index 175)"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -103,7 +104,7 @@ TEST(NonFinite, ATensorOfAnUnchangedFileIsScannedOnce) {
   require_finite_once(info, bytes_of(values), file);
   values[2] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_NO_THROW(require_finite_once(info, bytes_of(values), file));  // remembered: not read again
-  info.name = "model.norm.weight";  // another tensor of the file is scanned
+  info.name = "model.norm.weight";                                     // another tensor of the file is scanned
   EXPECT_THROW(require_finite_once(info, bytes_of(values), file), ModelError);
   info.name = "lm_head.weight";
   curate::testing::write_file(file, "stands for a new download");  // a changed file is scanned again
@@ -128,7 +129,7 @@ TEST(AllLossesUniform, EveryTokenAtTheLogOfTheVocabulary) {
   losses[3] = std::nanf("");  // NaN is counted elsewhere, not here
   EXPECT_TRUE(all_losses_uniform(losses, 512));
   EXPECT_FALSE(all_losses_uniform(std::span<const float>(losses).first(10), 512));  // too few tokens to tell
-  EXPECT_FALSE(all_losses_uniform(losses, 1000));                                    // another vocabulary
+  EXPECT_FALSE(all_losses_uniform(losses, 1000));                                   // another vocabulary
   EXPECT_FALSE(all_losses_uniform(losses, 1));
   losses[7] = uniform + 0.01f;  // one token off: the model still tells tokens apart
   EXPECT_FALSE(all_losses_uniform(losses, 512));

@@ -90,7 +90,8 @@ TEST(Safetensors, RejectsBadHeaders) {
   EXPECT_THROW_WITH(parse(raw_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4)),
                     ModelError, "too large");
   // metadata is skipped, empty tensors are fine
-  auto ok = parse(raw_file(R"({"__metadata__":{"format":"pt"},"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", 0));
+  auto ok =
+      parse(raw_file(R"({"__metadata__":{"format":"pt"},"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", 0));
   ASSERT_EQ(ok.size(), 1u);
   EXPECT_EQ(ok[0].nbytes, 0u);
 }
@@ -104,7 +105,8 @@ TEST(Safetensors, RejectsMissingShardAndIncompleteIndex) {
   ScratchDir other;
   curate::testing::copy_model(golden_model("llama31_tiny_bf16"), other.path());
   std::string index = read_file(other / "model.safetensors.index.json");
-  index.replace(index.find("\"weight_map\": {") + 15, 0, "\"model.extra.weight\": \"model-00001-of-00002.safetensors\",");
+  index.replace(index.find("\"weight_map\": {") + 15, 0,
+                "\"model.extra.weight\": \"model-00001-of-00002.safetensors\",");
   write_file(other / "model.safetensors.index.json", index);
   EXPECT_THROW_WITH(Checkpoint{other.path()}, ModelError, "model.extra.weight", "incomplete");
 }

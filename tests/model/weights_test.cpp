@@ -46,8 +46,9 @@ TEST(CheckpointWeights, NanInAStoredTensorIsAModelErrorNamingTensorFileAndRow) {
     load_causal_lm(dir / "m", {});
     FAIL() << "a NaN weight was loaded";
   } catch (const ModelError& e) {
-    const std::string expected = "tensor 'model.embed_tokens.weight' in " + (dir / "m" / "model.safetensors").string() +
-                                 " has 1 NaN value (first at row 17): the weights are damaged; download the shard again";
+    const std::string expected =
+        "tensor 'model.embed_tokens.weight' in " + (dir / "m" / "model.safetensors").string() +
+        " has 1 NaN value (first at row 17): the weights are damaged; download the shard again";
     EXPECT_EQ(e.what(), expected);
   }
   // The fine-tuned model's weights are read the same way (perturb.target).

@@ -139,8 +139,9 @@ TEST(Allocate, HierarchicalDomainThenSource) {
 }
 
 TEST(Allocate, ReferenceSplitCapsOnceAndOverflowsToTheLargest) {
-  // Scores ln 1, ln 2, ln 7 -> p = 0.1, 0.2, 0.7; budget 10 -> requests 1, 2, 7. Capacities 50, 3, 2: visited by capacity 2 (group 2: 2 < 7, capped at 2),
-  // 3 (group 1: p 0.2 / (0.1 + 0.2) x 8 = 5.33 -> 5, at most 3), 50 (group 0: 1.0 x 5 = 5). Nothing is left.
+  // Scores ln 1, ln 2, ln 7 -> p = 0.1, 0.2, 0.7; budget 10 -> requests 1, 2, 7. Capacities 50, 3, 2: visited by
+  // capacity 2 (group 2: 2 < 7, capped at 2), 3 (group 1: p 0.2 / (0.1 + 0.2) x 8 = 5.33 -> 5, at most 3), 50 (group
+  // 0: 1.0 x 5 = 5). Nothing is left.
   const std::vector<double> scores = {0.0, std::log(2.0), std::log(7.0)};
   EXPECT_EQ(reference_split(scores, Alloc{50, 3, 2}, 10, 1.0).allocated, (Alloc{5, 3, 2}));
   // Capacities 1, 3, 50: group 0 (1 >= 1) gets int(0.1 x 10) = 1; group 1 (3 >= 2): 0.2 / 0.9 x 9 = 2;
@@ -189,7 +190,7 @@ TEST(Allocate, NumpySum) {
   // combined pairwise, then values 17..19 one by one.
   std::vector<double> tenths(20, 0.1);
   double r[8] = {0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};  // values 1..8 of the 19 after the first
-  for (int j = 0; j < 8; ++j) r[j] += 0.1;                  // values 9..16
+  for (int j = 0; j < 8; ++j) r[j] += 0.1;                 // values 9..16
   double expected = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
   for (int j = 0; j < 3; ++j) expected += 0.1;
   EXPECT_EQ(numpy_sum(tenths), 0.1 + expected);

@@ -26,7 +26,8 @@ std::vector<std::string> lines_of(const std::string& name) {
   return lines;
 }
 
-std::optional<TrainerShape> shape_of(const std::string& name, const data::DataOptions& data = {}, std::string* why = nullptr) {
+std::optional<TrainerShape> shape_of(const std::string& name, const data::DataOptions& data = {},
+                                     std::string* why = nullptr) {
   ShapeCollector shapes(data);
   for (const std::string& line : lines_of(name)) shapes.add(line);
   if (why) *why = shapes.why();
@@ -40,7 +41,8 @@ TEST(Export, ShareGptShapeHasItsTagsAndOnlyThePresentColumns) {
   ASSERT_TRUE(shape);
   EXPECT_EQ(shape->formatting, "sharegpt");
   EXPECT_EQ(shape->columns, (Pairs{{"messages", "conversations"}, {"system", "system"}}));
-  EXPECT_EQ(shape->tags, (Pairs{{"role_tag", "from"}, {"content_tag", "value"}, {"user_tag", "human"}, {"assistant_tag", "gpt"}}));
+  EXPECT_EQ(shape->tags,
+            (Pairs{{"role_tag", "from"}, {"content_tag", "value"}, {"user_tag", "human"}, {"assistant_tag", "gpt"}}));
 }
 
 TEST(Export, MessagesShapeUsesRoleContentTagsAndTheSystemTurn) {
@@ -92,7 +94,8 @@ void expect_conversion(const std::string& name, const std::string& format, const
   const auto expected = lines_of(name + "." + format + ".expected.jsonl");
   ASSERT_EQ(in.size(), expected.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
-    EXPECT_EQ(convert_record(in[i], static_cast<int64_t>(i + 1), data, options), expected[i]) << name << " line " << i + 1;
+    EXPECT_EQ(convert_record(in[i], static_cast<int64_t>(i + 1), data, options), expected[i])
+        << name << " line " << i + 1;
   }
 }
 
@@ -148,10 +151,12 @@ TEST(Export, DatasetInfoMergeKeepsOtherEntriesAndRemovesAStaleOne) {
   const std::string other = R"({"mine": {"file_name": "mine.json", "note": "é"}})";
   const json merged = json::parse(merge_dataset_info(other, "run.selected", "run.selected.jsonl", shape));
   EXPECT_EQ(merged["mine"]["note"], "é");
-  EXPECT_EQ(merged["run.selected"],
-            json::parse(R"({"file_name": "run.selected.jsonl", "formatting": "sharegpt", "columns": {"messages": "messages"},
+  EXPECT_EQ(
+      merged["run.selected"],
+      json::parse(R"({"file_name": "run.selected.jsonl", "formatting": "sharegpt", "columns": {"messages": "messages"},
                             "tags": {"role_tag": "role", "content_tag": "content"}})"));
-  const json removed = json::parse(merge_dataset_info(merged.dump(), "run.selected", "run.selected.jsonl", std::nullopt));
+  const json removed =
+      json::parse(merge_dataset_info(merged.dump(), "run.selected", "run.selected.jsonl", std::nullopt));
   EXPECT_FALSE(removed.contains("run.selected"));
   EXPECT_TRUE(removed.contains("mine"));
   EXPECT_EQ(json::parse(merge_dataset_info("", "x", "x.jsonl", std::nullopt)), json::object());

@@ -116,10 +116,10 @@ TEST(Report, SummaryJsonWritesNaNAsNullAndIndexesCheckpoints) {
 // and returns the element names seen.
 std::multiset<std::string> check_markup(const std::string& html) {
   static const std::set<std::string> kKnown = {
-      "html", "head", "meta", "title",  "style",      "body", "h1",   "h2",   "h3",      "h4",      "table",
-      "thead", "tbody", "tfoot", "tr",  "th",         "td",   "div",  "b",    "i",       "span",    "p",
-      "figure", "figcaption", "svg", "g", "rect",     "line", "path", "text", "circle",  "footer",  "section",
-      "nav",  "a",    "pre",  "code",   "details",    "summary", "sub"};
+      "html",   "head",   "meta",    "title",      "style", "body", "h1",   "h2",      "h3",      "h4",
+      "table",  "thead",  "tbody",   "tfoot",      "tr",    "th",   "td",   "div",     "b",       "i",
+      "span",   "p",      "figure",  "figcaption", "svg",   "g",    "rect", "line",    "path",    "text",
+      "circle", "footer", "section", "nav",        "a",     "pre",  "code", "details", "summary", "sub"};
   std::multiset<std::string> seen;
   std::vector<std::string> open;
   for (std::size_t at = html.find('<'); at != std::string::npos; at = html.find('<', at + 1)) {
@@ -240,8 +240,10 @@ ExampleView example(ExampleView::Status status, const std::string& key, double d
 // Two domains, three sources (one hostile name), the unparsed group, a calibration that missed.
 ReportData curator_report() {
   ReportData d = small_report();
-  d.allocation = {{"domain", "math", "", 700, 0.0, 0.75, 3},       {"domain", "medicine", "", 200, 0.0, 0.25, 1},
-                  {"source", "math", "numina", 500, 0.0, 0.45, 2}, {"source", "math", kHostile, 200, 0.0, 0.3, 1},
+  d.allocation = {{"domain", "math", "", 700, 0.0, 0.75, 3},
+                  {"domain", "medicine", "", 200, 0.0, 0.25, 1},
+                  {"source", "math", "numina", 500, 0.0, 0.45, 2},
+                  {"source", "math", kHostile, 200, 0.0, 0.3, 1},
                   {"source", "medicine", "medqa", 200, 0.0, 1.0, 1}};
   d.calibration.lines = {{"base", 1.0, 1.0}, {"gaussian 1", 1.2, 1.2}, {"gaussian 2", 1.6, 1.6}};
   d.calibration.chosen = 2;
@@ -254,14 +256,15 @@ ReportData curator_report() {
   d.fingerprint = "model=" + kHostile + ";seed=17";
   d.device = "cuda";
   d.links = {{"selected", "run.selected.jsonl"}, {"ids", "run \"x\".selected_ids.txt"}};
-  SourceView numina{"math", "numina", 600, {{"bad_token_ids", 1}}, 599, 500, 498, 2, {1.0, 1.5}, {1.1, 1.9},
-                    {10, 20, 30}, {20}, {100, 200, 300}, {300}, {}};
+  SourceView numina{"math",     "numina",     600,  {{"bad_token_ids", 1}}, 599,   500, 498, 2, {1.0, 1.5},
+                    {1.1, 1.9}, {10, 20, 30}, {20}, {100, 200, 300},        {300}, {}};
   numina.examples = {example(ExampleView::Status::kSelected, "sel-1", 2.5),
                      example(ExampleView::Status::kNotPicked, "not-1", 2.2),
                      example(ExampleView::Status::kFilteredOut, "filt-1", 0.4)};
   SourceView hostile{"math", kHostile, 200, {}, 200, 200, 200, 1, {1.0, 1.2}, {1.0, 1.3}, {5}, {5}, {50}, {50}, {}};
   SourceView medqa{"medicine", "medqa", 227, {}, 227, 200, 200, 1, {2.0, 2.5}, {2.1, 2.6}, {7}, {7}, {70}, {70}, {}};
-  SourceView unknown{"", "", 7, {{"malformed_json", 2}, {"empty_reasoning", 5}}, 0, 0, 0, 0, {}, {}, {}, {}, {}, {}, {}};
+  SourceView unknown{"", "", 7, {{"malformed_json", 2}, {"empty_reasoning", 5}}, 0, 0, 0, 0, {}, {}, {}, {},
+                     {}, {}, {}};
   d.sources = {numina, hostile, medqa, unknown};
   return d;
 }
@@ -270,13 +273,14 @@ TEST(Report, CuratorSectionsArePresentAndEscaped) {
   const std::string html = html_report(curator_report());
   auto seen = check_markup(html);
   expect_no_external_resources(html);
-  for (const char* id : {"run", "calibration", "funnel", "allocation", "clusters", "difficulty", "loss", "sources",
-                         "skipped"}) {
+  for (const char* id :
+       {"run", "calibration", "funnel", "allocation", "clusters", "difficulty", "loss", "sources", "skipped"}) {
     EXPECT_NE(html.find(std::string("<section id=\"") + id + "\">"), std::string::npos) << id;
     EXPECT_NE(html.find(std::string("<a href=\"#") + id + "\">"), std::string::npos) << id;
   }
   // Calibration: every checkpoint, the chosen one marked, and the miss called out.
-  EXPECT_NE(html.find("<tr class=\"chosen\"><td>gaussian 2 ◀ chosen</td><td class=\"num\">1.6</td>"), std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"chosen\"><td>gaussian 2 ◀ chosen</td><td class=\"num\">1.6</td>"),
+            std::string::npos);
   EXPECT_NE(html.find("Calibration missed"), std::string::npos);
   // Funnel totals over the sources: 600 + 200 + 227 + 7 read; 1 + 7 skipped; 1,026 scored; 4 selected.
   EXPECT_NE(html.find("<tr><td>read</td><td class=\"num\">1,034</td>"), std::string::npos);
@@ -316,8 +320,10 @@ TEST(Report, NaNLossesAreAWarningInThePageAndTheSummary) {
   EXPECT_EQ(html_report(data).find("NaN losses:"), std::string::npos);
   data.nan_losses = {{"profile", "directional 2", 3}};
   const std::string html = html_report(data);
-  EXPECT_NE(html.find("<p class=\"warn\"><b>NaN losses:</b> 3 example(s) of the profile pass have NaN losses at directional 2"),
-            std::string::npos);
+  EXPECT_NE(
+      html.find(
+          "<p class=\"warn\"><b>NaN losses:</b> 3 example(s) of the profile pass have NaN losses at directional 2"),
+      std::string::npos);
   const json j = json::parse(summary_json(data).dump());
   ASSERT_EQ(j["nan_losses"].size(), 1u);
   EXPECT_EQ(j["nan_losses"][0]["checkpoint"], "directional 2");
@@ -346,8 +352,7 @@ TEST(Report, CalibrationInBandAndFixedCheckpoint) {
   d.calibration.lines[2].ratio = 2.5;
   std::string html = html_report(d);
   EXPECT_EQ(html.find("Calibration missed"), std::string::npos);
-  EXPECT_NE(html.find("<p class=\"ok\">The chosen checkpoint's ratio 2.5 lies in the wanted band."),
-            std::string::npos);
+  EXPECT_NE(html.find("<p class=\"ok\">The chosen checkpoint's ratio 2.5 lies in the wanted band."), std::string::npos);
   d.calibration = {};
   d.calibration.chosen = 4;
   html = html_report(d);
@@ -382,15 +387,31 @@ TEST(Report, ShownSourcesAreTheLargestAndTheReportStaysSmall) {
   d.distance = {0, 1, 2, 3, 4, 5, 6, 7};
   const std::string big(5000, 'x');
   for (int i = 0; i < 60; ++i) {
-    SourceView s{"d" + std::to_string(i % 3), "s" + std::to_string(i), 200000, {}, 200000, 1000 + i, 1000 + i, 10,
-                 {}, {}, {}, {}, {}, {}, {}};
+    SourceView s{"d" + std::to_string(i % 3),
+                 "s" + std::to_string(i),
+                 200000,
+                 {},
+                 200000,
+                 1000 + i,
+                 1000 + i,
+                 10,
+                 {},
+                 {},
+                 {},
+                 {},
+                 {},
+                 {},
+                 {}};
     for (int c = 0; c < 8; ++c) s.mean_all.push_back(1 + 0.1 * c), s.mean_selected.push_back(1.2 + 0.1 * c);
     std::mt19937 rng(static_cast<unsigned>(i));
     std::lognormal_distribution<float> length(5, 1);
-    for (int k = 0; k < 200000; ++k) s.prompt_tokens_all.push_back(length(rng)), s.response_tokens_all.push_back(length(rng) * 10);
-    for (int k = 0; k < 10; ++k) s.prompt_tokens_selected.push_back(length(rng)), s.response_tokens_selected.push_back(length(rng) * 10);
+    for (int k = 0; k < 200000; ++k)
+      s.prompt_tokens_all.push_back(length(rng)), s.response_tokens_all.push_back(length(rng) * 10);
+    for (int k = 0; k < 10; ++k)
+      s.prompt_tokens_selected.push_back(length(rng)), s.response_tokens_selected.push_back(length(rng) * 10);
     for (int k = 0; k < examples_per_status(kMaxSourceViews); ++k) {
-      for (auto status : {ExampleView::Status::kSelected, ExampleView::Status::kNotPicked, ExampleView::Status::kFilteredOut}) {
+      for (auto status :
+           {ExampleView::Status::kSelected, ExampleView::Status::kNotPicked, ExampleView::Status::kFilteredOut}) {
         ExampleView e = example(status, big, 1.0);
         e.prompt = e.window = e.why = big;
         s.examples.push_back(e);
@@ -456,8 +477,11 @@ ReportData synthetic_report() {
     d.mean_selected.push_back(0.88 + 14 * r * r + 0.3 * r);
   }
   d.skipped = {{"empty_reasoning", 41}, {"malformed_json", 3}, {"missing_field", 12}};
-  d.calibration.lines = {{"base", 0.91, 1.0}, {"gaussian 1", 1.02, 1.12}, {"gaussian 2", 1.49, 1.64},
-                         {"gaussian 3", 2.31, 2.54}, {"gaussian 4", 3.9, 4.29}};
+  d.calibration.lines = {{"base", 0.91, 1.0},
+                         {"gaussian 1", 1.02, 1.12},
+                         {"gaussian 2", 1.49, 1.64},
+                         {"gaussian 3", 2.31, 2.54},
+                         {"gaussian 4", 3.9, 4.29}};
   d.calibration.chosen = 3;
   d.calibration.low = 2, d.calibration.high = 3, d.calibration.tokens = 100, d.calibration.samples = 256;
   d.passes = {{"calibration", 5, 1280, 128000, 41, 287, 8},
@@ -471,30 +495,50 @@ ReportData synthetic_report() {
   std::uniform_real_distribution<float> unit(0, 1);
   for (const AllocationLine& line : d.allocation) {
     if (line.level != "source") continue;
-    SourceView s{line.domain, line.source, line.examples + 20, {{"bad_token_ids", 2}}, line.examples + 18,
-                 line.examples, line.examples, line.allocated, {}, {}, {}, {}, {}, {}, {}};
+    SourceView s{line.domain,
+                 line.source,
+                 line.examples + 20,
+                 {{"bad_token_ids", 2}},
+                 line.examples + 18,
+                 line.examples,
+                 line.examples,
+                 line.allocated,
+                 {},
+                 {},
+                 {},
+                 {},
+                 {},
+                 {},
+                 {}};
     for (int c = 0; c <= 8; ++c) {
       s.mean_all.push_back(d.mean_all[static_cast<std::size_t>(c)] * (0.9 + 0.2 * unit(rng)));
       s.mean_selected.push_back(d.mean_selected[static_cast<std::size_t>(c)] * (0.9 + 0.2 * unit(rng)));
     }
     std::lognormal_distribution<float> prompt(5, 0.6), response(7, 0.5);
-    for (int64_t i = 0; i < line.examples; ++i) s.prompt_tokens_all.push_back(prompt(rng)), s.response_tokens_all.push_back(response(rng));
-    for (int64_t i = 0; i < line.allocated; ++i) s.prompt_tokens_selected.push_back(prompt(rng) * 1.2f), s.response_tokens_selected.push_back(response(rng) * 1.3f);
-    for (auto status : {ExampleView::Status::kSelected, ExampleView::Status::kNotPicked, ExampleView::Status::kFilteredOut}) {
+    for (int64_t i = 0; i < line.examples; ++i)
+      s.prompt_tokens_all.push_back(prompt(rng)), s.response_tokens_all.push_back(response(rng));
+    for (int64_t i = 0; i < line.allocated; ++i)
+      s.prompt_tokens_selected.push_back(prompt(rng) * 1.2f),
+          s.response_tokens_selected.push_back(response(rng) * 1.3f);
+    for (auto status :
+         {ExampleView::Status::kSelected, ExampleView::Status::kNotPicked, ExampleView::Status::kFilteredOut}) {
       for (int k = 0; k < 2; ++k) {
         ExampleView e;
         e.status = status;
         e.key = line.source + "-" + std::to_string(100 + k);
         e.line = 1000 + k;
-        e.prompt = "A 45-year-old man presents with chest pain radiating to the left arm. <b>What</b> is the next step?";
+        e.prompt =
+            "A 45-year-old man presents with chest pain radiating to the left arm. <b>What</b> is the next step?";
         e.window = "Okay, let's think about this step by step.\nFirst, chest pain & arm radiation suggest \"MI\".";
         e.window_tokens = 48;
         e.difficulty = 1.2 + 0.3 * k;
         e.cluster = status == ExampleView::Status::kFilteredOut ? -1 : 3 + k;
         e.brittleness = status == ExampleView::Status::kFilteredOut ? NAN : 0.1 * (k + 1);
-        e.why = status == ExampleView::Status::kSelected ? "taken: cluster 3 gave 2 of its 5 members, ranked by brittleness"
-                : status == ExampleView::Status::kNotPicked ? "not picked: ranked below the cluster's lowest taken key 0.31"
-                                                            : "filtered out: difficulty below the lowest kept (1.9) of the source";
+        e.why = status == ExampleView::Status::kSelected
+                    ? "taken: cluster 3 gave 2 of its 5 members, ranked by brittleness"
+                : status == ExampleView::Status::kNotPicked
+                    ? "not picked: ranked below the cluster's lowest taken key 0.31"
+                    : "filtered out: difficulty below the lowest kept (1.9) of the source";
         s.examples.push_back(e);
       }
     }

@@ -60,7 +60,7 @@ TEST(Select, TempSmallestClusterFirstWithSignFlip) {
   EXPECT_EQ(r.cluster[2], r.cluster[3]);
   EXPECT_NE(r.cluster[0], r.cluster[2]);
   EXPECT_NE(r.cluster[5], r.cluster[2]);
-  EXPECT_NEAR(r.score[6], 0.5f, 1e-5);   // negated rise
+  EXPECT_NEAR(r.score[6], 0.5f, 1e-5);  // negated rise
   EXPECT_NEAR(r.score[2], 0.3f, 1e-5);
   ASSERT_EQ(r.allocation.size(), 2u);
   EXPECT_EQ(r.allocation[1].allocated, 7);
@@ -292,9 +292,8 @@ TEST(Select, SameBitsAcrossRankCountsAndNameOrder) {
     options.standardize = std::string(method) == "temp";
     const SelectResult alone = select(e.view(), kSources, kDomains, options);
     for (int ranks : {1, 2, 4}) {
-      const auto shared = ThreadRanks::run<SelectResult>(ranks, [&](const RowSharing& sharing) {
-        return select(e.view(), kSources, kDomains, options, &sharing);
-      });
+      const auto shared = ThreadRanks::run<SelectResult>(
+          ranks, [&](const RowSharing& sharing) { return select(e.view(), kSources, kDomains, options, &sharing); });
       for (const SelectResult& r : shared) {
         EXPECT_EQ(r.selected, alone.selected) << method << " " << ranks << " ranks";
         EXPECT_EQ(r.cluster, alone.cluster) << method << " " << ranks << " ranks";

@@ -28,7 +28,8 @@ class ThreadRanks {
       if (rank_ == 0) ranks_.buffer_.assign(assign.size(), -1);
       ranks_.barrier_.arrive_and_wait();
       const auto [first, last] = row_range(static_cast<int64_t>(assign.size()), rank_, ranks_.size_);
-      for (int64_t i = first; i < last; ++i) ranks_.buffer_[static_cast<std::size_t>(i)] = assign[static_cast<std::size_t>(i)];
+      for (int64_t i = first; i < last; ++i)
+        ranks_.buffer_[static_cast<std::size_t>(i)] = assign[static_cast<std::size_t>(i)];
       ranks_.barrier_.arrive_and_wait();
       std::copy(ranks_.buffer_.begin(), ranks_.buffer_.end(), assign.begin());
     }

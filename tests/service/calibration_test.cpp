@@ -41,7 +41,9 @@ TEST(ChooseCheckpointTest, AMissedBandIsFlaggedWithTheSettingToChange) {
   EXPECT_TRUE(low.missed);
   EXPECT_EQ(low.chosen, 1);
   const std::string warning = calibration_warning(low, 2, 3, 2e-3, 8e-3);
-  EXPECT_NE(warning.find("calibration missed its target: best ratio 1.0075 at gaussian 1, wanted 2-3"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("calibration missed its target: best ratio 1.0075 at gaussian 1, wanted 2-3"),
+            std::string::npos)
+      << warning;
   EXPECT_NE(warning.find("raise perturb.gaussian_max_std"), std::string::npos) << warning;
   // Too much noise: ratio 5 for a wanted 2-3.
   const CheckpointChoice high = choose_checkpoint(std::vector<float>{1, 5}, 2, 2, 3);

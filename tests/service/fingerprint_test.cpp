@@ -54,7 +54,8 @@ TEST_F(FingerprintTest, CopiesOtherPathsAndTouchLeaveIt) {
   EXPECT_EQ(print(copied), first);
   fs::last_write_time(dir_ / "base/model.safetensors", fs::file_time_type::clock::now() + std::chrono::hours(1));
   EXPECT_EQ(print(options_), first);
-  for (const options::Setting& s : content_entries(content_)) EXPECT_EQ(s.value.find(dir_.path().string()), std::string::npos);
+  for (const options::Setting& s : content_entries(content_))
+    EXPECT_EQ(s.value.find(dir_.path().string()), std::string::npos);
 }
 
 TEST_F(FingerprintTest, AChangedByteOfAnyInputChangesItAndTheRefusalNamesTheFile) {
@@ -72,7 +73,8 @@ TEST_F(FingerprintTest, AChangedByteOfAnyInputChangesItAndTheRefusalNamesTheFile
   write_file(dir_ / "base/generation_config.json", "{}");
   const std::string files_before = input_files_text(content_);
   const std::string third = print(options_);
-  EXPECT_NE(explain_difference(second, files_before, third, input_files_text(content_)).find("added to model.path: generation_config.json"),
+  EXPECT_NE(explain_difference(second, files_before, third, input_files_text(content_))
+                .find("added to model.path: generation_config.json"),
             std::string::npos);
 
   const std::string before_dataset = third;
@@ -88,7 +90,7 @@ TEST_F(FingerprintTest, TokenizerIsItsFilesWhereverTheyLie) {
   fs::copy_file(dir_ / "base/tokenizer.json", dir_ / "tok/tokenizer.json");
   Options o = options_;
   o.run.tokenizer = (dir_ / "tok").string();
-  EXPECT_EQ(print(o), first);                               // a folder with the same tokenizer files
+  EXPECT_EQ(print(o), first);                                // a folder with the same tokenizer files
   o.run.tokenizer = (dir_ / "tok/tokenizer.json").string();  // the file itself
   EXPECT_EQ(print(o), first);
   write_file(dir_ / "tok/tokenizer.json", "{\"model\": {\"x\": 1}}");

@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <string>
 #include <cstring>
-#include <vector>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "curate/store/hdf5.h"
 
@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
       if (means.size() != 2 || means[1] != example.size()) return std::printf("/profile/mean_loss is not [C, K]\n"), 1;
       if (!f.exists("/profile/losses")) return std::printf("ok: %zu rows, no token losses\n", example.size()), 0;
       const auto dims = f.dims("/profile/losses");
-      if (dims.size() != 3 || dims[0] != means[0] || dims[1] != example.size()) return std::printf("/profile/losses is not [C, K, T]\n"), 1;
+      if (dims.size() != 3 || dims[0] != means[0] || dims[1] != example.size())
+        return std::printf("/profile/losses is not [C, K, T]\n"), 1;
       const auto losses = f.read_f32("/profile/losses");
       const std::size_t c = dims[0], k = dims[1], t = dims[2];
       for (std::size_t row = 0; row < k; ++row) {
@@ -60,13 +61,15 @@ int main(int argc, char** argv) {
           std::size_t finite = 0;
           for (std::size_t i = 0; i < t; ++i) finite += std::isfinite(losses[(j * k + row) * t + i]) ? 1 : 0;
           if (status.at(record) == 0 && finite != want) {
-            return std::printf("profile row %zu (record %zu) holds %zu losses at checkpoint %zu, its reasoning %zu\n", row,
-                               record, finite, j, want), 1;
+            return std::printf("profile row %zu (record %zu) holds %zu losses at checkpoint %zu, its reasoning %zu\n",
+                               row, record, finite, j, want),
+                   1;
           }
         }
       }
       return std::printf("ok: %zu rows of %zu records, losses %s [%zu, %zu, %zu]\n", k, kept.size(),
-                         f.dtype("/profile/losses").c_str(), c, k, t), 0;
+                         f.dtype("/profile/losses").c_str(), c, k, t),
+             0;
     }
     if (std::string(argv[1]) == "--within") {
       const double rel = std::stod(argv[2]);
@@ -101,8 +104,8 @@ int main(int argc, char** argv) {
         same = a.read_strings(name) == b.read_strings(name);
       } else if (name.ends_with("/done") || name.ends_with("/status")) {
         same = a.read_u8(name) == b.read_u8(name);
-      } else if (name.ends_with("tokens") || name.ends_with("/line") || name.ends_with("/full_length") || name.ends_with("/sample") ||
-                 name.ends_with("/example")) {
+      } else if (name.ends_with("tokens") || name.ends_with("/line") || name.ends_with("/full_length") ||
+                 name.ends_with("/sample") || name.ends_with("/example")) {
         same = a.read_i64(name) == b.read_i64(name);
       } else {
         const auto x = a.read_f32(name), y = b.read_f32(name);

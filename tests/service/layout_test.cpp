@@ -46,7 +46,8 @@ TEST(LayoutTest, OtherVersionsAreRefusedNamingTheVersion) {
   ScratchDir dir;
   store::H5File f = store::H5File::create(dir / "v1.h5");
   f.set_attribute("/", "version", int64_t{1});
-  EXPECT_THROW_WITH(layout::check_readable(f), StoreError, "has file format version 1; this curate_dist reads versions 2 to 3");
+  EXPECT_THROW_WITH(layout::check_readable(f), StoreError,
+                    "has file format version 1; this curate_dist reads versions 2 to 3");
 }
 
 TEST(LayoutTest, PassCostsAddUpOverRuns) {

@@ -56,15 +56,16 @@ TEST(ServiceOptions, UnknownStageIsAConfigError) {
 
 TEST(ServiceOptions, FingerprintHoldsResultsSettingsOnly) {
   const options::Fingerprint f = fingerprint_entries(parsed({}), InputContent{});
-  for (const char* key : {"model.content", "tokenizer.content", "target.content", "dataset.content",
-                          "perturb.noise_version", "run.seed", "pass.unit_examples", "score.device", "score.threads",
-                          "score.window", "perturb.max_radius", "data.messages_field", "data.chat_template",
-                          "filter.method", "store.token_losses", "test.fake_worker"}) {
+  for (const char* key :
+       {"model.content", "tokenizer.content", "target.content", "dataset.content", "perturb.noise_version", "run.seed",
+        "pass.unit_examples", "score.device", "score.threads", "score.window", "perturb.max_radius",
+        "data.messages_field", "data.chat_template", "filter.method", "store.token_losses", "test.fake_worker"}) {
     EXPECT_TRUE(has_key(f, key)) << key;
   }
-  for (const char* key : {"model.path", "data.path", "perturb.target", "output.path", "score.batch_tokens",
-                          "score.lm_head_rows", "score.max_padding", "score.weight_broadcast", "run.log_level",
-                          "run.flush_seconds", "data.strict", "select.budget", "select.threads", "plan.gpu_tokens_per_second"}) {
+  for (const char* key :
+       {"model.path", "data.path", "perturb.target", "output.path", "score.batch_tokens", "score.lm_head_rows",
+        "score.max_padding", "score.weight_broadcast", "run.log_level", "run.flush_seconds", "data.strict",
+        "select.budget", "select.threads", "plan.gpu_tokens_per_second"}) {
     EXPECT_FALSE(has_key(f, key)) << key;
   }
   EXPECT_EQ(f.front().key, "model.content");
@@ -74,8 +75,10 @@ TEST(ServiceOptions, FingerprintHoldsResultsSettingsOnly) {
 TEST(ServiceOptions, BatchingLeavesTheFingerprintAndASeedChangesIt) {
   const InputContent content;
   const std::string base = fingerprint(parsed({}), content);
-  EXPECT_EQ(fingerprint(parsed({"--score.batch_tokens", "64", "--score.lm_head_rows", "8", "--run.progress_seconds", "1"}), content),
-            base);
+  EXPECT_EQ(
+      fingerprint(parsed({"--score.batch_tokens", "64", "--score.lm_head_rows", "8", "--run.progress_seconds", "1"}),
+                  content),
+      base);
   const std::string seeded = fingerprint(parsed({"--run.seed", "5"}), content);
   const std::string why = options::explain_difference(base, seeded);
   EXPECT_NE(why.find("1 setting(s) differ"), std::string::npos) << why;

@@ -32,7 +32,8 @@ class OutputPlanTest : public ::testing::Test {
   void make_result_file_with_a_unit(const std::string& print) {
     RunFile file(output(), print, kRecords);
     PassPlan p;
-    p.pass = Pass::kDifficulty, p.slots = {{model::Family::kGaussian, 1}}, p.tokens = 2, p.first_tokens = 2, p.unit_examples = 4;
+    p.pass = Pass::kDifficulty, p.slots = {{model::Family::kGaussian, 1}}, p.tokens = 2, p.first_tokens = 2,
+    p.unit_examples = 4;
     for (uint64_t i = 0; i < kRecords; ++i) p.positions.push_back(i);
     p.cut_evenly();
     file.open_pass(p);

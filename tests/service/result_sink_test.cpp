@@ -35,7 +35,8 @@ PassPlan difficulty_plan() {
 UnitResult result_of(const PassPlan& p, int64_t index) {
   UnitResult r;
   r.pass = p.pass, r.slot = 0, r.index = index, r.measure = 0.5;
-  for (int64_t row = p.bounds[static_cast<std::size_t>(index)]; row < p.bounds[static_cast<std::size_t>(index) + 1]; ++row) {
+  for (int64_t row = p.bounds[static_cast<std::size_t>(index)]; row < p.bounds[static_cast<std::size_t>(index) + 1];
+       ++row) {
     ExampleResult e;
     e.line = row + 1, e.id = "r" + std::to_string(row), e.source = "s", e.domain = "d";
     e.prompt_tokens = 2, e.reasoning_tokens = 3, e.full_length = 5;
@@ -104,7 +105,7 @@ TEST_F(ResultSinkTest, ReplayAfterACrashRestoresTheUnitsIntoTheFile) {
   const std::vector<float> means = sink->file().read_f32(layout::path(Pass::kDifficulty, layout::dataset::kMeanLoss));
   EXPECT_EQ(means[0], 0.0f);
   EXPECT_EQ(means[5], 5.0f);
-  EXPECT_TRUE(std::isnan(means[2]));  // unit 1 was never stored
+  EXPECT_TRUE(std::isnan(means[2]));        // unit 1 was never stored
   EXPECT_EQ(sink->replay(plan_, done), 0);  // flagged units are not stored again
 }
 

@@ -187,7 +187,8 @@ TEST_F(SchedulerTest, ATimeoutNamesRankCheckpointAndUnit) {
   link_.now += 4;
   s.check_timeouts();
   link_.now += 2;
-  EXPECT_THROW_WITH(s.check_timeouts(), DistError, "rank 2 has not answered for 5 s on " + model::describe(kTwo) + " unit 7");
+  EXPECT_THROW_WITH(s.check_timeouts(), DistError,
+                    "rank 2 has not answered for 5 s on " + model::describe(kTwo) + " unit 7");
 }
 
 TEST_F(SchedulerTest, TheSecondUnitsClockStartsWhenTheFirstReturns) {

@@ -130,9 +130,9 @@ TEST(H5File, FlippedBytesInsideAChunkAreDetected) {
   write_file(dir / "run.h5", bytes);
   H5File damaged = H5File::open(dir / "run.h5", false);
   damaged.verify();  // the structure is intact
-  EXPECT_THROW_WITH(damaged.read_f32("/profile/losses"), StoreError, "run.h5", "/profile/losses", "Fletcher-32", "--fresh");
+  EXPECT_THROW_WITH(damaged.read_f32("/profile/losses"), StoreError, "run.h5", "/profile/losses", "Fletcher-32",
+                    "--fresh");
 }
-
 
 // Hand-computed binary16 bit patterns: exact values, round to nearest even at a tie, subnormals,
 // overflow, NaN.
@@ -141,17 +141,17 @@ TEST(Half, RoundsToNearestEvenAndWidensExactly) {
   EXPECT_EQ(to_half(-2.0f), 0xc000);
   EXPECT_EQ(to_half(0.0f), 0x0000);
   EXPECT_EQ(to_half(-0.0f), 0x8000);
-  EXPECT_EQ(to_half(65504.0f), 0x7bff);              // largest half
-  EXPECT_EQ(to_half(65520.0f), 0x7c00);              // halfway to 2^16 rounds (to even) to inf
+  EXPECT_EQ(to_half(65504.0f), 0x7bff);  // largest half
+  EXPECT_EQ(to_half(65520.0f), 0x7c00);  // halfway to 2^16 rounds (to even) to inf
   EXPECT_EQ(to_half(1e6f), 0x7c00);
-  EXPECT_EQ(to_half(1.0f / 3), 0x3555);              // 0x3555 = 0.33325195...
-  EXPECT_EQ(to_half(1.0f + 0x1.0p-11f), 0x3c00);     // tie, even neighbour below
+  EXPECT_EQ(to_half(1.0f / 3), 0x3555);               // 0x3555 = 0.33325195...
+  EXPECT_EQ(to_half(1.0f + 0x1.0p-11f), 0x3c00);      // tie, even neighbour below
   EXPECT_EQ(to_half(1.0f + 3 * 0x1.0p-11f), 0x3c02);  // tie, even neighbour above
-  EXPECT_EQ(to_half(0x1.0p-24f), 0x0001);            // smallest subnormal
-  EXPECT_EQ(to_half(0x1.0p-25f), 0x0000);            // tie between 0 and it: even is 0
+  EXPECT_EQ(to_half(0x1.0p-24f), 0x0001);             // smallest subnormal
+  EXPECT_EQ(to_half(0x1.0p-25f), 0x0000);             // tie between 0 and it: even is 0
   EXPECT_EQ(to_half(0x1.8p-25f), 0x0001);
-  EXPECT_EQ(to_half(0x1.ff8p-15f), 0x03ff);          // largest subnormal
-  EXPECT_EQ(to_half(0x1.ffcp-15f), 0x0400);          // tie above it rounds (to even) into the smallest normal
+  EXPECT_EQ(to_half(0x1.ff8p-15f), 0x03ff);  // largest subnormal
+  EXPECT_EQ(to_half(0x1.ffcp-15f), 0x0400);  // tie above it rounds (to even) into the smallest normal
   EXPECT_EQ(to_half(std::numeric_limits<float>::infinity()), 0x7c00);
   EXPECT_EQ(to_half(std::numeric_limits<float>::quiet_NaN()) & 0x7e00, 0x7e00);
   for (uint32_t h = 0; h < 0x10000; ++h) {  // every half widens exactly and rounds back to itself

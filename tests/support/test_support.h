@@ -75,17 +75,17 @@ inline void copy_model(const std::filesystem::path& from, const std::filesystem:
 }
 
 // Runs `expression`, expecting an exception of type E whose message contains every `needles` entry.
-#define EXPECT_THROW_WITH(expression, E, ...)                                        \
-  do {                                                                                \
-    try {                                                                             \
-      (void)(expression);                                                             \
-      ADD_FAILURE() << "expected " #E " from " #expression;                          \
-    } catch (const E& error) {                                                        \
-      for (const std::string& needle : std::initializer_list<std::string>{__VA_ARGS__}) {                             \
-        EXPECT_NE(std::string(error.what()).find(needle), std::string::npos)          \
-            << "message \"" << error.what() << "\" lacks \"" << needle << "\"";     \
-      }                                                                               \
-    }                                                                                 \
+#define EXPECT_THROW_WITH(expression, E, ...)                                             \
+  do {                                                                                    \
+    try {                                                                                 \
+      (void)(expression);                                                                 \
+      ADD_FAILURE() << "expected " #E " from " #expression;                               \
+    } catch (const E& error) {                                                            \
+      for (const std::string& needle : std::initializer_list<std::string>{__VA_ARGS__}) { \
+        EXPECT_NE(std::string(error.what()).find(needle), std::string::npos)              \
+            << "message \"" << error.what() << "\" lacks \"" << needle << "\"";           \
+      }                                                                                   \
+    }                                                                                     \
   } while (0)
 
 }  // namespace curate::testing

@@ -38,9 +38,9 @@ TEST(CurateToolNll, MatchesGoldenAndKeepsOtherKeysInOrder) {
     if (i == 2) input += "\n";  // blank lines are skipped
   }
   write_file(dir / "in.jsonl", input);
-  auto result = run_tool("nll --model " + golden_model("qwen2_tiny_bf16").string() + " --input " +
-                         (dir / "in.jsonl").string() + " --output " + (dir / "out.jsonl").string() +
-                         " --batch-tokens 300");
+  auto result =
+      run_tool("nll --model " + golden_model("qwen2_tiny_bf16").string() + " --input " + (dir / "in.jsonl").string() +
+               " --output " + (dir / "out.jsonl").string() + " --batch-tokens 300");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   std::istringstream lines(read_file(dir / "out.jsonl"));
   std::string line;
@@ -100,8 +100,9 @@ TEST(CurateTool, UsageErrorsAndBadModelExitCodes) {
   EXPECT_NE(bad_device.output.find("tpu"), std::string::npos);
   EXPECT_EQ(run_tool("nll --help").exit_code, 0);
   // An output that cannot be written is an output problem (exit 5), not a usage error.
-  auto unwritable = run_tool("nll --model " + golden_model("qwen2_tiny").string() + " --input " +
-                             (dir / "in.jsonl").string() + " --output " + (dir / "no_such_folder" / "o.jsonl").string());
+  auto unwritable =
+      run_tool("nll --model " + golden_model("qwen2_tiny").string() + " --input " + (dir / "in.jsonl").string() +
+               " --output " + (dir / "no_such_folder" / "o.jsonl").string());
   EXPECT_EQ(unwritable.exit_code, 5) << unwritable.output;
   EXPECT_NE(unwritable.output.find("no_such_folder"), std::string::npos) << unwritable.output;
   auto unwritable_model = run_tool("make-model --shape tiny-llama --output " + (dir / "in.jsonl" / "m").string());
@@ -136,8 +137,8 @@ TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
     want.push_back(row["ids"]);
   }
   write_file(dir / "in.jsonl", input);
-  auto result = run_tool("tokenize --tokenizer " + curate::testing::tokenizer_dir("llama3_1").string() +
-                         " --input " + (dir / "in.jsonl").string() + " --output " + (dir / "out.jsonl").string() +
+  auto result = run_tool("tokenize --tokenizer " + curate::testing::tokenizer_dir("llama3_1").string() + " --input " +
+                         (dir / "in.jsonl").string() + " --output " + (dir / "out.jsonl").string() +
                          " --threads 2 --window-bytes 1000");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   std::istringstream out(read_file(dir / "out.jsonl"));
@@ -147,8 +148,8 @@ TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
   EXPECT_NE(result.output.find("MB/s"), std::string::npos);
 
   write_file(dir / "bad.jsonl", "{\"text\": \"fine\"}\n{\"txt\": \"oops\"}\n");
-  auto bad = run_tool("tokenize --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() +
-                      " --input " + (dir / "bad.jsonl").string() + " --output " + (dir / "o.jsonl").string());
+  auto bad = run_tool("tokenize --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
+                      (dir / "bad.jsonl").string() + " --output " + (dir / "o.jsonl").string());
   EXPECT_EQ(bad.exit_code, 3);
   EXPECT_NE(bad.output.find("bad.jsonl:2:"), std::string::npos) << bad.output;
 }
@@ -156,9 +157,10 @@ TEST(CurateToolTokenize, MatchesGoldenIdsInOrder) {
 TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
   ScratchDir dir;
   const std::string fixtures = CURATE_TEST_SOURCE_DIR "/data/fixtures/datasets/";
-  auto result = run_tool("prepare --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() +
-                         " --input " + fixtures + "m23k.jsonl --output " + (dir / "p.jsonl").string() +
-                         " --data.id_field qid --data.generation_prompt false --data.response_prefix '<|im_start|>think\\n'");
+  auto result =
+      run_tool("prepare --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " + fixtures +
+               "m23k.jsonl --output " + (dir / "p.jsonl").string() +
+               " --data.id_field qid --data.generation_prompt false --data.response_prefix '<|im_start|>think\\n'");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   std::istringstream rows(read_file(dir / "p.jsonl"));
   std::string line;
@@ -177,7 +179,8 @@ TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
                             " --data.id_field qid --data.generation_prompt false --data.response_prefix "
                             "'<|im_start|>think\\n' --score.window reasoning");
   ASSERT_EQ(reasoning.exit_code, 0) << reasoning.output;
-  const nlohmann::json first = nlohmann::json::parse(read_file(dir / "r.jsonl").substr(0, read_file(dir / "r.jsonl").find('\n')));
+  const nlohmann::json first =
+      nlohmann::json::parse(read_file(dir / "r.jsonl").substr(0, read_file(dir / "r.jsonl").find('\n')));
   EXPECT_EQ(first["window"], "reasoning");
   EXPECT_GT(first["full_length"].get<std::size_t>(), first["input_ids"].size());  // the answer is not in the ids
   const std::string report = read_file(dir / "p.jsonl.skipped.tsv");
@@ -185,8 +188,8 @@ TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
   EXPECT_NE(report.find("4\tmalformed_json"), std::string::npos) << report;
   EXPECT_NE(result.output.find("skipped 3"), std::string::npos) << result.output;
 
-  auto strict = run_tool("prepare --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() +
-                         " --input " + fixtures + "m23k.jsonl --output " + (dir / "s.jsonl").string() + " --data.strict");
+  auto strict = run_tool("prepare --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
+                         fixtures + "m23k.jsonl --output " + (dir / "s.jsonl").string() + " --data.strict");
   EXPECT_EQ(strict.exit_code, 3);
   EXPECT_NE(strict.output.find("m23k.jsonl:3: missing_field"), std::string::npos) << strict.output;
 }
@@ -209,16 +212,18 @@ TEST(CurateTool, ConformanceOnTheReferenceSuite) {
 // `curate_tool check`: what a user sees before spending GPU hours (the cases are in data/check_test.cpp).
 TEST(CurateToolCheck, ReportsPreviewsAndExitCodes) {
   ScratchDir dir;
-  write_file(dir / "d.jsonl",
-             R"({"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "<think>Two and two.</think>4"}]})"
-             "\n{broken\n");
-  auto ok = run_tool("check --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
-                     (dir / "d.jsonl").string() + " --preview 1 --data.think_begin '<think>' --data.think_end '</think>'");
+  write_file(
+      dir / "d.jsonl",
+      R"({"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "<think>Two and two.</think>4"}]})"
+      "\n{broken\n");
+  auto ok =
+      run_tool("check --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
+               (dir / "d.jsonl").string() + " --preview 1 --data.think_begin '<think>' --data.think_end '</think>'");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   for (const char* needle : {"2 records, 1 usable, 1 skipped", "formats (data.format = auto): messages 1",
-                             "skipped: malformed_json 1 (first: line 2, not valid JSON)", "chat template: chatml (auto:",
-                             "found in 1 of 1 assistant texts", "---- preview 1: line 1", "<|im_start|>user\nWhat is 2+2?",
-                             "scored window ("}) {
+                             "skipped: malformed_json 1 (first: line 2, not valid JSON)",
+                             "chat template: chatml (auto:", "found in 1 of 1 assistant texts",
+                             "---- preview 1: line 1", "<|im_start|>user\nWhat is 2+2?", "scored window ("}) {
     EXPECT_NE(ok.output.find(needle), std::string::npos) << needle << "\n" << ok.output;
   }
   write_file(dir / "none.jsonl", "{\"text\": \"a\"}\n");

@@ -30,7 +30,7 @@ TEST(AtomicFile, NothingIsReplacedUntilCommit) {
     files.write(dir / "a", "new a");
     files.write(dir / "b", "new b");
     EXPECT_EQ(read_file(dir / "a"), "old a");  // a failure here would leave the previous pair
-  }  // not committed: temporaries removed
+  }                                            // not committed: temporaries removed
   EXPECT_EQ(read_file(dir / "a"), "old a");
   EXPECT_EQ(read_file(dir / "b"), "old b");
   EXPECT_FALSE(std::filesystem::exists(dir / "a.tmp"));
@@ -44,7 +44,8 @@ TEST(AtomicFile, NothingIsReplacedUntilCommit) {
 
 TEST(AtomicFile, FailuresNameTheFile) {
   ScratchDir dir;
-  EXPECT_THROW_WITH(write_file_atomically(dir / "missing" / "out.txt", "x"), StoreError, "out.txt.tmp", "cannot create");
+  EXPECT_THROW_WITH(write_file_atomically(dir / "missing" / "out.txt", "x"), StoreError, "out.txt.tmp",
+                    "cannot create");
   StagedFiles files;
   files.write(dir / "a", "x");
   EXPECT_THROW_WITH(files.stage(dir / "a"), StoreError, "written twice");

@@ -88,7 +88,8 @@ TEST(FolderPrint, NamesTheBehaviourFilesSortedAndIgnoresTheFolderPath) {
   EXPECT_EQ(print_digest(folder_print(dir / "a")), print_digest(print));
   write_file(dir / "a" / "tokenizer_config.json", "{\"chat_template\": \"y\"}");  // another chat template
   EXPECT_NE(print_digest(folder_print(dir / "a")), print_digest(print));
-  fs::rename(dir / "elsewhere" / "b" / "model-00002-of-00002.safetensors", dir / "elsewhere" / "b" / "model-2.safetensors");
+  fs::rename(dir / "elsewhere" / "b" / "model-00002-of-00002.safetensors",
+             dir / "elsewhere" / "b" / "model-2.safetensors");
   EXPECT_NE(print_digest(folder_print(dir / "elsewhere" / "b")), print_digest(print));  // names count
   EXPECT_THROW(folder_print(dir / "a" / "config.json"), DataError);
 }

@@ -22,7 +22,8 @@ using testing::write_file;
 int touch_pages(const std::byte* data, std::size_t size) {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   int sum = 0;
-  for (std::size_t at = 0; at < size; at += page) sum += std::to_integer<int>(*static_cast<const volatile std::byte*>(data + at));
+  for (std::size_t at = 0; at < size; at += page)
+    sum += std::to_integer<int>(*static_cast<const volatile std::byte*>(data + at));
   return sum;
 }
 

@@ -82,7 +82,8 @@ TEST(OptionTable, UnknownEnumNameNamesTheKeyAndTheChoices) {
     parse(s, {"--demo.mode", "slow"});
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("demo.mode = 'slow' is unknown: use fast or exact"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("demo.mode = 'slow' is unknown: use fast or exact"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -136,15 +137,16 @@ TEST(OptionTable, DiffNamesEachChangedKeyWithBothValues) {
 
 TEST(OptionTable, ExplainDifferenceListsChangesAndSkipsIgnoredKeys) {
   const std::string stored = format_fingerprint({{"run.seed", "0"}, {"score.device", "cuda"}, {"data.think_end", ""}});
-  const std::string wanted = format_fingerprint({{"run.seed", "5"}, {"score.device", "auto"}, {"data.think_end", "</t>"}});
+  const std::string wanted =
+      format_fingerprint({{"run.seed", "5"}, {"score.device", "auto"}, {"data.think_end", "</t>"}});
   const std::string text = explain_difference(stored, wanted);
   EXPECT_NE(text.find("3 setting(s) differ"), std::string::npos) << text;
   EXPECT_NE(text.find("\n  run.seed: 0 -> 5"), std::string::npos) << text;
   EXPECT_NE(text.find("\n  data.think_end: '' -> </t>"), std::string::npos) << text;
   EXPECT_NE(text.find("restore these settings"), std::string::npos) << text;
   EXPECT_EQ(explain_difference(stored, stored), "");
-  EXPECT_EQ(explain_difference(format_fingerprint({{"score.device", "cuda"}}), format_fingerprint({{"score.device", "auto"}}),
-                               {"score.device"}),
+  EXPECT_EQ(explain_difference(format_fingerprint({{"score.device", "cuda"}}),
+                               format_fingerprint({{"score.device", "auto"}}), {"score.device"}),
             "");
 }
 

@@ -51,8 +51,9 @@ class Comm {
   template <typename T>
   void broadcast(std::vector<T>& values) const {
     std::vector<std::byte> bytes;
-    if (rank_ == 0) bytes.assign(reinterpret_cast<const std::byte*>(values.data()),
-                                 reinterpret_cast<const std::byte*>(values.data() + values.size()));
+    if (rank_ == 0)
+      bytes.assign(reinterpret_cast<const std::byte*>(values.data()),
+                   reinterpret_cast<const std::byte*>(values.data() + values.size()));
     broadcast_bytes(bytes);
     if (rank_ != 0) {
       values.resize(bytes.size() / sizeof(T));

@@ -18,44 +18,44 @@
 namespace curate::data {
 
 struct CheckOptions {
-  std::string tokenizer;           // tokenizer folder (tokenizer.json + tokenizer_config.json); empty = no tokens counted
-  std::string input;               // dataset (JSONL, plain, .gz or .zst)
+  std::string tokenizer;  // tokenizer folder (tokenizer.json + tokenizer_config.json); empty = no tokens counted
+  std::string input;      // dataset (JSONL, plain, .gz or .zst)
   DataOptions data;
   PromptOptions prompt;
-  int64_t first_tokens = 100;      // difficulty window (pass.difficulty_tokens): marked in previews
-  int64_t window_tokens = 1000;    // profile window (pass.profile_tokens): the scored window of previews
-  int64_t max_records = 0;         // records parsed; 0 = all (the job checks the first data.check_records)
-  int64_t token_sample = 1000;     // usable examples (the first ones) tokenized for the token statistics
-  int64_t preview = 0;             // examples rendered as scored (the first usable ones)
-  int threads = 0;                 // tokenization threads; 0 = all cores
-  int64_t vocab_size = 0;          // the model's vocabulary (config.json); > 0: a tokenized record holding an id at
-                                   // or above it is not usable (bad_token_ids), as the workers would skip it
+  int64_t first_tokens = 100;    // difficulty window (pass.difficulty_tokens): marked in previews
+  int64_t window_tokens = 1000;  // profile window (pass.profile_tokens): the scored window of previews
+  int64_t max_records = 0;       // records parsed; 0 = all (the job checks the first data.check_records)
+  int64_t token_sample = 1000;   // usable examples (the first ones) tokenized for the token statistics
+  int64_t preview = 0;           // examples rendered as scored (the first usable ones)
+  int threads = 0;               // tokenization threads; 0 = all cores
+  int64_t vocab_size = 0;        // the model's vocabulary (config.json); > 0: a tokenized record holding an id at
+                                 // or above it is not usable (bad_token_ids), as the workers would skip it
 };
 
 // What one check found; counts are over the records read (all, or the first max_records).
 struct CheckReport {
   struct Skips {
     int64_t count = 0;
-    int64_t first_line = 0;        // 1-based line of the first record skipped for this reason
-    std::string first_detail;      // its detail ("missing field \"prompt\"")
+    int64_t first_line = 0;    // 1-based line of the first record skipped for this reason
+    std::string first_detail;  // its detail ("missing field \"prompt\"")
   };
-  std::string file_kind;           // "JSON Lines", "JSON Lines (gzip)", "JSON Lines (zstd)"
-  int64_t records = 0;             // non-blank lines read
-  bool all_read = true;            // false when max_records stopped the reading
+  std::string file_kind;  // "JSON Lines", "JSON Lines (gzip)", "JSON Lines (zstd)"
+  int64_t records = 0;    // non-blank lines read
+  bool all_read = true;   // false when max_records stopped the reading
   int64_t usable = 0;
-  std::map<std::string, int64_t> formats;     // usable records by format (sharegpt, messages, flat, pretokenized)
-  std::map<std::string, int64_t> sources;     // usable records by source (the data.source_field value)
-  std::map<std::string, Skips> skipped;       // by skip_reason_name
-  std::string chat_template;                   // chatml, llama3 or plain (empty without a tokenizer)
-  std::string template_reason;                 // why that template
-  int64_t marker_records = 0;      // usable records whose text holds data.think_begin
-  int64_t marker_candidates = 0;   // usable records whose reasoning comes from an assistant text (not a reasoning field)
+  std::map<std::string, int64_t> formats;  // usable records by format (sharegpt, messages, flat, pretokenized)
+  std::map<std::string, int64_t> sources;  // usable records by source (the data.source_field value)
+  std::map<std::string, Skips> skipped;    // by skip_reason_name
+  std::string chat_template;               // chatml, llama3 or plain (empty without a tokenizer)
+  std::string template_reason;             // why that template
+  int64_t marker_records = 0;              // usable records whose text holds data.think_begin
+  int64_t marker_candidates = 0;  // usable records whose reasoning comes from an assistant text (not a reasoning field)
   std::vector<std::string> warnings;
   // Token statistics over the first `sampled` usable examples (zero without a tokenizer).
   int64_t sampled = 0;
-  int64_t tokenized = 0;           // usable examples tokenized (the first max(token_sample, preview))
-  int64_t out_of_vocabulary = 0;   // of the tokenized usable examples, those holding an id >= vocab_size (counted
-                                   // as skipped bad_token_ids, not usable)
+  int64_t tokenized = 0;             // usable examples tokenized (the first max(token_sample, preview))
+  int64_t out_of_vocabulary = 0;     // of the tokenized usable examples, those holding an id >= vocab_size (counted
+                                     // as skipped bad_token_ids, not usable)
   double mean_prompt_tokens = 0;     // tokens before the first reasoning token
   double mean_reasoning_tokens = 0;  // tokens after the prompt (what the windows cut; score.window decides which)
   double mean_full_tokens = 0;       // whole example, answer included

@@ -43,11 +43,11 @@ class DatasetReader {
 // Byte offsets of every non-blank line of a dataset file, in the decompressed stream, and the hash of
 // the file's content (its fingerprint for result files).
 struct RecordIndex {
-  uint64_t file_size = 0;     // of the indexed file, to detect a changed file
+  uint64_t file_size = 0;  // of the indexed file, to detect a changed file
   int64_t file_mtime_ns = 0;
-  int64_t file_ctime_ns = 0;  // no user can set it back: an edit whose mtime was restored is seen too
+  int64_t file_ctime_ns = 0;                 // no user can set it back: an edit whose mtime was restored is seen too
   uint64_t file_device = 0, file_inode = 0;  // a file renamed over the dataset, or a copy, is indexed again
-  ContentHash content;        // XXH3_128 of the file's bytes as stored (a .gz/.zst file: its compressed bytes)
+  ContentHash content;  // XXH3_128 of the file's bytes as stored (a .gz/.zst file: its compressed bytes)
   bool compressed = false;
   std::vector<uint64_t> offsets;
   std::vector<uint64_t> lengths;  // terminator included
@@ -76,7 +76,8 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
 // "\r\n"), and without the UTF-8 byte order mark that may open the file (not part of any record).
 // Plain files are read with pread, compressed ones streamed up to the last wanted record; lengths are
 // not limited. Throws DataError when the file no longer matches the index.
-void read_raw_records(const std::filesystem::path& path, const RecordIndex& index, std::span<const std::size_t> positions,
+void read_raw_records(const std::filesystem::path& path, const RecordIndex& index,
+                      std::span<const std::size_t> positions,
                       const std::function<void(std::size_t position, std::string_view bytes)>& visit);
 
 }  // namespace curate::data

@@ -21,11 +21,11 @@ class ByteSource {
 std::unique_ptr<ByteSource> open_source(const std::filesystem::path& path);
 
 struct Line {
-  std::string text;         // without the trailing "\n" or "\r\n"; empty when too_long
-  int64_t number = 0;       // 1-based line number
-  uint64_t offset = 0;      // byte offset of the line start in the decompressed stream
-  uint64_t length = 0;      // bytes of the line, terminator included
-  bool too_long = false;    // longer than max_line_bytes: text dropped, the reader moved past it
+  std::string text;       // without the trailing "\n" or "\r\n"; empty when too_long
+  int64_t number = 0;     // 1-based line number
+  uint64_t offset = 0;    // byte offset of the line start in the decompressed stream
+  uint64_t length = 0;    // bytes of the line, terminator included
+  bool too_long = false;  // longer than max_line_bytes: text dropped, the reader moved past it
 };
 
 class LineReader {

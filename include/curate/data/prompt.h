@@ -21,18 +21,17 @@ enum class ScoreWindow {
   kReasoning,  // only the reasoning text, after data.response_prefix (curate_dist's earlier window)
 };
 inline constexpr std::pair<const char*, ScoreWindow> kScoreWindows[] = {{"response", ScoreWindow::kResponse},
-                                                                       {"reasoning", ScoreWindow::kReasoning}};
+                                                                        {"reasoning", ScoreWindow::kReasoning}};
 
 // Text options understand the escapes \n, \t, \r and \\.
 struct PromptOptions {
-  std::string chat_template = "auto";   // auto (from tokenizer_config.json), chatml, llama3 or plain
-  std::string system_prompt = "auto";   // auto: the template's default system message if any; none; or the text
-  bool generation_prompt = true;        // emit the assistant header before the response
-  std::string response_prefix;          // text between the header and the reasoning ("<think>\n"; M23K:
-                                        // "<|im_start|>think\n" with generation_prompt = false)
+  std::string chat_template = "auto";           // auto (from tokenizer_config.json), chatml, llama3 or plain
+  std::string system_prompt = "auto";           // auto: the template's default system message if any; none; or the text
+  bool generation_prompt = true;                // emit the assistant header before the response
+  std::string response_prefix;                  // text between the header and the reasoning ("<think>\n"; M23K:
+                                                // "<|im_start|>think\n" with generation_prompt = false)
   ScoreWindow window = ScoreWindow::kResponse;  // score.window
 };
-
 
 // Throws ConfigError naming score.window for an unknown name (the option table parses it the same way).
 ScoreWindow parse_score_window(const std::string& name);

@@ -13,26 +13,26 @@
 namespace curate::data {
 
 struct DataOptions {
-  std::string format = "auto";        // auto, sharegpt, flat, pretokenized (auto: by the keys of each line)
-  std::string id_field;               // field holding a stable id; empty = the line number
+  std::string format = "auto";  // auto, sharegpt, flat, pretokenized (auto: by the keys of each line)
+  std::string id_field;         // field holding a stable id; empty = the line number
   std::string source_field = "source";
   std::string domain_field = "domain";
-  std::string conversations_field = "conversations";  // sharegpt: list of {role|from, content|value}
-  std::string messages_field = "messages";            // sharegpt too (OpenAI style {role, content}); used when
-                                                      // the record has no conversations_field
-  std::string prompt_field = "prompt";                // flat: user prompt (OpenThoughts: "problem")
-  std::string reasoning_field = "reasoning";          // flat: reasoning text; empty = take it from response_field
+  std::string conversations_field = "conversations";     // sharegpt: list of {role|from, content|value}
+  std::string messages_field = "messages";               // sharegpt too (OpenAI style {role, content}); used when
+                                                         // the record has no conversations_field
+  std::string prompt_field = "prompt";                   // flat: user prompt (OpenThoughts: "problem")
+  std::string reasoning_field = "reasoning";             // flat: reasoning text; empty = take it from response_field
   std::string answer_field = "distilled_answer_string";  // flat: final answer (optional)
-  std::string response_field = "response";            // flat: assistant text holding the reasoning between markers
-  std::string think_begin = "<|begin_of_thought|>";   // reasoning markers inside an assistant text
+  std::string response_field = "response";               // flat: assistant text holding the reasoning between markers
+  std::string think_begin = "<|begin_of_thought|>";      // reasoning markers inside an assistant text
   std::string think_end = "<|end_of_thought|>";
-  std::string ids_field = "input_ids";                // pretokenized: token ids
+  std::string ids_field = "input_ids";                    // pretokenized: token ids
   std::string reasoning_start_field = "reasoning_start";  // pretokenized: index of the first reasoning token
-  int64_t max_line_bytes = 16 << 20;  // longer lines are skipped with a reason
-  int64_t max_prompt_tokens = 0;      // records whose prompt (the tokens before the first scored one) is longer
-                                      // are skipped (prompt_too_long); 0 = the model's context length
-                                      // (config.json max_position_embeddings) minus the longest scored window
-  bool strict = false;                // the first bad record is fatal
+  int64_t max_line_bytes = 16 << 20;                      // longer lines are skipped with a reason
+  int64_t max_prompt_tokens = 0;  // records whose prompt (the tokens before the first scored one) is longer
+                                  // are skipped (prompt_too_long); 0 = the model's context length
+                                  // (config.json max_position_embeddings) minus the longest scored window
+  bool strict = false;            // the first bad record is fatal
 };
 
 struct Message {
@@ -41,16 +41,16 @@ struct Message {
 };
 
 struct Example {
-  std::string id;                 // id field, or the 1-based line number
-  int64_t line = 0;               // 1-based line in the file
-  uint64_t offset = 0;            // byte offset of the line (decompressed stream)
+  std::string id;       // id field, or the 1-based line number
+  int64_t line = 0;     // 1-based line in the file
+  uint64_t offset = 0;  // byte offset of the line (decompressed stream)
   std::string source = "default";
   std::string domain = "default";
-  std::vector<Message> context;   // messages before the scored assistant turn (system included)
-  std::string reasoning;          // reasoning text (scored)
-  std::string answer;             // text after the reasoning (not scored)
-  std::string response;           // the whole assistant text as written (score.window = response scores it);
-                                  // empty for flat records with separate reasoning/answer fields
+  std::vector<Message> context;      // messages before the scored assistant turn (system included)
+  std::string reasoning;             // reasoning text (scored)
+  std::string answer;                // text after the reasoning (not scored)
+  std::string response;              // the whole assistant text as written (score.window = response scores it);
+                                     // empty for flat records with separate reasoning/answer fields
   bool reasoning_from_text = false;  // the reasoning was taken from an assistant text (markers apply)
   bool reasoning_marked = false;     // ... and that text held data.think_begin (else all of it is reasoning)
   bool pretokenized = false;
@@ -59,9 +59,19 @@ struct Example {
 };
 
 // Why a record is skipped; each has a stable name for reports.
-enum class SkipReason { kMalformedJson, kNotObject, kMissingField, kEmptyReasoning, kInvalidUtf8, kLineTooLong,
-                        kUnknownRole, kBadTokenIds, kUnknownFormat,
-                        kPromptTooLong, kScoreFailed };  // new reasons go last: results store 1 + the value
+enum class SkipReason {
+  kMalformedJson,
+  kNotObject,
+  kMissingField,
+  kEmptyReasoning,
+  kInvalidUtf8,
+  kLineTooLong,
+  kUnknownRole,
+  kBadTokenIds,
+  kUnknownFormat,
+  kPromptTooLong,
+  kScoreFailed
+};  // new reasons go last: results store 1 + the value
 std::string_view skip_reason_name(SkipReason reason);
 
 struct ParseResult {

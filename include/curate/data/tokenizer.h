@@ -62,7 +62,7 @@ class Tokenizer {
   std::string decode(std::span<const TokenId> ids, bool skip_special = false) const;
 
   std::optional<TokenId> token_to_id(std::string_view token) const;  // model vocabulary or added token
-  int64_t vocab_size() const;  // largest id + 1, added tokens included
+  int64_t vocab_size() const;                                        // largest id + 1, added tokens included
   const std::vector<AddedToken>& added_tokens() const;
   const std::filesystem::path& path() const;
 

@@ -22,18 +22,19 @@ struct CheckpointKey {
   int32_t index = 0;
   bool operator==(const CheckpointKey&) const = default;
 };
-std::string describe(const CheckpointKey& key);  // "base", "gaussian 3", "directional 8" (checkpoint_key.cpp: torch-free)
+std::string describe(
+    const CheckpointKey& key);  // "base", "gaussian 3", "directional 8" (checkpoint_key.cpp: torch-free)
 
 struct EngineOptions {
-  std::string model;          // model.path: base model folder
-  std::string target;         // perturb.target: fine-tuned model folder (directional family); may be empty
-  std::string device = "auto";   // auto (cuda when this process sees a GPU, else cpu), cpu, cuda or cuda:N
-  std::string dtype = "auto";    // auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16
-  int threads = 1;            // torch CPU threads (fixed: results must not depend on the machine's cores)
+  std::string model;                      // model.path: base model folder
+  std::string target;                     // perturb.target: fine-tuned model folder (directional family); may be empty
+  std::string device = "auto";            // auto (cuda when this process sees a GPU, else cpu), cpu, cuda or cuda:N
+  std::string dtype = "auto";             // auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16
+  int threads = 1;                        // torch CPU threads (fixed: results must not depend on the machine's cores)
   std::string weight_broadcast = "auto";  // auto, nccl or disk: how the scoring ranks of a node get the weights
                                           // (weight_broadcast.h; read by the service); never changes results
   ScoreOptions score;
-  PerturbOptions perturb;     // perturb.seed is the run's seed (key run.seed)
+  PerturbOptions perturb;  // perturb.seed is the run's seed (key run.seed)
 };
 
 // Replaces device and dtype "auto" by what this process has: cuda + bfloat16 when torch sees a CUDA

@@ -10,9 +10,9 @@
 namespace curate::model {
 
 struct RuntimeOptions {
-  std::string device = "cpu";       // cpu, cuda or cuda:N
-  std::string dtype = "float32";    // compute dtype: float32, bfloat16 or float16
-  int threads = 0;                  // CPU threads for torch; 0 = all cores
+  std::string device = "cpu";     // cpu, cuda or cuda:N
+  std::string dtype = "float32";  // compute dtype: float32, bfloat16 or float16
+  int threads = 0;                // CPU threads for torch; 0 = all cores
 };
 
 struct NllOptions {
@@ -22,10 +22,10 @@ struct NllOptions {
   int64_t batch_tokens = 16384;     // padded tokens per forward batch
   int64_t window_tokens = 1 << 20;  // tokens read ahead and scored together (bounds memory)
   RuntimeOptions runtime;
-  std::string family = "base";      // checkpoint to score: base, gaussian or directional
-  int checkpoint = 0;               // its index (1..n) for gaussian and directional
-  std::string target;               // fine-tuned model folder (directional)
-  PerturbOptions perturb;           // the same settings as curate_dist's [perturb] section
+  std::string family = "base";  // checkpoint to score: base, gaussian or directional
+  int checkpoint = 0;           // its index (1..n) for gaussian and directional
+  std::string target;           // fine-tuned model folder (directional)
+  PerturbOptions perturb;       // the same settings as curate_dist's [perturb] section
 };
 
 // Scores every line of `input`; writes `output` atomically (OUT.partial, renamed when complete).
@@ -51,15 +51,15 @@ void run_make_model(const MakeModelOptions& options);
 // per scored position.
 struct BenchOptions {
   std::string shape = "qwen2.5-0.5b";
-  int64_t batch = 16;                // sequences per step
-  int64_t seq_len = 1100;            // tokens per sequence without --mix
-  int64_t scored = 0;                // scored positions per sequence; 0 = seq_len - 1
-  bool mix = false;                  // prompts of 50-600 tokens plus `scored` tokens
-  int iters = 5;                     // timed steps after one warm-up step
+  int64_t batch = 16;      // sequences per step
+  int64_t seq_len = 1100;  // tokens per sequence without --mix
+  int64_t scored = 0;      // scored positions per sequence; 0 = seq_len - 1
+  bool mix = false;        // prompts of 50-600 tokens plus `scored` tokens
+  int iters = 5;           // timed steps after one warm-up step
   uint64_t seed = 0;
-  int64_t batch_tokens = 0;          // scorer batch budget; 0 = the whole step in one batch
-  double peak_tflops = 0;            // device peak for MFU; 0 = 989 (H100/H200 SXM bf16 dense) on CUDA, none on CPU
-  std::string profile;               // non-empty: profile one more step, write PATH.json and PATH.txt
+  int64_t batch_tokens = 0;  // scorer batch budget; 0 = the whole step in one batch
+  double peak_tflops = 0;    // device peak for MFU; 0 = 989 (H100/H200 SXM bf16 dense) on CUDA, none on CPU
+  std::string profile;       // non-empty: profile one more step, write PATH.json and PATH.txt
   RuntimeOptions runtime;
 };
 

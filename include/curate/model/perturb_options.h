@@ -12,13 +12,13 @@ namespace curate::model {
 inline constexpr const char* kNoiseVersion = "splitmix64-boxmuller64-v1";
 
 struct PerturbOptions {
-  uint64_t seed = 0;                 // run seed for all noise
-  int gaussian_checkpoints = 8;      // n: cumulative Gaussian checkpoints (difficulty)
-  double gaussian_min_std = 2e-3;    // a: standard deviation added at step 1 (absolute, per element)
-  double gaussian_max_std = 8e-3;    // b: total standard deviation of checkpoint n
-  int directional_checkpoints = 8;   // n: checkpoints along the fine-tuning direction (similarity)
-  double max_radius = 10.0;          // R: distance of the last directional checkpoint
-  double min_radius = 0.0;           // r_1; 0 = R / n
+  uint64_t seed = 0;                           // run seed for all noise
+  int gaussian_checkpoints = 8;                // n: cumulative Gaussian checkpoints (difficulty)
+  double gaussian_min_std = 2e-3;              // a: standard deviation added at step 1 (absolute, per element)
+  double gaussian_max_std = 8e-3;              // b: total standard deviation of checkpoint n
+  int directional_checkpoints = 8;             // n: checkpoints along the fine-tuning direction (similarity)
+  double max_radius = 10.0;                    // R: distance of the last directional checkpoint
+  double min_radius = 0.0;                     // r_1; 0 = R / n
   bool direction_excludes_embeddings = false;  // leave embeddings out of e and of the perturbation
 };
 

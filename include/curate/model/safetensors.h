@@ -33,8 +33,8 @@ struct TensorInfo {
 // (at least the 8-byte length and the JSON header). Validates dtypes, shapes, and that every
 // tensor's bytes lie inside the file, match its shape and overlap no other tensor.
 // Throws ModelError naming `source` (and the tensor) otherwise.
-std::vector<TensorInfo> parse_safetensors_header(std::span<const std::byte> prefix,
-                                                 uint64_t file_size, const std::string& source);
+std::vector<TensorInfo> parse_safetensors_header(std::span<const std::byte> prefix, uint64_t file_size,
+                                                 const std::string& source);
 
 // One mapped safetensors file.
 class SafetensorsFile {

@@ -7,9 +7,9 @@
 namespace curate::model {
 
 struct ScoreOptions {
-  int64_t batch_tokens = 16384;    // padded tokens per forward batch (a longer sequence runs alone)
-  int64_t lm_head_rows = 1024;     // scored positions per lm_head chunk: bounds the [rows, vocab] logits
-  double max_padding = 0.1;        // a batch takes no sequence that would make padding exceed this fraction
+  int64_t batch_tokens = 16384;  // padded tokens per forward batch (a longer sequence runs alone)
+  int64_t lm_head_rows = 1024;   // scored positions per lm_head chunk: bounds the [rows, vocab] logits
+  double max_padding = 0.1;      // a batch takes no sequence that would make padding exceed this fraction
 };
 
 // One sequence to score: losses for positions t in [begin, end), 0 <= begin <= end < ids.size().

@@ -33,7 +33,8 @@ class Scorer {
  private:
   struct Launched;  // a batch queued on the device, its losses on their way to the host
   Launched launch_batch(std::span<const ScoreRequest> requests, std::span<const std::size_t> order);
-  static void collect(std::span<const ScoreRequest> requests, Launched& batch, std::vector<std::vector<float>>& results);
+  static void collect(std::span<const ScoreRequest> requests, Launched& batch,
+                      std::vector<std::vector<float>>& results);
 
   CausalLM model_;
   ScoreOptions options_;

@@ -104,7 +104,7 @@ torch::ScalarType parse_dtype(const std::string& name);
 
 // Writes a random-weight model folder (config.json + model.safetensors, or shards of at most
 // `shard_bytes` with an index when shard_bytes > 0) stored in `dtype`.
-void write_random_model(const ModelConfig& config, const std::filesystem::path& dir, uint64_t seed,
-                        double std, torch::ScalarType dtype, uint64_t shard_bytes);
+void write_random_model(const ModelConfig& config, const std::filesystem::path& dir, uint64_t seed, double std,
+                        torch::ScalarType dtype, uint64_t shard_bytes);
 
 }  // namespace curate::model

@@ -78,18 +78,18 @@ struct GroupStats {
 
 // One line of the allocation report.
 struct AllocationRow {
-  std::string level;          // "domain" or "source"
-  int32_t domain = 0;         // domain id
-  int32_t source = -1;        // source id; -1 on domain rows
-  int64_t examples = 0;       // candidates
-  double score = 0;           // group_score over the candidates
-  bool clamped = false;       // the score was NaN (loss falls) and counts as 0; the reference raises here
-  double share = 0;           // unrounded share (budget units) within the parent level
-  int64_t allocated = 0;      // budget units given (examples, or tokens under a token budget)
+  std::string level;      // "domain" or "source"
+  int32_t domain = 0;     // domain id
+  int32_t source = -1;    // source id; -1 on domain rows
+  int64_t examples = 0;   // candidates
+  double score = 0;       // group_score over the candidates
+  bool clamped = false;   // the score was NaN (loss falls) and counts as 0; the reference raises here
+  double share = 0;       // unrounded share (budget units) within the parent level
+  int64_t allocated = 0;  // budget units given (examples, or tokens under a token budget)
 };
 
 struct Allocation {
-  std::vector<int64_t> allocated;  // per group of the input, same order
+  std::vector<int64_t> allocated;   // per group of the input, same order
   std::vector<AllocationRow> rows;  // each domain's row followed by its sources' rows
 };
 

@@ -59,10 +59,12 @@ class ShapeCollector {
 // with its value, in order, except the flat prompt/reasoning/answer/response fields. One line, UTF-8,
 // no trailing newline. Throws DataError naming `line` for records that cannot be converted (not JSON,
 // pre-tokenized, unknown role).
-std::string convert_record(std::string_view record, int64_t line, const data::DataOptions& data, const ExportOptions& options);
+std::string convert_record(std::string_view record, int64_t line, const data::DataOptions& data,
+                           const ExportOptions& options);
 
 // The assistant text of options.response_template for `reasoning` and `answer` (the rule above).
-std::string apply_response_template(const std::string& reasoning, const std::string& answer, const ExportOptions& options);
+std::string apply_response_template(const std::string& reasoning, const std::string& answer,
+                                    const ExportOptions& options);
 
 // `existing` (the text of a dataset_info.json, empty for none) with the entry `name` set to
 // {"file_name": file_name, "formatting": ..., "columns": {...}, "tags": {...}} of `shape`, or removed

@@ -11,11 +11,11 @@
 namespace curate::select {
 
 struct KMeansOptions {
-  int64_t k = 1;                   // clusters, 1..n
-  int iterations = 20;             // most Lloyd iterations (stops earlier when no assignment changes)
-  std::string init = "kmeans++";   // kmeans++ | random | auto (kmeans++ when n*k <= kAutoKMeansPlusPlus)
-  uint64_t seed = 0;               // seed of the initialisation
-  int threads = 1;                 // CPU threads of the assignment step (0 = all cores); never changes results
+  int64_t k = 1;                  // clusters, 1..n
+  int iterations = 20;            // most Lloyd iterations (stops earlier when no assignment changes)
+  std::string init = "kmeans++";  // kmeans++ | random | auto (kmeans++ when n*k <= kAutoKMeansPlusPlus)
+  uint64_t seed = 0;              // seed of the initialisation
+  int threads = 1;                // CPU threads of the assignment step (0 = all cores); never changes results
 };
 
 // k-means++ costs O(n k d) before the first iteration, more than the iterations themselves (which use
@@ -26,10 +26,10 @@ inline constexpr double kAutoKMeansPlusPlus = 2e8;
 std::string resolve_init(const std::string& init, int64_t n, int64_t k);
 
 struct KMeansResult {
-  std::vector<int32_t> assign;    // [n] cluster of each row, 0..k-1
-  std::vector<float> centroids;   // [k, d] row-major; an empty cluster keeps its previous centroid
-  int iterations = 0;             // Lloyd iterations run
-  bool converged = false;         // the last iteration changed no assignment
+  std::vector<int32_t> assign;   // [n] cluster of each row, 0..k-1
+  std::vector<float> centroids;  // [k, d] row-major; an empty cluster keeps its previous centroid
+  int iterations = 0;            // Lloyd iterations run
+  bool converged = false;        // the last iteration changed no assignment
 };
 
 // Splits the assignment step across processes. Every process calls kmeans with the same features and

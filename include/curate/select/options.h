@@ -19,20 +19,23 @@ const char* filter_method_name(FilterMethod method);
 
 struct FilterOptions {
   FilterMethod method = FilterMethod::kKmeans;
-  int k = 2;                      // kmeans: clusters of the 1-D k-means over each source's difficulty
-  int keep = 1;                   // kmeans: highest-loss clusters kept (1..k)
-  double quantile = 0.5;          // quantile method: keep loss >= this quantile of its source (0..1)
-  int64_t whole_budget = 1000;    // reference's small-source rule (its init_label_num): sources visited by
-                                  // ascending size, one with at most whole_budget / (sources left) rows is
-                                  // kept whole and its rows leave the budget; 0 = off
+  int k = 2;                    // kmeans: clusters of the 1-D k-means over each source's difficulty
+  int keep = 1;                 // kmeans: highest-loss clusters kept (1..k)
+  double quantile = 0.5;        // quantile method: keep loss >= this quantile of its source (0..1)
+  int64_t whole_budget = 1000;  // reference's small-source rule (its init_label_num): sources visited by
+                                // ascending size, one with at most whole_budget / (sources left) rows is
+                                // kept whole and its rows leave the budget; 0 = off
 };
 
 // select.method: the method (temp) or a baseline on the same allocation.
 enum class SelectMethod { kTemp, kRandom, kLongest, kMiddlePerplexity, kDifficulty, kLearnability, kS2l };
 inline constexpr std::pair<const char*, SelectMethod> kSelectMethods[] = {
-    {"temp", SelectMethod::kTemp},           {"random", SelectMethod::kRandom},
-    {"longest", SelectMethod::kLongest},     {"middle-perplexity", SelectMethod::kMiddlePerplexity},
-    {"difficulty", SelectMethod::kDifficulty}, {"learnability", SelectMethod::kLearnability},
+    {"temp", SelectMethod::kTemp},
+    {"random", SelectMethod::kRandom},
+    {"longest", SelectMethod::kLongest},
+    {"middle-perplexity", SelectMethod::kMiddlePerplexity},
+    {"difficulty", SelectMethod::kDifficulty},
+    {"learnability", SelectMethod::kLearnability},
     {"s2l", SelectMethod::kS2l}};
 const char* select_method_name(SelectMethod method);
 
@@ -45,33 +48,32 @@ enum class KRule {
   kCandidates,  // k = max(1, candidates / per_cluster)
 };
 inline constexpr std::pair<const char*, KRule> kKRules[] = {{"allocated", KRule::kAllocated},
-                                                           {"candidates", KRule::kCandidates}};
+                                                            {"candidates", KRule::kCandidates}};
 
 struct SelectOptions {
-  int64_t budget = 1000;          // examples to select in total
-  int64_t token_budget = 0;       // >0: budget in tokens (sum of full_length) instead of examples
+  int64_t budget = 1000;     // examples to select in total
+  int64_t token_budget = 0;  // >0: budget in tokens (sum of full_length) instead of examples
   SelectMethod method = SelectMethod::kTemp;
-  uint64_t seed = 0;              // seed of every random choice (k-means init, singleton fill, baselines)
-  double temperature = 1.0;       // softmax temperature of the budget allocation across groups (> 0)
+  uint64_t seed = 0;         // seed of every random choice (k-means init, singleton fill, baselines)
+  double temperature = 1.0;  // softmax temperature of the budget allocation across groups (> 0)
   AllocationMode allocation = AllocationMode::kReference;  // reference (TEMP's split) | water-fill
-  KRule k_rule = KRule::kAllocated;  // temp/s2l clusters; both rules capped at the candidates
-  int64_t per_cluster = 4;        // temp/s2l: about this many picks (allocated) or candidates per cluster
-  int iterations = 20;            // temp/s2l: most Lloyd iterations of the k-means
-  std::string init = "auto";      // kmeans++ | random | auto (kmeans++ when n*k <= 2e8)
-  bool standardize = false;       // temp/s2l: features scaled per source to zero mean, unit std
-  int threads = 1;                // CPU threads of the k-means assignment step (0 = all cores); never changes results
+  KRule k_rule = KRule::kAllocated;                        // temp/s2l clusters; both rules capped at the candidates
+  int64_t per_cluster = 4;    // temp/s2l: about this many picks (allocated) or candidates per cluster
+  int iterations = 20;        // temp/s2l: most Lloyd iterations of the k-means
+  std::string init = "auto";  // kmeans++ | random | auto (kmeans++ when n*k <= 2e8)
+  bool standardize = false;   // temp/s2l: features scaled per source to zero mean, unit std
+  int threads = 1;            // CPU threads of the k-means assignment step (0 = all cores); never changes results
 };
 
 // How the selected records are written (keys `select.format`, `select.response_template`,
 // `select.compress`); see select/export.h.
 struct ExportOptions {
-  std::string format = "input";   // input (each record's own bytes) | sharegpt | messages (converted)
+  std::string format = "input";  // input (each record's own bytes) | sharegpt | messages (converted)
   // Converting a record whose reasoning and answer are separate fields: the assistant text. {reasoning}
   // and {answer} are replaced once each; the escapes \n \t \r \\ are read (curate::unescape).
   std::string response_template = R"(<think>\n{reasoning}\n</think>\n\n{answer})";
   std::string compress = "none";  // none | gz | zst | auto (as the dataset is compressed)
 };
-
 
 // The option tables (util/option_table.h): [filter] (every entry results-affecting: the profile pass
 // scores what the filter keeps), [select] and the export keys of [select] (none results-affecting: the

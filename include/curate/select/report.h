@@ -2,8 +2,8 @@
 // one self-contained HTML page (inline CSS and SVG, no script, no external resource). Torch-free.
 #pragma once
 
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -44,13 +44,13 @@ struct Calibration {
 
 // Cost of one scoring pass, summed over the runs that completed it (a run killed mid-pass is missing).
 struct PassFacts {
-  std::string name;            // calibration, difficulty, profile, selection
+  std::string name;  // calibration, difficulty, profile, selection
   int64_t checkpoints = 0;
-  int64_t examples = 0;        // examples scored (all checkpoints)
-  int64_t tokens = 0;          // reasoning tokens scored (all checkpoints)
-  double seconds = NAN;        // wall time
-  double worker_seconds = NAN; // wall time × scoring ranks (GPU-seconds on CUDA)
-  int64_t ranks = 0;           // MPI ranks of the last run
+  int64_t examples = 0;         // examples scored (all checkpoints)
+  int64_t tokens = 0;           // reasoning tokens scored (all checkpoints)
+  double seconds = NAN;         // wall time
+  double worker_seconds = NAN;  // wall time × scoring ranks (GPU-seconds on CUDA)
+  int64_t ranks = 0;            // MPI ranks of the last run
 };
 
 // Examples whose losses hold a NaN at one checkpoint of a pass (counted as not scored).
@@ -64,15 +64,15 @@ struct NanLossLine {
 struct ExampleView {
   enum class Status { kSelected, kNotPicked, kFilteredOut };
   Status status = Status::kSelected;
-  std::string key;         // the example's id
-  int64_t line = 0;        // 1-based line in the dataset
-  std::string prompt;      // the prompt (the report shortens it)
-  std::string window;      // the first tokens of the scored reasoning window, as text
+  std::string key;            // the example's id
+  int64_t line = 0;           // 1-based line in the dataset
+  std::string prompt;         // the prompt (the report shortens it)
+  std::string window;         // the first tokens of the scored reasoning window, as text
   int64_t window_tokens = 0;  // tokens in `window`
   double difficulty = NAN;
-  int32_t cluster = -1;    // k-means cluster within the source, -1 when not clustered
+  int32_t cluster = -1;      // k-means cluster within the source, -1 when not clustered
   double brittleness = NAN;  // loss rise along the profile: last − first checkpoint
-  std::string why;         // why it was or was not taken, one sentence
+  std::string why;           // why it was or was not taken, one sentence
 };
 
 // Everything shown for one (domain, source) group. Records whose source is unknown (they failed to
@@ -128,9 +128,9 @@ struct ReportData {
   std::vector<PassFacts> passes;
   std::vector<NanLossLine> nan_losses;  // checkpoints with at least one NaN-loss example; shown as warnings
   std::vector<std::pair<std::string, std::string>> settings;  // options that change results: name, value
-  std::string fingerprint;  // the result file's configuration fingerprint
-  std::string device;       // score.device (GPU-hours are shown for cuda devices)
-  std::vector<std::pair<std::string, std::string>> links;  // output files: label, name relative to the report
+  std::string fingerprint;                                    // the result file's configuration fingerprint
+  std::string device;                                         // score.device (GPU-hours are shown for cuda devices)
+  std::vector<std::pair<std::string, std::string>> links;     // output files: label, name relative to the report
 };
 
 // Per-source sections shown in full (charts and examples): the kMaxSourceViews sources with the most

@@ -17,26 +17,27 @@ namespace curate::select {
 // keeps it alive during select). [C, N] arrays are row-major: value of example i at checkpoint c is
 // at c * N + i.
 struct SelectInput {
-  int64_t checkpoints = 0;                 // C >= 1
-  std::span<const int32_t> source;         // [N] index into source_names
-  std::span<const int32_t> domain;         // [N] index into domain_names
-  std::span<const uint8_t> kept;           // [N] difficulty filter output; only kept examples are candidates
+  int64_t checkpoints = 0;                    // C >= 1
+  std::span<const int32_t> source;            // [N] index into source_names
+  std::span<const int32_t> domain;            // [N] index into domain_names
+  std::span<const uint8_t> kept;              // [N] difficulty filter output; only kept examples are candidates
   std::span<const int64_t> reasoning_tokens;  // [N] full reasoning length (tokens)
-  std::span<const int64_t> full_length;    // [N] tokens of the whole example (token budgets)
-  std::span<const float> difficulty;       // [N] mean loss of the first 100 tokens at the difficulty checkpoint
-  std::span<const float> mean_loss;        // [C, N] mean loss of the first 1,000 reasoning tokens
-  std::span<const float> mean_loss_first;  // [C, N] mean loss of the first 100 reasoning tokens
+  std::span<const int64_t> full_length;       // [N] tokens of the whole example (token budgets)
+  std::span<const float> difficulty;          // [N] mean loss of the first 100 tokens at the difficulty checkpoint
+  std::span<const float> mean_loss;           // [C, N] mean loss of the first 1,000 reasoning tokens
+  std::span<const float> mean_loss_first;     // [C, N] mean loss of the first 100 reasoning tokens
 };
 
 struct SelectResult {
-  std::vector<int64_t> selected;           // example indices, ascending
-  std::vector<int32_t> cluster;            // [N] k-means cluster within its source ((source, cluster) is unique), -1 if not clustered
-  std::vector<float> score;                // [N] ranking key of the method (higher is taken first), NaN if none
-  std::vector<AllocationRow> allocation;   // the budget split, for reports (row.clamped: see allocate.h)
-  bool loss_not_rising = false;            // the candidates' mean mean_loss_first at the last checkpoint is not
-                                           // above every other checkpoint's: the reference stops there
-                                           // (assertion); curate_dist goes on and logs a warning
-  std::string shortfall;                   // why fewer examples (or tokens) than the budget were selected; "" when met
+  std::vector<int64_t> selected;  // example indices, ascending
+  std::vector<int32_t>
+      cluster;               // [N] k-means cluster within its source ((source, cluster) is unique), -1 if not clustered
+  std::vector<float> score;  // [N] ranking key of the method (higher is taken first), NaN if none
+  std::vector<AllocationRow> allocation;  // the budget split, for reports (row.clamped: see allocate.h)
+  bool loss_not_rising = false;           // the candidates' mean mean_loss_first at the last checkpoint is not
+                                          // above every other checkpoint's: the reference stops there
+                                          // (assertion); curate_dist goes on and logs a warning
+  std::string shortfall;                  // why fewer examples (or tokens) than the budget were selected; "" when met
 };
 
 // Why `result` selects less than the budget asks (examples, or tokens under select.token_budget): the

@@ -23,10 +23,10 @@ WithinPath within_path(int64_t allocated, int64_t capacity);
 const char* path_name(WithinPath path);
 
 struct ClusterPicks {
-  std::vector<int64_t> taken;        // candidate positions, in taking order (random fill last)
-  int64_t from_fill = 0;             // the last from_fill entries of `taken` came from the random fill
-  int64_t singleton_pool = 0;        // one-member clusters
-  std::vector<float> key;            // [n] ranking key (brittleness, float32), NaN for one-member clusters
+  std::vector<int64_t> taken;  // candidate positions, in taking order (random fill last)
+  int64_t from_fill = 0;       // the last from_fill entries of `taken` came from the random fill
+  int64_t singleton_pool = 0;  // one-member clusters
+  std::vector<float> key;      // [n] ranking key (brittleness, float32), NaN for one-member clusters
 };
 
 // n candidates; first[j], last[j]: the candidate's mean loss at the first and the last profile
@@ -39,8 +39,7 @@ struct ClusterPicks {
 // `remaining`. What is left is then drawn uniformly from the one-member clusters (`rng`, in
 // ascending position order before the shuffle) while it fits. Budget never goes back to clusters
 // of >= 2 members. Throws DataError for mismatched sizes.
-ClusterPicks pick_in_clusters(std::span<const float> first, std::span<const float> last,
-                              std::span<const int64_t> label, std::span<const int64_t> cost, int64_t budget,
-                              std::mt19937_64& rng);
+ClusterPicks pick_in_clusters(std::span<const float> first, std::span<const float> last, std::span<const int64_t> label,
+                              std::span<const int64_t> cost, int64_t budget, std::mt19937_64& rng);
 
 }  // namespace curate::select

@@ -21,7 +21,7 @@ struct InputContent {
                                     // special_tokens_map.json) of model.tokenizer, or the file it names
   std::vector<FileHash> target;     // folder_print of perturb.target (empty when none)
   bool has_target = false;
-  ContentHash dataset;              // data::RecordIndex::content: the dataset file's bytes
+  ContentHash dataset;  // data::RecordIndex::content: the dataset file's bytes
 };
 
 // Hashes model.path, the tokenizer and perturb.target (each file once; `cache` answers files whose

@@ -25,28 +25,31 @@ inline bool scores_profile(Stage s) { return s == Stage::kAll || s == Stage::kPr
 
 struct RunOptions {
   Stage stage = Stage::kAll;
-  bool fresh = false;             // an existing output of another configuration is moved aside, not refused
-  std::string tokenizer;          // [model] tokenizer: tokenizer folder; empty = the model folder
-  std::string dataset;            // [data] path: JSONL dataset (plain, .gz or .zst)
+  bool fresh = false;                    // an existing output of another configuration is moved aside, not refused
+  std::string tokenizer;                 // [model] tokenizer: tokenizer folder; empty = the model folder
+  std::string dataset;                   // [data] path: JSONL dataset (plain, .gz or .zst)
   std::string output = "curate_run.h5";  // [output] path: HDF5 result file; rerunning the same config resumes it
   std::string log_level = "info";
-  double progress_seconds = 10;   // rank 0 reports progress this often
-  double flush_seconds = 30;      // results are flushed to the HDF5 file at least this often
-  double worker_timeout = 1800;   // seconds without any message from a busy worker before the job stops
-  double max_nan_fraction = 0.01; // a checkpoint whose examples with NaN losses exceed this fraction of its pass stops the run (exit 4)
-  bool plan = false;              // --plan: print what the job will do (examples, tokens, units, file size, GPU-hours) and exit
-  int64_t check_records = 100000; // [data] check_records: records rank 0 checks before the workers load models (0 = all)
-  std::string selected;           // [select] output: the selected records (JSONL); empty = OUTPUT stem + .selected.jsonl[.gz|.zst]
+  double progress_seconds = 10;  // rank 0 reports progress this often
+  double flush_seconds = 30;     // results are flushed to the HDF5 file at least this often
+  double worker_timeout = 1800;  // seconds without any message from a busy worker before the job stops
+  double max_nan_fraction =
+      0.01;  // a checkpoint whose examples with NaN losses exceed this fraction of its pass stops the run (exit 4)
+  bool plan = false;  // --plan: print what the job will do (examples, tokens, units, file size, GPU-hours) and exit
+  int64_t check_records =
+      100000;  // [data] check_records: records rank 0 checks before the workers load models (0 = all)
+  std::string
+      selected;  // [select] output: the selected records (JSONL); empty = OUTPUT stem + .selected.jsonl[.gz|.zst]
 };
 
 struct PassOptions {
-  int64_t unit_examples = 64;     // examples per work unit (fixed: results never depend on the rank count)
-  int64_t difficulty_tokens = 100;  // reasoning tokens scored in the difficulty pass
-  int64_t profile_tokens = 1000;  // reasoning tokens scored in the profile pass
-  int gaussian_checkpoint = 0;    // checkpoint of the difficulty pass; 0 = calibrate
+  int64_t unit_examples = 64;         // examples per work unit (fixed: results never depend on the rank count)
+  int64_t difficulty_tokens = 100;    // reasoning tokens scored in the difficulty pass
+  int64_t profile_tokens = 1000;      // reasoning tokens scored in the profile pass
+  int gaussian_checkpoint = 0;        // checkpoint of the difficulty pass; 0 = calibrate
   int64_t calibration_samples = 256;  // examples scored at every Gaussian checkpoint to calibrate
-  double calibration_low = 2.0;   // wanted ratio of mean difficulty loss to the base model's: low end
-  double calibration_high = 3.0;  // ... high end
+  double calibration_low = 2.0;       // wanted ratio of mean difficulty loss to the base model's: low end
+  double calibration_high = 3.0;      // ... high end
 };
 
 // How the per-token losses of the difficulty and profile passes are stored (the per-example means
@@ -65,9 +68,9 @@ TokenLosses parse_token_losses(const std::string& text);
 // for a reference model size; a model of P parameters is estimated at rate * reference / P (the cost
 // of a forward pass is about 2P FLOPs a token). Defaults: docs/PERFORMANCE.md.
 struct PlanOptions {
-  double gpu_tokens_per_second = 35000;     // one H100, bf16, Qwen2.5-7B shape (transformers' figure; ours is >=)
+  double gpu_tokens_per_second = 35000;  // one H100, bf16, Qwen2.5-7B shape (transformers' figure; ours is >=)
   double gpu_reference_parameters = 7.6e9;
-  double cpu_tokens_per_second = 242;       // one rank on 2 cores, float32, Qwen2.5-0.5B shape (measured)
+  double cpu_tokens_per_second = 242;  // one rank on 2 cores, float32, Qwen2.5-0.5B shape (measured)
   double cpu_reference_parameters = 0.49e9;
 };
 
@@ -84,14 +87,14 @@ struct TestOptions {
 struct Options {
   RunOptions run;
   PassOptions pass;
-  StoreOptions store;  // [store] token_losses
-  TestOptions test;    // [test] (hidden) fake_worker, fake_unit_seconds, fake_nan_every
+  StoreOptions store;           // [store] token_losses
+  TestOptions test;             // [test] (hidden) fake_worker, fake_unit_seconds, fake_nan_every
   model::EngineOptions engine;  // model.path, perturb.target, run.seed (perturb.seed); [score]; [perturb]
   data::DataOptions data;
   data::PromptOptions prompt;
-  select::FilterOptions filter;  // [filter] which examples the profile pass scores
-  select::SelectOptions select;  // [select] budget, method, clustering
-  PlanOptions plan;              // [plan] throughput table of --plan
+  select::FilterOptions filter;    // [filter] which examples the profile pass scores
+  select::SelectOptions select;    // [select] budget, method, clustering
+  PlanOptions plan;                // [plan] throughput table of --plan
   select::ExportOptions exported;  // [select] format, response_template, compress: how the records are written
 };
 

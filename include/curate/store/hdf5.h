@@ -47,7 +47,7 @@ class H5File {
   // widens exactly.
   void create_f16(const std::string& name, const std::vector<uint64_t>& dims, const std::vector<uint64_t>& chunk);
   void create_strings(const std::string& name, const std::vector<std::string>& values);  // UTF-8, written at once
-  void create_strings(const std::string& name, uint64_t count);  // UTF-8, empty until written
+  void create_strings(const std::string& name, uint64_t count);                          // UTF-8, empty until written
   std::vector<uint64_t> dims(const std::string& name) const;
   // "f32", "f16", "i64", "u8", "str" or "other": the stored element type of a dataset.
   std::string dtype(const std::string& name) const;

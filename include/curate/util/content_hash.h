@@ -15,7 +15,7 @@ namespace curate {
 struct ContentHash {
   uint64_t high = 0, low = 0;  // XXH3_128 of the bytes (seed 0)
   bool operator==(const ContentHash&) const = default;
-  std::string hex() const;     // 32 lowercase hex digits, high word first (as xxh128sum prints it)
+  std::string hex() const;  // 32 lowercase hex digits, high word first (as xxh128sum prints it)
 };
 
 // XXH3_128 of the whole file, read sequentially in large blocks. `bytes` (optional) receives the

@@ -11,13 +11,13 @@ namespace curate {
 // Process exit codes (documented in docs/USAGE.md).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitInternal = 1,     // a bug: unexpected exception
-  kExitConfig = 2,       // bad command line or configuration
-  kExitData = 3,         // bad dataset or tokenizer input
-  kExitModel = 4,        // bad model folder (config.json, safetensors)
-  kExitStore = 5,        // output/HDF5 file problem
-  kExitDist = 6,         // MPI/NCCL failure, dead or hung rank
-  kExitInterrupted = 130 // SIGINT/SIGTERM: work so far is kept, rerun to resume
+  kExitInternal = 1,      // a bug: unexpected exception
+  kExitConfig = 2,        // bad command line or configuration
+  kExitData = 3,          // bad dataset or tokenizer input
+  kExitModel = 4,         // bad model folder (config.json, safetensors)
+  kExitStore = 5,         // output/HDF5 file problem
+  kExitDist = 6,          // MPI/NCCL failure, dead or hung rank
+  kExitInterrupted = 130  // SIGINT/SIGTERM: work so far is kept, rerun to resume
 };
 
 class Error : public std::runtime_error {
@@ -26,11 +26,11 @@ class Error : public std::runtime_error {
   virtual int exit_code() const noexcept { return kExitInternal; }
 };
 
-#define CURATE_DEFINE_ERROR(Name, code)                                    \
-  class Name : public Error {                                              \
-   public:                                                                 \
-    explicit Name(const std::string& what) : Error(what) {}                \
-    int exit_code() const noexcept override { return code; }               \
+#define CURATE_DEFINE_ERROR(Name, code)                      \
+  class Name : public Error {                                \
+   public:                                                   \
+    explicit Name(const std::string& what) : Error(what) {}  \
+    int exit_code() const noexcept override { return code; } \
   }
 
 CURATE_DEFINE_ERROR(ConfigError, kExitConfig);
@@ -44,12 +44,18 @@ CURATE_DEFINE_ERROR(DistError, kExitDist);
 // one): how rank 0 rethrows a worker's failure with the worker's own exit code.
 [[noreturn]] inline void throw_with_exit_code(int exit_code, const std::string& what) {
   switch (exit_code) {
-    case kExitConfig: throw ConfigError(what);
-    case kExitData: throw DataError(what);
-    case kExitModel: throw ModelError(what);
-    case kExitStore: throw StoreError(what);
-    case kExitDist: throw DistError(what);
-    default: throw Error(what);
+    case kExitConfig:
+      throw ConfigError(what);
+    case kExitData:
+      throw DataError(what);
+    case kExitModel:
+      throw ModelError(what);
+    case kExitStore:
+      throw StoreError(what);
+    case kExitDist:
+      throw DistError(what);
+    default:
+      throw Error(what);
   }
 }
 

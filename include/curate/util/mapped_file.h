@@ -43,7 +43,6 @@ class MappedFile {
   void release() noexcept;
   void register_range() noexcept;
 
-
   std::filesystem::path path_;
   std::byte* data_ = nullptr;  // nullptr for an empty file
   std::size_t size_ = 0;

@@ -19,7 +19,7 @@ enum class Affects { kNothing, kResults };  // kResults: the entry is part of th
 
 // An enum setting: its value names at the edges (CLI, INI, logs, attributes), the enum inside.
 struct EnumField {
-  std::function<std::string()> get;            // the current value's name
+  std::function<std::string()> get;             // the current value's name
   std::function<void(const std::string&)> set;  // throws ConfigError naming the key and the valid names
   std::string names;                            // "a, b or c" for help and errors
 };
@@ -27,12 +27,12 @@ struct EnumField {
 using Field = std::variant<bool*, int*, int64_t*, uint64_t*, double*, std::string*, EnumField>;
 
 struct Entry {
-  std::string key;   // "score.batch_tokens"
-  Field field;       // where the value lives (the struct the table was made for)
+  std::string key;  // "score.batch_tokens"
+  Field field;      // where the value lives (the struct the table was made for)
   std::string help;
   Affects affects = Affects::kNothing;
-  bool hidden = false;    // accepted everywhere, never shown by --help (test.*)
-  bool is_switch = false; // a bool given as a bare flag: `--fresh` (never from INI with a value)
+  bool hidden = false;       // accepted everywhere, never shown by --help (test.*)
+  bool is_switch = false;    // a bool given as a bare flag: `--fresh` (never from INI with a value)
   std::string default_text;  // the value when the entry was added, as value_text writes it
 };
 
@@ -127,6 +127,7 @@ std::string describe_changes(const std::vector<Change>& changes);
 // Why the stored fingerprint text differs from the wanted one, for a refusal: the changed settings
 // with their stored and wanted values (skipping the keys in `ignored`), or why the stored text cannot
 // be compared (another version's form). Empty when they agree on every key not ignored.
-std::string explain_difference(std::string_view stored, std::string_view wanted, const std::vector<std::string>& ignored = {});
+std::string explain_difference(std::string_view stored, std::string_view wanted,
+                               const std::vector<std::string>& ignored = {});
 
 }  // namespace curate::options

@@ -53,6 +53,7 @@ namespace curate {
 // option instead of its value (`--select.output --select.budget 5`, as an empty shell variable
 // gives), which parsers read as the value or as a missing one. `takes_value(name)` says whether the
 // option `--name` takes a value; `--name=value` and short options are left to the parser.
-void reject_options_as_values(int argc, const char* const* argv, const std::function<bool(std::string_view)>& takes_value);
+void reject_options_as_values(int argc, const char* const* argv,
+                              const std::function<bool(std::string_view)>& takes_value);
 
 }  // namespace curate

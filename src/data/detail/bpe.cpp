@@ -46,10 +46,14 @@ std::optional<std::string> unicode_to_bytes(std::string_view text) {
     auto c = static_cast<unsigned char>(text[i]);
     char32_t cp;
     int length;
-    if (c < 0x80) cp = c, length = 1;
-    else if ((c >> 5) == 0x6) cp = c & 0x1f, length = 2;
-    else if ((c >> 4) == 0xe) cp = c & 0x0f, length = 3;
-    else cp = c & 0x07, length = 4;
+    if (c < 0x80)
+      cp = c, length = 1;
+    else if ((c >> 5) == 0x6)
+      cp = c & 0x1f, length = 2;
+    else if ((c >> 4) == 0xe)
+      cp = c & 0x0f, length = 3;
+    else
+      cp = c & 0x07, length = 4;
     if (i + length > text.size()) return std::nullopt;
     for (int k = 1; k < length; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
     auto it = alphabet().to_byte.find(cp);
@@ -82,7 +86,8 @@ Bpe::Bpe(const nlohmann::json& model, const std::string& source) {
   TokenId max_id = -1;
   for (const auto& [token, id] : vocab.items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > kMaxTokenId) {
-      fail("vocab entry \"" + token + "\" has invalid id " + id.dump() + " (ids go from 0 to " + std::to_string(kMaxTokenId) + ")");
+      fail("vocab entry \"" + token + "\" has invalid id " + id.dump() + " (ids go from 0 to " +
+           std::to_string(kMaxTokenId) + ")");
     }
     max_id = std::max(max_id, id.get<TokenId>());
   }

@@ -53,8 +53,7 @@ Matcher::Matcher(Matcher&& other) noexcept
 bool Matcher::find(std::string_view subject, std::size_t offset, std::size_t& begin, std::size_t& end) {
   auto* data = static_cast<pcre2_match_data*>(data_);
   int rc = pcre2_match(static_cast<const pcre2_code*>(regex_->code()), reinterpret_cast<PCRE2_SPTR>(subject.data()),
-                       subject.size(), offset, PCRE2_NO_UTF_CHECK, data,
-                       static_cast<pcre2_match_context*>(context_));
+                       subject.size(), offset, PCRE2_NO_UTF_CHECK, data, static_cast<pcre2_match_context*>(context_));
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   if (rc < 0) {
     PCRE2_UCHAR message[256];

@@ -28,10 +28,10 @@ struct Tokenizer::Impl {
   std::vector<NormalizerKind> normalizers;
   std::vector<PreTokenizerStep> pre_tokenizers;
   std::unique_ptr<detail::Bpe> bpe;
-  std::vector<AddedToken> added;             // as listed in the file
-  std::vector<std::string> added_match;      // text each added token matches (normalized content if normalized)
+  std::vector<AddedToken> added;                   // as listed in the file
+  std::vector<std::string> added_match;            // text each added token matches (normalized content if normalized)
   std::vector<std::vector<int>> by_first_byte[2];  // [normalized?][byte] -> indices into `added`, longest first
-  std::vector<int> added_index_of_id;        // id -> index into `added`, -1 if none
+  std::vector<int> added_index_of_id;              // id -> index into `added`, -1 if none
   std::unique_ptr<detail::Regex> word_char, space_char;  // ^\w and ^\s (Unicode), for added-token flags
   int64_t vocab_size = 0;
 

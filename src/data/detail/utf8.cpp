@@ -55,9 +55,12 @@ char32_t utf8_decode(std::string_view text, std::size_t i, std::size_t& length) 
   auto c = static_cast<unsigned char>(text[i]);
   char32_t cp;
   if (c < 0x80) return length = 1, c;
-  if ((c >> 5) == 0x6) cp = c & 0x1f, length = 2;
-  else if ((c >> 4) == 0xe) cp = c & 0x0f, length = 3;
-  else cp = c & 0x07, length = 4;
+  if ((c >> 5) == 0x6)
+    cp = c & 0x1f, length = 2;
+  else if ((c >> 4) == 0xe)
+    cp = c & 0x0f, length = 3;
+  else
+    cp = c & 0x07, length = 4;
   for (std::size_t k = 1; k < length; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
   return cp;
 }

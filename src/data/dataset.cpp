@@ -10,8 +10,10 @@
 #include <fstream>
 #include <limits>
 
+#include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
+#include "curate/util/strings.h"
 
 namespace curate::data {
 namespace {
@@ -169,9 +171,10 @@ RecordIndex load_or_build_index(const std::filesystem::path& path, const std::fi
     return std::move(*cached);
   }
   RecordIndex index = build_index(path);
-  const auto partial = std::filesystem::path(cache.string() + ".partial");
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  try {  // whole or not at all (util/atomic_file.h); a cache that cannot be written is rebuilt next time
+    StagedFiles staged;
+    const std::filesystem::path temporary = staged.stage(cache);
+    std::ofstream out = open_output(temporary);
     const uint64_t count = index.size();
     const uint8_t compressed = index.compressed;
     out.write(kIndexMagic, 8);
@@ -187,14 +190,12 @@ RecordIndex load_or_build_index(const std::filesystem::path& path, const std::fi
     write_array(out, index.offsets);
     write_array(out, index.lengths);
     write_array(out, index.lines);
-    out.close();
-    if (!out) {
-      log::warn("cannot write the record index cache '" + cache.string() + "'; it will be rebuilt next time");
-      std::filesystem::remove(partial);
-      return index;
-    }
+    close_output(out, temporary);
+    staged.commit();
+  } catch (const StoreError& e) {
+    log::warn(cat("cannot write the record index cache '", cache.string(), "' (", e.what(),
+                  "); it will be rebuilt next time"));
   }
-  std::filesystem::rename(partial, cache);
   return index;
 }
 

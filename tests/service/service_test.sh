@@ -128,15 +128,33 @@ grep -q "different configuration" changed.log || fail "no explanation for the re
 ls np1.h5.discarded-* > /dev/null || fail "--fresh did not keep the old file aside"
 echo "ok: a changed configuration is refused, and --fresh starts over keeping the old file aside"
 
-# A worker that cannot load the fine-tuned model ends the job naming its rank.
+# A truncated fine-tuned model is refused by rank 0 before any worker loads (exit 4, the file named);
+# one that only a worker finds broken when it builds a directional checkpoint (a NaN weight) ends the job
+# naming the rank and the tensor, with the worker's exit code (4, not 6).
 mkdir broken && cp tuned/config.json broken/ && head -c 1000 tuned/model.safetensors > broken/model.safetensors
 set +e
 "$mpiexec" -n 2 "$dist" --config run.ini --output.path broken.h5 --perturb.target broken > broken.log 2>&1
 code=$?
 set -e
-[ $code -ne 0 ] || fail "a broken fine-tuned model did not fail the job"
-grep -q "rank 1" broken.log || { cat broken.log; fail "the failure does not name the rank"; }
-grep -q "truncated" broken.log || { cat broken.log; fail "the failure does not say what is wrong"; }
+[ $code -eq 4 ] || { cat broken.log; fail "a truncated fine-tuned model: exit $code, expected 4"; }
+grep -q "broken/model.safetensors" broken.log && grep -q "truncated" broken.log || { cat broken.log; fail "the refusal does not say what is wrong"; }
+cp tuned/model.safetensors broken/model.safetensors
+python3 - <<'PY'
+import json, struct
+path = "broken/model.safetensors"
+data = bytearray(open(path, "rb").read())
+n = struct.unpack("<Q", data[:8])[0]
+t = json.loads(data[8:8 + n])["model.layers.0.mlp.up_proj.weight"]
+struct.pack_into("<f", data, 8 + n + t["data_offsets"][0] + 12, float("nan"))
+open(path, "wb").write(data)
+PY
+set +e
+"$mpiexec" -n 2 "$dist" --config run.ini --output.path broken.h5 --perturb.target broken > broken.log 2>&1
+code=$?
+set -e
+[ $code -eq 4 ] || { cat broken.log; fail "a NaN weight in the fine-tuned model: exit $code, expected 4"; }
+grep -q "rank 1 failed on directional 1" broken.log || { cat broken.log; fail "the failure does not name the rank and checkpoint"; }
+grep -q "model.layers.0.mlp.up_proj.weight" broken.log || { cat broken.log; fail "the failure does not name the tensor"; }
 echo "ok: a failing worker is named"
 
 # A prompt longer than data.max_prompt_tokens is skipped as prompt_too_long (it used to run the model over

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side CPU benchmark: `curate_tool bench` against the transformers peer
-# (../shared/bench/hf_peer.py) on the same shapes, batches and length mixes. Prints JSON lines.
+# (launch/peer_bench.py) on the same shapes, batches and length mixes. Prints JSON lines.
 #   launch/bench_cpu.sh [PEER_SCRIPT]
 # Needs `launch/setup.sh --with-peer` (transformers in .venv).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-peer=${1:-${CURATE_PEER:-$root/../shared/bench/hf_peer.py}}
+peer=${1:-${CURATE_PEER:-$root/launch/peer_bench.py}}
 tool=${CURATE_BUILD_DIR:-build}/src/tools/curate_tool
 py=.venv/bin/python
 run() {  # shape batch seq_len scored mix iters

@@ -4,7 +4,7 @@
 #   2. CUDA tests: bf16 CUDA losses against float32 (CPU) and the float64 references on the golden
 #      models, noise and perturbed checkpoints CPU = CUDA, weights received in device memory;
 #   3. the NCCL one-rank communicator test;
-#   4. `curate_tool bench` and ../shared/bench/hf_peer.py side by side on the Qwen2.5-7B and
+#   4. `curate_tool bench` and launch/peer_bench.py side by side on the Qwen2.5-7B and
 #      Llama-3.1-8B shapes (1,100 fixed tokens with 1,000 scored; prompts of 50-600 tokens with 1,000
 #      and with 100 scored), with a profile of one step of the Qwen mix;
 #   5. when curate_dist has score.weight_broadcast: the demo job on the GPU with its weights received
@@ -15,8 +15,8 @@
 #   results.jsonl    one JSON line per benchmark run (ours and the peer's)
 #   build.log, tests.log, bench.log, service.log, profile.txt, profile.json.gz
 #
-# Layout (the caller copies ../shared/gpu and ../shared/bench beside the repository's files):
-# shared-gpu/setup.sh, shared-bench/hf_peer.py (the golden models are in tests/data/reference).
+# Layout (the caller copies ../shared/gpu beside the repository's files):
+# shared-gpu/setup.sh; the peer is launch/peer_bench.py (the golden models are in tests/data/reference).
 # Overrides: CURATE_GPU_SETUP, CURATE_PEER, CURATE_GPU_BUILD (build folder), CURATE_GPU_CHECK_SECONDS
 # (overall budget, default 540: run it with a 600 s limit), CURATE_BENCH_ITERS (default 5), CURATE_EXTRA_DEBS (a folder of .deb
 # files unpacked into /opt/deps first, for libraries the image lacks: pcre2, utf8proc, zstd, nanoflann, xxhash (libxxhash-dev: its header)),
@@ -27,7 +27,7 @@ cd "$root"
 OUT=${OUT:-$root/gpu_check_out}
 mkdir -p "$OUT"
 setup=${CURATE_GPU_SETUP:-$root/shared-gpu/setup.sh}
-peer_script=${CURATE_PEER:-$root/shared-bench/hf_peer.py}
+peer_script=${CURATE_PEER:-$root/launch/peer_bench.py}
 build=${CURATE_GPU_BUILD:-$root/build-gpu}
 budget=${CURATE_GPU_CHECK_SECONDS:-540}
 ITERS=${CURATE_BENCH_ITERS:-5}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates the test venv of tests/service/llamafactory_test.sh: VENV (default .venv-llamafactory beside .venv)
+# Creates the test venv of tests/e2e/llamafactory_test.sh: VENV (default .venv-llamafactory beside .venv)
 # with LLaMA-Factory and Hugging Face datasets from PyPI. The project's .venv is put on its path
 # (a .pth file), but pip still installs its own torch there (about 10 minutes and 4 GB on the first
 # run, measured 2026-11). Idempotent: does nothing when both packages import. Exit 0 on success,

@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/launch/setup.sh"
 cd "$root"
-# The report's browser test (tests/select/report_browser_test.sh) needs a headless Chromium: Debian's
+# The report's browser test (tests/report/report_browser_test.sh) needs a headless Chromium: Debian's
 # chromium-headless-shell without recommends (no desktop), installed once; CURATE_BROWSER_TEST=0 skips
 # the install (the test then reports itself skipped).
 if [ "${CURATE_BROWSER_TEST:-1}" != 0 ] && ! command -v chromium-headless-shell >/dev/null && ! command -v chromium >/dev/null; then
@@ -25,7 +25,7 @@ if ! command -v clang-format >/dev/null; then
     { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clang-format; }; } >/dev/null
 fi
 "$root/launch/check_format.sh"
-# The LLaMA-Factory loader test (tests/service/llamafactory_test.sh) needs its own venv with llamafactory
+# The LLaMA-Factory loader test (tests/e2e/llamafactory_test.sh) needs its own venv with llamafactory
 # and datasets from PyPI (about 10 minutes and 4 GB the first time); without it that test is skipped.
 "$root/launch/setup_llamafactory.sh" || echo "test: the LLaMA-Factory venv could not be made; curate_llamafactory will be skipped"
 ctest --test-dir "${CURATE_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" "$@"

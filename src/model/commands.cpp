@@ -268,7 +268,7 @@ void run_bench(const BenchOptions& options) {
   }();
 
   const int64_t scored = options.scored > 0 ? options.scored : options.seq_len - 1;
-  // Lengths and ids drawn exactly as hf_peer.py draws them (torch CPU generator seeded with --seed),
+  // Lengths and ids drawn exactly as launch/peer_bench.py draws them (torch CPU generator seeded with --seed),
   // so both sides score the same sequences.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
   torch::Tensor lengths = options.mix ? torch::randint(50, 601, {options.batch}, generator) + scored

@@ -280,7 +280,7 @@ ModelConfig builtin_shape(std::string_view name) {
     c.head_dim = hidden / heads, c.rope_theta = 5e5, c.rms_norm_eps = 1e-5;
     c.rope_scaling = {RopeType::kLlama3, 8.0, 1.0, 4.0, 8192};
   };
-  if (name == "tiny") {  // shared/bench/hf_peer.py's "tiny": Qwen2Config defaults, untied
+  if (name == "tiny") {  // launch/peer_bench.py's "tiny": Qwen2Config defaults, untied
     qwen(1000, 64, 160, 3, 4, 2, false);
     c.rope_theta = 10000.0;
   } else if (name == "tiny-qwen2") {

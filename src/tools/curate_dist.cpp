@@ -6,11 +6,11 @@
 #include <filesystem>
 
 #include "curate/comm/mpi.h"
-#include "curate/service/options.h"
-#include "curate/service/select_job.h"
+#include "curate/config/options.h"
+#include "curate/job/select_job.h"
 #ifdef CURATE_HAVE_TORCH
+#include "curate/job/job.h"
 #include "curate/model/checkpoint_scorer.h"
-#include "curate/service/job.h"
 #endif
 #include "curate/util/error.h"
 #include "curate/util/log.h"

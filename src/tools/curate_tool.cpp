@@ -5,7 +5,7 @@
 //   curate_tool check      a dataset checked and previewed as the job will read it (no model loaded)
 //   curate_tool conformance  curate_dist's selection rules against a reference suite (torch-free twin:
 //                          curate_conformance)
-//   curate_tool bench      scoring throughput on random weights (mirrors shared/bench/hf_peer.py)
+//   curate_tool bench      scoring throughput on random weights (mirrors launch/peer_bench.py)
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <exception>
@@ -15,14 +15,14 @@
 #include <map>
 #include <string>
 
+#include "curate/config/options.h"
 #include "curate/data/commands.h"
 #include "curate/data/option_tables.h"
+#include "curate/job/preflight.h"
 #include "curate/model/commands.h"
 #include "curate/model/option_tables.h"
+#include "curate/results/inspect.h"
 #include "curate/select/conformance.h"
-#include "curate/service/inspect.h"
-#include "curate/service/options.h"
-#include "curate/service/preflight.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/option_table_boost.h"
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
         },
         [&] { model::run_make_model(make); }}},
       {"bench",
-       {"time scoring on random weights; prints one JSON line like shared/bench/hf_peer.py",
+       {"time scoring on random weights; prints one JSON line like launch/peer_bench.py",
         [&](po::options_description& d) {
           d.add_options()("shape", bind(bench.shape), "built-in model shape")(
               "batch", bind(bench.batch), "sequences per step")("seq-len", bind(bench.seq_len),

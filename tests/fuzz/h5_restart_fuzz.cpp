@@ -1,18 +1,18 @@
 // The HDF5 result file as a restart meets it: bytes written to a file, then what rank 0 does on
-// start (src/service/run_file.cpp, compiled in: check_resume, RunFile opened read-write, the done
-// flags of a pass read back) and what `curate_tool inspect` reads (src/service/inspect.cpp). A
+// start (src/results/run_file.cpp, compiled in: check_resume, RunFile opened read-write, the done
+// flags of a pass read back) and what `curate_tool inspect` reads (src/results/inspect.cpp). A
 // damaged file must give StoreError (exit 5, "--fresh moves it aside"), never a crash or a done-flag
 // vector of the wrong size. To reach the deeper code the harness resumes with the fingerprint and
 // record count the file itself claims, as a rerun of the same configuration would.
 //   input: an HDF5 file (seeds: corpus/h5_restart, written by h5_seed)
 #include <sstream>
 
-#include "curate/service/inspect.h"
+#include "curate/results/inspect.h"
 #include "curate/store/hdf5.h"
 #include "curate/util/error.h"
 #include "fuzz_support.h"
-#include "layout.h"
-#include "run_file.h"
+#include "results/layout.h"
+#include "results/run_file.h"
 #include "seed_plan.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "curate/store/journal.h"
-#include "journal_records.h"
-#include "run_file.h"
+#include "results/journal_records.h"
+#include "results/run_file.h"
 #include "seed_plan.h"
 
 int main(int argc, char** argv) {

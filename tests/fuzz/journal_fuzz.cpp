@@ -13,7 +13,7 @@
 #include "curate/store/journal.h"
 #include "curate/util/error.h"
 #include "fuzz_support.h"
-#include "journal_records.h"
+#include "results/journal_records.h"
 
 namespace {
 

@@ -1,12 +1,12 @@
-// curate_dist's options: the real option table (src/service/options.cpp, compiled into this harness;
+// curate_dist's options: the real option table (src/config/options.cpp, compiled into this harness;
 // it needs no libtorch) parsing an INI file and command-line arguments, then validate() and
 // the fingerprint, as curate_dist's main does. Only curate::Error (ConfigError) may come out.
 //   input: arguments separated by '\n', a NUL byte, then the INI text (no NUL: all INI)
 #include <string>
 #include <vector>
 
-#include "curate/service/fingerprint.h"
-#include "curate/service/options.h"
+#include "curate/config/options.h"
+#include "curate/results/fingerprint.h"
 #include "curate/util/error.h"
 #include "fuzz_support.h"
 

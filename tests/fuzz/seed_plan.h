@@ -6,7 +6,7 @@
 #include <numeric>
 #include <vector>
 
-#include "run_file.h"
+#include "results/run_file.h"
 
 namespace curate::fuzz {
 

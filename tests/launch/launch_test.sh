@@ -9,7 +9,7 @@ set -euo pipefail
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 tool=$(abs "$1") dist=$(abs "$2") same=$(abs "$3") mpiexec=$4 tokenizer=$(abs "$5")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-source "$root/tests/service/common.sh"
+source "$root/tests/e2e/common.sh"
 export CURATE_DIST=$dist CURATE_MPIRUN=$mpiexec
 unset CUDA_VISIBLE_DEVICES CURATE_GPUS_PER_NODE CURATE_MPIRUN_ARGS CURATE_HOSTFILE
 run_local=$root/launch/run_local.sh run_hosts=$root/launch/run_hosts.sh

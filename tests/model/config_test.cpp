@@ -134,7 +134,7 @@ TEST(ModelConfig, JsonRoundTripOfBuiltinShapes) {
   // Published sizes: Qwen2.5-0.5B has 494M parameters, Llama-3.1-8B 8.03B.
   EXPECT_EQ(builtin_shape("qwen2.5-0.5b").num_parameters(), 494032768);
   EXPECT_EQ(builtin_shape("llama3.1-8b").num_parameters(), 8030261248);
-  EXPECT_EQ(builtin_shape("tiny").num_parameters(), 257856);  // as hf_peer.py reports for its "tiny"
+  EXPECT_EQ(builtin_shape("tiny").num_parameters(), 257856);  // as launch/peer_bench.py reports for its "tiny"
   EXPECT_THROW_WITH(builtin_shape("gpt2"), ConfigError, "gpt2", "tiny-qwen2");
 }
 

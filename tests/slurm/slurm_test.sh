@@ -2,7 +2,7 @@
 # End-to-end test of slurm/ on a real single-node Slurm started here (Debian's slurm-wlm and munge,
 # installed by launch/setup_slurm.sh when missing; daemons run as root from a temporary directory
 # with their own ports and munge socket, and are stopped on exit). With the tiny setup of
-# tests/service/common.sh and 3 ranks, each of these ends bitwise equal to an uninterrupted mpirun
+# tests/e2e/common.sh and 3 ranks, each of these ends bitwise equal to an uninterrupted mpirun
 # run (HDF5 result datasets, and the selected examples when both runs wrote them):
 #  1. curate.sbatch (srun --mpi=pmix) sent SIGUSR1 as at the time limit (scancel --signal=USR1
 #     --batch): it exits 130, requeues itself and the second run resumes;
@@ -37,7 +37,7 @@ code=0; "$root/launch/setup_slurm.sh" || code=$?
 [ $code -ne 3 ] || skip "slurm-wlm/munge are missing and cannot be installed (see above)"
 [ $code -eq 0 ] || { echo "FAIL: launch/setup_slurm.sh exited $code"; exit 1; }
 
-source "$root/tests/service/common.sh"  # cd's into $work
+source "$root/tests/e2e/common.sh"  # cd's into $work
 sdir=$work/slurm
 mkdir -p "$sdir/state" "$sdir/spool" logs
 cleanup() {

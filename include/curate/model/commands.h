@@ -43,7 +43,7 @@ struct MakeModelOptions {
 
 void run_make_model(const MakeModelOptions& options);
 
-// Mirrors ../shared/bench/hf_peer.py: random weights of a shape, random ids, the last `scored`
+// Mirrors launch/peer_bench.py: random weights of a shape, random ids, the last `scored`
 // positions of each sequence scored. Prints one JSON line with tokens/s, peak memory (allocated device
 // memory on CUDA, as the peer's max_memory_allocated; peak RSS on the CPU), model FLOP/s and MFU.
 // Model FLOPs of a step count the work the losses need: 2·(linear weights) per fed token, causal

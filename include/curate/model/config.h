@@ -69,8 +69,8 @@ std::string hub_id_of(const std::string& path);
 // The config.json text for `config` (what `curate_tool make-model` writes).
 std::string model_config_to_json(const ModelConfig& config);
 
-// Built-in shapes for random-weight models: "tiny" (hf_peer.py's), "tiny-qwen2", "tiny-llama", "qwen2.5-0.5b",
-// "qwen2.5-7b", "llama3.1-8b". Throws ConfigError listing them for another name.
+// Built-in shapes for random-weight models: "tiny" (launch/peer_bench.py's), "tiny-qwen2", "tiny-llama",
+// "qwen2.5-0.5b", "qwen2.5-7b", "llama3.1-8b". Throws ConfigError listing them for another name.
 ModelConfig builtin_shape(std::string_view name);
 
 }  // namespace curate::model

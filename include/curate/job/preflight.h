@@ -1,0 +1,26 @@
+// What rank 0 checks before any rank loads a model, and `curate_dist --plan`. Torch-free: reads
+// config.json, the tokenizer and the dataset, never the weights.
+#pragma once
+
+#include <ostream>
+
+#include "curate/config/options.h"
+#include "curate/data/check.h"
+
+namespace curate::service {
+
+// The data check with the job's options: data.path, model.tokenizer (or model.path), data.*,
+// pass.difficulty_tokens / profile_tokens as the marked windows, data.check_records.
+data::CheckOptions check_options(const Options& options);
+
+// Rank 0 at the start of a job: model folders exist (a hub id gets its download command), the
+// profile family is announced, the dataset is checked and the report logged. Throws ModelError for
+// a missing folder, ConfigError for an unknown chat template, DataError when no record is usable.
+void preflight(const Options& options);
+
+// What the job will do, without loading a model: examples, tokens per pass (prompt + window after
+// truncation, from a sample), units, result file size and the scoring hours from the [plan] table.
+// `ranks`: the ranks of this run (the estimate of the wall time divides by its scoring ranks).
+void print_plan(const Options& options, int ranks, std::ostream& out);
+
+}  // namespace curate::service

@@ -1,0 +1,148 @@
+#include "curate/job/job.h"
+
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "curate/data/dataset.h"
+#include "curate/job/preflight.h"
+#include "curate/util/log.h"
+#include "curate/util/strings.h"
+#include "job/coordinator.h"
+#include "job/worker.h"
+#include "results/output_plan.h"
+#include "selection/reduce.h"
+#include "selection/selection_outputs.h"
+
+namespace curate::service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// What rank 0 learns from indexing the dataset.
+struct DatasetFacts {
+  uint64_t records = 0;
+  ContentHash content;  // rank 0 only: the file's bytes (data::RecordIndex::content), for the fingerprint
+};
+
+// Rank 0 checks the inputs and indexes the dataset once (workers read the cache); every rank gets
+// its verdict. Returns the record count (and on rank 0 the content hash), or nothing on a rank other
+// than 0 when rank 0 failed (it reports). Rank 0 rethrows its own error.
+std::optional<DatasetFacts> index_dataset(const Options& options, const comm::Comm& comm) {
+  uint64_t records = 0;
+  ContentHash content;
+  std::string failure;
+  std::exception_ptr error;  // rank 0's, rethrown there with its own exit code
+  if (comm.rank() == 0) {
+    try {
+      preflight(options);  // before any rank loads a model
+      const auto start = Clock::now();
+      const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
+      records = index.size();
+      content = index.content;
+      log::info(cat("dataset ", options.run.dataset, ": ", records, " records (indexed in ",
+                    format_seconds(seconds_since(start)), "); ", comm.size(), " rank(s), ",
+                    std::max(1, comm.size() - 1), " worker(s)"));
+      if (records == 0) failure = "dataset " + options.run.dataset + " has no records";
+    } catch (const Error& e) {
+      failure = e.what();
+      error = std::current_exception();
+    }
+  }
+  failure = comm.broadcast(failure);
+  if (failure.empty()) return DatasetFacts{records, content};
+  if (comm.rank() != 0) return std::nullopt;
+  if (error) std::rethrow_exception(error);
+  throw DataError(failure);
+}
+
+// Ranks 1..: score units until rank 0 says stop, then join the selection if it says so.
+void serve(const Options& options, const comm::Comm& comm) {
+  std::unique_ptr<Worker> worker;
+  try {
+    worker = std::make_unique<Worker>(options);
+  } catch (const std::exception& e) {
+    comm::Writer message;
+    encode(message, Failure{exit_code_of(e), cat("rank ", comm.rank(), " cannot start: ", e.what())});
+    comm.send(0, kFailure, message.bytes());
+    throw;
+  }
+  if (worker->serve(comm)) {
+    worker.reset();  // frees the model before the selection
+    run_selection(options, comm);
+  }
+}
+
+// After `e` ended the passes: seal the file and stop the workers, or abort the job when they cannot
+// be stopped. main reports `e` once the caller rethrows; it is printed here only ahead of a later
+// error or an abort.
+void wind_down(Coordinator& coordinator, const Error& e, const comm::Comm& comm) {
+  bool reported = false;
+  auto report = [&] {
+    if (!reported) log::error(e.what());
+    reported = true;
+  };
+  try {
+    coordinator.seal();
+  } catch (const Error& again) {  // e.g. the disk is full: the next run rebuilds from the journal
+    report();
+    log::error(again.what());
+  }
+  if (coordinator.workers_busy()) {  // busy workers would wait forever
+    report();
+    comm.abort(e.exit_code());
+  }
+  try {
+    coordinator.finish();
+  } catch (const Error& again) {
+    report();
+    log::error(again.what());
+    comm.abort(e.exit_code());
+  }
+}
+
+// Rank 0: the scoring passes, then (stage all) the selection.
+void coordinate(const Options& options, const comm::Comm& comm, const DatasetFacts& dataset) {
+  std::unique_ptr<Coordinator> coordinator;
+  try {
+    coordinator = Coordinator::create(options, comm, dataset.records, dataset.content);
+  } catch (const Error&) {
+    for (int rank = 1; rank < comm.size(); ++rank) comm.send(rank, kStop, {});  // no unit was handed out yet
+    throw;
+  }
+  try {
+    coordinator->run();
+    coordinator.reset();                             // closes the HDF5 file cleanly
+    std::filesystem::remove(journal_path(options));  // every requested pass is in the file
+    std::filesystem::remove(base_path(options));
+  } catch (const Interrupted&) {
+    coordinator->seal();
+    coordinator->finish();
+    throw;
+  } catch (const Error& e) {
+    wind_down(*coordinator, e, comm);
+    throw;
+  }
+  if (options.run.stage == Stage::kAll) run_selection(options, comm);
+}
+
+}  // namespace
+
+void run_job(const Options& options, const comm::Comm& comm) {
+  check_output_paths(options);  // every rank alike: a clash is refused before anything is written
+  if (options.run.plan) {       // rank 0 prints what the job would do; nothing is loaded or written
+    if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
+    return;
+  }
+  if (options.run.stage == Stage::kSelect) return run_selection(options, comm);  // no model needed
+  const std::optional<DatasetFacts> dataset = index_dataset(options, comm);
+  if (!dataset) return;  // rank 0 reports why
+  if (comm.rank() != 0) return serve(options, comm);
+  coordinate(options, comm, *dataset);
+}
+
+}  // namespace curate::service

@@ -1,0 +1,187 @@
+#include "curate/job/preflight.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <vector>
+
+#include "curate/model/config.h"
+#include "curate/model/safetensors.h"
+#include "curate/select/filter.h"
+#include "curate/util/error.h"
+#include "curate/util/log.h"
+#include "curate/util/strings.h"
+#include "results/pass.h"
+
+namespace curate::service {
+namespace {
+
+std::string fixed(double x, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, x);
+  return text;
+}
+
+std::string count(double n) {  // 1234567 -> "1,234,567"
+  const std::string digits = fixed(std::round(n), 0);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string bytes(double n) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (n >= 1000 && u < 4) n /= 1000, ++u;
+  return fixed(n, n < 10 && u ? 1 : 0) + " " + units[u];
+}
+
+std::string profile_family_line(const Options& o) {
+  if (!o.engine.target.empty()) {
+    return cat("profile: directional family, ", o.engine.perturb.directional_checkpoints,
+               " checkpoints from model.path towards perturb.target = ", o.engine.target);
+  }
+  return cat("profile: Gaussian family (", o.engine.perturb.gaussian_checkpoints,
+             " noise checkpoints), because perturb.target is empty; the method's similarity profile needs the "
+             "model fine-tuned on the full set (docs/USAGE.md, 'The fine-tuned target')");
+}
+
+double kept_fraction(const select::FilterOptions& f) {
+  if (f.method == select::FilterMethod::kNone) return 1.0;
+  if (f.method == select::FilterMethod::kQuantile) return 1.0 - f.quantile;
+  return f.k > 0 ? static_cast<double>(f.keep) / f.k : 1.0;  // kmeans: about keep of k clusters
+}
+
+// Examples the difficulty filter will keep, about: sources the small-source rule keeps whole
+// (select::whole_sources, exact), the others at kept_fraction (the clusters are not known yet).
+double expected_kept(const std::map<std::string, int64_t>& sources, const select::FilterOptions& f) {
+  std::vector<std::vector<int64_t>> rows;
+  for (const auto& [name, n] : sources) rows.emplace_back(static_cast<std::size_t>(n), 0);
+  const std::vector<uint8_t> whole = select::whole_sources(rows, f.whole_budget);
+  double kept = 0;
+  for (std::size_t s = 0; s < rows.size(); ++s) {
+    const auto n = static_cast<double>(rows[s].size());
+    kept += whole[s] ? n : std::ceil(n * kept_fraction(f));
+  }
+  return kept;
+}
+
+}  // namespace
+
+data::CheckOptions check_options(const Options& o) {
+  data::CheckOptions c;
+  c.tokenizer = o.run.tokenizer.empty() ? o.engine.model : o.run.tokenizer;
+  c.input = o.run.dataset;
+  c.data = o.data;
+  c.prompt = o.prompt;
+  c.first_tokens = o.pass.difficulty_tokens;
+  c.window_tokens = o.pass.profile_tokens;
+  c.max_records = o.run.check_records;
+  return c;
+}
+
+void preflight(const Options& o) {
+  model::require_model_folder(o.engine.model, "model.path");
+  if (!o.run.tokenizer.empty() && o.run.tokenizer != o.engine.model) {
+    if (!std::filesystem::exists(o.run.tokenizer)) model::require_model_folder(o.run.tokenizer, "model.tokenizer");
+  }
+  if (!o.engine.target.empty()) model::require_model_folder(o.engine.target, "perturb.target");
+  // Every safetensors header parses and every tensor lies inside its file (a truncated or missing
+  // shard fails here, exit 4, before any worker loads); the tensor data is not read.
+  model::Checkpoint base(o.engine.model);
+  if (!o.engine.target.empty()) model::Checkpoint target(o.engine.target);
+  log::info(profile_family_line(o));
+  data::CheckOptions options = check_options(o);
+  options.vocab_size = model::load_model_config(o.engine.model).vocab_size;
+  const data::CheckReport report = data::check_dataset(options);
+  for (const std::string& line : data::describe(report, options)) {
+    if (line.starts_with("warning: "))
+      log::warn(line.substr(9));
+    else
+      log::info(line);
+  }
+  data::require_usable(report, options);
+}
+
+void print_plan(const Options& o, int ranks, std::ostream& out) {
+  model::require_model_folder(o.engine.model, "model.path");
+  const model::ModelConfig config = model::load_model_config(o.engine.model);
+  data::CheckOptions options = check_options(o);
+  options.max_records = 0;  // every record: the plan counts them all
+  const data::CheckReport r = data::check_dataset(options);
+  for (const std::string& line : data::describe(r, options)) out << line << "\n";
+  data::require_usable(r, options);
+  if (r.sampled == 0) throw DataError("--plan: no example could be tokenized to count tokens");
+
+  const double n = static_cast<double>(r.usable);
+  const double difficulty_per = r.mean_prompt_tokens + r.mean_first_window;
+  const double profile_per = r.mean_prompt_tokens + r.mean_profile_window;
+  const bool directional = !o.engine.target.empty();
+  const int checkpoints =
+      directional ? o.engine.perturb.directional_checkpoints : o.engine.perturb.gaussian_checkpoints;
+  const double unit = static_cast<double>(o.pass.unit_examples);
+  const double calibration_examples =
+      o.pass.gaussian_checkpoint > 0 ? 0 : std::min(n, static_cast<double>(o.pass.calibration_samples));
+  const double calibration_slots = 1.0 + o.engine.perturb.gaussian_checkpoints;
+  const double kept = expected_kept(r.sources, o.filter);
+
+  struct PassSize {
+    Pass pass;
+    double examples, checkpoints, tokens_each, units, scored_each;
+  };
+  std::vector<PassSize> passes;
+  if (calibration_examples > 0) {
+    passes.push_back({Pass::kCalibration, calibration_examples, calibration_slots, difficulty_per,
+                      std::ceil(calibration_examples / unit) * calibration_slots, r.mean_first_window});
+  }
+  passes.push_back({Pass::kDifficulty, n, 1, difficulty_per, std::ceil(n / unit), r.mean_first_window});
+  passes.push_back({Pass::kProfile, kept, static_cast<double>(checkpoints), profile_per,
+                    std::ceil(kept / unit) * checkpoints, r.mean_profile_window});
+
+  const double parameters = static_cast<double>(config.num_parameters());
+  const double gpu_rate = o.plan.gpu_tokens_per_second * o.plan.gpu_reference_parameters / parameters;
+  const double cpu_rate = o.plan.cpu_tokens_per_second * o.plan.cpu_reference_parameters / parameters;
+  const double loss_bytes = o.store.token_losses == TokenLosses::kFloat32   ? 4
+                            : o.store.token_losses == TokenLosses::kFloat16 ? 2
+                                                                            : 0;
+  double total_tokens = 0, file_bytes = 0;
+  out << "plan (model " << o.engine.model << ": " << config.architecture_name << ", " << fixed(parameters / 1e9, 2)
+      << "B parameters; tokens per example are means over the first " << count(static_cast<double>(r.sampled))
+      << " usable examples, after truncation to the scored window):\n";
+  for (const PassSize& p : passes) {
+    const double tokens = p.examples * p.checkpoints * p.tokens_each;
+    total_tokens += tokens;
+    file_bytes += p.examples * p.checkpoints * (p.scored_each * loss_bytes + 4);
+    out << "  " << pass_name(p.pass) << ": " << count(p.examples) << " examples x " << count(p.checkpoints)
+        << " checkpoint(s), " << fixed(p.tokens_each, 1) << " tokens each (prompt " << fixed(r.mean_prompt_tokens, 1)
+        << " + window " << fixed(p.tokens_each - r.mean_prompt_tokens, 1) << "): " << count(tokens) << " tokens in "
+        << count(p.units) << " units of " << o.pass.unit_examples << " examples"
+        << (p.pass == Pass::kProfile
+                ? " (the examples filter." + std::string(select::filter_method_name(o.filter.method)) +
+                      " will keep, about: sources of at most filter.whole_budget kept whole, others " +
+                      fixed(100 * kept_fraction(o.filter), 0) + "%)"
+                : "")
+        << "\n";
+  }
+  file_bytes += n * 64;  // per-example arrays (ids, lengths, flags, means, selection inputs)
+  const double gpu_hours = total_tokens / gpu_rate / 3600, cpu_hours = total_tokens / cpu_rate / 3600;
+  const int scoring_ranks = std::max(1, ranks - 1);
+  out << "  total: " << count(total_tokens) << " tokens through the model\n";
+  out << "result file: about " << bytes(file_bytes)
+      << " (store.token_losses = " << options::name_of(o.store.token_losses, kTokenLosses) << ")\n";
+  out << "estimate: " << fixed(gpu_hours, gpu_hours < 10 ? 2 : 1) << " GPU-hours at " << count(gpu_rate)
+      << " tokens/s per GPU (plan.gpu_tokens_per_second " << count(o.plan.gpu_tokens_per_second) << " for "
+      << fixed(o.plan.gpu_reference_parameters / 1e9, 2) << "B parameters, scaled to this model); on CPU ranks "
+      << fixed(cpu_hours, 1) << " rank-hours at " << fixed(cpu_rate, 1) << " tokens/s\n";
+  out << "with this run's " << ranks << " rank(s) (" << scoring_ranks << " scoring): about "
+      << fixed(gpu_hours / scoring_ranks, 2) << " h wall on GPUs, plus model loading and the selection; "
+      << "size Slurm's --time and --nodes from the GPU-hours\n";
+  out << profile_family_line(o) << "\n";
+}
+
+}  // namespace curate::service

@@ -1,0 +1,28 @@
+#include "curate/job/select_job.h"
+
+#include <iostream>
+
+#include "curate/job/preflight.h"
+#include "curate/util/error.h"
+#include "curate/util/strings.h"
+#include "selection/reduce.h"
+#include "selection/selection_outputs.h"
+
+namespace curate::service {
+
+void run_select_job(const Options& options, const comm::Comm& comm) {
+  check_output_paths(options);  // every rank alike, as run_job does
+  if (options.run.plan) {
+    if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
+    return;
+  }
+  if (options.run.stage != Stage::kSelect) {
+    throw ConfigError(cat("--stage ", stage_name(options.run.stage),
+                          " scores with a model, but this curate_dist was built without libtorch "
+                          "(-DCURATE_WITH_TORCH=OFF): it runs only --stage select and --plan. Score with the "
+                          "curate_dist of a build configured with -DCURATE_WITH_TORCH=ON (launch/setup.sh)"));
+  }
+  run_selection(options, comm);
+}
+
+}  // namespace curate::service

@@ -1,0 +1,209 @@
+#include "results/layout.h"
+
+#include <algorithm>
+#include <limits>
+#include <sstream>
+
+#include "curate/util/error.h"
+#include "curate/util/strings.h"
+#include "results/example_status.h"
+
+namespace curate::service::layout {
+namespace {
+
+// Names of version 2, before /examples/id became the user's id.
+constexpr const char* kLineV2 = "/examples/id";
+constexpr const char* kIdV2 = "/examples/key";
+constexpr const char* kExampleInts[] = {kLine, kPromptTokens, kReasoningTokens, kFullLength};
+constexpr const char* kExampleStrings[] = {kId, kSource, kDomain};
+constexpr const char* kCostNames[] = {"wall_ms", "worker_ms", "scored_examples", "scored_tokens"};
+
+}  // namespace
+
+std::string group(Pass pass) { return "/" + std::string(pass_name(pass)); }
+
+std::string path(Pass pass, std::string_view name) { return group(pass) + "/" + std::string(name); }
+
+bool is_result_file(const store::H5File& f) { return f.exists(kStatus); }
+
+int64_t version(const store::H5File& f) { return f.int_attribute(kRoot, "version"); }
+
+void check_readable(const store::H5File& f) {
+  const int64_t v = version(f);
+  if (v < kOldestReadable || v > kVersion) {
+    throw StoreError(cat(f.path().string(), " has file format version ", v, "; this curate_dist reads versions ",
+                         kOldestReadable, " to ", kVersion, ": rescore it with --fresh"));
+  }
+}
+
+void write_input_files(store::H5File& f, const std::string& text) { f.set_attribute(kRoot, "input_files", text); }
+
+std::string read_input_files(const store::H5File& f) {
+  return f.has_attribute(kRoot, "input_files") ? f.string_attribute(kRoot, "input_files") : "";
+}
+
+void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records,
+                     const std::string& selection_file) {
+  f.set_attribute(kRoot, "format", kFormat);
+  f.set_attribute(kRoot, "version", kVersion);
+  f.set_attribute(kRoot, "fingerprint", fingerprint);
+  f.link_external(kSelection, selection_file, kSelection);
+  f.create_u8(kStatus, {records});
+  for (const char* name : kExampleInts) f.create_i64(name, {records});
+  for (const char* name : kExampleStrings) f.create_strings(name, records);
+}
+
+std::vector<int64_t> read_lines(const store::H5File& f) { return f.read_i64(version(f) < 3 ? kLineV2 : kLine); }
+
+std::vector<std::string> read_ids(const store::H5File& f) { return f.read_strings(version(f) < 3 ? kIdV2 : kId); }
+
+ExampleCosts read_example_costs(const store::H5File& f) {
+  return {f.read_i64(kPromptTokens), f.read_i64(kReasoningTokens)};
+}
+
+bool pass_complete(const store::H5File& f, Pass pass) {
+  const std::vector<uint8_t> done = read_done(f, pass);
+  return !done.empty() && std::all_of(done.begin(), done.end(), [](uint8_t d) { return d == 1; });
+}
+
+std::vector<uint8_t> read_done(const store::H5File& f, Pass pass) {
+  const std::string done = path(pass, dataset::kDone);
+  return f.exists(done) ? f.read_u8(done) : std::vector<uint8_t>();
+}
+
+std::vector<std::string> checkpoint_names(const store::H5File& f, Pass pass) {
+  std::vector<std::string> names;
+  std::stringstream list(f.string_attribute(group(pass), "checkpoints"));
+  for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+  return names;
+}
+
+std::optional<std::vector<uint8_t>> read_filter(const store::H5File& f) {
+  if (!f.exists(kFilterKept)) return std::nullopt;
+  return f.read_u8(kFilterKept);
+}
+
+void write_filter(store::H5File& f, const std::vector<uint8_t>& kept, const std::string& method) {
+  const auto records = static_cast<uint64_t>(kept.size());
+  f.remove(kFilter);
+  f.create_u8(kFilterKept, {records});
+  f.write(kFilterKept, {0}, {records}, std::span<const uint8_t>(kept));
+  f.set_attribute(kFilter, "method", method);
+  f.set_attribute(kFilter, "kept", static_cast<int64_t>(std::count(kept.begin(), kept.end(), uint8_t{1})));
+}
+
+void write_calibration(store::H5File& f, const CalibrationTable& table) {
+  const uint64_t slots = table.means.size();
+  const std::string g = group(Pass::kCalibration);
+  f.create_f32(path(Pass::kCalibration, dataset::kMeanLoss), {slots}, {slots});
+  f.write(path(Pass::kCalibration, dataset::kMeanLoss), {0}, {slots}, std::span<const float>(table.means));
+  f.create_f32(path(Pass::kCalibration, dataset::kRatio), {slots}, {slots});
+  f.write(path(Pass::kCalibration, dataset::kRatio), {0}, {slots}, std::span<const float>(table.ratios));
+  f.set_attribute(g, "chosen", static_cast<int64_t>(table.chosen));
+  f.set_attribute(g, "table", table.text);
+  f.set_attribute(g, "missed", static_cast<int64_t>(table.warning.empty() ? 0 : 1));
+  f.set_attribute(g, "warning", table.warning);
+}
+
+std::string read_calibration_warning(const store::H5File& f) {
+  const std::string g = group(Pass::kCalibration);
+  if (!f.exists(path(Pass::kCalibration, dataset::kRatio)) || !f.has_attribute(g, "warning")) return "";
+  return f.string_attribute(g, "warning");
+}
+
+std::vector<std::vector<uint64_t>> read_nan_rows(const store::H5File& f, Pass pass) {
+  const std::string name = path(pass, dataset::kNanLosses);
+  if (!f.exists(name)) return {};
+  const std::vector<uint64_t> dims = f.dims(name);
+  if (dims.size() != 2)
+    throw StoreError(cat(f.path().string(), ": ", name, " is not a [checkpoints, rows] table: the file is damaged"));
+  const std::vector<uint8_t> flags = f.read_u8(name);
+  std::vector<std::vector<uint64_t>> rows(dims[0]);
+  for (uint64_t c = 0; c < dims[0]; ++c) {
+    for (uint64_t row = 0; row < dims[1]; ++row) {
+      if (flags[c * dims[1] + row]) rows[c].push_back(row);
+    }
+  }
+  return rows;
+}
+
+std::optional<int> read_chosen_checkpoint(const store::H5File& f) {
+  if (!f.exists(path(Pass::kCalibration, dataset::kRatio))) return std::nullopt;
+  return static_cast<int>(f.int_attribute(group(Pass::kCalibration), "chosen"));
+}
+
+std::vector<float> read_calibration_loss(const store::H5File& f) {
+  return f.read_f32(path(Pass::kCalibration, dataset::kLoss));
+}
+
+void add_pass_cost(store::H5File& f, Pass pass, const PassCost& cost) {
+  const std::string g = group(pass);
+  const int64_t values[] = {cost.wall_ms, cost.worker_ms, cost.scored_examples, cost.scored_tokens};
+  for (std::size_t k = 0; k < std::size(kCostNames); ++k) {
+    const char* name = kCostNames[k];
+    f.set_attribute(g, name, values[k] + (f.has_attribute(g, name) ? f.int_attribute(g, name) : 0));
+  }
+  f.set_attribute(g, "ranks", cost.ranks);
+}
+
+std::optional<PassCost> read_pass_cost(const store::H5File& f, Pass pass) {
+  const std::string g = group(pass);
+  const auto attribute = [&](const char* key) { return f.has_attribute(g, key) ? f.int_attribute(g, key) : -1; };
+  if (attribute("wall_ms") < 0) return std::nullopt;
+  return PassCost{attribute("wall_ms"), attribute("worker_ms"), attribute("scored_examples"),
+                  attribute("scored_tokens"), attribute("ranks")};
+}
+
+std::vector<float> read_profile_table(const store::H5File& f, std::string_view name, uint64_t records) {
+  const std::string table_path = path(Pass::kProfile, name);
+  const std::vector<int64_t> example = f.read_i64(path(Pass::kProfile, dataset::kExample));
+  const std::vector<uint64_t> dims = f.dims(table_path);
+  const auto damaged = [&](const std::string& what) {
+    return StoreError(cat(f.path().string(), ": ", table_path, " ", what,
+                          ": the file is damaged; rerun the profile stage with --fresh"));
+  };
+  if (dims.size() != 2 || dims[1] != example.size()) {
+    throw damaged(
+        cat("does not have one column per ", path(Pass::kProfile, dataset::kExample), " row (", example.size(), ")"));
+  }
+  const std::vector<float> compact = f.read_f32(table_path);
+  const std::size_t k = example.size();
+  std::vector<float> table(dims[0] * records, std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t row = 0; row < k; ++row) {
+    if (example[row] < 0 || static_cast<uint64_t>(example[row]) >= records)
+      throw damaged(cat("row ", row, " names record ", example[row]));
+    for (std::size_t c = 0; c < dims[0]; ++c)
+      table[c * records + static_cast<std::size_t>(example[row])] = compact[c * k + row];
+  }
+  return table;
+}
+
+SelectionColumns read_selection_inputs(const store::H5File& f) {
+  const std::string file = f.path().string();
+  for (Pass pass : {Pass::kDifficulty, Pass::kProfile}) {
+    if (!pass_complete(f, pass)) {
+      throw ConfigError(cat("the selection needs a complete ", pass_name(pass), " pass, and ", file,
+                            " has none: run --stage all "
+                            "(or the missing pass) first"));
+    }
+  }
+  check_readable(f);
+  SelectionColumns in;
+  in.checkpoints = static_cast<int64_t>(f.dims(path(Pass::kProfile, dataset::kMeanLoss)).at(0));
+  in.source = f.read_strings(kSource);
+  in.domain = f.read_strings(kDomain);
+  in.candidate = read_filter(f).value_or(std::vector<uint8_t>());
+  const std::vector<uint8_t> status = f.read_u8(kStatus);
+  if (in.candidate.size() != status.size()) {
+    throw StoreError(cat(file, ": ", kFilterKept, " is missing or has the wrong size; rerun the profile stage"));
+  }
+  for (std::size_t i = 0; i < status.size(); ++i) in.candidate[i] = in.candidate[i] && example_ok(status[i]);
+  in.reasoning_tokens = f.read_i64(kReasoningTokens);
+  in.full_length = f.read_i64(kFullLength);
+  in.difficulty = f.read_f32(path(Pass::kDifficulty, dataset::kMeanLoss));  // [1, N]
+  in.mean_loss = read_profile_table(f, dataset::kMeanLoss, status.size());  // [C, K] rows spread to [C, N]
+  in.mean_loss_first = read_profile_table(f, dataset::kMeanLossFirst, status.size());
+  return in;
+}
+
+}  // namespace curate::service::layout

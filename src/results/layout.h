@@ -1,0 +1,185 @@
+// The HDF5 result file's layout: every path, attribute name and version in one place, with typed
+// reads and writes. Writers: RunFile and ResultSink (rank 0 only); readers: the selection, the
+// report, inspect. docs/DESIGN.md ("HDF5 file") says the same in a table.
+//
+// N records, K examples the profile pass scores (kept by the difficulty filter), C checkpoints of a
+// pass, T scored tokens, U units, S calibration samples. Rows of a pass's datasets are the pass's
+// examples in record order: every record for the difficulty pass, /profile/example for the profile.
+//   /                         attrs format, version (3), fingerprint (every setting that changes results),
+//                             input_files (fingerprint.h input_files_text: the files behind its content keys)
+//   /examples/line            i64 [N]  the record's 1-based line number in the dataset
+//   /examples/id              str [N]  the data.id_field value (or the line number as text)
+//   /examples/{source,domain} str [N]
+//   /examples/{prompt_tokens,reasoning_tokens,full_length} i64 [N]
+//   /examples/status          u8 [N]  example_status.h: 0 ok (scored), 1 + skip reason; rows not
+//                                      written yet also read 0, with full_length 0
+//   /selection                external link to STEM.selection.h5:/selection (written by the selection stage)
+//   /filter/kept              u8 [N]  the profile pass scores these (difficulty filter); attrs method, kept
+//   /calibration/loss         f32 [C, S] mean loss of the first T reasoning tokens; C = base + Gaussian 1..n
+//   /calibration/sample       i64 [S]  record positions of the sample
+//   /calibration/{mean_loss,ratio} f32 [C]; attrs chosen (Gaussian index), table (text), missed (1 when
+//                             no checkpoint's ratio lies in pass.calibration_low..high), warning (text; empty if met)
+//   /difficulty/losses        f32|f16 [1, N, T] per-token losses at the chosen Gaussian checkpoint, NaN past the end
+//   /profile/example          i64 [K]  record position (row of /examples/*) of each profile row, ascending
+//   /profile/losses           f32|f16 [C, K, T] per-token losses at every profile checkpoint
+//   /<pass>/losses            absent when store.token_losses = none
+//   /<pass>/mean_loss         f32 [C, rows] mean over the scored tokens (of the float32 losses);
+//                             /profile/mean_loss_first f32 [C, K] over the first pass.difficulty_tokens
+//   /<pass>/distance          f32 [C] achieved ‖θ_j − θ₀‖ (directional) or /<pass>/noise_std (Gaussian)
+//   /<pass>/nan_losses        u8 [C, rows] 1 where the example's scored losses hold a NaN (written with
+//                             the unit's data; rows as /<pass>/mean_loss, calibration: as /calibration/loss)
+//   /<pass>/done              u8 [C, U] unit u of checkpoint c is stored (written after its data)
+//   /<pass>                   attrs tokens, checkpoints, token_losses (float32, float16 or none)
+//                             and, once a run completes the pass, wall_ms, worker_ms, scored_examples,
+//                             scored_tokens (summed over such runs), ranks (the report's pass costs)
+// STEM.selection.h5 (the selection stage's own file):
+//   /selection/selected       i64 [S]  line numbers (/examples/line) of the selected examples, ascending
+//   /selection/{cluster i64, score f32, candidate u8} [N]; attrs method, budget, budget_unit, seed,
+//                             allocation, loss_not_rising, results, outputs
+// Chunks: losses [1, loss_chunk_rows, T] (at most 64 KiB: one example across checkpoints reads C
+// small chunks); means [1, 4096] (one checkpoint's means are few chunks); both written a unit at a time.
+//
+// Versions: 3 renamed /examples/id (i64 line numbers) to /examples/line and /examples/key to
+// /examples/id; 2 stored only the profile rows the filter keeps. Version 2 files are still read
+// (inspect, --stage select, the report), with the old names mapped; a resume refuses every version
+// but kVersion, naming both.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "curate/store/hdf5.h"
+#include "results/pass.h"
+
+namespace curate::service::layout {
+
+inline constexpr const char* kFormat = "curate_dist results";
+inline constexpr int64_t kVersion = 3;
+inline constexpr int64_t kOldestReadable = 2;  // read with mapped names, never resumed
+
+inline constexpr const char* kRoot = "/";
+inline constexpr const char* kExamples = "/examples";
+inline constexpr const char* kStatus = "/examples/status";
+inline constexpr const char* kLine = "/examples/line";
+inline constexpr const char* kId = "/examples/id";
+inline constexpr const char* kSource = "/examples/source";
+inline constexpr const char* kDomain = "/examples/domain";
+inline constexpr const char* kPromptTokens = "/examples/prompt_tokens";
+inline constexpr const char* kReasoningTokens = "/examples/reasoning_tokens";
+inline constexpr const char* kFullLength = "/examples/full_length";
+inline constexpr const char* kFilter = "/filter";
+inline constexpr const char* kFilterKept = "/filter/kept";
+inline constexpr const char* kSelection = "/selection";
+inline constexpr const char* kSelected = "/selection/selected";
+inline constexpr const char* kCluster = "/selection/cluster";
+inline constexpr const char* kScore = "/selection/score";
+inline constexpr const char* kCandidate = "/selection/candidate";
+
+// Datasets of a pass group (path(pass, name)).
+namespace dataset {
+inline constexpr const char* kDone = "done";
+inline constexpr const char* kLoss = "loss";      // calibration
+inline constexpr const char* kSample = "sample";  // calibration
+inline constexpr const char* kRatio = "ratio";    // calibration
+inline constexpr const char* kMeanLoss = "mean_loss";
+inline constexpr const char* kMeanLossFirst = "mean_loss_first";  // profile
+inline constexpr const char* kLosses = "losses";
+inline constexpr const char* kExample = "example";  // profile
+inline constexpr const char* kDistance = "distance";
+inline constexpr const char* kNoiseStd = "noise_std";
+inline constexpr const char* kNanLosses = "nan_losses";
+}  // namespace dataset
+
+// "/calibration", "/difficulty" or "/profile".
+std::string group(Pass pass);
+// group(pass) + "/" + name.
+std::string path(Pass pass, std::string_view name);
+
+// Whether `f` has /examples/status, which every curate_dist result file has from its creation.
+bool is_result_file(const store::H5File& f);
+int64_t version(const store::H5File& f);
+// Throws StoreError naming the file and both versions when `f` is older than kOldestReadable or
+// newer than kVersion.
+void check_readable(const store::H5File& f);
+
+// Writes the root attributes and creates the [records] /examples datasets of a new file, with
+// /selection linked to `selection_file` (a name in the same folder).
+void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records,
+                     const std::string& selection_file);
+
+// The root attribute input_files (fingerprint.h: input_files_text), '' in a file without it.
+void write_input_files(store::H5File& f, const std::string& text);
+std::string read_input_files(const store::H5File& f);
+
+// /examples/line and /examples/id (under their version-2 names in version-2 files).
+std::vector<int64_t> read_lines(const store::H5File& f);
+std::vector<std::string> read_ids(const store::H5File& f);
+
+// What the profile pass's cost cut needs: prompt and reasoning tokens of every record, [N] each.
+struct ExampleCosts {
+  std::vector<int64_t> prompt_tokens, reasoning_tokens;
+};
+ExampleCosts read_example_costs(const store::H5File& f);
+
+// Every unit of `pass` is stored (false when the pass was never started).
+bool pass_complete(const store::H5File& f, Pass pass);
+// The done flags [C, U] of `pass` (empty when it was never started).
+std::vector<uint8_t> read_done(const store::H5File& f, Pass pass);
+// The `checkpoints` attribute of a pass, split at commas.
+std::vector<std::string> checkpoint_names(const store::H5File& f, Pass pass);
+
+// /filter/kept, or nothing when no filter ran.
+std::optional<std::vector<uint8_t>> read_filter(const store::H5File& f);
+// (Re)writes /filter with attributes method and kept (the number of 1s).
+void write_filter(store::H5File& f, const std::vector<uint8_t>& kept, const std::string& method);
+
+// The calibration's outcome: the /calibration table and chosen Gaussian checkpoint (calibration.h).
+struct CalibrationTable {
+  std::vector<float> means, ratios;  // [C]
+  int chosen = 0;                    // Gaussian index
+  std::string text;                  // the table as logged
+  std::string warning;               // non-empty when no checkpoint's ratio lies in the wanted band (the
+                                     // closest was chosen): "calibration missed its target: ..."
+};
+void write_calibration(store::H5File& f, const CalibrationTable& table);
+// The chosen Gaussian index of a finished calibration, or nothing.
+std::optional<int> read_chosen_checkpoint(const store::H5File& f);
+// The warning of a finished calibration that missed its target band; empty when it met it, when no
+// calibration finished, or when the file predates the attribute.
+std::string read_calibration_warning(const store::H5File& f);
+// /calibration/loss f32 [C, S].
+std::vector<float> read_calibration_loss(const store::H5File& f);
+
+// The rows of `pass` whose losses hold a NaN (/<pass>/nan_losses), per checkpoint: [C] lists of row
+// indices, ascending; empty when the pass was never started or the file predates the dataset.
+std::vector<std::vector<uint64_t>> read_nan_rows(const store::H5File& f, Pass pass);
+
+// One run's share of a pass's cost (attributes of its group; never part of a result comparison).
+struct PassCost {
+  int64_t wall_ms = 0, worker_ms = 0, scored_examples = 0, scored_tokens = 0, ranks = 0;
+};
+// Adds wall_ms, worker_ms, scored_examples and scored_tokens to the sums of earlier runs; sets ranks.
+void add_pass_cost(store::H5File& f, Pass pass, const PassCost& cost);
+// The summed costs, or nothing when no run recorded them (files from before the report showed costs).
+std::optional<PassCost> read_pass_cost(const store::H5File& f, Pass pass);
+
+// The profile pass's per-example table `name` (dataset::kMeanLoss or kMeanLossFirst, f32 [C, K])
+// spread over all records by /profile/example: [C, records], NaN where the pass scored nothing.
+// Throws StoreError naming the dataset when the rows do not fit the records (damaged file).
+std::vector<float> read_profile_table(const store::H5File& f, std::string_view name, uint64_t records);
+
+// What the selection reads, N records and C profile checkpoints. Throws ConfigError when the
+// difficulty or profile pass is incomplete, StoreError when /filter/kept is missing or of the wrong size.
+struct SelectionColumns {
+  int64_t checkpoints = 0;
+  std::vector<std::string> source, domain;                    // [N]
+  std::vector<uint8_t> candidate;                             // [N] kept by the filter and status ok
+  std::vector<int64_t> reasoning_tokens, full_length;         // [N]
+  std::vector<float> difficulty, mean_loss, mean_loss_first;  // [N] ([1, N] stored), [C, N], [C, N]
+};
+SelectionColumns read_selection_inputs(const store::H5File& f);
+
+}  // namespace curate::service::layout

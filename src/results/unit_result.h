@@ -1,0 +1,99 @@
+// One work unit and its results: what rank 0 asks a worker to score (Unit) and what comes back
+// (UnitResult, one ExampleResult per record). A UnitResult's encoding is both the payload of the
+// kResult message (job/protocol.h) and of the journal's unit records (journal_records.h), so changing
+// it changes the journal format. Byte order: comm/wire.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "curate/comm/wire.h"
+#include "curate/model/checkpoint_scorer.h"
+#include "curate/util/error.h"
+#include "results/example_status.h"
+#include "results/pass.h"
+
+namespace curate::service {
+
+struct Unit {
+  Pass pass = Pass::kDifficulty;  // sent as its int32 code
+  int32_t slot = 0;               // checkpoint slot within the pass
+  int64_t index = 0;              // unit number within the pass
+  model::CheckpointKey checkpoint;
+  int64_t tokens = 0;               // reasoning tokens to score per example
+  std::vector<uint64_t> positions;  // record index positions, ascending
+};
+
+struct ExampleResult {
+  uint8_t status = kStatusOk;  // kStatusOk, or skip_status(reason) for a skipped record (example_status.h)
+  int64_t line = 0;
+  std::string id, source, domain;
+  int64_t prompt_tokens = 0, reasoning_tokens = 0, full_length = 0;
+  std::vector<float> losses;  // first min(tokens, reasoning_tokens) reasoning-token losses
+};
+
+struct UnitResult {
+  Pass pass = Pass::kDifficulty;  // sent as its int32 code
+  int32_t slot = 0;
+  int64_t index = 0;
+  double measure = 0;                   // checkpoint distance (directional) or noise std (Gaussian)
+  std::vector<ExampleResult> examples;  // in the order of Unit::positions
+};
+
+inline void encode(comm::Writer& w, const Unit& u) {
+  w.put(static_cast<int32_t>(u.pass))
+      .put(u.slot)
+      .put(u.index)
+      .put(static_cast<int32_t>(u.checkpoint.family))
+      .put(u.checkpoint.index);
+  w.put(u.tokens).put(u.positions);
+}
+
+inline Unit decode_unit(comm::Reader& r) {
+  Unit u;
+  u.pass = pass_from_code(r.get<int32_t>());
+  u.slot = r.get<int32_t>();
+  u.index = r.get<int64_t>();
+  u.checkpoint.family = static_cast<model::Family>(r.get<int32_t>());
+  u.checkpoint.index = r.get<int32_t>();
+  u.tokens = r.get<int64_t>();
+  u.positions = r.get_vector<uint64_t>();
+  return u;
+}
+
+inline void encode(comm::Writer& w, const UnitResult& u) {
+  w.put(static_cast<int32_t>(u.pass)).put(u.slot).put(u.index).put(u.measure).put<uint64_t>(u.examples.size());
+  for (const auto& e : u.examples) {
+    w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
+    w.put(e.prompt_tokens).put(e.reasoning_tokens).put(e.full_length).put(e.losses);
+  }
+}
+
+inline UnitResult decode_result(comm::Reader& r) {
+  UnitResult u;
+  u.pass = pass_from_code(r.get<int32_t>());
+  u.slot = r.get<int32_t>();
+  u.index = r.get<int64_t>();
+  u.measure = r.get<double>();
+  const auto n = r.get<uint64_t>();
+  constexpr std::size_t kMinExampleBytes = 1 + 8 * 8;  // status, line, 3 string and 1 vector lengths, 3 counts
+  if (n > (1u << 24) || n > r.remaining() / kMinExampleBytes) {  // checked before the examples are allocated
+    throw DistError("malformed result: " + std::to_string(n) + " examples in one unit");
+  }
+  u.examples.resize(n);
+  for (auto& e : u.examples) {
+    e.status = r.get<uint8_t>();
+    e.line = r.get<int64_t>();
+    e.id = r.get_string();
+    e.source = r.get_string();
+    e.domain = r.get_string();
+    e.prompt_tokens = r.get<int64_t>();
+    e.reasoning_tokens = r.get<int64_t>();
+    e.full_length = r.get<int64_t>();
+    e.losses = r.get_vector<float>();
+  }
+  return u;
+}
+
+}  // namespace curate::service

@@ -28,6 +28,8 @@ def panel(x0, title, runs, pick, ymax, yfmt):
     out.append(f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#444"/>')
     out.append(f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="#444"/>')
     for w in sorted(set(xs)):
+        if math.log2(w) % 2:  # powers of 4 only: the others would overlap
+            continue
         out.append(f'<text x="{sx(w):.1f}" y="{H - PAD + 14}" font-size="9" text-anchor="middle">{w}</text>')
     for k in range(5):
         v = ymax * k / 4

@@ -116,7 +116,8 @@ void request_stop() noexcept { stop_requested = true; }
 
 std::unique_ptr<Coordinator> Coordinator::create(const Options& options, const comm::Comm& comm, uint64_t records,
                                                  const ContentHash& dataset) {
-  auto lock = std::make_unique<store::RunLock>(RunFiles::of(options.run.output).lock);  // before anything is opened or moved
+  auto lock =
+      std::make_unique<store::RunLock>(RunFiles::of(options.run.output).lock);  // before anything is opened or moved
   HashCache cache(hash_cache_path(options));
   const double start = steady_seconds();
   const InputContent content = hash_inputs(options, dataset, &cache);

@@ -200,9 +200,7 @@ std::vector<std::pair<std::string, std::string>> settings_table(const Options& o
 std::vector<report::SourceView> funnel(const SelectionColumns& in, const Facts& x, std::vector<int32_t>& group_of) {
   std::map<std::pair<std::string, std::string>, int32_t> ids;
   for (std::size_t i = 0; i < x.n; ++i) {
-    ids.emplace(std::make_pair(in.domain[i],
-                               in.source[i]),
-                0);
+    ids.emplace(std::make_pair(in.domain[i], in.source[i]), 0);
   }
   std::vector<report::SourceView> views;
   for (auto& [names, id] : ids) {
@@ -219,8 +217,7 @@ std::vector<report::SourceView> funnel(const SelectionColumns& in, const Facts& 
   std::vector<std::vector<double>> sum_all(views.size(), std::vector<double>(x.c)), sum_sel = sum_all;
   std::vector<std::vector<int64_t>> n_all(views.size(), std::vector<int64_t>(x.c)), n_sel = n_all;
   for (std::size_t i = 0; i < x.n; ++i) {
-    const int32_t g = ids.at({in.domain[i],
-                              in.source[i]});
+    const int32_t g = ids.at({in.domain[i], in.source[i]});
     group_of[i] = g;
     report::SourceView& s = views[static_cast<std::size_t>(g)];
     ++s.read;
@@ -299,8 +296,9 @@ std::string why(const ExampleView& e, const ReportSettings& settings, std::size_
 }
 
 // Fills `views[g].examples` for the shown groups: per status, spread over the difficulty order.
-void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>& group_of, const ReportSettings& settings,
-              const SelectionColumns& in, const Facts& x, const select::SelectResult& result) {
+void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>& group_of,
+              const ReportSettings& settings, const SelectionColumns& in, const Facts& x,
+              const select::SelectResult& result) {
   const std::vector<std::size_t> shown = report::shown_sources(views);
   const auto per = static_cast<std::size_t>(report::examples_per_status(shown.size()));
   std::map<std::pair<int32_t, int32_t>, ClusterFacts> clusters;
@@ -355,9 +353,9 @@ void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>
     ExampleView e;
     const std::size_t at = static_cast<std::size_t>(std::lower_bound(sorted.begin(), sorted.end(), i) - sorted.begin());
     const data::ParseResult& record = records[at];
-    e.status = x.chosen[i]  ? ExampleView::Status::kSelected
+    e.status = x.chosen[i]       ? ExampleView::Status::kSelected
                : in.candidate[i] ? ExampleView::Status::kNotPicked
-                            : ExampleView::Status::kFilteredOut;
+                                 : ExampleView::Status::kFilteredOut;
     e.key = in.id[i];
     e.line = in.line[i];
     e.difficulty = in.difficulty[i];
@@ -432,8 +430,8 @@ report::ReportData gather_report(const store::H5File& f, const ReportSettings& s
   r.device = settings.device;
   const std::filesystem::path folder = std::filesystem::absolute(files.report).parent_path();
   const std::vector<std::pair<std::string, std::filesystem::path>> outputs = {
-      {"selected", files.selected}, {"ids", files.ids},         {"scores", files.scores},
-      {"summary", files.summary},   {"results", results},       {"selection", files.selection}};
+      {"selected", files.selected}, {"ids", files.ids},   {"scores", files.scores},
+      {"summary", files.summary},   {"results", results}, {"selection", files.selection}};
   for (const auto& [label, path] : outputs) {
     r.links.emplace_back(label, std::filesystem::absolute(path).lexically_proximate(folder).generic_string());
   }

@@ -30,8 +30,8 @@ struct ReportSettings {
   data::PromptOptions prompt;
   select::FilterOptions filter;
   select::SelectOptions select;
-  double calibration_low = 0, calibration_high = 0;  // pass.calibration_low/high
-  int gaussian_checkpoint = 0;                       // pass.gaussian_checkpoint
+  double calibration_low = 0, calibration_high = 0;        // pass.calibration_low/high
+  int gaussian_checkpoint = 0;                             // pass.gaussian_checkpoint
   std::vector<std::pair<std::string, std::string>> table;  // the settings the report lists, name and value
 };
 ReportSettings report_settings(const Options& options, const RunFiles& run);

@@ -135,8 +135,8 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
   for (uint8_t d : done) finished += d;
   out << pass_name(pass) << ": " << finished << "/" << done.size() << " units ("
       << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size())) << "%), "
-      << file.int_attribute(group, layout::attr::kTokens) << " tokens, checkpoints " << file.string_attribute(group, layout::attr::kCheckpoints)
-      << "\n";
+      << file.int_attribute(group, layout::attr::kTokens) << " tokens, checkpoints "
+      << file.string_attribute(group, layout::attr::kCheckpoints) << "\n";
   const std::string example = layout::path(pass, layout::dataset::kExample),
                     losses = layout::path(pass, layout::dataset::kLosses);
   out << "  rows: " << (file.exists(example) ? file.dims(example).at(0) : records)
@@ -164,8 +164,8 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
 void inspect(const std::filesystem::path& path, std::ostream& out) {
   const store::H5File file = store::H5File::open(path, false);
   if (!layout::is_result_file(file)) throw StoreError(path.string() + ": not a curate_dist result file");
-  out << path.string() << ": " << file.string_attribute(layout::kRoot, layout::attr::kFormat) << " v" << layout::version(file)
-      << "\n";
+  out << path.string() << ": " << file.string_attribute(layout::kRoot, layout::attr::kFormat) << " v"
+      << layout::version(file) << "\n";
   inspect_examples(file, out);
   if (const std::optional<int> chosen = layout::read_chosen_checkpoint(file)) {
     out << "calibration: done, chosen gaussian " << *chosen << "\n"

@@ -206,7 +206,6 @@ std::optional<PassCost> read_pass_cost(const store::H5File& f, Pass pass);
 // Throws StoreError naming the dataset when the rows do not fit the records (damaged file).
 std::vector<float> read_profile_table(const store::H5File& f, std::string_view name, uint64_t records);
 
-
 // What a selection file (SEL.selection.h5) says about its selection, besides the per-example columns.
 // Tables are datasets, not attributes: an attribute lives in the object header (64 KiB), which a
 // table of 10,000 sources overflows.

@@ -64,7 +64,9 @@ class Reader {
   }
 
  private:
-  static std::string examples(std::string_view name) { return std::string(layout::kExamples) + "/" + std::string(name); }
+  static std::string examples(std::string_view name) {
+    return std::string(layout::kExamples) + "/" + std::string(name);
+  }
   void check(std::string_view name, std::size_t size, uint64_t rows = 1) const {
     if (size != rows * records_) {
       throw StoreError(cat(f_.path().string(), ": the column ", name, " holds ", size, " values for ", records_,
@@ -116,7 +118,8 @@ NamedIds name_ids(const std::vector<std::string>& values) {
   out.names.assign(distinct.begin(), distinct.end());
   out.ids.resize(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
-    out.ids[i] = static_cast<int32_t>(std::lower_bound(out.names.begin(), out.names.end(), values[i]) - out.names.begin());
+    out.ids[i] =
+        static_cast<int32_t>(std::lower_bound(out.names.begin(), out.names.end(), values[i]) - out.names.begin());
   }
   return out;
 }

@@ -55,8 +55,15 @@ struct SelectionColumns {
   std::size_t records() const { return status.size(); }
   // The views select() reads (valid while these columns live).
   select::SelectInput select_input() const {
-    return {checkpoints,       source.ids, domain.ids, candidate, reasoning_tokens, full_length,
-            std::span<const float>(difficulty).first(records()), mean_loss, mean_loss_first};
+    return {checkpoints,
+            source.ids,
+            domain.ids,
+            candidate,
+            reasoning_tokens,
+            full_length,
+            std::span<const float>(difficulty).first(records()),
+            mean_loss,
+            mean_loss_first};
   }
 };
 

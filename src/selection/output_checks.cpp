@@ -118,8 +118,8 @@ void check_selection_owner(const SelectionFiles& files) {
   if (outputs.empty()) return;
   const std::string listed = outputs.front().substr(0, outputs.front().find('\t'));
   if (fs::path(listed).filename() == files.selected.filename()) return;
-  throw ConfigError(cat(files.selection.string(), " belongs to the selection whose records are ", listed,
-                        ", not ", files.selected.string(), ": both are named '", fs::path(files.stem).filename().string(),
+  throw ConfigError(cat(files.selection.string(), " belongs to the selection whose records are ", listed, ", not ",
+                        files.selected.string(), ": both are named '", fs::path(files.stem).filename().string(),
                         "'; give select.output another name (e.g. ", fs::path(files.stem).filename().string(),
                         "-2.jsonl)"));
 }

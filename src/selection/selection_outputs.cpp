@@ -70,10 +70,10 @@ std::string scores_table(const SelectionColumns& in, const std::vector<std::stri
 std::vector<std::string> allocation_lines(const SelectionColumns& in, const select::SelectResult& result) {
   std::vector<std::string> lines{"level\tdomain\tsource\texamples\tscore\tshare\tallocated\tclamped"};
   for (const auto& row : result.allocation) {
-    lines.push_back(cat(row.level, "\t", select::tsv_escape(in.domain.names[static_cast<std::size_t>(row.domain)]), "\t",
-                        row.source >= 0 ? select::tsv_escape(in.source.names[static_cast<std::size_t>(row.source)]) : "",
-                        "\t", row.examples, "\t", row.score, "\t", row.share, "\t", row.allocated, "\t",
-                        row.clamped ? 1 : 0));
+    lines.push_back(
+        cat(row.level, "\t", select::tsv_escape(in.domain.names[static_cast<std::size_t>(row.domain)]), "\t",
+            row.source >= 0 ? select::tsv_escape(in.source.names[static_cast<std::size_t>(row.source)]) : "", "\t",
+            row.examples, "\t", row.score, "\t", row.share, "\t", row.allocated, "\t", row.clamped ? 1 : 0));
   }
   return lines;
 }
@@ -121,7 +121,8 @@ std::optional<select::TrainerShape> write_selected_records(const RecordSource& s
         "select.compress = none writes one");
     return std::nullopt;
   }
-  if (!shapes.shape()) log::warn("dataset_info.json gets no entry for " + path.filename().string() + ": " + shapes.why());
+  if (!shapes.shape())
+    log::warn("dataset_info.json gets no entry for " + path.filename().string() + ": " + shapes.why());
   return shapes.shape();
 }
 
@@ -133,7 +134,8 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
   std::vector<std::size_t> positions(result.selected.begin(), result.selected.end());
   std::sort(positions.begin(), positions.end());  // input order
   StagedFiles staged;
-  const std::optional<select::TrainerShape> shape = write_selected_records(source, positions, staged.stage(files.selected));
+  const std::optional<select::TrainerShape> shape =
+      write_selected_records(source, positions, staged.stage(files.selected));
   staged.write(files.ids, ids_text(columns.id, positions));
   staged.write(files.scores, scores_table(columns, checkpoints, result, method));
   nlohmann::json summary = report::summary_json(report);
@@ -164,7 +166,7 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
 
   const FolderLock folder(files.dataset_info.parent_path(), 120);  // selections into this folder take turns
   staged.write(files.dataset_info, select::merge_dataset_info(read_text(files.dataset_info), files.dataset_name,
-                                                               files.selected.filename().string(), shape));
+                                                              files.selected.filename().string(), shape));
   {
     store::H5File selection = store::H5File::create(staged.stage(files.selection));
     layout::write_selection_file(selection, facts, arrays);

@@ -85,9 +85,8 @@ void run_selection(const Options& options, const comm::Comm& comm) {
   share_columns(comm, columns);
   const MpiRowSharing sharing(comm);
   const auto start = std::chrono::steady_clock::now();
-  const select::SelectResult result = select::select(columns.select_input(), columns.source.names,
-                                                     columns.domain.names, options.select,
-                                                     comm.size() > 1 ? &sharing : nullptr);
+  const select::SelectResult result = select::select(columns.select_input(), columns.source.names, columns.domain.names,
+                                                     options.select, comm.size() > 1 ? &sharing : nullptr);
   if (comm.rank() != 0) return;
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -98,8 +97,8 @@ void run_selection(const Options& options, const comm::Comm& comm) {
                           result, options.select, source, report);
   file.reset();  // the result file is reopened for writing, to point /selection at this selection
   relink_selection(files.run.result, files.selection);
-  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(),
-                " of ", report.kept, " candidates -> ", files.selection.selected.string(), " (",
+  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(), " of ",
+                report.kept, " candidates -> ", files.selection.selected.string(), " (",
                 options.exported.format == "input" ? "the records as they are" : options.exported.format, "); ids ",
                 files.selection.ids.string(), ", scores ", files.selection.scores.string(), ", report ",
                 files.selection.report.string()));

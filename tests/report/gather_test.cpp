@@ -26,8 +26,8 @@ Gathered gather(SyntheticRun& run, const std::string& selected) {
   const store::H5File f = store::H5File::open(run.options.run.output, false);
   Gathered g;
   g.columns = read_columns(f);
-  g.result = select::select(g.columns.select_input(), g.columns.source.names, g.columns.domain.names,
-                            run.options.select);
+  g.result =
+      select::select(g.columns.select_input(), g.columns.source.names, g.columns.domain.names, run.options.select);
   const OutputFiles files = OutputFiles::of(run.options);
   g.data = gather_report(f, report_settings(run.options, files.run), g.columns, g.result, files.selection,
                          files.run.result, 0.5, 1);

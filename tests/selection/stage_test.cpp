@@ -25,7 +25,8 @@ using curate::testing::SyntheticRun;
 // Every file of the folder with its digest.
 std::map<std::string, std::string> digests(const fs::path& folder) {
   std::map<std::string, std::string> out;
-  for (const auto& entry : fs::directory_iterator(folder)) out[entry.path().filename().string()] = file_digest(entry.path());
+  for (const auto& entry : fs::directory_iterator(folder))
+    out[entry.path().filename().string()] = file_digest(entry.path());
   return out;
 }
 
@@ -153,8 +154,7 @@ TEST(SelectionScaleTest, TenThousandSourcesKeepTheirTablesInDatasets) {
   run.options.select.method = select::SelectMethod::kRandom;
   run.options.select.budget = 100;
   run_selection(run.options, comm::Comm::world());
-  const layout::SelectionFacts facts =
-      layout::read_selection_facts(store::H5File::open(dir / "r.selection.h5", false));
+  const layout::SelectionFacts facts = layout::read_selection_facts(store::H5File::open(dir / "r.selection.h5", false));
   EXPECT_EQ(facts.selected, 100);
   EXPECT_GT(facts.allocation.size(), 10000u);
   EXPECT_LT(fs::file_size(dir / "r.report.html"), 400u << 10);  // USAGE: a few hundred KB whatever the size

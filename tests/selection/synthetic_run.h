@@ -56,7 +56,8 @@ struct SyntheticRun {
         data << R"({"id": ")" << id[i] << R"(", "source": ")" << source[i] << R"(", "domain": ")" << domain[i]
              << R"(", "messages": [{"role": "user", "content": "question )" << i
              << R"("}, {"role": "assistant", "content": "<|begin_of_thought|>reasoning )" << i
-             << R"(<|end_of_thought|>answer"}]})" << "\n";
+             << R"(<|end_of_thought|>answer"}]})"
+             << "\n";
       }
     }
     const service::RunFiles run = service::RunFiles::of(options.run.output);

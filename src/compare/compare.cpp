@@ -11,6 +11,7 @@
 
 #include "compare/page.h"
 #include "curate/data/dataset.h"
+#include "curate/data/option_tables.h"
 #include "curate/results/fingerprint.h"
 #include "curate/select/export.h"
 #include "curate/select/select.h"
@@ -151,6 +152,18 @@ nlohmann::json ab_plan(const Options& options, const std::vector<Selection>& sel
           {"tasks", tasks}};
 }
 
+// Every setting of this run as (key, value text), so that launch/ab/ab.py can rerun the stage exactly.
+nlohmann::json option_list(const Options& options) {
+  Options copy = options;
+  nlohmann::json out = nlohmann::json::array();
+  for (const options::Group& group : service::option_groups(copy)) {
+    for (const options::Entry& e : group.entries()) {
+      if (!e.hidden && !e.is_switch && e.key != "stage") out.push_back({e.key, options::value_text(e.field)});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::size_t> draw_heldout(std::span<const int32_t> source, std::span<const uint8_t> scored,
@@ -272,7 +285,8 @@ void run_compare(const Options& options, const comm::Comm& comm) {
     }
   }
   PageInput page{options, columns, selections, heldout, folder.string(), ab_plan(options, selections, !heldout.empty()), ab_results};
-  const nlohmann::json summary = compare_json(page);
+  nlohmann::json summary = compare_json(page);
+  summary["options"] = option_list(options);
   staged.write(folder / "compare.json", summary.dump(2) + "\n");
   staged.write(folder / "compare.html", compare_html(page, summary));
   staged.commit();

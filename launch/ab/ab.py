@@ -86,8 +86,7 @@ def prepared(folder, plan, eval_set):
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(out) + ".part.jsonl")
     args = [tool(), "prepare", "--tokenizer", plan["tokenizer"], "--input", eval_set["path"], "--output", tmp]
-    for key, value in plan["prepare"]:
-        args += ["--" + key, value]
+    args += ["--%s=%s" % (key, value) for key, value in plan["prepare"] if value != ""]
     run_logged(args, str(out) + ".log")
     os.replace(tmp, out)
     return out
@@ -143,29 +142,31 @@ def generate(plan, model, rows, env, out_file, log):
 
 
 def evaluate(folder, plan, model, run_dir, env):
-    for eval_set in eval_sets(folder, plan):
-        result = run_dir / "eval" / (eval_set["name"] + ".json")
-        if result.exists():
-            continue
-        result.parent.mkdir(parents=True, exist_ok=True)
+    """Losses of every evaluation set, then the greedy answers of all their checkable records in one
+    ChatModel (one model load); eval/SET.json per set."""
+    todo = [e for e in eval_sets(folder, plan) if not (run_dir / "eval" / (e["name"] + ".json")).exists()]
+    if not todo:
+        return
+    (run_dir / "eval").mkdir(parents=True, exist_ok=True)
+    sets = []
+    for eval_set in todo:
         prep = prepared(folder, plan, eval_set)
         nll = run_dir / "eval" / (eval_set["name"] + ".nll.jsonl")
         run_logged([tool(), "nll", "--model", model, "--input", prep, "--output", nll, "--threads",
                     os.environ.get("CURATE_AB_THREADS", "1")], str(nll) + ".log")
-        by_line = losses(plan, prep, nll)
-        rows = records(plan, eval_set)
-        checkable = [i for i, r in enumerate(rows) if r["gold"] is not None]
-        texts = generate(plan, model, [rows[i] for i in checkable], env,
-                         run_dir / "eval" / (eval_set["name"] + ".answers.jsonl"),
-                         run_dir / "eval" / (eval_set["name"] + ".generate.log")) if checkable else []
-        correct = {i: answers.same(answers.extract(t, plan["extractor"], rows[i]["gold"]), rows[i]["gold"])
-                   for i, t in zip(checkable, texts)}
+        sets.append((eval_set, losses(plan, prep, nll), records(plan, eval_set)))
+        nll.unlink()  # large; the per-example means are kept
+    asked = [(k, i) for k, (_, _, rows) in enumerate(sets) for i, r in enumerate(rows) if r["gold"] is not None]
+    texts = generate(plan, model, [sets[k][2][i] for k, i in asked], env, run_dir / "eval" / "answers.jsonl",
+                     run_dir / "eval" / "generate.log") if asked else []
+    correct = {(k, i): answers.same(answers.extract(t, plan["extractor"], sets[k][2][i]["gold"]), sets[k][2][i]["gold"])
+               for (k, i), t in zip(asked, texts)}
+    for k, (eval_set, by_line, rows) in enumerate(sets):
         examples = []
         for i, r in enumerate(rows):
             numbers = by_line.get(r["line"], {})  # prepare's "line": the record's 1-based line in the file
-            examples.append(dict(id=r["id"], source=r["source"], correct=correct.get(i), **numbers))
-        nll.unlink()  # large; the per-example means are kept
-        write_atomically(result, json.dumps({"examples": examples}) + "\n")
+            examples.append(dict(id=r["id"], source=r["source"], correct=correct.get((k, i)), **numbers))
+        write_atomically(run_dir / "eval" / (eval_set["name"] + ".json"), json.dumps({"examples": examples}) + "\n")
 
 
 # ---- training ----------------------------------------------------------------------------------
@@ -233,8 +234,7 @@ def run_item(folder, index):
 def rerender(folder, dist):
     summary, _ = load_plan(folder)
     args = [dist, "--stage", "compare"]
-    for key, value in summary["options"]:
-        args += ["--" + key, value]
+    args += ["--%s=%s" % (key, value) for key, value in summary["options"] if value != ""]
     subprocess.check_call([str(a) for a in args])
 
 

@@ -107,7 +107,8 @@ nlohmann::json ab_plan(const Options& options, const std::vector<Selection>& sel
   Options copy = options;
   for (const options::Group& group : {data::data_table(copy.data), data::prompt_table(copy.prompt)}) {
     for (const options::Entry& e : group.entries()) {
-      if (!e.hidden) prepare.push_back({e.key, options::value_text(e.field)});
+      // data.strict is a bare flag of curate_tool prepare: an evaluation record that does not parse is skipped
+      if (!e.hidden && e.key != "data.strict") prepare.push_back({e.key, options::value_text(e.field)});
     }
   }
   nlohmann::json tasks = nlohmann::json::array();

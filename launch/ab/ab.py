@@ -20,6 +20,7 @@ compare.extractor), the accuracy of the greedy answer generated through LLaMA-Fa
 (its huggingface engine, the same template as the training).
 Environment: CURATE_TOOL (curate_tool), LLAMAFACTORY_CLI (llamafactory-cli beside this Python).
 """
+import hashlib
 import json
 import os
 import re
@@ -188,8 +189,9 @@ def train_config(folder, plan, task, output_dir):
 
 
 def trained_model(folder, plan, task, run_dir, env):
-    model = run_dir / "model"
-    if (model / "trained.json").exists():
+    """The fine-tuned model of `task` (trained now unless a finished one of the same key is there)."""
+    model, key = run_dir / "model", item_key(folder, plan, task)
+    if (model / "trained.json").exists() and json.loads((model / "trained.json").read_text()).get("key") == key:
         return model
     partial = run_dir / "model.partial"
     shutil.rmtree(partial, ignore_errors=True)  # a killed training starts over
@@ -207,10 +209,42 @@ def trained_model(folder, plan, task, run_dir, env):
         partial = merged
     with open(partial / "trainer_log.jsonl") if (partial / "trainer_log.jsonl").exists() else open(os.devnull) as f:
         log = [json.loads(line) for line in f if line.strip()]
-    (partial / "trained.json").write_text(json.dumps({"task": task, "train_loss": [e.get("loss") for e in log if "loss" in e]}) + "\n")
+    (partial / "trained.json").write_text(json.dumps({"task": task, "key": key, "train_loss": [e.get("loss") for e in log if "loss" in e]}) + "\n")
     shutil.rmtree(model, ignore_errors=True)
     os.replace(partial, model)
     return model
+
+
+def file_hash(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def item_key(folder, plan, item):
+    """What an item's numbers depend on: the plan's settings (not the task list), the item, the bytes of
+    its training file and of every evaluation set. A finished item under another key is never mixed in."""
+    settings = {k: v for k, v in plan.items() if k != "tasks"}
+    parts = [json.dumps(settings, sort_keys=True), json.dumps(item, sort_keys=True)]
+    if item.get("dataset"):
+        parts.append(file_hash(folder / (item["dataset"] + ".jsonl")))
+    parts += [file_hash(e["path"]) for e in eval_sets(folder, plan)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def check_done(folder, plan, item):
+    """True when the item finished under the current key; exits naming the folder when it finished under
+    another (changed settings, selection or evaluation set)."""
+    done = folder / "ab" / "runs" / item["name"] / "done.json"
+    if not done.exists():
+        return False
+    if json.loads(done.read_text()).get("key") != item_key(folder, plan, item):
+        raise SystemExit("ab: %s was made under other settings, another selection or other evaluation sets than %s "
+                         "holds now; its numbers would be mixed with new ones: move %s aside (or delete it) and run "
+                         "again" % (done.parent, folder / "compare.json", folder / "ab"))
+    return True
 
 
 def run_item(folder, index):
@@ -220,14 +254,14 @@ def run_item(folder, index):
         raise SystemExit("ab: item %d does not exist: %s has items 0..%d" % (index, folder / "compare.json", len(all_items) - 1))
     item = all_items[index]
     run_dir = folder / "ab" / "runs" / item["name"]
-    if (run_dir / "done.json").exists():
+    if check_done(folder, plan, item):
         print("ab: %s is finished (%s): skipped" % (item["name"], run_dir / "done.json"))
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     env = lf_env(plan)
     model = Path(plan["model"]) if item["name"] == "base" else trained_model(folder, plan, item, run_dir, env)
     evaluate(folder, plan, model, run_dir, env)
-    write_atomically(run_dir / "done.json", json.dumps(item) + "\n")
+    write_atomically(run_dir / "done.json", json.dumps(dict(item, key=item_key(folder, plan, item))) + "\n")
     print("ab: %s done (%s)" % (item["name"], run_dir))
 
 
@@ -250,7 +284,8 @@ def main(argv):
         run_item(folder, int(argv[3]))
     elif argv[1] == "table":
         summary, plan = load_plan(folder)
-        results = tables.results(folder, plan, items(plan))
+        finished = [item for item in items(plan) if check_done(folder, plan, item)]
+        results = tables.results(folder, plan, items(plan), {item["name"] for item in finished})
         write_atomically(folder / "ab" / "results.json", json.dumps(results, indent=2) + "\n")
         print(tables.text(results))
     else:

@@ -92,3 +92,10 @@ html = open(folder + "/compare.html").read()
 assert "benchmark (primary: your benchmark)" in html and "Not run yet" not in html, "the page lacks the A/B tables"
 print("ok: A/B tables of 2 evaluation sets, base + 3 methods x 2 seeds, every fine-tune's losses its own")
 PY
+
+# Another budget makes other selections: the finished fine-tunes must not be mixed with new ones.
+"$dist" "${args[@]}" --select.budget 30 > "$work/compare2.log" 2>&1 || { cat "$work/compare2.log"; fail "the second compare"; }
+code=0; "$root/launch/ab.sh" "$folder" > "$work/ab2.log" 2>&1 || code=$?
+[ $code -ne 0 ] && grep -q "runs/temp-s0 was made under other settings" "$work/ab2.log" \
+  || { cat "$work/ab2.log"; fail "finished items of other selections were not refused (exit $code)"; }
+echo "ok: after another budget, the finished fine-tunes are refused, not mixed in"

@@ -269,6 +269,27 @@ void H5File::link_external(const std::string& name, const std::string& file, con
       path_, "external link " + name + " -> " + file + ":" + object);
 }
 
+std::string H5File::external_link_file(const std::string& name) const {
+  if (H5Lexists(id_, name.c_str(), H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return "";
+  }
+  H5L_info_t info;
+  if (H5Lget_info(id_, name.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_EXTERNAL) {
+    H5Eclear2(H5E_DEFAULT);
+    return "";
+  }
+  std::vector<char> value(info.u.val_size);
+  const char* file = nullptr;
+  const char* object = nullptr;
+  unsigned flags = 0;
+  check(static_cast<hid_t>(H5Lget_val(id_, name.c_str(), value.data(), value.size(), H5P_DEFAULT)), path_,
+        "read external link " + name);
+  check(static_cast<hid_t>(H5Lunpack_elink_val(value.data(), value.size(), &flags, &file, &object)), path_,
+        "read external link " + name);
+  return file ? std::string(file) : std::string();
+}
+
 void H5File::remove(const std::string& object) {
   if (!exists(object)) return;
   check(static_cast<hid_t>(H5Ldelete(id_, object.c_str(), H5P_DEFAULT)), path_, "delete " + object);

@@ -1,6 +1,7 @@
 #include "compare/compare.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -21,10 +22,12 @@
 #include "curate/util/hash.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "report/report_gather.h"
 #include "results/example_status.h"
 #include "results/layout.h"
-#include "results/output_plan.h"
-#include "results/run_file.h"
+#include "results/output_files.h"
+#include "selection/columns.h"
+#include "selection/output_checks.h"
 #include "selection/selection_outputs.h"
 
 namespace curate::compare {
@@ -33,42 +36,28 @@ namespace {
 namespace fs = std::filesystem;
 using service::Options;
 
-std::vector<int32_t> name_ids(const std::vector<std::string>& values, std::vector<std::string>& names) {
-  std::set<std::string> distinct(values.begin(), values.end());
-  names.assign(distinct.begin(), distinct.end());
-  std::vector<int32_t> ids(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    ids[i] = static_cast<int32_t>(std::lower_bound(names.begin(), names.end(), values[i]) - names.begin());
-  }
-  return ids;
-}
-
 // The result file's columns, checked as --stage select checks them (same dataset and scoring settings).
-Columns read_columns(const Options& options) {
-  const store::H5File f = store::H5File::open(options.run.output, /*writable=*/false);
+Columns read_result_columns(const store::H5File& f, const Options& options, const service::RunFiles& run) {
   service::InputContent content;
-  content.dataset = data::load_or_build_index(options.run.dataset, service::index_cache_path(options)).content;
+  content.dataset = data::load_or_build_index(options.run.dataset, run.index).content;
   std::vector<std::string> ignored = service::kModelContentKeys;
   ignored.insert(ignored.end(), {"score.device", "score.dtype", "score.threads"});
   const std::string differs =
-      service::explain_difference(f.string_attribute(service::layout::kRoot, "fingerprint"), "",
+      service::explain_difference(f.string_attribute(service::layout::kRoot, service::layout::attr::kFingerprint), "",
                                   service::fingerprint(options, content), "", ignored);
   if (!differs.empty()) {
     throw ConfigError(options.run.output + " was scored with a different configuration: " + differs);
   }
   Columns c;
-  c.in = service::layout::read_selection_inputs(f);
-  c.source = name_ids(c.in.source, c.source_names);
-  c.domain = name_ids(c.in.domain, c.domain_names);
-  c.ids = service::layout::read_ids(f);
-  c.lines = service::layout::read_lines(f);
-  const std::vector<uint8_t> status = f.read_u8(service::layout::kStatus);
-  c.scored.resize(status.size());
-  for (std::size_t i = 0; i < status.size(); ++i) {
-    c.scored[i] = service::example_ok(status[i]) && std::isfinite(c.in.difficulty[i]) ? 1 : 0;
+  c.in = service::read_columns(f);
+  c.scored.resize(c.in.records());
+  for (std::size_t i = 0; i < c.in.records(); ++i) {
+    c.scored[i] = service::example_ok(c.in.status[i]) && std::isfinite(c.in.difficulty[i]) ? 1 : 0;
   }
   for (service::Pass pass : {service::Pass::kCalibration, service::Pass::kDifficulty, service::Pass::kProfile}) {
-    if (auto cost = service::layout::read_pass_cost(f, pass)) c.pass_scored_tokens[std::string(service::pass_name(pass))] = cost->scored_tokens;
+    if (auto cost = service::layout::read_pass_cost(f, pass)) {
+      c.pass_scored_tokens[std::string(service::pass_name(pass))] = cost->scored_tokens;
+    }
   }
   return c;
 }
@@ -96,7 +85,7 @@ void check_folder(const Options& options, const fs::path& folder) {
 
 std::string ids_text(const Columns& c, std::span<const std::size_t> positions) {
   std::string text;
-  for (std::size_t p : positions) text += select::tsv_escape(c.ids[p]) + "\n";
+  for (std::size_t p : positions) text += select::tsv_escape(c.in.id[p]) + "\n";
   return text;
 }
 
@@ -119,11 +108,14 @@ nlohmann::json ab_plan(const Options& options, const std::vector<Selection>& sel
       // The data of this task: the method's selection for this seed (or its one selection when unseeded).
       const std::string wanted = selection_name(method, seed, seeded(method));
       auto it = std::find_if(selections.begin(), selections.end(), [&](const Selection& x) { return x.name == wanted; });
-      const std::string data = it->same_as.empty() ? it->name : it->same_as;
+      auto data = it;  // the selection whose files hold these records
+      if (!it->same_as.empty()) {
+        data = std::find_if(selections.begin(), selections.end(), [&](const Selection& x) { return x.name == it->same_as; });
+      }
       tasks.push_back({{"name", cat(select::select_method_name(method), "-s", seed)},
                        {"method", select::select_method_name(method)},
                        {"seed", seed},
-                       {"dataset", data}});
+                       {"dataset", data->dataset_name}});
     }
   }
   nlohmann::json eval = nlohmann::json::array();
@@ -215,66 +207,73 @@ void run_compare(const Options& options, const comm::Comm& comm) {
   if (comm.rank() != 0) return;  // the selections are cheap: rank 0 makes them all, whatever the rank count
   validate(options.compare);
   const CompareOptions& o = options.compare;
-  const fs::path folder = o.output.empty() ? fs::path(service::output_stem(options.run.output) + ".compare") : fs::path(o.output);
+  const service::RunFiles run = service::RunFiles::of(options.run.output);
+  const fs::path folder = o.output.empty() ? fs::path(run.stem + ".compare") : fs::path(o.output);
   check_folder(options, folder);
-  const store::RunLock lock(options.run.output + ".lock");
-  const Columns columns = read_columns(options);
+  const store::RunLock lock(run.lock);
+  const store::H5File file = store::H5File::open(run.result, /*writable=*/false);
+  const Columns columns = read_result_columns(file, options, run);
   const std::vector<std::size_t> heldout =
-      draw_heldout(columns.source, columns.scored, columns.source_names, o.eval_examples, o.eval_seed);
-  std::vector<uint8_t> pool = columns.in.candidate;
-  for (std::size_t i : heldout) pool[i] = 0;
-  const select::SelectInput input{columns.in.checkpoints,
-                                  columns.source,
-                                  columns.domain,
-                                  pool,
-                                  columns.in.reasoning_tokens,
-                                  columns.in.full_length,
-                                  std::span<const float>(columns.in.difficulty).first(columns.source.size()),
-                                  columns.in.mean_loss,
-                                  columns.in.mean_loss_first};
+      draw_heldout(columns.in.source.ids, columns.scored, columns.in.source.names, o.eval_examples, o.eval_seed);
+  service::SelectionColumns pool = columns.in;  // every method selects from the same pool: the held-out rows are out
+  for (std::size_t i : heldout) pool.candidate[i] = 0;
+  const std::vector<std::string> checkpoints = service::layout::checkpoint_names(file, service::Pass::kProfile);
+  select::ExportOptions exported = options.exported;
+  exported.compress = "none";  // LLaMA-Factory reads plain .jsonl files
+  const service::RecordSource source{options.run.dataset, run.index, options.data, exported};
+  fs::create_directories(folder);
+
+  // Each distinct selection is a whole selection of its own (output_files.h: NAME.selected.jsonl, ids,
+  // scores, summary, report, NAME.selection.h5, its dataset_info.json entry), written as it is made.
   std::vector<Selection> selections;
   for (select::SelectMethod method : parse_methods(o.methods)) {
     const int runs = seeded(method) ? o.seeds : 1;
     for (int s = 0; s < runs; ++s) {
-      select::SelectOptions so = options.select;
+      Options run_options = options;  // the report lists this selection's method and seed
+      select::SelectOptions& so = run_options.select;
       so.method = method;
       so.seed = options.select.seed + static_cast<uint64_t>(s);
-      select::SelectResult result = select::select(input, columns.source_names, columns.domain_names, so);
-      Selection x{selection_name(method, so.seed, seeded(method)), method, so.seed, std::move(result.selected), "",
-                  result.shortfall};
+      const auto start = std::chrono::steady_clock::now();
+      const select::SelectResult result = select::select(pool.select_input(), pool.source.names, pool.domain.names, so);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      Selection x{selection_name(method, so.seed, seeded(method)), method, so.seed, result.selected, "", result.shortfall};
       for (const Selection& earlier : selections) {
-        if (earlier.method == method && earlier.same_as.empty() && earlier.selected == x.selected) x.same_as = earlier.name;
+        if (earlier.method == method && earlier.same_as.empty() && earlier.selected == x.selected) {
+          x.same_as = earlier.name;
+          x.file = earlier.file, x.ids = earlier.ids, x.report = earlier.report, x.dataset_name = earlier.dataset_name;
+        }
+      }
+      if (x.same_as.empty()) {
+        const service::SelectionFiles files = service::SelectionFiles::of((folder / (x.name + ".selected.jsonl")).string());
+        const report::ReportData report = service::gather_report(
+            file, service::report_settings(run_options, run), pool, result, files, run.result, seconds, 1);
+        service::write_selection_outputs(files, run.result, pool, checkpoints, result, so, source, report);
+        x.file = files.selected.filename().string();
+        x.ids = files.ids.filename().string();
+        x.report = files.report.filename().string();
+        x.dataset_name = files.dataset_name;
       }
       log::info(cat("compare: ", x.name, " selects ", x.selected.size(), " records",
-                    x.same_as.empty() ? "" : " (the same as " + x.same_as + ")"));
+                    x.same_as.empty() ? " -> " + (folder / x.file).string() : " (the same as " + x.same_as + ")"));
       selections.push_back(std::move(x));
     }
   }
 
-  fs::create_directories(folder);
+  // The held-out split, the page and its JSON, staged and renamed together.
   StagedFiles staged;
-  const service::WaitingLock info_lock((folder / "dataset_info.json").string() + ".lock", 120);
+  const service::FolderLock folder_lock(folder, 120);  // dataset_info.json is shared with the selections above
   std::string info;
   if (fs::exists(folder / "dataset_info.json")) {
     std::ifstream in(folder / "dataset_info.json", std::ios::binary);
     info.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  Options plain = options;  // every compare file holds the records as they are, uncompressed
-  plain.exported.compress = "none";
-  const auto write_records = [&](const std::string& name, std::span<const std::size_t> positions) {
-    const fs::path file = folder / (name + ".jsonl");
-    const std::vector<std::size_t> list(positions.begin(), positions.end());
-    const auto shape = service::write_selected_records(plain, list, staged.stage(file));
-    staged.write(folder / (name + ".ids.txt"), ids_text(columns, positions));
-    info = select::merge_dataset_info(info, name, file.filename().string(), shape);
-  };
-  if (!heldout.empty()) write_records("heldout", heldout);
-  for (const Selection& x : selections) {
-    if (!x.same_as.empty()) continue;
-    const std::vector<std::size_t> positions(x.selected.begin(), x.selected.end());
-    write_records(x.name, positions);
+  if (!heldout.empty()) {
+    const fs::path records = folder / "heldout.jsonl";
+    const auto shape = service::write_selected_records(source, heldout, staged.stage(records));
+    staged.write(folder / "heldout.ids.txt", ids_text(columns, heldout));
+    info = select::merge_dataset_info(info, "heldout", records.filename().string(), shape);
+    staged.write(folder / "dataset_info.json", info);
   }
-  staged.write(folder / "dataset_info.json", info);
   nlohmann::json ab_results;
   if (fs::exists(folder / "ab" / "results.json")) {
     std::ifstream in(folder / "ab" / "results.json");
@@ -285,7 +284,8 @@ void run_compare(const Options& options, const comm::Comm& comm) {
                           "): rerun launch/ab.sh to write it again"));
     }
   }
-  PageInput page{options, columns, selections, heldout, folder.string(), ab_plan(options, selections, !heldout.empty()), ab_results};
+  PageInput page{options, columns, selections, heldout, folder.string(),
+                 ab_plan(options, selections, !heldout.empty()), ab_results};
   nlohmann::json summary = compare_json(page);
   summary["options"] = option_list(options);
   staged.write(folder / "compare.json", summary.dump(2) + "\n");

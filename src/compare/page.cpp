@@ -31,7 +31,7 @@ struct Values {
   std::vector<double> difficulty, brittleness, length;
 };
 Values values_of(const Columns& c, const std::vector<int64_t>& rows) {
-  const std::size_t n = c.source.size(), last = static_cast<std::size_t>(std::max<int64_t>(c.in.checkpoints - 1, 0));
+  const std::size_t n = c.in.records(), last = static_cast<std::size_t>(std::max<int64_t>(c.in.checkpoints - 1, 0));
   Values v;
   for (int64_t r : rows) {
     const auto i = static_cast<std::size_t>(r);
@@ -43,7 +43,7 @@ Values values_of(const Columns& c, const std::vector<int64_t>& rows) {
 }
 
 std::vector<int64_t> pool_rows(const PageInput& input) {
-  std::vector<uint8_t> out(input.columns.source.size(), 0);
+  std::vector<uint8_t> out(input.columns.in.records(), 0);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = input.columns.in.candidate[i];
   for (std::size_t i : input.heldout) out[i] = 0;
   std::vector<int64_t> rows;
@@ -54,9 +54,10 @@ std::vector<int64_t> pool_rows(const PageInput& input) {
 }
 
 nlohmann::json shares(const Columns& c, const std::vector<int64_t>& rows, bool by_domain) {
-  const std::vector<std::string>& names = by_domain ? c.domain_names : c.source_names;
+  const service::NamedIds& column = by_domain ? c.in.domain : c.in.source;
+  const std::vector<std::string>& names = column.names;
   std::vector<int64_t> counts(names.size(), 0);
-  for (int64_t r : rows) ++counts[static_cast<std::size_t>((by_domain ? c.domain : c.source)[static_cast<std::size_t>(r)])];
+  for (int64_t r : rows) ++counts[static_cast<std::size_t>(column.ids[static_cast<std::size_t>(r)])];
   nlohmann::json out = nlohmann::json::object();
   for (std::size_t k = 0; k < names.size(); ++k) out[names[k]] = detail::number(detail::ratio(counts[k], static_cast<int64_t>(rows.size())));
   return out;
@@ -84,7 +85,7 @@ nlohmann::json tokens_json(const PageInput& input) {
   const Columns& c = input.columns;
   const auto& pass = input.options.pass;
   int64_t early = 0, whole = 0, all_tokens = 0;
-  for (std::size_t i = 0; i < c.source.size(); ++i) {
+  for (std::size_t i = 0; i < c.in.records(); ++i) {
     if (!c.scored[i]) continue;
     const int64_t reasoning = c.in.reasoning_tokens[i];
     early += std::min(reasoning, pass.difficulty_tokens);
@@ -193,7 +194,10 @@ nlohmann::json compare_json(const PageInput& input) {
     j["name"] = x.name;
     j["method"] = select::select_method_name(x.method);
     j["seed"] = x.seed;
-    j["file"] = (x.same_as.empty() ? x.name : x.same_as) + ".jsonl";
+    j["file"] = x.file;
+    j["ids"] = x.ids;
+    j["report"] = x.report;
+    j["dataset_name"] = x.dataset_name;
     j["same_as"] = x.same_as;
     j["shortfall"] = x.shortfall;
     selections.push_back(j);
@@ -217,7 +221,7 @@ nlohmann::json compare_json(const PageInput& input) {
       {"budget_unit", o.select.token_budget > 0 ? "tokens" : "examples"},
       {"methods", o.compare.methods},
       {"seeds", o.compare.seeds},
-      {"records", c.source.size()},
+      {"records", c.in.records()},
       {"pool", group_json(input, pool_rows(input))},
       {"heldout", held},
       {"selections", selections},

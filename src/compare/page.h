@@ -11,28 +11,26 @@
 
 #include "curate/config/options.h"
 #include "curate/select/options.h"
-#include "results/layout.h"
+#include "selection/columns.h"
 
 namespace curate::compare {
 
 // The result file's per-record columns (N records, C profile checkpoints).
 struct Columns {
-  service::layout::SelectionColumns in;  // candidate: kept by the filter (before the held-out split)
-  std::vector<std::string> source_names, domain_names;
-  std::vector<int32_t> source, domain;  // [N] indices into the names
-  std::vector<std::string> ids;         // [N]
-  std::vector<int64_t> lines;           // [N]
-  std::vector<uint8_t> scored;          // [N] 1: status ok and a finite difficulty
+  service::SelectionColumns in;                       // candidate: kept by the filter (before the held-out split)
+  std::vector<uint8_t> scored;                        // [N] 1: status ok and a finite difficulty
   std::map<std::string, int64_t> pass_scored_tokens;  // tokens each pass scored (its cost attributes), by pass
 };
 
 struct Selection {
-  std::string name;  // method, or method-sSEED for seeded methods; its files are NAME.jsonl, NAME.ids.txt
+  std::string name;  // method, or method-sSEED for seeded methods; its files are NAME.selected.jsonl & co.
   select::SelectMethod method;
   uint64_t seed = 0;
   std::vector<int64_t> selected;  // record positions, ascending
   std::string same_as;            // an earlier selection of the method with the same records ("" if none)
   std::string shortfall;          // why the budget was not met ("" when it was)
+  std::string file, ids, report;  // its records, ids and report (file names in the compare folder)
+  std::string dataset_name;       // its entry in the folder's dataset_info.json
 };
 
 struct PageInput {

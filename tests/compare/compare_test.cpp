@@ -95,19 +95,19 @@ TEST(ComparePage, EscapesEveryNameAndShowsTheABTables) {
   service::Options options;
   Columns c;
   c.in.checkpoints = 2;
-  c.source_names = {"<script>alert(1)</script>"};
-  c.domain_names = {"d&d"};
-  c.source = {0, 0, 0};
-  c.domain = {0, 0, 0};
+  c.in.source = service::name_ids({"<script>alert(1)</script>", "<script>alert(1)</script>", "<script>alert(1)</script>"});
+  c.in.domain = service::name_ids({"d&d", "d&d", "d&d"});
+  c.in.status = {0, 0, 0};
   c.in.candidate = {1, 1, 1};
   c.in.full_length = {10, 20, 30};
   c.in.reasoning_tokens = {5, 10, 15};
   c.in.difficulty = {1, 2, 3};
   c.in.mean_loss = {1, 1, 1, 2, 3, 4};
   c.scored = {1, 1, 1};
-  const std::vector<Selection> selections{{"temp-s0", select::SelectMethod::kTemp, 0, {0, 1}, "", ""},
-                                          {"temp-s1", select::SelectMethod::kTemp, 1, {0, 1}, "temp-s0", ""},
-                                          {"random-s0", select::SelectMethod::kRandom, 0, {1}, "", ""}};
+  std::vector<Selection> selections{{"temp-s0", select::SelectMethod::kTemp, 0, {0, 1}, "", ""},
+                                    {"temp-s1", select::SelectMethod::kTemp, 1, {0, 1}, "temp-s0", ""},
+                                    {"random-s0", select::SelectMethod::kRandom, 0, {1}, "", ""}};
+  selections[0].file = selections[1].file = "temp-s0.selected.jsonl";
   const std::vector<std::size_t> heldout{2};
   nlohmann::json results = {
       {"tables", {{{"title", "benchmark <b>"}, {"columns", {"model", "x"}}, {"rows", {{"temp", "<i>0.5</i>"}}}}}}};
@@ -116,7 +116,7 @@ TEST(ComparePage, EscapesEveryNameAndShowsTheABTables) {
   EXPECT_EQ(s["overlap"]["names"].size(), 2u);  // temp-s1 is temp-s0's records: counted once
   EXPECT_DOUBLE_EQ(s["overlap"]["jaccard"][0][1].get<double>(), 0.5);
   EXPECT_EQ(s["pool"]["examples"], 2);  // the held-out row is out of the pool
-  EXPECT_EQ(s["selections"][1]["file"], "temp-s0.jsonl");
+  EXPECT_EQ(s["selections"][1]["file"], "temp-s0.selected.jsonl");
   const std::string html = compare_html(input, s);
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_EQ(html.find("<i>"), std::string::npos);

@@ -39,7 +39,8 @@ assert names == ["temp-s0", "temp-s1", "random-s0", "random-s1", "longest"], nam
 held = set(open(folder + "/heldout.ids.txt").read().split())
 assert len(held) == 40 == s["heldout"]["examples"], len(held)
 for x in s["selections"]:
-    ids = set(open(folder + "/" + x["file"].replace(".jsonl", ".ids.txt")).read().split())
+    assert x["file"] == x["name"] + ".selected.jsonl" and x["dataset_name"] == x["name"] + ".selected", x
+    ids = set(open(folder + "/" + x["ids"]).read().split())
     assert len(ids) == x["examples"] == 40, (x["name"], len(ids))
     assert not ids & held, "%s holds held-out records" % x["name"]
     assert abs(sum(x["sources"].values()) - 1) < 1e-9
@@ -47,7 +48,7 @@ jac = s["overlap"]["jaccard"]
 assert all(jac[i][i] == 1 for i in range(len(jac))) and any(v < 1 for row in jac for v in row)
 assert [t["name"] for t in s["ab"]["tasks"]] == ["temp-s0", "temp-s1", "random-s0", "random-s1", "longest-s0", "longest-s1"]
 info = json.load(open(folder + "/dataset_info.json"))
-assert {"heldout", "temp-s0", "random-s1", "longest"} <= set(info), sorted(info)
+assert {"heldout", "temp-s0.selected", "random-s1.selected", "longest.selected"} <= set(info), sorted(info)
 html = open(folder + "/compare.html").read()
 assert "Overlap" in html and "Not run yet" in html
 print("ok: compare outputs: 5 selections, 40 held-out records in none of them, overlap, shares, plan of 6 tasks")

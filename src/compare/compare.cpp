@@ -107,10 +107,12 @@ nlohmann::json ab_plan(const Options& options, const std::vector<Selection>& sel
       const uint64_t seed = options.select.seed + static_cast<uint64_t>(s);
       // The data of this task: the method's selection for this seed (or its one selection when unseeded).
       const std::string wanted = selection_name(method, seed, seeded(method));
-      auto it = std::find_if(selections.begin(), selections.end(), [&](const Selection& x) { return x.name == wanted; });
+      auto it =
+          std::find_if(selections.begin(), selections.end(), [&](const Selection& x) { return x.name == wanted; });
       auto data = it;  // the selection whose files hold these records
       if (!it->same_as.empty()) {
-        data = std::find_if(selections.begin(), selections.end(), [&](const Selection& x) { return x.name == it->same_as; });
+        data = std::find_if(selections.begin(), selections.end(),
+                            [&](const Selection& x) { return x.name == it->same_as; });
       }
       tasks.push_back({{"name", cat(select::select_method_name(method), "-s", seed)},
                        {"method", select::select_method_name(method)},
@@ -175,7 +177,8 @@ std::vector<std::size_t> draw_heldout(std::span<const int32_t> source, std::span
   std::vector<std::pair<double, std::size_t>> remainders;  // (-fraction, source): largest fraction first
   int64_t given = 0;
   for (std::size_t s = 0; s < members.size(); ++s) {
-    const double exact = static_cast<double>(wanted) * static_cast<double>(members[s].size()) / static_cast<double>(total);
+    const double exact =
+        static_cast<double>(wanted) * static_cast<double>(members[s].size()) / static_cast<double>(total);
     quota[s] = static_cast<int64_t>(std::floor(exact));
     given += quota[s];
     remainders.emplace_back(-(exact - std::floor(exact)), s);
@@ -236,7 +239,8 @@ void run_compare(const Options& options, const comm::Comm& comm) {
       const auto start = std::chrono::steady_clock::now();
       const select::SelectResult result = select::select(pool.select_input(), pool.source.names, pool.domain.names, so);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      Selection x{selection_name(method, so.seed, seeded(method)), method, so.seed, result.selected, "", result.shortfall};
+      Selection x{
+          selection_name(method, so.seed, seeded(method)), method, so.seed, result.selected, "", result.shortfall};
       for (const Selection& earlier : selections) {
         if (earlier.method == method && earlier.same_as.empty() && earlier.selected == x.selected) {
           x.same_as = earlier.name;
@@ -244,9 +248,10 @@ void run_compare(const Options& options, const comm::Comm& comm) {
         }
       }
       if (x.same_as.empty()) {
-        const service::SelectionFiles files = service::SelectionFiles::of((folder / (x.name + ".selected.jsonl")).string());
-        const report::ReportData report = service::gather_report(
-            file, service::report_settings(run_options, run), pool, result, files, run.result, seconds, 1);
+        const service::SelectionFiles files =
+            service::SelectionFiles::of((folder / (x.name + ".selected.jsonl")).string());
+        const report::ReportData report = service::gather_report(file, service::report_settings(run_options, run), pool,
+                                                                 result, files, run.result, seconds, 1);
         service::write_selection_outputs(files, run.result, pool, checkpoints, result, so, source, report);
         x.file = files.selected.filename().string();
         x.ids = files.ids.filename().string();
@@ -284,8 +289,9 @@ void run_compare(const Options& options, const comm::Comm& comm) {
                           "): rerun launch/ab.sh to write it again"));
     }
   }
-  PageInput page{options, columns, selections, heldout, folder.string(),
-                 ab_plan(options, selections, !heldout.empty()), ab_results};
+  PageInput page{options,   columns,         selections,
+                 heldout,   folder.string(), ab_plan(options, selections, !heldout.empty()),
+                 ab_results};
   nlohmann::json summary = compare_json(page);
   summary["options"] = option_list(options);
   staged.write(folder / "compare.json", summary.dump(2) + "\n");

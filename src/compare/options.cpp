@@ -42,8 +42,10 @@ std::vector<select::SelectMethod> parse_methods(const std::string& text) {
   std::vector<select::SelectMethod> methods;
   std::vector<std::string> names(1);
   for (char c : text) {
-    if (c == ',') names.emplace_back();
-    else if (c != ' ' && c != '\t') names.back() += c;
+    if (c == ',')
+      names.emplace_back();
+    else if (c != ' ' && c != '\t')
+      names.back() += c;
   }
   for (const std::string& name : names) {
     if (name.empty()) continue;
@@ -79,12 +81,12 @@ void validate(const CompareOptions& o) {
     throw ConfigError(cat("compare.finetuning_type = '", o.finetuning_type, "' is unknown; use full or lora"));
   }
   if (!(o.epochs > 0) || !(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) {
-    throw ConfigError(cat("compare.epochs = ", o.epochs, " and compare.learning_rate = ", o.learning_rate,
-                          " must be positive"));
+    throw ConfigError(
+        cat("compare.epochs = ", o.epochs, " and compare.learning_rate = ", o.learning_rate, " must be positive"));
   }
   if (o.template_name.empty()) throw ConfigError("compare.template is empty: name a LLaMA-Factory template");
-  if (o.batch_size < 1 || o.gradient_accumulation < 1 || o.cutoff_len < 1 || o.lora_rank < 1 ||
-      o.max_new_tokens < 1 || o.bootstrap < 1) {
+  if (o.batch_size < 1 || o.gradient_accumulation < 1 || o.cutoff_len < 1 || o.lora_rank < 1 || o.max_new_tokens < 1 ||
+      o.bootstrap < 1) {
     throw ConfigError(
         "compare.batch_size, gradient_accumulation, cutoff_len, lora_rank, max_new_tokens and bootstrap must be "
         "at least 1");

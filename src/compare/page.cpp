@@ -59,7 +59,8 @@ nlohmann::json shares(const Columns& c, const std::vector<int64_t>& rows, bool b
   std::vector<int64_t> counts(names.size(), 0);
   for (int64_t r : rows) ++counts[static_cast<std::size_t>(column.ids[static_cast<std::size_t>(r)])];
   nlohmann::json out = nlohmann::json::object();
-  for (std::size_t k = 0; k < names.size(); ++k) out[names[k]] = detail::number(detail::ratio(counts[k], static_cast<int64_t>(rows.size())));
+  for (std::size_t k = 0; k < names.size(); ++k)
+    out[names[k]] = detail::number(detail::ratio(counts[k], static_cast<int64_t>(rows.size())));
   return out;
 }
 
@@ -143,8 +144,8 @@ std::string histogram_svg(const PageInput& input, const std::vector<const Select
   const detail::Histogram h = detail::shared_histogram(samples, 20, std::string(metric) == "length");
   std::vector<report::svg::BarSeries> series;
   for (std::size_t k = 0; k < samples.size(); ++k) {
-    series.push_back({names[k], kPalette[k % std::size(kPalette)],
-                      detail::density(h, k, static_cast<int64_t>(samples[k].size()))});
+    series.push_back(
+        {names[k], kPalette[k % std::size(kPalette)], detail::density(h, k, static_cast<int64_t>(samples[k].size()))});
   }
   return report::svg::histogram(h.edges, series, {label + " of each selection", label, "density", 640, 260, false});
 }
@@ -152,9 +153,10 @@ std::string histogram_svg(const PageInput& input, const std::vector<const Select
 std::string ab_section(const nlohmann::json& plan, const nlohmann::json& results, const std::string& folder) {
   std::string html =
       "<h2>A/B fine-tune</h2><p>Each selection is fine-tuned with the same LLaMA-Factory settings "
-      "(" + escape(cat(plan.value("finetuning_type", ""), ", ", text_of(plan.value("epochs", nlohmann::json())),
-                        " epochs, learning rate ", text_of(plan.value("learning_rate", nlohmann::json())), ", template ",
-                        plan.value("template", ""))) +
+      "(" +
+      escape(cat(plan.value("finetuning_type", ""), ", ", text_of(plan.value("epochs", nlohmann::json())),
+                 " epochs, learning rate ", text_of(plan.value("learning_rate", nlohmann::json())), ", template ",
+                 plan.value("template", ""))) +
       ") once per method and seed, then measured with the base model on the evaluation sets.</p>"
       "<ul><li><b>benchmark</b> (compare.eval_path, the primary row): problems of the kind the paper reports "
       "(AIME, MATH500, MedQA) with checkable answers. The method aims at hard, high-value examples; a separate "
@@ -214,20 +216,19 @@ nlohmann::json compare_json(const PageInput& input) {
   nlohmann::json held = group_json(input, heldout);
   held["file"] = heldout.empty() ? "" : "heldout.jsonl";
   held["seed"] = o.compare.eval_seed;
-  nlohmann::json out = {
-      {"results", o.run.output},
-      {"dataset", o.run.dataset},
-      {"budget", o.select.token_budget > 0 ? o.select.token_budget : o.select.budget},
-      {"budget_unit", o.select.token_budget > 0 ? "tokens" : "examples"},
-      {"methods", o.compare.methods},
-      {"seeds", o.compare.seeds},
-      {"records", c.in.records()},
-      {"pool", group_json(input, pool_rows(input))},
-      {"heldout", held},
-      {"selections", selections},
-      {"overlap", {{"names", names}, {"jaccard", matrix}}},
-      {"tokens", tokens_json(input)},
-      {"ab", input.ab_plan}};
+  nlohmann::json out = {{"results", o.run.output},
+                        {"dataset", o.run.dataset},
+                        {"budget", o.select.token_budget > 0 ? o.select.token_budget : o.select.budget},
+                        {"budget_unit", o.select.token_budget > 0 ? "tokens" : "examples"},
+                        {"methods", o.compare.methods},
+                        {"seeds", o.compare.seeds},
+                        {"records", c.in.records()},
+                        {"pool", group_json(input, pool_rows(input))},
+                        {"heldout", held},
+                        {"selections", selections},
+                        {"overlap", {{"names", names}, {"jaccard", matrix}}},
+                        {"tokens", tokens_json(input)},
+                        {"ab", input.ab_plan}};
   if (!input.ab_results.is_null()) out["ab_results"] = input.ab_results;
   return out;
 }
@@ -241,22 +242,25 @@ std::string compare_html(const PageInput& input, const nlohmann::json& s) {
       "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#f3f3f3}"
       ".note{color:#555}</style></head><body><h1>Selections compared</h1>";
   html += "<p>" +
-          escape(cat("Result file ", text_of(s["results"]), ", dataset ", text_of(s["dataset"]), ": ", text_of(s["records"]),
-                     " records; budget ", text_of(s["budget"]), " ", text_of(s["budget_unit"]), "; methods ",
-                     text_of(s["methods"]), ", ", text_of(s["seeds"]), " seed(s) for the seeded ones (temp, random, s2l); ",
-                     text_of(s["heldout"]["examples"]), " held-out records drawn per source before any selection and kept "
-                     "out of every pool, which holds ", text_of(s["pool"]["examples"]), " candidates.")) +
+          escape(cat("Result file ", text_of(s["results"]), ", dataset ", text_of(s["dataset"]), ": ",
+                     text_of(s["records"]), " records; budget ", text_of(s["budget"]), " ", text_of(s["budget_unit"]),
+                     "; methods ", text_of(s["methods"]), ", ", text_of(s["seeds"]),
+                     " seed(s) for the seeded ones (temp, random, s2l); ", text_of(s["heldout"]["examples"]),
+                     " held-out records drawn per source before any selection and kept "
+                     "out of every pool, which holds ",
+                     text_of(s["pool"]["examples"]), " candidates.")) +
           "</p>";
   std::vector<std::vector<std::string>> rows;
   for (const auto& x : s["selections"]) {
     rows.push_back({text_of(x["name"]), text_of(x["method"]), text_of(x["seed"]), text_of(x["examples"]),
                     detail::format_count(x["training_tokens"].get<int64_t>()), text_of(x["length"]["mean"]),
-                    text_of(x["file"]), x["same_as"].get<std::string>().empty() ? "" : "same records as " + text_of(x["same_as"]),
+                    text_of(x["file"]),
+                    x["same_as"].get<std::string>().empty() ? "" : "same records as " + text_of(x["same_as"]),
                     text_of(x["shortfall"])});
   }
-  html += "<h2>Selections</h2>" +
-          table({"name", "method", "seed", "examples", "training tokens", "mean length", "file", "identical", "shortfall"},
-                rows);
+  html += "<h2>Selections</h2>" + table({"name", "method", "seed", "examples", "training tokens", "mean length", "file",
+                                         "identical", "shortfall"},
+                                        rows);
   rows.clear();
   std::vector<std::string> head{""};
   for (const auto& n : s["overlap"]["names"]) head.push_back(text_of(n));
@@ -284,9 +288,10 @@ std::string compare_html(const PageInput& input, const nlohmann::json& s) {
     }
     html += cat("<h2>Shares per ", std::string(level) == "domains" ? "domain" : "source", "</h2>") + table(h, r);
   }
-  html += "<h2>Difficulty, brittleness and length</h2><p class=note>mean (p10 / median / p90). Difficulty: mean loss "
-          "of the first reasoning tokens at the difficulty checkpoint; brittleness: profile loss at the last "
-          "checkpoint minus the first; length: tokens of the whole example.</p>";
+  html +=
+      "<h2>Difficulty, brittleness and length</h2><p class=note>mean (p10 / median / p90). Difficulty: mean loss "
+      "of the first reasoning tokens at the difficulty checkpoint; brittleness: profile loss at the last "
+      "checkpoint minus the first; length: tokens of the whole example.</p>";
   rows.clear();
   const auto stat_row = [&](const std::string& label, const nlohmann::json& g) {
     rows.push_back({label, stat_cell(g["difficulty"]), stat_cell(g["brittleness"]), stat_cell(g["length"])});

@@ -95,7 +95,8 @@ TEST(ComparePage, EscapesEveryNameAndShowsTheABTables) {
   service::Options options;
   Columns c;
   c.in.checkpoints = 2;
-  c.in.source = service::name_ids({"<script>alert(1)</script>", "<script>alert(1)</script>", "<script>alert(1)</script>"});
+  c.in.source =
+      service::name_ids({"<script>alert(1)</script>", "<script>alert(1)</script>", "<script>alert(1)</script>"});
   c.in.domain = service::name_ids({"d&d", "d&d", "d&d"});
   c.in.status = {0, 0, 0};
   c.in.candidate = {1, 1, 1};

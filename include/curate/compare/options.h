@@ -14,11 +14,11 @@ namespace curate::compare {
 
 struct CompareOptions {
   std::string methods = "temp, random, longest";  // comma-separated select.method names, each once
-  int seeds = 3;                 // selections per seeded method (temp, random, s2l): select.seed + 0..seeds-1
-  int64_t eval_examples = 100;   // held-out split of the scored records, drawn per source before any
-                                 // selection and excluded from every pool (0 = none)
-  uint64_t eval_seed = 0;        // seed of that draw
-  std::string eval_path;         // the user's benchmark (JSONL in any data.* format) with checkable answers
+  int seeds = 3;                        // selections per seeded method (temp, random, s2l): select.seed + 0..seeds-1
+  int64_t eval_examples = 100;          // held-out split of the scored records, drawn per source before any
+                                        // selection and excluded from every pool (0 = none)
+  uint64_t eval_seed = 0;               // seed of that draw
+  std::string eval_path;                // the user's benchmark (JSONL in any data.* format) with checkable answers
   std::string answer_field = "answer";  // field of an evaluation record holding its answer ("" = none)
   std::string extractor = "auto";       // auto, number, boxed or choice: how an answer is read from a text
   std::string output;                   // folder of every compare output (default: OUTPUT stem + .compare)
@@ -31,9 +31,9 @@ struct CompareOptions {
   int64_t gradient_accumulation = 8;
   int64_t cutoff_len = 4096;
   int64_t lora_rank = 8;
-  int64_t max_new_tokens = 1024;   // greedy answers of the evaluation (LLaMA-Factory predict)
-  int64_t bootstrap = 2000;        // resamples of the interval of the difference to random
-  std::string device = "auto";     // cpu (CUDA_VISIBLE_DEVICES="") or auto (what LLaMA-Factory finds)
+  int64_t max_new_tokens = 1024;  // greedy answers of the evaluation (LLaMA-Factory predict)
+  int64_t bootstrap = 2000;       // resamples of the interval of the difference to random
+  std::string device = "auto";    // cpu (CUDA_VISIBLE_DEVICES="") or auto (what LLaMA-Factory finds)
 };
 
 // The option table [compare] (util/option_table.h); none results-affecting.

@@ -94,10 +94,10 @@ struct Options {
   model::EngineOptions engine;  // model.path, perturb.target, run.seed (perturb.seed); [score]; [perturb]
   data::DataOptions data;
   data::PromptOptions prompt;
-  select::FilterOptions filter;    // [filter] which examples the profile pass scores
-  select::SelectOptions select;    // [select] budget, method, clustering
-  PlanOptions plan;                // [plan] throughput table of --plan
-  select::ExportOptions exported;  // [select] format, response_template, compress: how the records are written
+  select::FilterOptions filter;     // [filter] which examples the profile pass scores
+  select::SelectOptions select;     // [select] budget, method, clustering
+  PlanOptions plan;                 // [plan] throughput table of --plan
+  select::ExportOptions exported;   // [select] format, response_template, compress: how the records are written
   compare::CompareOptions compare;  // [compare] --stage compare and the A/B fine-tune it plans
 };
 

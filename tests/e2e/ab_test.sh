@@ -58,6 +58,14 @@ PY
 SLURM_ARRAY_TASK_ID=1 CURATE_ROOT=$root "$root/slurm/ab.sbatch" "$folder" > "$work/item1.log" 2>&1 \
   || { cat "$work/item1.log"; fail "ab.sbatch item 1"; }
 [ -f "$folder/ab/runs/temp-s0/done.json" ] || fail "item 1 (temp-s0) did not finish"
+# A training that fails (here a stand-in for llamafactory-cli that exits 1): the item is not finished.
+code=0; LLAMAFACTORY_CLI=false "$python" "$root/launch/ab/ab.py" run "$folder" 3 > "$work/fail.log" 2>&1 || code=$?
+[ $code -ne 0 ] && grep -q "ab: false failed (exit 1); the end of .*runs/random-s0/train.log" "$work/fail.log" \
+  && [ ! -e "$folder/ab/runs/random-s0/done.json" ] || { cat "$work/fail.log"; fail "a failed training was not reported"; }
+code=0; "$python" "$root/launch/ab/ab.py" table "$folder" > "$work/table.log" 2>&1 || code=$?
+[ $code -ne 0 ] && grep -q "item(s) not finished: base, temp-s1, random-s0" "$work/table.log" \
+  || { cat "$work/table.log"; fail "a table over unfinished items was not refused"; }
+echo "ok: a failed training is named with its log; the table waits for every item"
 # Item 2 was killed in training: a partial model and a log are left, no done.json.
 mkdir -p "$folder/ab/runs/temp-s1/model.partial" && echo junk > "$folder/ab/runs/temp-s1/model.partial/model.safetensors"
 "$root/launch/ab.sh" "$folder" > "$work/ab.log" 2>&1 || { cat "$work/ab.log"; fail "launch/ab.sh"; }

@@ -4,6 +4,7 @@ bootstrap interval of the difference to random (runs and examples resampled toge
 example; compare.bootstrap resamples, fixed seed). Lower loss is better; higher accuracy is better."""
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,12 @@ def interval(d, digits=4, percent=False):
 
 def results(folder, plan, items, finished):
     """The tables from the items named in `finished` (ab.py checked their keys); exits naming the others."""
+    with warnings.catch_warnings():  # nanmean over examples without an answer (or a loss) in every run: NaN
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return _results(folder, plan, items, finished)
+
+
+def _results(folder, plan, items, finished):
     runs = load_runs(folder, plan, items, finished)
     rng = np.random.default_rng(0)
     methods = []

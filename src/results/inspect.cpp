@@ -51,7 +51,13 @@ void inspect_selections(const store::H5File& file, const std::filesystem::path& 
   std::string foreign;  // why a candidate is not this file's
   for (const std::string& name : candidates) {
     if (!std::filesystem::exists(folder / name)) continue;
-    const layout::SelectionFacts facts = layout::read_selection_facts(store::H5File::open(folder / name, false));
+    layout::SelectionFacts facts;
+    try {
+      facts = layout::read_selection_facts(store::H5File::open(folder / name, false));
+    } catch (const StoreError& e) {
+      out << "selection file " << name << " cannot be read: " << e.what() << "\n";
+      continue;
+    }
     if (!facts.results.empty() && facts.results != path.filename().string()) {
       if (name == own || foreign.empty())
         foreign = name + " was made from " + facts.results + " (the result file was moved or copied)";

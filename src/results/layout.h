@@ -33,7 +33,7 @@
 //   /<pass>                   attrs tokens, checkpoints, token_losses (float32, float16 or none)
 //                             and, once a run completes the pass, wall_ms, worker_ms, scored_examples,
 //                             scored_tokens (summed over such runs), ranks (the report's pass costs)
-// STEM.selection.h5 (the selection stage's own file):
+// SEL.selection.h5 (each selection's own file; output_files.h names it):
 //   /selection/selected       i64 [S]  line numbers (/examples/line) of the selected examples, ascending
 //   /selection/{cluster i64, score f32, candidate u8} [N]
 //   /selection/allocation     str [rows + 1] the budget split, a header line first

@@ -189,7 +189,7 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
                          ", quantile ", o.filter.quantile, ")")},
           {"select.method", select::select_method_name(o.select.method)},
           {"select.budget",
-           o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
+           o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget.text, " examples")},
           {"select.allocation / temperature",
            cat(options::name_of(o.select.allocation, select::kAllocationModes), " / ", o.select.temperature)},
           {"select.k_rule / per_cluster",
@@ -402,7 +402,7 @@ report::ReportData gather_report(const store::H5File& f, const Options& options,
   r.dataset = options.run.dataset;
   r.method = select::select_method_name(options.select.method);
   r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens")
-                                             : cat(options.select.budget, " examples");
+                                             : cat(result.budget, " examples");
   r.seed = std::to_string(options.select.seed);
   Facts x;
   x.n = in.source.size();

@@ -173,8 +173,7 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
   // 1 when the candidates' mean loss at the last checkpoint is not the highest (the reference's assertion).
   f.set_attribute(layout::kSelection, "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
   f.set_attribute(layout::kSelection, "method", select::select_method_name(options.select.method));
-  f.set_attribute(layout::kSelection, "budget",
-                  options.select.token_budget > 0 ? options.select.token_budget : options.select.budget);
+  f.set_attribute(layout::kSelection, "budget", result.budget);  // select.budget resolved (a fraction: of the candidates)
   f.set_attribute(layout::kSelection, "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
   f.set_attribute(layout::kSelection, "seed", static_cast<int64_t>(options.select.seed));
   f.set_attribute(layout::kSelection, "results", std::filesystem::path(options.run.output).filename().string());

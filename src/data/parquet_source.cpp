@@ -65,10 +65,10 @@ ordered_json to_json(const arrow::Array& array, int64_t i) {
     case arrow::Type::LIST:
     case arrow::Type::LARGE_LIST:
     case arrow::Type::FIXED_SIZE_LIST: {
-      const auto& list = static_cast<const arrow::BaseListArray<arrow::ListType>&>(array);
       std::shared_ptr<arrow::Array> values;
       int64_t offset = 0, length = 0;
       if (array.type_id() == arrow::Type::LIST) {
+        const auto& list = static_cast<const arrow::ListArray&>(array);
         offset = list.value_offset(i), length = list.value_length(i), values = list.values();
       } else if (array.type_id() == arrow::Type::LARGE_LIST) {
         const auto& large = static_cast<const arrow::LargeListArray&>(array);

@@ -41,7 +41,8 @@ void split_response(const std::string& text, const DataOptions& options, Example
   std::string think_begin = options.think_begin, think_end = options.think_end;
   if (think_begin == "auto") {
     think_begin = think_end = "";
-    for (const auto& [b, e] : {std::pair{"<think>", "</think>"}, {"<|begin_of_thought|>", "<|end_of_thought|>"}}) {
+    using Pair = std::pair<const char*, const char*>;
+    for (const auto& [b, e] : {Pair{"<think>", "</think>"}, Pair{"<|begin_of_thought|>", "<|end_of_thought|>"}}) {
       if (text.find(b) != std::string::npos) {
         think_begin = b, think_end = e;
         break;

@@ -195,8 +195,17 @@ TEST(Check, MarkersThatNeverMatchWarnAndSuggestTheOnesFound) {
   const std::string think =
       R"({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nR\n</think>\n\nA"}]})";
   write_file(dir / "d.jsonl", think + "\n" + think + "\n" + kFlat + "\n");
-  CheckOptions options = on(dir / "d.jsonl");  // default markers: <|begin_of_thought|> ... <|end_of_thought|>
+  CheckOptions options = on(dir / "d.jsonl");
+  // The default, auto: the markers the records use, said in a `detected:` line; no warning to miss.
   CheckReport r = check_dataset(options);
+  EXPECT_EQ(r.marker_records, 2);
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_TRUE(has_line(describe(r, options), "detected: data.think_begin/think_end = auto: <think> ... </think>"));
+  EXPECT_TRUE(has_line(describe(r, options), "reasoning markers '<think>' ... '</think>': found in 2 of 2"));
+  // Markers set to ones the records do not use: a warning naming the ones they do.
+  options.data.think_begin = "<|begin_of_thought|>";
+  options.data.think_end = "<|end_of_thought|>";
+  r = check_dataset(options);
   EXPECT_EQ(r.marker_candidates, 2);  // the flat record has a reasoning field: markers do not apply
   EXPECT_EQ(r.marker_records, 0);
   ASSERT_EQ(r.warnings.size(), 1u);

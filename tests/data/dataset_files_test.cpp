@@ -92,8 +92,8 @@ TEST(DatasetFiles, ShardsOfAFolderOrGlobInNameOrderWithIdsByFileAndLine) {
   std::filesystem::create_directories(dir / "shards" / ".hidden");
   write_file(dir / "shards" / "part-1.jsonl.zst", zstd(lines[4] + "\n" + lines[5] + lines[6]));  // a blank line
   write_file(dir / "shards" / "part-0.jsonl", lines[0] + lines[1] + lines[2] + lines[3].substr(0, lines[3].size() - 1));
-  nlohmann::json rest = nlohmann::json::array();
-  for (std::size_t i = 7; i < lines.size(); ++i) rest.push_back(nlohmann::json::parse(lines[i]));
+  nlohmann::ordered_json rest = nlohmann::ordered_json::array();
+  for (std::size_t i = 7; i < lines.size(); ++i) rest.push_back(nlohmann::ordered_json::parse(lines[i]));
   write_file(dir / "shards" / "part-2.json", rest.dump(1));
   write_file(dir / "shards" / ".hidden" / "x.jsonl", lines[0]);
   write_file(dir / "shards" / "notes.txt", "not data");

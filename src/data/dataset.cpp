@@ -216,14 +216,23 @@ void visit_records(const std::filesystem::path& path, const RecordIndex& index, 
       ::close(fd);
       continue;
     }
-    LineReader reader(files[s].path, static_cast<std::size_t>(std::min<uint64_t>(cap, SIZE_MAX)));
+    // A Parquet file starts at the row group of the first wanted record (earlier groups are not
+    // decoded, their offsets not known); the others are streamed from their start.
+    const auto max_line = static_cast<std::size_t>(std::min<uint64_t>(cap, SIZE_MAX));
+    int64_t rows_skipped = 0;
+    LineReader reader = files[s].format == FileFormat::kParquet
+                            ? LineReader(open_parquet(files[s].path, index.lines[positions[next]] - shard.line_base - 1,
+                                                      &rows_skipped),
+                                         files[s].path, max_line, 0)
+                            : LineReader(files[s].path, max_line);
     Line line;
     while (next < positions.size() && positions[next] < end && reader.next(line)) {
+      line.number += rows_skipped;
       while (next < positions.size() && positions[next] < end &&
              index.lines[positions[next]] == line.number + shard.line_base) {
         const std::size_t p = positions[next++];
-        if (line.offset + shard.offset_base != index.offsets[p]) throw changed(p);
-        visit(p, line.text, line.offset == 0);
+        if (rows_skipped == 0 && line.offset + shard.offset_base != index.offsets[p]) throw changed(p);
+        visit(p, line.text, rows_skipped == 0 && line.offset == 0);
       }
     }
     if (next < positions.size() && positions[next] < end) throw changed(positions[next]);

@@ -17,7 +17,12 @@ namespace fs = std::filesystem;
 constexpr std::array<const char*, 6> kDataSuffixes = {".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".json", ".parquet"};
 constexpr std::array<const char*, 5> kSplits = {"train", "validation", "valid", "dev", "test"};
 
+// Metadata that `datasets` and curate_dist's own exports leave beside the records.
+constexpr std::array<const char*, 4> kMetadata = {"dataset_info.json", "dataset_infos.json", "dataset_dict.json",
+                                                  "state.json"};
+
 bool is_data_file(const std::string& name) {
+  if (std::find(kMetadata.begin(), kMetadata.end(), name) != kMetadata.end()) return false;
   return std::any_of(kDataSuffixes.begin(), kDataSuffixes.end(), [&](const char* s) { return name.ends_with(s); });
 }
 

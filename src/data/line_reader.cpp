@@ -212,6 +212,14 @@ std::unique_ptr<ByteSource> open_source(const std::filesystem::path& path) {
 LineReader::LineReader(const std::filesystem::path& path, std::size_t max_line_bytes)
     : path_(path), source_(open_source(path)), max_line_bytes_(max_line_bytes), buffer_(kBufferBytes, '\0') {}
 
+LineReader::LineReader(std::unique_ptr<ByteSource> source, const std::filesystem::path& path,
+                       std::size_t max_line_bytes, int64_t lines_before)
+    : path_(path),
+      source_(std::move(source)),
+      max_line_bytes_(max_line_bytes),
+      buffer_(kBufferBytes, '\0'),
+      line_number_(lines_before) {}
+
 bool LineReader::fill() {
   if (eof_) return false;
   if (pos_ > 0) {  // keep the unfinished line at the front

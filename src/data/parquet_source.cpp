@@ -110,12 +110,18 @@ ordered_json to_json(const arrow::Array& array, int64_t i) {
 // One row group in memory at a time; each row becomes one JSON object and "\n".
 class ParquetSource : public ByteSource {
  public:
-  explicit ParquetSource(const std::filesystem::path& path) : path_(path) {
+  ParquetSource(const std::filesystem::path& path, int64_t first_row, int64_t* rows_skipped) : path_(path) {
     auto file = arrow::io::ReadableFile::Open(path.string());
     if (!file.ok()) throw fail(file.status().ToString());
     auto reader = parquet::arrow::OpenFile(*file, arrow::default_memory_pool());
     if (!reader.ok()) throw fail(reader.status().ToString());
     reader_ = std::move(*reader);
+    int64_t skipped = 0;  // whole row groups before first_row, from the footer's metadata
+    const auto metadata = reader_->parquet_reader()->metadata();
+    while (group_ < reader_->num_row_groups() && skipped + metadata->RowGroup(group_)->num_rows() <= first_row) {
+      skipped += metadata->RowGroup(group_++)->num_rows();
+    }
+    if (rows_skipped != nullptr) *rows_skipped = skipped;
   }
   std::size_t read(char* buffer, std::size_t capacity) override {
     while (pos_ == pending_.size()) {
@@ -164,13 +170,17 @@ class ParquetSource : public ByteSource {
 
 }  // namespace
 
-std::unique_ptr<ByteSource> open_parquet(const std::filesystem::path& path) {
-  return std::make_unique<ParquetSource>(path);
+std::unique_ptr<ByteSource> open_parquet(const std::filesystem::path& path, int64_t first_row, int64_t* rows_skipped) {
+  try {
+    return std::make_unique<ParquetSource>(path, first_row, rows_skipped);
+  } catch (const parquet::ParquetException& e) {
+    throw DataError("cannot read the Parquet file '" + path.string() + "': " + e.what());
+  }
 }
 
 #else
 
-std::unique_ptr<ByteSource> open_parquet(const std::filesystem::path& path) {
+std::unique_ptr<ByteSource> open_parquet(const std::filesystem::path& path, int64_t, int64_t*) {
   throw DataError("'" + path.string() +
                   "' is a Parquet file, and this curate_dist was built without Arrow: rebuild with pyarrow "
                   "(launch/setup.sh installs it into .venv; cmake finds it there), or convert the file to JSON Lines");

@@ -70,6 +70,21 @@ TEST(DatasetFiles, JsonArrayParquetAndHubFolderReadAsTheJsonLines) {
   EXPECT_TRUE(hub.several);
   EXPECT_NE(hub.description.find("data/ of the folder (train split)"), std::string::npos) << hub.description;
   EXPECT_EQ(resolve_dataset((kFormats / "think.json").string()).description, "one JSON array file");
+
+  // Random access into the Parquet file starts at the row group of the first wanted row (groups of 5).
+  ScratchDir dir;
+  const RecordIndex index = load_or_build_index(kFormats / "think.parquet", dir / "index");
+  ASSERT_EQ(index.size(), 12u);
+  EXPECT_TRUE(index.compressed);
+  for (const std::vector<std::size_t>& wanted : {std::vector<std::size_t>{6, 11}, {0, 5, 10}, {11}}) {
+    const std::vector<ParseResult> records = read_records(kFormats / "think.parquet", index, wanted, with_ids());
+    ASSERT_EQ(records.size(), wanted.size());
+    for (std::size_t k = 0; k < wanted.size(); ++k) {
+      ASSERT_TRUE(records[k].example);
+      EXPECT_EQ(records[k].example->line, static_cast<int64_t>(wanted[k] + 1));
+      EXPECT_EQ(seen({*records[k].example})[0], expected[wanted[k]]);
+    }
+  }
 }
 
 TEST(DatasetFiles, ARecordOfAnArrayOrParquetFileIsItsCompactJson) {
@@ -97,6 +112,7 @@ TEST(DatasetFiles, ShardsOfAFolderOrGlobInNameOrderWithIdsByFileAndLine) {
   write_file(dir / "shards" / "part-2.json", rest.dump(1));
   write_file(dir / "shards" / ".hidden" / "x.jsonl", lines[0]);
   write_file(dir / "shards" / "notes.txt", "not data");
+  write_file(dir / "shards" / "dataset_info.json", "{\"selected\": {}}");  // an export's metadata, not records
 
   const std::vector<std::string> expected = seen(read_all(kFormats / "think.jsonl", with_ids()));
   EXPECT_EQ(seen(read_all(dir / "shards", with_ids())), expected);

@@ -78,4 +78,10 @@ code=$?
 set -e
 [ $code -eq 2 ] && grep -q "select.budget = 601 is above the 600 usable records" plan.log \
   || { cat plan.log; fail "--plan with a budget above the records exited $code"; }
-echo "ok: fractions resolve against the candidates; --plan refuses a count above the usable records (exit 2)"
+set +e
+"$mpiexec" -n 1 "$dist" --config run.ini --data.path shards --output.path shards/run.h5 --test.fake_worker 1 > inside.log 2>&1
+code=$?
+set -e
+[ $code -eq 2 ] && grep -q "lies inside the dataset folder (data.path)" inside.log && [ ! -e shards/run.h5 ] \
+  || { cat inside.log; fail "an output inside the dataset folder exited $code"; }
+echo "ok: fractions resolve against the candidates; --plan refuses a count above the usable records, outputs inside a dataset folder are refused (exit 2)"

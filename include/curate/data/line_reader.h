@@ -35,7 +35,10 @@ const char* format_name(FileFormat format);  // "JSON Lines", "JSON array", "Par
 std::unique_ptr<ByteSource> open_source(const std::filesystem::path& path);
 
 // Parquet rows as JSON Lines (parquet_source.cpp, built with Arrow); throws DataError without Arrow.
-std::unique_ptr<ByteSource> open_parquet(const std::filesystem::path& path);
+// Starts at the row group holding row `first_row` (0-based); `rows_skipped` (optional) receives the
+// rows of the groups before it, which are never decoded.
+std::unique_ptr<ByteSource> open_parquet(const std::filesystem::path& path, int64_t first_row = 0,
+                                         int64_t* rows_skipped = nullptr);
 
 struct Line {
   std::string text;       // without the trailing "\n" or "\r\n"; empty when too_long
@@ -51,6 +54,9 @@ class LineReader {
  public:
   // Lines longer than `max_line_bytes` are reported with too_long and never held in memory whole.
   explicit LineReader(const std::filesystem::path& path, std::size_t max_line_bytes = 64u << 20);
+  // Lines of `source` (read from `path`), numbered from lines_before + 1; offsets count from 0.
+  LineReader(std::unique_ptr<ByteSource> source, const std::filesystem::path& path, std::size_t max_line_bytes,
+             int64_t lines_before);
 
   // Next line, or false at the end of the file. A final line without "\n" is still a line.
   bool next(Line& line);

@@ -58,7 +58,8 @@ grep -q "data.think_begin/think_end = auto: no known reasoning marker" jsonl.log
 grep -q "data.id_field = auto: line numbers" jsonl.log || { cat jsonl.log; fail "no id note"; }
 grep -q "data.id_field = auto: file name:line" shards.log || { cat shards.log; fail "no id note for a folder"; }
 grep -q "2 file(s) of data/ of the folder (train split)" hub.log || { cat hub.log; fail "the hub files are not named"; }
-grep -q "^part-1.jsonl.zst:1$" shards.selected_ids.txt || head -n 3 shards.selected_ids.txt
+! grep -qvE '^part-[0-2]\.json(l|l\.zst)?:[0-9]+$' shards.selected_ids.txt \
+  || { head -n 3 shards.selected_ids.txt; fail "a folder's ids are not FILE:LINE"; }
 # JSON Lines records are written as their bytes; array records as their compact JSON.
 cmp <(head -n 1 jsonl.selected.jsonl | python3 -c "import json,sys; print(json.dumps(json.loads(sys.stdin.read()), separators=(',', ':')))") \
     <(head -n 1 array.selected.jsonl) || fail "an array record is not written as its compact JSON"

@@ -269,9 +269,8 @@ std::vector<std::string> describe(const CheckReport& r, const CheckOptions& opti
   for (const std::string& note : r.detected) lines.push_back("detected: " + note);
   if (!r.chat_template.empty()) lines.push_back(cat("chat template: ", r.chat_template, " (", r.template_reason, ")"));
   if (r.marker_candidates > 0) {
-    lines.push_back(cat("reasoning markers '", r.data.think_begin, "' ... '", r.data.think_end,
-                        "': found in ", thousands(r.marker_records), " of ", thousands(r.marker_candidates),
-                        " assistant texts"));
+    lines.push_back(cat("reasoning markers '", r.data.think_begin, "' ... '", r.data.think_end, "': found in ",
+                        thousands(r.marker_records), " of ", thousands(r.marker_candidates), " assistant texts"));
   }
   if (r.sampled > 0) {
     lines.push_back(cat("tokens (mean over the first ", thousands(r.sampled), " usable examples): prompt ",

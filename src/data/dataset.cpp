@@ -52,7 +52,8 @@ FileStamp stamp(const DatasetFiles& files) {
     total.size += s.size;
     total.mtime_ns = std::max(total.mtime_ns, s.mtime_ns);
     total.ctime_ns = std::max(total.ctime_ns, s.ctime_ns);
-    identities += cat(shard.name, '\t', s.size, '\t', s.mtime_ns, '\t', s.ctime_ns, '\t', s.device, '\t', s.inode, '\n');
+    identities +=
+        cat(shard.name, '\t', s.size, '\t', s.mtime_ns, '\t', s.ctime_ns, '\t', s.device, '\t', s.inode, '\n');
   }
   total.device = hash_bytes(identities).low;
   return total;
@@ -198,8 +199,7 @@ void visit_records(const std::filesystem::path& path, const RecordIndex& index, 
           buffer.resize(std::min(index.lengths[p], cap));
           std::size_t done = 0;
           while (done < buffer.size()) {
-            const ssize_t n =
-                ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(local + done));
+            const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(local + done));
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) throw changed(p);
             done += static_cast<std::size_t>(n);
@@ -220,11 +220,11 @@ void visit_records(const std::filesystem::path& path, const RecordIndex& index, 
     // decoded, their offsets not known); the others are streamed from their start.
     const auto max_line = static_cast<std::size_t>(std::min<uint64_t>(cap, SIZE_MAX));
     int64_t rows_skipped = 0;
-    LineReader reader = files[s].format == FileFormat::kParquet
-                            ? LineReader(open_parquet(files[s].path, index.lines[positions[next]] - shard.line_base - 1,
-                                                      &rows_skipped),
-                                         files[s].path, max_line, 0)
-                            : LineReader(files[s].path, max_line);
+    LineReader reader =
+        files[s].format == FileFormat::kParquet
+            ? LineReader(open_parquet(files[s].path, index.lines[positions[next]] - shard.line_base - 1, &rows_skipped),
+                         files[s].path, max_line, 0)
+            : LineReader(files[s].path, max_line);
     Line line;
     while (next < positions.size() && positions[next] < end && reader.next(line)) {
       line.number += rows_skipped;

@@ -14,7 +14,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 6> kDataSuffixes = {".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".json", ".parquet"};
+constexpr std::array<const char*, 6> kDataSuffixes = {".jsonl",  ".jsonl.gz", ".jsonl.zst",
+                                                      ".ndjson", ".json",     ".parquet"};
 constexpr std::array<const char*, 5> kSplits = {"train", "validation", "valid", "dev", "test"};
 
 // Metadata that `datasets` and curate_dist's own exports leave beside the records.
@@ -70,7 +71,8 @@ std::vector<Shard> folder_shards(const fs::path& root, const std::string& given,
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
-    if (it->is_regular_file() && is_data_file(name)) found.emplace_back(fs::relative(it->path(), root).string(), it->path());
+    if (it->is_regular_file() && is_data_file(name))
+      found.emplace_back(fs::relative(it->path(), root).string(), it->path());
   }
   if (error) throw DataError(cat("cannot list the dataset folder '", given, "': ", error.message()));
   std::sort(found.begin(), found.end());
@@ -125,7 +127,8 @@ DatasetFiles resolve_dataset(const std::string& given) {
                         "folder of such files, a glob, or a folder from `hf download --repo-type dataset`"));
   }
   if (files.shards.empty()) {
-    throw DataError(cat("no data file in '", given, "': looked for *.jsonl, *.jsonl.gz, *.jsonl.zst, *.ndjson, *.json "
+    throw DataError(cat("no data file in '", given,
+                        "': looked for *.jsonl, *.jsonl.gz, *.jsonl.zst, *.ndjson, *.json "
                         "and *.parquet (hidden files skipped)"));
   }
   files.description = cat(files.shards.size(), " file(s) of ", files.description, ": ", list_names(files.shards));
@@ -153,7 +156,8 @@ bool DatasetLines::next(Line& line) {
     shard_lines_ = 0;
     shard_bytes_ = 0;
     reader_.reset();
-    if (++shard_ < files_.shards.size()) reader_ = std::make_unique<LineReader>(files_.shards[shard_].path, max_line_bytes_);
+    if (++shard_ < files_.shards.size())
+      reader_ = std::make_unique<LineReader>(files_.shards[shard_].path, max_line_bytes_);
   }
   return false;
 }

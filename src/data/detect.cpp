@@ -19,9 +19,7 @@ std::string json_escaped(const std::string& text) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
-std::string pair_name(std::size_t kind) {
-  return cat(kKnownMarkers[kind].begin, " ... ", kKnownMarkers[kind].end);
-}
+std::string pair_name(std::size_t kind) { return cat(kKnownMarkers[kind].begin, " ... ", kKnownMarkers[kind].end); }
 
 }  // namespace
 
@@ -72,8 +70,9 @@ bool needs_resolution(const DataOptions& options) {
 std::vector<std::string> resolve_auto(DataOptions& options, const std::string& dataset, const RecordIndex& index) {
   std::vector<std::string> notes;
   if ((options.think_begin == "auto") != (options.think_end == "auto")) {
-    throw ConfigError("data.think_begin and data.think_end are detected together: set both to auto, or both to "
-                      "the markers");
+    throw ConfigError(
+        "data.think_begin and data.think_end are detected together: set both to auto, or both to "
+        "the markers");
   }
   if (options.think_begin == "auto") {
     const MarkerDetection d = detect_markers(dataset);
@@ -83,11 +82,10 @@ std::vector<std::string> resolve_auto(DataOptions& options, const std::string& d
   }
   if (options.id_field == "auto") {
     options.id_field = index.ids_unique ? "id" : "";
-    notes.push_back(index.ids_unique ? cat("data.id_field = auto: \"id\" (all ", index.size(),
-                                           " records have one, all distinct)")
-                    : index.several
-                        ? "data.id_field = auto: file name:line (the records lack a distinct \"id\" field)"
-                        : "data.id_field = auto: line numbers (the records lack a distinct \"id\" field)");
+    notes.push_back(index.ids_unique
+                        ? cat("data.id_field = auto: \"id\" (all ", index.size(), " records have one, all distinct)")
+                    : index.several ? "data.id_field = auto: file name:line (the records lack a distinct \"id\" field)"
+                                    : "data.id_field = auto: line numbers (the records lack a distinct \"id\" field)");
   }
   return notes;
 }

@@ -3,10 +3,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>

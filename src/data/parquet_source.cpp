@@ -152,7 +152,8 @@ class ParquetSource : public ByteSource {
       row_ = 0;
     }
     ordered_json row = ordered_json::object();
-    for (int c = 0; c < batch_->num_columns(); ++c) row[batch_->schema()->field(c)->name()] = to_json(*batch_->column(c), row_);
+    for (int c = 0; c < batch_->num_columns(); ++c)
+      row[batch_->schema()->field(c)->name()] = to_json(*batch_->column(c), row_);
     ++row_;
     pending_ = row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     pos_ = 0;

@@ -1,8 +1,8 @@
 #include "curate/data/record.h"
 
 #include <algorithm>
-#include <utility>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "curate/util/error.h"
 

@@ -139,7 +139,7 @@ void run_job(const Options& given, const comm::Comm& comm) {
     return;
   }
   Options options = given;
-  if (!resolve_data_options(options, comm)) return;  // rank 0 reports why
+  if (!resolve_data_options(options, comm)) return;                              // rank 0 reports why
   if (options.run.stage == Stage::kSelect) return run_selection(options, comm);  // no model needed
   const std::optional<DatasetFacts> dataset = index_dataset(options, comm);
   if (!dataset) return;  // rank 0 reports why

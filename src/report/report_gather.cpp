@@ -188,10 +188,9 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
           {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep,
                          ", quantile ", o.filter.quantile, ")")},
           {"select.method", select::select_method_name(o.select.method)},
-          {"select.budget",
-           o.select.token_budget > 0       ? cat(o.select.token_budget, " tokens")
-           : o.select.budget.is_fraction() ? cat(o.select.budget.text, " of the candidates")
-                                           : cat(o.select.budget.count, " examples")},
+          {"select.budget", o.select.token_budget > 0       ? cat(o.select.token_budget, " tokens")
+                            : o.select.budget.is_fraction() ? cat(o.select.budget.text, " of the candidates")
+                                                            : cat(o.select.budget.count, " examples")},
           {"select.allocation / temperature",
            cat(options::name_of(o.select.allocation, select::kAllocationModes), " / ", o.select.temperature)},
           {"select.k_rule / per_cluster",
@@ -409,8 +408,7 @@ report::ReportData gather_report(const store::H5File& f, const Options& options,
   r.dataset = options.run.dataset;
   r.method = select::select_method_name(options.select.method);
   r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens")
-                                             : cat(result.budget, " examples",
-                                                   fraction_note(options.select.budget));
+                                             : cat(result.budget, " examples", fraction_note(options.select.budget));
   r.seed = std::to_string(options.select.seed);
   Facts x;
   x.n = in.source.size();

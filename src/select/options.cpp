@@ -80,8 +80,8 @@ options::Group select_table(SelectOptions& o) {
   budget.set = [&o](const std::string& text) { o.budget = parse_budget(text); };
   budget.names = "a count (1000) or a fraction of the usable candidates (10%, 0.1)";
   g.add_parsed("select.budget", std::move(budget),
-        "examples to select: a count (1000) or a fraction of the usable candidates, resolved at selection time "
-        "(10%, 0.1)")
+               "examples to select: a count (1000) or a fraction of the usable candidates, resolved at selection time "
+               "(10%, 0.1)")
       .add("select.token_budget", o.token_budget, "> 0: budget in tokens (sum of full lengths) instead")
       .add_enum("select.method", o.method, kSelectMethods,
                 "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
@@ -127,7 +127,8 @@ void validate(const SelectOptions& options) {
     throw ConfigError(cat("select.token_budget = ", options.token_budget, " must be 0 (count examples) or positive"));
   }
   if (options.token_budget == 0 && !options.budget.is_fraction() && options.budget.count < 1) {
-    throw ConfigError(cat("select.budget = ", options.budget.count, " must be at least 1 (or set select.token_budget)"));
+    throw ConfigError(
+        cat("select.budget = ", options.budget.count, " must be at least 1 (or set select.token_budget)"));
   }
   if (!(options.temperature > 0.0) || !std::isfinite(options.temperature)) {
     throw ConfigError(cat("select.temperature = ", options.temperature, " must be a positive finite number"));

@@ -144,8 +144,7 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
                   std::count(input.kept.begin(), input.kept.end(), uint8_t{1}), " candidates: ", result.budget,
                   " examples"));
   }
-  const Allocation allocation =
-      allocate_hierarchical(stats, result.budget, options.temperature, options.allocation);
+  const Allocation allocation = allocate_hierarchical(stats, result.budget, options.temperature, options.allocation);
 
   result.loss_not_rising = !last_mean_highest(input);
   warn_reference_departures(result.loss_not_rising, allocation.rows, source_names, domain_names);
@@ -187,7 +186,7 @@ std::string budget_shortfall(const SelectInput& input, const SelectResult& resul
   }
   if (taken >= budget) return "";
   const std::string unit = tokens ? " tokens" : " examples";
-  const std::string asked = tokens                       ? cat("select.token_budget = ", budget)
+  const std::string asked = tokens                         ? cat("select.token_budget = ", budget)
                             : options.budget.is_fraction() ? cat("select.budget = ", options.budget.text, " = ", budget)
                                                            : cat("select.budget = ", budget);
   const std::string what =

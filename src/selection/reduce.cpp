@@ -173,7 +173,8 @@ void write_selection_file(const std::filesystem::path& path, const std::vector<i
   // 1 when the candidates' mean loss at the last checkpoint is not the highest (the reference's assertion).
   f.set_attribute(layout::kSelection, "loss_not_rising", static_cast<int64_t>(result.loss_not_rising ? 1 : 0));
   f.set_attribute(layout::kSelection, "method", select::select_method_name(options.select.method));
-  f.set_attribute(layout::kSelection, "budget", result.budget);  // select.budget resolved (a fraction: of the candidates)
+  f.set_attribute(layout::kSelection, "budget",
+                  result.budget);  // select.budget resolved (a fraction: of the candidates)
   f.set_attribute(layout::kSelection, "budget_setting", options.select.budget.text);  // as written: "10%" or "40"
   f.set_attribute(layout::kSelection, "budget_unit", options.select.token_budget > 0 ? "tokens" : "examples");
   f.set_attribute(layout::kSelection, "seed", static_cast<int64_t>(options.select.seed));

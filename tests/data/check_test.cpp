@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <zlib.h>
 #include <zstd.h>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 #include <sstream>

@@ -61,7 +61,7 @@ TEST(DatasetFiles, JsonArrayParquetAndHubFolderReadAsTheJsonLines) {
   EXPECT_EQ(expected[0], "ex-01|math_a|\n1 plus 1 is 2; café x.\n|\n\n2|user:What is 1 + 1?");
   EXPECT_EQ(seen(read_all(kFormats / "think.json", with_ids())), expected);
   EXPECT_EQ(seen(read_all(kFormats / "think.parquet", with_ids())), expected);  // three row groups
-  EXPECT_EQ(seen(read_all(kFormats / "hub", with_ids())), expected);           // train split only
+  EXPECT_EQ(seen(read_all(kFormats / "hub", with_ids())), expected);            // train split only
 
   const DatasetFiles hub = resolve_dataset((kFormats / "hub").string());
   ASSERT_EQ(hub.shards.size(), 2u);
@@ -88,7 +88,8 @@ TEST(DatasetFiles, JsonArrayParquetAndHubFolderReadAsTheJsonLines) {
 }
 
 TEST(DatasetFiles, ARecordOfAnArrayOrParquetFileIsItsCompactJson) {
-  const std::string first_line = read_file(kFormats / "think.jsonl").substr(0, read_file(kFormats / "think.jsonl").find('\n'));
+  const std::string first_line =
+      read_file(kFormats / "think.jsonl").substr(0, read_file(kFormats / "think.jsonl").find('\n'));
   for (const char* name : {"think.json", "think.parquet"}) {
     LineReader reader(kFormats / name);
     Line line;
@@ -141,7 +142,8 @@ TEST(DatasetFiles, ShardsOfAFolderOrGlobInNameOrderWithIdsByFileAndLine) {
     EXPECT_EQ(records[k].example->reasoning, examples[wanted[k]].reasoning);
   }
   std::vector<std::string> raw;
-  read_raw_records(dir / "shards", index, wanted, [&](std::size_t, std::string_view bytes) { raw.emplace_back(bytes); });
+  read_raw_records(dir / "shards", index, wanted,
+                   [&](std::size_t, std::string_view bytes) { raw.emplace_back(bytes); });
   for (std::size_t k = 0; k < wanted.size(); ++k) {
     std::string line = lines[wanted[k]];
     line.pop_back();
@@ -204,17 +206,19 @@ TEST(Detect, ReasoningMarkersOfEachKindNoneAndMixed) {
 
 TEST(Detect, IdFieldWhenEveryRecordHasADistinctOne) {
   ScratchDir dir;
-  write_file(dir / "unique.jsonl", "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
-                                   "{\"id\": 7, \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
-                                   "{\"id\": \"7\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n");
-  write_file(dir / "duplicate.jsonl", "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
-                                      "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n");
-  write_file(dir / "missing.jsonl", "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
-                                    "{\"prompt\": \"p\", \"reasoning\": \"r\"}\n");
+  write_file(dir / "unique.jsonl",
+             "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
+             "{\"id\": 7, \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
+             "{\"id\": \"7\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n");
+  write_file(dir / "duplicate.jsonl",
+             "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
+             "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n");
+  write_file(dir / "missing.jsonl",
+             "{\"id\": \"a\", \"prompt\": \"p\", \"reasoning\": \"r\"}\n"
+             "{\"prompt\": \"p\", \"reasoning\": \"r\"}\n");
   const auto resolve = [&](const char* name) {
     DataOptions options;
-    const std::vector<std::string> notes =
-        resolve_auto(options, (dir / name).string(), build_index(dir / name));
+    const std::vector<std::string> notes = resolve_auto(options, (dir / name).string(), build_index(dir / name));
     EXPECT_EQ(notes.size(), 2u);
     EXPECT_NE(options.think_begin, "auto");  // resolved together
     return std::pair{options.id_field, notes.back()};
@@ -226,8 +230,8 @@ TEST(Detect, IdFieldWhenEveryRecordHasADistinctOne) {
   EXPECT_EQ(resolve("missing.jsonl").first, "");
   DataOptions half;
   half.think_begin = "<think>";
-  EXPECT_THROW_WITH(resolve_auto(half, (dir / "unique.jsonl").string(), build_index(dir / "unique.jsonl")),
-                    ConfigError, "together");
+  EXPECT_THROW_WITH(resolve_auto(half, (dir / "unique.jsonl").string(), build_index(dir / "unique.jsonl")), ConfigError,
+                    "together");
 }
 
 }  // namespace

@@ -42,10 +42,10 @@ struct CheckReport {
     std::string first_detail;  // its detail ("missing field \"prompt\"")
   };
   std::string file_kind;  // "JSON Lines", "JSON Lines (gzip)", "JSON array", "Parquet", or the files of a folder
-  DataOptions data;                    // the data options the check read with (its auto settings resolved)
-  std::vector<std::string> detected;   // what each auto setting resolved to (detect.h), when the check resolved it
-  int64_t records = 0;    // non-blank lines read
-  bool all_read = true;   // false when max_records stopped the reading
+  DataOptions data;       // the data options the check read with (its auto settings resolved)
+  std::vector<std::string> detected;  // what each auto setting resolved to (detect.h), when the check resolved it
+  int64_t records = 0;                // non-blank lines read
+  bool all_read = true;               // false when max_records stopped the reading
   int64_t usable = 0;
   std::map<std::string, int64_t> formats;  // usable records by format (sharegpt, messages, flat, pretokenized)
   std::map<std::string, int64_t> sources;  // usable records by source (the data.source_field value)

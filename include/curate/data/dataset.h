@@ -60,8 +60,8 @@ struct RecordIndex {
   int64_t file_ctime_ns = 0;                 // no user can set it back: an edit whose mtime was restored is seen too
   uint64_t file_device = 0, file_inode = 0;  // a file renamed over the dataset, or a copy, is indexed again
                                              // (several files: a digest of every file's identity, and the count)
-  ContentHash content;  // XXH3_128 of the file's bytes as stored (a .gz/.zst file: its compressed bytes); several
-                        // files: of their "name\tsize\thash" lines
+  ContentHash content;      // XXH3_128 of the file's bytes as stored (a .gz/.zst file: its compressed bytes); several
+                            // files: of their "name\tsize\thash" lines
   bool compressed = false;  // some file is read by streaming (IndexedShard::streamed)
   bool several = false;     // DatasetFiles::several: ids without data.id_field are "name:line"
   bool ids_unique = false;  // every record is a JSON object with an "id" string or integer, all distinct

@@ -52,10 +52,10 @@ class DatasetLines {
   std::size_t max_line_bytes_;
   std::size_t shard_ = 0;
   std::unique_ptr<LineReader> reader_;
-  int64_t line_base_ = 0;    // lines of the shards before this one
+  int64_t line_base_ = 0;     // lines of the shards before this one
   uint64_t offset_base_ = 0;  // bytes of the shards before this one
-  int64_t shard_lines_ = 0;    // lines of this shard so far
-  uint64_t shard_bytes_ = 0;   // bytes of this shard so far
+  int64_t shard_lines_ = 0;   // lines of this shard so far
+  uint64_t shard_bytes_ = 0;  // bytes of this shard so far
 };
 
 }  // namespace curate::data

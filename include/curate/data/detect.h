@@ -22,10 +22,10 @@ inline constexpr KnownMarkers kKnownMarkers[] = {{"<think>", "</think>"},
                                                  {"<|begin_of_thought|>", "<|end_of_thought|>"}};
 
 struct MarkerDetection {
-  std::string begin, end;          // the markers to use; both empty: none (an assistant text is all reasoning)
-  int64_t sampled = 0;             // non-blank records looked at
-  std::vector<int64_t> found;      // per kKnownMarkers entry: sampled records holding its begin marker
-  std::string note;                // what was found and chosen, for the log and `curate_tool check`
+  std::string begin, end;      // the markers to use; both empty: none (an assistant text is all reasoning)
+  int64_t sampled = 0;         // non-blank records looked at
+  std::vector<int64_t> found;  // per kKnownMarkers entry: sampled records holding its begin marker
+  std::string note;            // what was found and chosen, for the log and `curate_tool check`
 };
 
 // Looks at the first `sample` non-blank records of `dataset` (dataset_files.h) for each known begin

@@ -41,13 +41,13 @@ std::unique_ptr<ByteSource> open_parquet(const std::filesystem::path& path, int6
                                          int64_t* rows_skipped = nullptr);
 
 struct Line {
-  std::string text;       // without the trailing "\n" or "\r\n"; empty when too_long
-  int64_t number = 0;     // 1-based line number
-  uint64_t offset = 0;    // byte offset of the line start in the decompressed stream
-  uint64_t length = 0;    // bytes of the line, terminator included
-  bool too_long = false;  // longer than max_line_bytes: text dropped, the reader moved past it
-  std::size_t shard = 0;  // DatasetLines: the file of the dataset the line is in (its index) ...
-  int64_t shard_line = 0; // ... and its 1-based line (record) number in that file
+  std::string text;        // without the trailing "\n" or "\r\n"; empty when too_long
+  int64_t number = 0;      // 1-based line number
+  uint64_t offset = 0;     // byte offset of the line start in the decompressed stream
+  uint64_t length = 0;     // bytes of the line, terminator included
+  bool too_long = false;   // longer than max_line_bytes: text dropped, the reader moved past it
+  std::size_t shard = 0;   // DatasetLines: the file of the dataset the line is in (its index) ...
+  int64_t shard_line = 0;  // ... and its 1-based line (record) number in that file
 };
 
 class LineReader {

@@ -13,7 +13,7 @@
 namespace curate::data {
 
 struct DataOptions {
-  std::string format = "auto";  // auto, sharegpt, flat, pretokenized (auto: by the keys of each line)
+  std::string format = "auto";    // auto, sharegpt, flat, pretokenized (auto: by the keys of each line)
   std::string id_field = "auto";  // field holding a stable id; empty = the line number; auto: "id" when every
                                   // record has a distinct one (RecordIndex::ids_unique), else the line number
   std::string source_field = "source";
@@ -25,9 +25,9 @@ struct DataOptions {
   std::string reasoning_field = "reasoning";             // flat: reasoning text; empty = take it from response_field
   std::string answer_field = "distilled_answer_string";  // flat: final answer (optional)
   std::string response_field = "response";               // flat: assistant text holding the reasoning between markers
-  std::string think_begin = "auto";  // reasoning markers inside an assistant text; auto: the known pair the
-  std::string think_end = "auto";    // records use (detect.h: <think>...</think> or OpenThoughts' markers)
-  std::string ids_field = "input_ids";                    // pretokenized: token ids
+  std::string think_begin = "auto";     // reasoning markers inside an assistant text; auto: the known pair the
+  std::string think_end = "auto";       // records use (detect.h: <think>...</think> or OpenThoughts' markers)
+  std::string ids_field = "input_ids";  // pretokenized: token ids
   std::string reasoning_start_field = "reasoning_start";  // pretokenized: index of the first reasoning token
   int64_t max_line_bytes = 16 << 20;                      // longer lines are skipped with a reason
   int64_t max_prompt_tokens = 0;  // records whose prompt (the tokens before the first scored one) is longer

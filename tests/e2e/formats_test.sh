@@ -69,6 +69,15 @@ echo "ok: a JSON array, shard folders, a glob, a hub folder (and Parquet) select
 "$mpiexec" -n 1 "$dist" --config run.ini --data.path clean.jsonl --output.path jsonl.h5 --test.fake_worker 1 \
   --data.think_begin '' --data.think_end '' --data.id_field '' > resume.log 2>&1 || { cat resume.log; fail "the resolved settings did not resume"; }
 
+# ... and other markers than those detected are a changed setting, named, never a silent resume.
+set +e
+"$mpiexec" -n 1 "$dist" --config run.ini --data.path clean.jsonl --output.path jsonl.h5 --test.fake_worker 1 \
+  --data.think_begin '<think>' --data.think_end '</think>' > changed.log 2>&1
+code=$?
+set -e
+[ $code -eq 2 ] && grep -q "data.think_begin: .* -> <think>" changed.log \
+  || { cat changed.log; fail "other markers than the detected ones exited $code"; }
+
 run fraction clean.jsonl --select.budget 10%
 grep -q "select.budget = 10% of [0-9]* candidates" fraction.log || { cat fraction.log; fail "the fraction is not logged"; }
 candidates=$(sed -n 's/.*select.budget = 10% of \([0-9]*\) candidates.*/\1/p' fraction.log | head -n 1)

@@ -164,8 +164,9 @@ void check_positions(const std::filesystem::path& path, const RecordIndex& index
 // The files of `path` as the index knows them. Throws DataError when they are other files now.
 std::vector<Shard> indexed_files(const std::filesystem::path& path, const RecordIndex& index) {
   DatasetFiles files = resolve_dataset(path.string());
-  bool same = files.shards.size() == index.shards.size();
-  for (std::size_t i = 0; same && i < files.shards.size(); ++i) same = files.shards[i].name == index.shards[i].name;
+  bool same = files.several == index.several && files.shards.size() == index.shards.size();
+  for (std::size_t i = 0; same && files.several && i < files.shards.size(); ++i)  // one file may be renamed
+    same = files.shards[i].name == index.shards[i].name;
   if (!same) {
     throw DataError("the files of '" + path.string() +
                     "' are not those it was indexed from (a file was added, removed or renamed); rerun to index it "

@@ -158,6 +158,17 @@ TEST(DatasetFiles, ShardsOfAFolderOrGlobInNameOrderWithIdsByFileAndLine) {
   EXPECT_THROW_WITH(read_records(dir / "shards", index, wanted, by_line), DataError, "not those it was indexed from");
 }
 
+TEST(DatasetFiles, ARenamedFileIsStillItsIndexsFile) {
+  ScratchDir dir;
+  write_file(dir / "a.jsonl", read_file(kFormats / "think.jsonl"));
+  const RecordIndex index = load_or_build_index(dir / "a.jsonl", dir / "index");
+  std::filesystem::rename(dir / "a.jsonl", dir / "b.jsonl");
+  const std::vector<std::size_t> wanted = {3};
+  const std::vector<ParseResult> records = read_records(dir / "b.jsonl", index, wanted, with_ids());
+  ASSERT_TRUE(records[0].example);
+  EXPECT_EQ(records[0].example->id, "ex-04");
+}
+
 TEST(DatasetFiles, RefusesWhatItCannotRead) {
   ScratchDir dir;
   EXPECT_THROW_WITH(resolve_dataset((dir / "missing.jsonl").string()), DataError, "does not exist");

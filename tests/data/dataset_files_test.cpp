@@ -60,6 +60,11 @@ TEST(DatasetFiles, JsonArrayParquetAndHubFolderReadAsTheJsonLines) {
   ASSERT_EQ(expected.size(), 12u);
   EXPECT_EQ(expected[0], "ex-01|math_a|\n1 plus 1 is 2; café x.\n|\n\n2|user:What is 1 + 1?");
   EXPECT_EQ(seen(read_all(kFormats / "think.json", with_ids())), expected);
+#ifndef CURATE_TEST_HAVE_ARROW  // a build without pyarrow: Parquet is refused, saying how to get it
+  EXPECT_THROW_WITH(read_all(kFormats / "think.parquet", with_ids()), DataError, "built without Arrow",
+                    "rebuild with pyarrow");
+  GTEST_SKIP() << "built without Arrow (pyarrow): the Parquet reading below is not compiled in";
+#endif
   EXPECT_EQ(seen(read_all(kFormats / "think.parquet", with_ids())), expected);  // three row groups
   EXPECT_EQ(seen(read_all(kFormats / "hub", with_ids())), expected);            // train split only
 
@@ -90,7 +95,12 @@ TEST(DatasetFiles, JsonArrayParquetAndHubFolderReadAsTheJsonLines) {
 TEST(DatasetFiles, ARecordOfAnArrayOrParquetFileIsItsCompactJson) {
   const std::string first_line =
       read_file(kFormats / "think.jsonl").substr(0, read_file(kFormats / "think.jsonl").find('\n'));
-  for (const char* name : {"think.json", "think.parquet"}) {
+#ifdef CURATE_TEST_HAVE_ARROW
+  const std::vector<const char*> names = {"think.json", "think.parquet"};
+#else
+  const std::vector<const char*> names = {"think.json"};
+#endif
+  for (const char* name : names) {
     LineReader reader(kFormats / name);
     Line line;
     ASSERT_TRUE(reader.next(line));

@@ -46,7 +46,14 @@ run() {  # run NAME DATA_PATH [options]: a fake-worker run of the whole job
 }
 run jsonl clean.jsonl
 inputs="array:data.json shards:shards hub:hub glob:shards/part-*"
-if [ -e data.parquet ]; then inputs="$inputs parquet:data.parquet"; else echo "note: python3 has no pyarrow; Parquet not tried here"; fi
+if [ ! -e data.parquet ]; then
+  echo "note: python3 has no pyarrow; Parquet not tried here"
+elif "$tool" check --input data.parquet > parquet_check.log 2>&1; then
+  inputs="$inputs parquet:data.parquet"
+else
+  grep -q "built without Arrow: rebuild with pyarrow" parquet_check.log || { cat parquet_check.log; fail "Parquet: neither read nor refused"; }
+  echo "note: this build has no Arrow (pyarrow); Parquet is refused as it should be"
+fi
 for entry in $inputs; do
   name=${entry%%:*} data=${entry#*:}
   run "$name" "$data"

@@ -44,6 +44,12 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q "torch==$TORCH_VERSION"
 fi
+# pyarrow ships Arrow C++ and Parquet (headers and libraries): curate_dist reads Parquet datasets with them
+# (cmake/CurateArrow.cmake finds them in .venv, as cmake/CurateTorch.cmake finds libtorch).
+if ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('pyarrow') is None)" 2>/dev/null; then
+  echo "setup: installing pyarrow into .venv (Parquet datasets)"
+  .venv/bin/pip install -q pyarrow
+fi
 if [ "$with_peer" -eq 1 ] && ! .venv/bin/python -c "import transformers" 2>/dev/null; then
   echo "setup: installing transformers into .venv (benchmark peer)"
   .venv/bin/pip install -q transformers numpy

@@ -218,7 +218,8 @@ nlohmann::json compare_json(const PageInput& input) {
   held["seed"] = o.compare.eval_seed;
   nlohmann::json out = {{"results", o.run.output},
                         {"dataset", o.run.dataset},
-                        {"budget", o.select.token_budget > 0 ? o.select.token_budget : o.select.budget},
+                        {"budget", o.select.token_budget > 0 ? nlohmann::json(o.select.token_budget)
+                                                             : nlohmann::json(o.select.budget.text)},
                         {"budget_unit", o.select.token_budget > 0 ? "tokens" : "examples"},
                         {"methods", o.compare.methods},
                         {"seeds", o.compare.seeds},

@@ -38,7 +38,9 @@ options::Group general_table(Options& o) {
                    "GPU-hours from the [plan] table) without loading a model, then exit")
       .add("model.path", o.engine.model, "base model folder (config.json + safetensors)")
       .add("model.tokenizer", o.run.tokenizer, "tokenizer folder (default: model.path)")
-      .add("data.path", o.run.dataset, "dataset JSONL (plain, .gz or .zst)")
+      .add("data.path", o.run.dataset,
+           "dataset: JSONL (plain, .gz or .zst), a JSON array, Parquet, a folder or glob of such files, or a folder "
+           "from `hf download --repo-type dataset` (its train split)")
       .add("output.path", o.run.output, "HDF5 result file; rerun the same configuration to resume it")
       .add("perturb.target", o.engine.target,
            "fine-tuned model folder: the direction of the profile checkpoints (empty: Gaussian family)");
@@ -191,7 +193,8 @@ bool parse_options(int argc, char** argv, Options& options) {
 
 void validate(Options& o) {
   if (o.engine.model.empty()) throw ConfigError("model.path is required: a Hugging Face model folder");
-  if (o.run.dataset.empty()) throw ConfigError("data.path is required: a JSONL dataset");
+  if (o.run.dataset.empty())
+    throw ConfigError("data.path is required: a dataset (JSONL, JSON array, Parquet, or a folder of them)");
   select::validate(o.filter);
   select::validate(o.select);
   select::validate(o.exported);

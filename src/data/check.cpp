@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "curate/data/dataset.h"
+#include "curate/data/dataset_files.h"
+#include "curate/data/detect.h"
 #include "curate/data/line_reader.h"
 #include "curate/data/tokenizer.h"
 #include "curate/util/error.h"
@@ -14,13 +17,6 @@
 
 namespace curate::data {
 namespace {
-
-// Reasoning markers of public datasets, suggested when data.think_begin never matches.
-struct Markers {
-  const char* begin;
-  const char* end;
-};
-constexpr Markers kKnownMarkers[] = {{"<think>", "</think>"}, {"<|begin_of_thought|>", "<|end_of_thought|>"}};
 
 std::string thousands(int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n), out;
@@ -90,39 +86,16 @@ std::vector<std::string> CheckReport::top_skips(std::size_t top) const {
 }
 
 std::string sniff_data_file(const std::filesystem::path& path) {
-  unsigned char magic[4] = {0, 0, 0, 0};
-  {
-    std::ifstream raw(path, std::ios::binary);
-    if (!raw) throw DataError("cannot open the dataset '" + path.string() + "': check data.path");
+  const DatasetFiles files = resolve_dataset(path.string());
+  if (files.several) return files.description;
+  const Shard& file = files.shards.front();
+  std::string kind = format_name(file.format);
+  if (file.format != FileFormat::kParquet) {
+    unsigned char magic[4] = {0, 0, 0, 0};
+    std::ifstream raw(file.path, std::ios::binary);
     raw.read(reinterpret_cast<char*>(magic), 4);
-  }
-  if (magic[0] == 'P' && magic[1] == 'A' && magic[2] == 'R' && magic[3] == '1') {
-    throw DataError("'" + path.string() +
-                    "' is a Parquet file; curate_dist reads JSON Lines. Convert it with: python3 -c "
-                    "\"import pandas as pd; pd.read_parquet('" +
-                    path.string() + "').to_json('" + path.stem().string() +
-                    ".jsonl', orient='records', lines=True, force_ascii=False)\"");
-  }
-  std::string kind = "JSON Lines";
-  if (magic[0] == 0x1f && magic[1] == 0x8b) kind += " (gzip)";
-  if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) kind += " (zstd)";
-  // The first non-blank character of the decompressed text: '[' is a JSON array, not JSON Lines.
-  auto source = open_source(path);
-  char buffer[4096];
-  bool bom_checked = false;
-  for (std::size_t n; (n = source->read(buffer, sizeof buffer)) > 0;) {
-    std::string_view text(buffer, n);
-    if (!bom_checked && text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-    bom_checked = true;
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) continue;
-    if (text[first] == '[') {
-      throw DataError("'" + path.string() +
-                      "' is one JSON array; curate_dist reads JSON Lines (one object a line). "
-                      "Convert it with: jq -c '.[]' '" +
-                      path.string() + "' > '" + path.stem().string() + ".jsonl'");
-    }
-    break;
+    if (magic[0] == 0x1f && magic[1] == 0x8b) kind += " (gzip)";
+    if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) kind += " (zstd)";
   }
   return kind;
 }
@@ -151,10 +124,16 @@ void count_out_of_vocabulary(const std::vector<Example>& sample, const std::vect
   }
 }
 
-CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out) {
+CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) {
+  CheckOptions options = given;
   validate(options.data);
   CheckReport report;
   report.file_kind = sniff_data_file(options.input);
+  if (needs_resolution(options.data)) {  // the job resolves them before its check; `curate_tool check` here
+    const RecordIndex index = options.data.id_field == "auto" ? build_index(options.input) : RecordIndex{};
+    report.detected = resolve_auto(options.data, options.input, index);
+  }
+  report.data = options.data;
 
   std::optional<Tokenizer> tokenizer;
   ChatTemplate chat;
@@ -171,7 +150,7 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
 
   std::vector<Example> sample;  // the first usable examples: token statistics and previews
   const auto wanted = static_cast<std::size_t>(std::max(options.token_sample, options.preview));
-  LineReader reader(options.input, static_cast<std::size_t>(options.data.max_line_bytes));
+  DatasetLines reader(options.input, static_cast<std::size_t>(options.data.max_line_bytes));
   Line line;
   while (reader.next(line)) {
     if (!line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -201,7 +180,7 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
     if (result.example->reasoning_from_text) {
       ++report.marker_candidates;
       if (result.example->reasoning_marked) ++report.marker_records;
-      for (const Markers& m : kKnownMarkers) {
+      for (const KnownMarkers& m : kKnownMarkers) {
         if (m.begin != begin_raw && (line.text.find(m.begin) != std::string::npos ||
                                      line.text.find(json_escaped(m.begin)) != std::string::npos)) {
           ++known_marker_records[m.begin];
@@ -210,6 +189,8 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
     }
     if (sample.size() < wanted) {
       result.example->offset = line.offset;
+      if (reader.files().several && !has_id_field(options.data))
+        result.example->id = cat(reader.files().shards[line.shard].name, ":", line.shard_line);
       sample.push_back(std::move(*result.example));
     }
   }
@@ -218,7 +199,7 @@ CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out
     std::string warning = cat(
         "data.think_begin '", options.data.think_begin, "' occurs in none of the ", thousands(report.marker_candidates),
         " records whose reasoning comes from an assistant text: each whole text counts as the reasoning");
-    for (const Markers& m : kKnownMarkers) {
+    for (const KnownMarkers& m : kKnownMarkers) {
       if (auto it = known_marker_records.find(m.begin); it != known_marker_records.end()) {
         warning += cat("; ", thousands(it->second), " of them hold '", m.begin, "': set data.think_begin = ", m.begin,
                        " and data.think_end = ", m.end);
@@ -285,11 +266,11 @@ std::vector<std::string> describe(const CheckReport& r, const CheckOptions& opti
     lines.push_back("formats (data.format = " + options.data.format + "): " + formats);
   }
   for (const std::string& skip : r.top_skips(r.skipped.size())) lines.push_back("skipped: " + skip);
+  for (const std::string& note : r.detected) lines.push_back("detected: " + note);
   if (!r.chat_template.empty()) lines.push_back(cat("chat template: ", r.chat_template, " (", r.template_reason, ")"));
   if (r.marker_candidates > 0) {
-    lines.push_back(cat("reasoning markers '", options.data.think_begin, "' ... '", options.data.think_end,
-                        "': found in ", thousands(r.marker_records), " of ", thousands(r.marker_candidates),
-                        " assistant texts"));
+    lines.push_back(cat("reasoning markers '", r.data.think_begin, "' ... '", r.data.think_end, "': found in ",
+                        thousands(r.marker_records), " of ", thousands(r.marker_candidates), " assistant texts"));
   }
   if (r.sampled > 0) {
     lines.push_back(cat("tokens (mean over the first ", thousands(r.sampled), " usable examples): prompt ",
@@ -317,6 +298,14 @@ void require_usable(const CheckReport& report, const CheckOptions& options) {
                   : "\ncheck data.format and the data.*_field options (curate_tool check --help)"));
 }
 
+void require_budget(const CheckReport& report, const CheckOptions& options) {
+  if (options.budget <= 0 || !report.all_read || options.budget <= report.usable) return;
+  throw ConfigError(cat("select.budget = ", options.budget, " is above the ", thousands(report.usable),
+                        " usable records of ", options.input,
+                        ": the selection could not meet it; lower select.budget, or give a fraction of the usable "
+                        "records (select.budget = 10%)"));
+}
+
 void run_check(const CheckOptions& options, std::ostream& out) {
   if (options.input.empty()) throw ConfigError("check needs --input (or data.path in --config)");
   std::ostringstream previews;
@@ -325,6 +314,7 @@ void run_check(const CheckOptions& options, std::ostream& out) {
   out << previews.str();
   out.flush();
   require_usable(report, options);
+  require_budget(report, options);
 }
 
 }  // namespace curate::data

@@ -1,11 +1,14 @@
 #include "curate/data/commands.h"
 
+#include "curate/data/detect.h"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "curate/data/dataset.h"
+#include "curate/data/detect.h"
 #include "curate/data/line_reader.h"
 #include "curate/data/tokenizer.h"
 #include "curate/util/atomic_file.h"
@@ -102,7 +105,12 @@ void run_prepare(const PrepareOptions& options) {
   const std::string report_path = options.report.empty() ? options.output + ".skipped.tsv" : options.report;
   std::ofstream report(report_path, std::ios::trunc);
   if (!report) throw StoreError("cannot create '" + report_path + "': check that the folder exists and is writable");
-  DatasetReader reader(options.input, options.data, &report);
+  DataOptions data = options.data;
+  if (needs_resolution(data)) {  // as the job: the markers and id field the records use, said in the log
+    const RecordIndex index = data.id_field == "auto" ? build_index(options.input) : RecordIndex{};
+    for (const std::string& note : resolve_auto(data, options.input, index)) log::info(note);
+  }
+  DatasetReader reader(options.input, data, &report);
   StagedFiles staged;  // the output appears whole or not at all
   const std::filesystem::path temporary = staged.stage(options.output);
   std::ofstream out = open_output(temporary);

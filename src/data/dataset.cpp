@@ -9,6 +9,9 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <unordered_set>
 
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
@@ -18,7 +21,7 @@
 namespace curate::data {
 namespace {
 
-constexpr char kIndexMagic[8] = {'C', 'U', 'R', 'I', 'D', 'X', '2', '\n'};  // 2: identity and content hash
+constexpr char kIndexMagic[8] = {'C', 'U', 'R', 'I', 'D', 'X', '3', '\n'};  // 3: files of a folder, ids
 
 bool is_blank(const Line& line) { return !line.too_long && line.text.find_first_not_of(" \t\r") == std::string::npos; }
 
@@ -38,6 +41,35 @@ FileStamp stamp(const std::filesystem::path& path) {
           static_cast<uint64_t>(info.st_dev), static_cast<uint64_t>(info.st_ino)};
 }
 
+// One file: its stamp. Several: sizes summed, the latest times, and a digest of every file's name and
+// identity with the count (a file added, removed, renamed or rewritten changes it).
+FileStamp stamp(const DatasetFiles& files) {
+  if (!files.several) return stamp(files.shards.at(0).path);
+  FileStamp total{0, 0, 0, 0, files.shards.size()};
+  std::string identities;
+  for (const Shard& shard : files.shards) {
+    const FileStamp s = stamp(shard.path);
+    total.size += s.size;
+    total.mtime_ns = std::max(total.mtime_ns, s.mtime_ns);
+    total.ctime_ns = std::max(total.ctime_ns, s.ctime_ns);
+    identities +=
+        cat(shard.name, '\t', s.size, '\t', s.mtime_ns, '\t', s.ctime_ns, '\t', s.device, '\t', s.inode, '\n');
+  }
+  total.device = hash_bytes(identities).low;
+  return total;
+}
+
+ContentHash content_of(const DatasetFiles& files) {
+  if (!files.several) return hash_file(files.shards.at(0).path);
+  std::string prints;
+  for (const Shard& shard : files.shards) {
+    uint64_t size = 0;
+    const ContentHash hash = hash_file(shard.path, &size);
+    prints += cat(shard.name, '\t', size, '\t', hash.hex(), '\n');
+  }
+  return hash_bytes(prints);
+}
+
 FileStamp stamp_of(const RecordIndex& index) {
   return {index.file_size, index.file_mtime_ns, index.file_ctime_ns, index.file_device, index.file_inode};
 }
@@ -47,6 +79,17 @@ bool is_compressed(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   in.read(reinterpret_cast<char*>(magic), 4);
   return (magic[0] == 0x1f && magic[1] == 0x8b) || (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f);
+}
+
+// The id of a record whose text is `line` when it is a JSON object with an "id" string or integer.
+std::optional<std::string> record_id(const std::string& line) {
+  const nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!object.is_object()) return std::nullopt;
+  const auto id = object.find("id");
+  if (id == object.end()) return std::nullopt;
+  if (id->is_string()) return "s" + id->get<std::string>();
+  if (id->is_number_integer()) return "i" + id->dump();
+  return std::nullopt;
 }
 
 template <typename T>
@@ -74,10 +117,33 @@ std::optional<RecordIndex> read_index(const std::filesystem::path& cache) {
                       static_cast<void*>(&index.content.low)}) {
     in.read(static_cast<char*>(field), 8);
   }
+  uint8_t several = 0, ids_unique = 0;
+  uint64_t shards = 0;
   in.read(reinterpret_cast<char*>(&compressed), 1);
+  in.read(reinterpret_cast<char*>(&several), 1);
+  in.read(reinterpret_cast<char*>(&ids_unique), 1);
+  in.read(reinterpret_cast<char*>(&shards), 8);
+  if (!in || shards > (uint64_t{1} << 24)) return std::nullopt;
+  for (uint64_t i = 0; i < shards; ++i) {
+    IndexedShard shard;
+    uint64_t name_length = 0;
+    uint8_t streamed = 0;
+    in.read(reinterpret_cast<char*>(&name_length), 8);
+    if (!in || name_length > 4096) return std::nullopt;
+    shard.name.resize(name_length);
+    in.read(shard.name.data(), static_cast<std::streamsize>(name_length));
+    in.read(reinterpret_cast<char*>(&shard.first), 8);
+    in.read(reinterpret_cast<char*>(&shard.line_base), 8);
+    in.read(reinterpret_cast<char*>(&shard.offset_base), 8);
+    in.read(reinterpret_cast<char*>(&streamed), 1);
+    shard.streamed = streamed != 0;
+    index.shards.push_back(std::move(shard));
+  }
   in.read(reinterpret_cast<char*>(&count), 8);
-  if (!in || count > (uint64_t{1} << 40)) return std::nullopt;
+  if (!in || count > (uint64_t{1} << 40) || index.shards.empty()) return std::nullopt;
   index.compressed = compressed != 0;
+  index.several = several != 0;
+  index.ids_unique = ids_unique != 0;
   if (!read_array(in, index.offsets, count) || !read_array(in, index.lengths, count) ||
       !read_array(in, index.lines, count)) {
     return std::nullopt;
@@ -95,12 +161,103 @@ void check_positions(const std::filesystem::path& path, const RecordIndex& index
   }
 }
 
+// The files of `path` as the index knows them. Throws DataError when they are other files now.
+std::vector<Shard> indexed_files(const std::filesystem::path& path, const RecordIndex& index) {
+  DatasetFiles files = resolve_dataset(path.string());
+  bool same = files.several == index.several && files.shards.size() == index.shards.size();
+  for (std::size_t i = 0; same && files.several && i < files.shards.size(); ++i)  // one file may be renamed
+    same = files.shards[i].name == index.shards[i].name;
+  if (!same) {
+    throw DataError("the files of '" + path.string() +
+                    "' are not those it was indexed from (a file was added, removed or renamed); rerun to index it "
+                    "again");
+  }
+  return std::move(files.shards);
+}
+
+// Calls visit(position, text) for `positions` (ascending): the record's line without its terminator,
+// at most `cap` bytes of it read (a longer record comes cut; callers check index.lengths). Plain files
+// by pread, the others streamed per file. Throws DataError (from `changed`) when a file no longer
+// matches the index.
+void visit_records(const std::filesystem::path& path, const RecordIndex& index, std::span<const std::size_t> positions,
+                   uint64_t cap, const std::function<DataError(std::size_t)>& changed,
+                   const std::function<void(std::size_t, std::string_view, bool shard_start)>& visit) {
+  check_positions(path, index, positions);
+  const std::vector<Shard> files = indexed_files(path, index);
+  std::size_t next = 0;
+  for (std::size_t s = 0; s < files.size() && next < positions.size(); ++s) {
+    const IndexedShard& shard = index.shards[s];
+    const uint64_t end = s + 1 < files.size() ? index.shards[s + 1].first : index.size();
+    if (positions[next] >= end) continue;
+    if (!shard.streamed) {
+      const int fd = ::open(files[s].path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw DataError("cannot open '" + files[s].path.string() + "': " + std::strerror(errno));
+      std::string buffer;
+      try {
+        for (; next < positions.size() && positions[next] < end; ++next) {
+          const std::size_t p = positions[next];
+          const uint64_t local = index.offsets[p] - shard.offset_base;
+          buffer.resize(std::min(index.lengths[p], cap));
+          std::size_t done = 0;
+          while (done < buffer.size()) {
+            const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(local + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw changed(p);
+            done += static_cast<std::size_t>(n);
+          }
+          std::string_view bytes(buffer);
+          if (bytes.ends_with('\n')) bytes.remove_suffix(1);
+          if (bytes.ends_with('\r')) bytes.remove_suffix(1);  // as LineReader: "\r\n" (or a final "\r") ends a line
+          visit(p, bytes, local == 0);
+        }
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+      ::close(fd);
+      continue;
+    }
+    // A Parquet file starts at the row group of the first wanted record (earlier groups are not
+    // decoded, their offsets not known); the others are streamed from their start.
+    const auto max_line = static_cast<std::size_t>(std::min<uint64_t>(cap, SIZE_MAX));
+    int64_t rows_skipped = 0;
+    LineReader reader =
+        files[s].format == FileFormat::kParquet
+            ? LineReader(open_parquet(files[s].path, index.lines[positions[next]] - shard.line_base - 1, &rows_skipped),
+                         files[s].path, max_line, 0)
+            : LineReader(files[s].path, max_line);
+    Line line;
+    while (next < positions.size() && positions[next] < end && reader.next(line)) {
+      line.number += rows_skipped;
+      while (next < positions.size() && positions[next] < end &&
+             index.lines[positions[next]] == line.number + shard.line_base) {
+        const std::size_t p = positions[next++];
+        if (rows_skipped == 0 && line.offset + shard.offset_base != index.offsets[p]) throw changed(p);
+        visit(p, line.text, rows_skipped == 0 && line.offset == 0);
+      }
+    }
+    if (next < positions.size() && positions[next] < end) throw changed(positions[next]);
+  }
+}
+
 }  // namespace
+
+const IndexedShard& RecordIndex::shard_of(std::size_t position) const {
+  auto after = std::upper_bound(shards.begin(), shards.end(), position,
+                                [](std::size_t p, const IndexedShard& s) { return p < s.first; });
+  return *std::prev(after);
+}
+
+std::string line_id(const RecordIndex& index, std::size_t position) {
+  if (!index.several) return std::to_string(index.lines[position]);
+  const IndexedShard& shard = index.shard_of(position);
+  return shard.name + ":" + std::to_string(index.lines[position] - shard.line_base);
+}
 
 DatasetReader::DatasetReader(const std::filesystem::path& path, DataOptions options, std::ostream* report)
     : path_(path),
       options_(std::move(options)),
-      reader_(path, static_cast<std::size_t>(options_.max_line_bytes)),
+      reader_(path.string(), static_cast<std::size_t>(options_.max_line_bytes)),
       report_(report) {
   validate(options_);
 }
@@ -136,6 +293,8 @@ bool DatasetReader::next(Example& example) {
     }
     example = std::move(*result.example);
     example.offset = line.offset;
+    if (reader_.files().several && !has_id_field(options_))
+      example.id = reader_.files().shards[line.shard].name + ":" + std::to_string(line.shard_line);
     return true;
   }
   return false;
@@ -143,30 +302,51 @@ bool DatasetReader::next(Example& example) {
 
 RecordIndex build_index(const std::filesystem::path& path) {
   RecordIndex index;
-  const FileStamp s = stamp(path);
+  DatasetFiles files = resolve_dataset(path.string());
+  const FileStamp s = stamp(files);
   index.file_size = s.size;
   index.file_mtime_ns = s.mtime_ns;
   index.file_ctime_ns = s.ctime_ns;
   index.file_device = s.device;
   index.file_inode = s.inode;
-  index.content = hash_file(path);
-  index.compressed = is_compressed(path);
-  LineReader reader(path, /*max_line_bytes=*/64);  // long lines are never held; short ones are checked for blanks
+  index.content = content_of(files);
+  index.several = files.several;
+  for (const Shard& shard : files.shards) {
+    const bool streamed = shard.format != FileFormat::kJsonLines || is_compressed(shard.path);
+    index.compressed = index.compressed || streamed;
+    index.shards.push_back({shard.name, 0, 0, 0, streamed});
+  }
+  std::unordered_set<std::string> ids;
+  bool ids_unique = true;
+  DatasetLines reader(std::move(files), std::size_t{64} << 20);  // longer lines are never held (and have no id)
   Line line;
+  std::size_t shard = 0;
   while (reader.next(line)) {
+    for (; shard < line.shard; ++shard) index.shards[shard + 1].first = index.size();
+    if (line.shard_line == 1) {
+      index.shards[line.shard].line_base = line.number - 1;
+      index.shards[line.shard].offset_base = line.offset;
+    }
     if (is_blank(line)) continue;
     index.offsets.push_back(line.offset);
     index.lengths.push_back(line.length);
     index.lines.push_back(line.number);
+    if (ids_unique) {
+      std::optional<std::string> id = line.too_long ? std::nullopt : record_id(line.text);
+      ids_unique = id && ids.insert(std::move(*id)).second;
+      if (!ids_unique) ids.clear();
+    }
   }
-  if (!(stamp(path) == s)) {
+  for (; shard + 1 < index.shards.size(); ++shard) index.shards[shard + 1].first = index.size();
+  index.ids_unique = ids_unique && index.size() > 0;
+  if (!(stamp(resolve_dataset(path.string())) == s)) {
     throw DataError("'" + path.string() + "' changed while it was being indexed; rerun once nothing writes to it");
   }
   return index;
 }
 
 RecordIndex load_or_build_index(const std::filesystem::path& path, const std::filesystem::path& cache) {
-  const FileStamp s = stamp(path);
+  const FileStamp s = stamp(resolve_dataset(path.string()));
   if (auto cached = read_index(cache); cached && stamp_of(*cached) == s) {
     return std::move(*cached);
   }
@@ -175,8 +355,8 @@ RecordIndex load_or_build_index(const std::filesystem::path& path, const std::fi
     StagedFiles staged;
     const std::filesystem::path temporary = staged.stage(cache);
     std::ofstream out = open_output(temporary);
-    const uint64_t count = index.size();
-    const uint8_t compressed = index.compressed;
+    const uint64_t count = index.size(), shards = index.shards.size();
+    const uint8_t flags[3] = {index.compressed, index.several, index.ids_unique};
     out.write(kIndexMagic, 8);
     for (const void* field :
          {static_cast<const void*>(&index.file_size), static_cast<const void*>(&index.file_mtime_ns),
@@ -185,7 +365,18 @@ RecordIndex load_or_build_index(const std::filesystem::path& path, const std::fi
           static_cast<const void*>(&index.content.low)}) {
       out.write(static_cast<const char*>(field), 8);
     }
-    out.write(reinterpret_cast<const char*>(&compressed), 1);
+    out.write(reinterpret_cast<const char*>(flags), 3);
+    out.write(reinterpret_cast<const char*>(&shards), 8);
+    for (const IndexedShard& shard : index.shards) {
+      const uint64_t name_length = shard.name.size();
+      const uint8_t streamed = shard.streamed;
+      out.write(reinterpret_cast<const char*>(&name_length), 8);
+      out.write(shard.name.data(), static_cast<std::streamsize>(name_length));
+      out.write(reinterpret_cast<const char*>(&shard.first), 8);
+      out.write(reinterpret_cast<const char*>(&shard.line_base), 8);
+      out.write(reinterpret_cast<const char*>(&shard.offset_base), 8);
+      out.write(reinterpret_cast<const char*>(&streamed), 1);
+    }
     out.write(reinterpret_cast<const char*>(&count), 8);
     write_array(out, index.offsets);
     write_array(out, index.lengths);
@@ -203,45 +394,26 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
                                       std::span<const std::size_t> positions, const DataOptions& options) {
   std::vector<ParseResult> results;
   results.reserve(positions.size());
-  auto parse = [&](std::string text, std::size_t position) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    if (static_cast<int64_t>(index.lengths[position]) > options.max_line_bytes) {
+  const auto changed = [&](std::size_t p) {
+    return DataError("'" + path.string() + "' changed or shrank since it was indexed (record at line " +
+                     std::to_string(index.lines[p]) + "); delete the index cache and rerun");
+  };
+  const auto cap = static_cast<uint64_t>(options.max_line_bytes) + 1;
+  visit_records(path, index, positions, cap, changed, [&](std::size_t p, std::string_view text, bool) {
+    if (static_cast<int64_t>(index.lengths[p]) > options.max_line_bytes) {
       ParseResult skipped;
       skipped.reason = SkipReason::kLineTooLong;
       skipped.detail = "line exceeds data.max_line_bytes";
       results.push_back(std::move(skipped));
       return;
     }
-    ParseResult result = parse_record(text, index.lines[position], options);
-    if (result.example) result.example->offset = index.offsets[position];
-    results.push_back(std::move(result));
-  };
-  check_positions(path, index, positions);
-  if (!index.compressed) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
-    std::string buffer;
-    for (std::size_t p : positions) {
-      buffer.resize(std::min<uint64_t>(index.lengths[p], static_cast<uint64_t>(options.max_line_bytes) + 1));
-      ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(index.offsets[p]));
-      if (n < 0 || static_cast<std::size_t>(n) != buffer.size()) {
-        ::close(fd);
-        throw DataError("'" + path.string() + "' changed or shrank since it was indexed (record at line " +
-                        std::to_string(index.lines[p]) + "); delete the index cache and rerun");
-      }
-      parse(buffer, p);
+    ParseResult result = parse_record(text, index.lines[p], options);
+    if (result.example) {
+      result.example->offset = index.offsets[p];
+      if (index.several && !has_id_field(options)) result.example->id = line_id(index, p);
     }
-    ::close(fd);
-    return results;
-  }
-  LineReader reader(path, static_cast<std::size_t>(options.max_line_bytes));
-  Line line;
-  std::size_t next = 0;
-  while (next < positions.size() && reader.next(line)) {
-    while (next < positions.size() && index.lines[positions[next]] == line.number) parse(line.text, positions[next++]);
-  }
-  if (next < positions.size())
-    throw DataError("'" + path.string() + "' has fewer lines than its index; delete the index cache");
+    results.push_back(std::move(result));
+  });
   return results;
 }
 
@@ -253,47 +425,11 @@ void read_raw_records(const std::filesystem::path& path, const RecordIndex& inde
     return DataError("'" + path.string() + "' changed since it was indexed (record at line " +
                      std::to_string(index.lines[p]) + "); delete the index cache and rerun");
   };
-  check_positions(path, index, positions);
-  if (!index.compressed) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
-    std::string buffer;
-    try {
-      for (std::size_t p : positions) {
-        buffer.resize(index.lengths[p]);
-        std::size_t done = 0;
-        while (done < buffer.size()) {
-          const ssize_t n =
-              ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(index.offsets[p] + done));
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) throw changed(p);
-          done += static_cast<std::size_t>(n);
-        }
-        std::string_view bytes(buffer);
-        if (bytes.ends_with('\n')) bytes.remove_suffix(1);
-        if (bytes.ends_with('\r')) bytes.remove_suffix(1);  // as LineReader: "\r\n" (or a final "\r") ends a line
-        if (index.offsets[p] == 0 && bytes.starts_with(kBom)) bytes.remove_prefix(kBom.size());
-        visit(p, bytes);
-      }
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
-    ::close(fd);
-    return;
-  }
-  LineReader reader(path, std::numeric_limits<std::size_t>::max());
-  Line line;
-  std::size_t next = 0;
-  while (next < positions.size() && reader.next(line)) {
-    while (next < positions.size() && index.lines[positions[next]] == line.number) {
-      if (line.offset != index.offsets[positions[next]]) throw changed(positions[next]);
-      std::string_view bytes(line.text);
-      if (line.offset == 0 && bytes.starts_with(kBom)) bytes.remove_prefix(kBom.size());
-      visit(positions[next++], bytes);
-    }
-  }
-  if (next < positions.size()) throw changed(positions[next]);
+  visit_records(path, index, positions, std::numeric_limits<uint64_t>::max(), changed,
+                [&](std::size_t p, std::string_view bytes, bool file_start) {
+                  if (file_start && bytes.starts_with(kBom)) bytes.remove_prefix(kBom.size());
+                  visit(p, bytes);
+                });
 }
 
 }  // namespace curate::data

@@ -3,9 +3,12 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
+#include <string_view>
 #include <vector>
 
 #include "curate/util/error.h"
@@ -104,9 +107,49 @@ class ZstdSource : public ByteSource {
   bool frame_open_ = false;
 };
 
-}  // namespace
+// The records of a JSON array, each as its compact JSON text and "\n". The array is parsed whole.
+class JsonArraySource : public ByteSource {
+ public:
+  JsonArraySource(const std::filesystem::path& path, std::unique_ptr<ByteSource> bytes) {
+    std::string text;
+    std::vector<char> buffer(kBufferBytes);
+    for (std::size_t n; (n = bytes->read(buffer.data(), buffer.size())) > 0;) text.append(buffer.data(), n);
+    if (std::string_view(text).starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
+    try {
+      array_ = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      throw DataError("'" + path.string() + "' is not a valid JSON array (" + e.what() +
+                      "); fix the file, or give it as JSON Lines (one record a line)");
+    }
+    if (!array_.is_array()) throw DataError("'" + path.string() + "' holds one JSON value that is not an array");
+    path_ = path;
+  }
+  std::size_t read(char* buffer, std::size_t capacity) override {
+    while (pending_.size() == pos_ && next_ < array_.size()) {
+      try {
+        pending_ = array_[next_].dump(-1, ' ', false, nlohmann::json::error_handler_t::strict) + "\n";
+      } catch (const nlohmann::json::exception&) {  // invalid UTF-8: the line is skipped as such, like JSONL's
+        pending_ = array_[next_].dump(-1, ' ', false, nlohmann::json::error_handler_t::ignore) + "\xFF\n";
+      }
+      array_[next_++] = nullptr;  // the text is what is kept from here
+      pos_ = 0;
+    }
+    const std::size_t n = std::min(capacity, pending_.size() - pos_);
+    std::memcpy(buffer, pending_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
 
-std::unique_ptr<ByteSource> open_source(const std::filesystem::path& path) {
+ private:
+  std::filesystem::path path_;
+  nlohmann::ordered_json array_;
+  std::size_t next_ = 0;
+  std::string pending_;
+  std::size_t pos_ = 0;
+};
+
+// Plain, gzip or zstd decoding of the file's bytes.
+std::unique_ptr<ByteSource> open_bytes(const std::filesystem::path& path) {
   unsigned char magic[4] = {0, 0, 0, 0};
   {
     FileHandle probe(path);
@@ -119,8 +162,63 @@ std::unique_ptr<ByteSource> open_source(const std::filesystem::path& path) {
   return std::make_unique<PlainSource>(path);
 }
 
+}  // namespace
+
+FileFormat detect_format(const std::filesystem::path& path) {
+  char magic[4] = {0, 0, 0, 0};
+  {
+    FileHandle probe(path);
+    probe.read(magic, sizeof magic);
+  }
+  if (std::string_view(magic, 4) == "PAR1") return FileFormat::kParquet;
+  // The first non-blank character of the decoded text: '[' opens a JSON array.
+  auto source = open_bytes(path);
+  char buffer[4096];
+  bool first_block = true;
+  for (std::size_t n; (n = source->read(buffer, sizeof buffer)) > 0; first_block = false) {
+    std::string_view text(buffer, n);
+    if (first_block && text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) continue;
+    return text[first] == '[' ? FileFormat::kJsonArray : FileFormat::kJsonLines;
+  }
+  return FileFormat::kJsonLines;
+}
+
+const char* format_name(FileFormat format) {
+  switch (format) {
+    case FileFormat::kJsonArray:
+      return "JSON array";
+    case FileFormat::kParquet:
+      return "Parquet";
+    case FileFormat::kJsonLines:
+      break;
+  }
+  return "JSON Lines";
+}
+
+std::unique_ptr<ByteSource> open_source(const std::filesystem::path& path) {
+  switch (detect_format(path)) {
+    case FileFormat::kParquet:
+      return open_parquet(path);
+    case FileFormat::kJsonArray:
+      return std::make_unique<JsonArraySource>(path, open_bytes(path));
+    case FileFormat::kJsonLines:
+      break;
+  }
+  return open_bytes(path);
+}
+
 LineReader::LineReader(const std::filesystem::path& path, std::size_t max_line_bytes)
     : path_(path), source_(open_source(path)), max_line_bytes_(max_line_bytes), buffer_(kBufferBytes, '\0') {}
+
+LineReader::LineReader(std::unique_ptr<ByteSource> source, const std::filesystem::path& path,
+                       std::size_t max_line_bytes, int64_t lines_before)
+    : path_(path),
+      source_(std::move(source)),
+      max_line_bytes_(max_line_bytes),
+      buffer_(kBufferBytes, '\0'),
+      line_number_(lines_before) {}
 
 bool LineReader::fill() {
   if (eof_) return false;

@@ -8,7 +8,10 @@ options::Group data_table(DataOptions& o) {
   options::Group g("[data]");
   const Affects r = Affects::kResults;
   g.add("data.format", o.format, "auto, sharegpt, flat or pretokenized", r)
-      .add("data.id_field", o.id_field, "field with a stable example id (empty: line number)", r)
+      .add("data.id_field", o.id_field,
+           "field with a stable example id; empty: the line number (file:line for a folder); auto: \"id\" when every "
+           "record has a distinct one, else line numbers",
+           r)
       .add("data.source_field", o.source_field, "field naming the source", r)
       .add("data.domain_field", o.domain_field, "field naming the domain", r)
       .add("data.conversations_field", o.conversations_field, "sharegpt turns", r)
@@ -18,8 +21,11 @@ options::Group data_table(DataOptions& o) {
       .add("data.reasoning_field", o.reasoning_field, "flat reasoning", r)
       .add("data.answer_field", o.answer_field, "flat answer", r)
       .add("data.response_field", o.response_field, "flat assistant text with reasoning markers", r)
-      .add("data.think_begin", o.think_begin, "reasoning begin marker", r)
-      .add("data.think_end", o.think_end, "reasoning end marker", r)
+      .add("data.think_begin", o.think_begin,
+           "reasoning begin marker; auto: detected from the first 1000 records (<think> or <|begin_of_thought|>, or "
+           "none)",
+           r)
+      .add("data.think_end", o.think_end, "reasoning end marker; auto together with data.think_begin", r)
       .add("data.ids_field", o.ids_field, "pretokenized ids", r)
       .add("data.reasoning_start_field", o.reasoning_start_field, "pretokenized first reasoning token", r)
       .add("data.max_line_bytes", o.max_line_bytes, "longer lines are skipped", r)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "curate/util/error.h"
 
@@ -33,22 +34,34 @@ std::string text_field(const json& object, const std::string& name, bool require
 
 // Splits an assistant text into reasoning and answer at the configured markers; without a begin
 // marker the whole text is reasoning.
+// Markers still "auto" (not resolved for the dataset: detect.h) are the first known pair this text holds.
 void split_response(const std::string& text, const DataOptions& options, Example& example) {
   example.reasoning_from_text = true;
   example.response = text;
-  std::size_t begin = options.think_begin.empty() ? std::string::npos : text.find(options.think_begin);
+  std::string think_begin = options.think_begin, think_end = options.think_end;
+  if (think_begin == "auto") {
+    think_begin = think_end = "";
+    using Pair = std::pair<const char*, const char*>;
+    for (const auto& [b, e] : {Pair{"<think>", "</think>"}, Pair{"<|begin_of_thought|>", "<|end_of_thought|>"}}) {
+      if (text.find(b) != std::string::npos) {
+        think_begin = b, think_end = e;
+        break;
+      }
+    }
+  }
+  std::size_t begin = think_begin.empty() ? std::string::npos : text.find(think_begin);
   if (begin == std::string::npos) {
     example.reasoning = text;
     return;
   }
   example.reasoning_marked = true;
-  begin += options.think_begin.size();
-  std::size_t end = options.think_end.empty() ? std::string::npos : text.find(options.think_end, begin);
+  begin += think_begin.size();
+  std::size_t end = think_end.empty() ? std::string::npos : text.find(think_end, begin);
   if (end == std::string::npos) {
     example.reasoning = text.substr(begin);
   } else {
     example.reasoning = text.substr(begin, end - begin);
-    example.answer = text.substr(end + options.think_end.size());
+    example.answer = text.substr(end + think_end.size());
   }
 }
 
@@ -187,7 +200,7 @@ ParseResult parse_record(std::string_view line, int64_t line_number, const DataO
   try {
     Example example;
     example.line = line_number;
-    example.id = options.id_field.empty() ? std::to_string(line_number) : [&] {
+    example.id = !has_id_field(options) ? std::to_string(line_number) : [&] {
       const json* id = field(object, options.id_field);
       if (id == nullptr) throw Skip{SkipReason::kMissingField, "missing id field \"" + options.id_field + "\""};
       return id->is_string() ? id->get<std::string>() : id->dump();

@@ -133,12 +133,14 @@ void coordinate(const Options& options, const comm::Comm& comm, const DatasetFac
 
 }  // namespace
 
-void run_job(const Options& options, const comm::Comm& comm) {
-  check_output_paths(options);  // every rank alike: a clash is refused before anything is written
-  if (options.run.plan) {       // rank 0 prints what the job would do; nothing is loaded or written
-    if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
+void run_job(const Options& given, const comm::Comm& comm) {
+  check_output_paths(given);  // every rank alike: a clash is refused before anything is written
+  if (given.run.plan) {       // rank 0 prints what the job would do; nothing is loaded or written
+    if (comm.rank() == 0) print_plan(given, comm.size(), std::cout);
     return;
   }
+  Options options = given;
+  if (!resolve_data_options(options, comm)) return;                              // rank 0 reports why
   if (options.run.stage == Stage::kSelect) return run_selection(options, comm);  // no model needed
   if (options.run.stage == Stage::kCompare) return compare::run_compare(options, comm);
   const std::optional<DatasetFacts> dataset = index_dataset(options, comm);

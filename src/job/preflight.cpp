@@ -3,16 +3,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <vector>
 
+#include "curate/data/dataset.h"
+#include "curate/data/detect.h"
 #include "curate/model/config.h"
 #include "curate/model/safetensors.h"
 #include "curate/select/filter.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "results/output_plan.h"
 #include "results/pass.h"
 
 namespace curate::service {
@@ -73,6 +77,30 @@ double expected_kept(const std::map<std::string, int64_t>& sources, const select
 
 }  // namespace
 
+bool resolve_data_options(Options& o, const comm::Comm& comm) {
+  if (!data::needs_resolution(o.data)) return true;
+  std::string failure;
+  std::exception_ptr error;
+  if (comm.rank() == 0) {
+    try {
+      const data::RecordIndex index = data::load_or_build_index(o.run.dataset, index_cache_path(o));
+      for (const std::string& note : data::resolve_auto(o.data, o.run.dataset, index)) log::info(note);
+    } catch (const Error& e) {
+      failure = e.what();
+      error = std::current_exception();
+    }
+  }
+  failure = comm.broadcast(failure);
+  if (!failure.empty()) {
+    if (error) std::rethrow_exception(error);
+    return false;
+  }
+  o.data.think_begin = comm.broadcast(o.data.think_begin);
+  o.data.think_end = comm.broadcast(o.data.think_end);
+  o.data.id_field = comm.broadcast(o.data.id_field);
+  return true;
+}
+
 data::CheckOptions check_options(const Options& o) {
   data::CheckOptions c;
   c.tokenizer = o.run.tokenizer.empty() ? o.engine.model : o.run.tokenizer;
@@ -82,6 +110,7 @@ data::CheckOptions check_options(const Options& o) {
   c.first_tokens = o.pass.difficulty_tokens;
   c.window_tokens = o.pass.profile_tokens;
   c.max_records = o.run.check_records;
+  if (o.select.token_budget == 0 && !o.select.budget.is_fraction()) c.budget = o.select.budget.count;
   return c;
 }
 
@@ -116,6 +145,7 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   const data::CheckReport r = data::check_dataset(options);
   for (const std::string& line : data::describe(r, options)) out << line << "\n";
   data::require_usable(r, options);
+  data::require_budget(r, options);
   if (r.sampled == 0) throw DataError("--plan: no example could be tokenized to count tokens");
 
   const double n = static_cast<double>(r.usable);

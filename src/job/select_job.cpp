@@ -24,7 +24,9 @@ void run_select_job(const Options& options, const comm::Comm& comm) {
                           "(-DCURATE_WITH_TORCH=OFF): it runs only --stage select and --plan. Score with the "
                           "curate_dist of a build configured with -DCURATE_WITH_TORCH=ON (launch/setup.sh)"));
   }
-  run_selection(options, comm);
+  Options resolved = options;
+  if (!resolve_data_options(resolved, comm)) return;  // rank 0 reports why
+  run_selection(resolved, comm);
 }
 
 }  // namespace curate::service

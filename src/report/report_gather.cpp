@@ -185,8 +185,9 @@ std::vector<std::pair<std::string, std::string>> settings_table(const Options& o
           {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep,
                          ", quantile ", o.filter.quantile, ")")},
           {"select.method", select::select_method_name(o.select.method)},
-          {"select.budget",
-           o.select.token_budget > 0 ? cat(o.select.token_budget, " tokens") : cat(o.select.budget, " examples")},
+          {"select.budget", o.select.token_budget > 0       ? cat(o.select.token_budget, " tokens")
+                            : o.select.budget.is_fraction() ? cat(o.select.budget.text, " of the candidates")
+                                                            : cat(o.select.budget.count, " examples")},
           {"select.allocation / temperature",
            cat(options::name_of(o.select.allocation, select::kAllocationModes), " / ", o.select.temperature)},
           {"select.k_rule / per_cluster",
@@ -386,6 +387,11 @@ void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>
   }
 }
 
+// " (select.budget = 10%)" for a fraction, "" for a count.
+std::string fraction_note(const select::Budget& budget) {
+  return budget.is_fraction() ? cat(" (select.budget = ", budget.text, ")") : "";
+}
+
 }  // namespace
 
 ReportSettings report_settings(const Options& options, const RunFiles& run) {
@@ -414,7 +420,7 @@ report::ReportData gather_report(const store::H5File& f, const ReportSettings& s
   r.dataset = settings.dataset.string();
   r.method = select::select_method_name(settings.select.method);
   r.budget = settings.select.token_budget > 0 ? cat(settings.select.token_budget, " tokens")
-                                              : cat(settings.select.budget, " examples");
+                                              : cat(result.budget, " examples", fraction_note(settings.select.budget));
   r.seed = std::to_string(settings.select.seed);
   Facts x;
   x.n = in.records();

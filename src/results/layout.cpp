@@ -195,6 +195,7 @@ void write_selection_file(store::H5File& f, const SelectionFacts& facts, const S
   f.set_attribute(kSelection, attr::kMethod, facts.method);
   f.set_attribute(kSelection, attr::kBudget, facts.budget);
   f.set_attribute(kSelection, attr::kBudgetUnit, facts.budget_unit);
+  f.set_attribute(kSelection, attr::kBudgetSetting, facts.budget_setting);
   f.set_attribute(kSelection, attr::kSeed, facts.seed);
   f.set_attribute(kSelection, attr::kResults, facts.results);
   f.set_attribute(kSelection, attr::kTime, facts.time);
@@ -223,6 +224,7 @@ SelectionFacts read_selection_facts(const store::H5File& f) {
   SelectionFacts facts;
   facts.method = text(attr::kMethod);
   facts.budget_unit = text(attr::kBudgetUnit);
+  facts.budget_setting = text(attr::kBudgetSetting);
   facts.results = text(attr::kResults);
   facts.time = text(attr::kTime);
   facts.budget = number(attr::kBudget);

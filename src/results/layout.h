@@ -105,6 +105,7 @@ inline constexpr const char* kMissed = "missed";
 inline constexpr const char* kWarning = "warning";
 inline constexpr const char* kBudget = "budget";  // /selection ...
 inline constexpr const char* kBudgetUnit = "budget_unit";
+inline constexpr const char* kBudgetSetting = "budget_setting";
 inline constexpr const char* kSeed = "seed";
 inline constexpr const char* kLossNotRising = "loss_not_rising";
 inline constexpr const char* kResults = "results";
@@ -211,6 +212,7 @@ std::vector<float> read_profile_table(const store::H5File& f, std::string_view n
 // table of 10,000 sources overflows.
 struct SelectionFacts {
   std::string method, budget_unit, results, time;  // results: the result file's name; time: UTC, ISO 8601
+  std::string budget_setting;                      // select.budget as written ("10%", "0.1", "40"); "" in old files
   int64_t budget = 0, seed = 0, selected = 0;      // selected: examples (the length of /selection/selected)
   bool loss_not_rising = false;                    // select.h: SelectResult::loss_not_rising
   std::vector<std::string> allocation;             // the allocation table's lines, the header first

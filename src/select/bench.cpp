@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
   const double select_cpu = cpu_seconds();
   const sel::SelectResult result = sel::select(input, source_names, domain_names, options);
   std::printf("select   temp, budget %lld: %.2f s wall, %.2f s CPU (including its k-means), %zu selected\n",
-              static_cast<long long>(options.budget), seconds_since(start), cpu_seconds() - select_cpu,
+              static_cast<long long>(options.budget.resolve(n)), seconds_since(start), cpu_seconds() - select_cpu,
               result.selected.size());
   std::printf("peak RSS %.0f MiB\n", peak_rss_mib());
   return 0;

@@ -1,5 +1,6 @@
 #include "curate/select/options.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -8,6 +9,50 @@
 #include "curate/util/strings.h"
 
 namespace curate::select {
+
+Budget parse_budget(const std::string& text) {
+  const auto refuse = [&](const std::string& why) -> ConfigError {
+    return ConfigError(cat("select.budget = '", text, "' ", why,
+                           ": give a count of examples (1000) or a fraction of the usable candidates (10%, 0.1)"));
+  };
+  std::string digits = text;
+  const bool percent = !digits.empty() && digits.back() == '%';
+  if (percent) digits.pop_back();
+  const std::size_t point = digits.find('.');
+  const std::string whole = digits.substr(0, point);
+  const std::string decimals = point == std::string::npos ? "" : digits.substr(point + 1);
+  const auto all_digits = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if ((whole.empty() && decimals.empty()) || !all_digits(whole) || !all_digits(decimals) ||
+      (point != std::string::npos && decimals.empty()) || whole.size() + decimals.size() > 15) {
+    throw refuse("is not a number");
+  }
+  Budget b;
+  b.text = text;
+  int64_t numerator = std::stoll(whole.empty() ? "0" : whole);
+  int64_t denominator = 1;
+  for (char c : decimals) numerator = numerator * 10 + (c - '0'), denominator *= 10;
+  if (percent) denominator *= 100;
+  if (!percent && point == std::string::npos) {  // an integer: a count
+    if (numerator < 1) throw refuse("must be at least 1");
+    b.count = numerator;
+    return b;
+  }
+  if (numerator == 0 || numerator > denominator) throw refuse("is a fraction outside (0, 1] (0%..100%)");
+  b.count = 0;
+  b.fraction_numerator = numerator;
+  b.fraction_denominator = denominator;
+  return b;
+}
+
+int64_t Budget::resolve(int64_t candidates) const {
+  if (!is_fraction()) return count;
+  // numerator <= denominator <= 10^17 and candidates < 2^63 / 10^17 for any dataset this reads
+  __extension__ using Wide = __int128;  // GCC and Clang; exact where double would round
+  const Wide product = static_cast<Wide>(fraction_numerator) * candidates;
+  return std::max<int64_t>(1, static_cast<int64_t>(product / fraction_denominator));
+}
 
 const char* filter_method_name(FilterMethod method) { return options::name_of(method, kFilterMethods); }
 
@@ -30,7 +75,13 @@ options::Group filter_table(FilterOptions& o) {
 
 options::Group select_table(SelectOptions& o) {
   options::Group g("[select]");
-  g.add("select.budget", o.budget, "examples to select")
+  options::EnumField budget;  // a parsed value: its text as written is what --help, logs and fingerprints show
+  budget.get = [&o] { return o.budget.text; };
+  budget.set = [&o](const std::string& text) { o.budget = parse_budget(text); };
+  budget.names = "a count (1000) or a fraction of the usable candidates (10%, 0.1)";
+  g.add_parsed("select.budget", std::move(budget),
+               "examples to select: a count (1000) or a fraction of the usable candidates, resolved at selection time "
+               "(10%, 0.1)")
       .add("select.token_budget", o.token_budget, "> 0: budget in tokens (sum of full lengths) instead")
       .add_enum("select.method", o.method, kSelectMethods,
                 "temp, random, longest, middle-perplexity, difficulty, learnability or s2l")
@@ -75,8 +126,9 @@ void validate(const SelectOptions& options) {
   if (options.token_budget < 0) {
     throw ConfigError(cat("select.token_budget = ", options.token_budget, " must be 0 (count examples) or positive"));
   }
-  if (options.token_budget == 0 && options.budget < 1) {
-    throw ConfigError(cat("select.budget = ", options.budget, " must be at least 1 (or set select.token_budget)"));
+  if (options.token_budget == 0 && !options.budget.is_fraction() && options.budget.count < 1) {
+    throw ConfigError(
+        cat("select.budget = ", options.budget.count, " must be at least 1 (or set select.token_budget)"));
   }
   if (!(options.temperature > 0.0) || !std::isfinite(options.temperature)) {
     throw ConfigError(cat("select.temperature = ", options.temperature, " must be a positive finite number"));

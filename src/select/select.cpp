@@ -137,10 +137,15 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
     s.count_first = s.count_last = s.examples;
     stats.push_back(s);
   }
-  const Allocation allocation = allocate_hierarchical(stats, tokens ? options.token_budget : options.budget,
-                                                      options.temperature, options.allocation);
-
   SelectResult result;
+  result.budget = resolved_budget(input, options);
+  if (!tokens && options.budget.is_fraction()) {
+    log::info(cat("select.budget = ", options.budget.text, " of ",
+                  std::count(input.kept.begin(), input.kept.end(), uint8_t{1}), " candidates: ", result.budget,
+                  " examples"));
+  }
+  const Allocation allocation = allocate_hierarchical(stats, result.budget, options.temperature, options.allocation);
+
   result.loss_not_rising = !last_mean_highest(input);
   warn_reference_departures(result.loss_not_rising, allocation.rows, source_names, domain_names);
   result.cluster.assign(n, -1);
@@ -161,9 +166,14 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
   return result;
 }
 
+int64_t resolved_budget(const SelectInput& input, const SelectOptions& options) {
+  if (options.token_budget > 0) return options.token_budget;
+  return options.budget.resolve(std::count(input.kept.begin(), input.kept.end(), uint8_t{1}));
+}
+
 std::string budget_shortfall(const SelectInput& input, const SelectResult& result, const SelectOptions& options) {
   const bool tokens = options.token_budget > 0;
-  const int64_t budget = tokens ? options.token_budget : options.budget;
+  const int64_t budget = resolved_budget(input, options);
   const auto cost = [&](std::size_t i) { return tokens ? input.full_length[i] : int64_t{1}; };
   int64_t taken = 0, available = 0, candidates = 0;
   int64_t shortest = std::numeric_limits<int64_t>::max();
@@ -176,7 +186,9 @@ std::string budget_shortfall(const SelectInput& input, const SelectResult& resul
   }
   if (taken >= budget) return "";
   const std::string unit = tokens ? " tokens" : " examples";
-  const std::string asked = tokens ? cat("select.token_budget = ", budget) : cat("select.budget = ", budget);
+  const std::string asked = tokens                         ? cat("select.token_budget = ", budget)
+                            : options.budget.is_fraction() ? cat("select.budget = ", options.budget.text, " = ", budget)
+                                                           : cat("select.budget = ", budget);
   const std::string what =
       taken == 0 ? "the budget selects nothing" : cat("selected ", taken, unit, " of the ", budget, " asked");
   if (candidates == 0) return what + ": no example is a candidate (every record was skipped or filtered out)";

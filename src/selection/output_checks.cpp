@@ -64,6 +64,18 @@ void check_output_paths(const Options& options) {
     }
   }
   const auto outputs = files.selection.named();
+  std::error_code error;
+  if (fs::is_directory(options.run.dataset, error)) {  // a folder of shards: an output there would be read as one
+    std::vector<std::pair<std::string, fs::path>> written(inputs.begin() + 1, inputs.end());
+    written.insert(written.end(), outputs.begin(), outputs.end());
+    for (const auto& [what, path] : written) {
+      if (inside(path, options.run.dataset)) {
+        throw ConfigError(cat(what, " '", path.string(), "' lies inside the dataset folder (data.path) '",
+                              options.run.dataset,
+                              "': a later run would read it as data; choose another output.path or select.output"));
+      }
+    }
+  }
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const auto& [what, path] = outputs[i];
     for (const auto& [input, input_path] : inputs) {

@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
                           "pass.* options (then the data.* options below are not used)")(
               "tokenizer", bind(check.tokenizer),
               "model or tokenizer folder (empty: no chat template, no token counts)")(
-              "input", bind(check.input), "dataset JSONL (plain, .gz or .zst)")(
+              "input", bind(check.input),
+              "dataset: JSONL (plain, .gz, .zst), JSON array, Parquet, or a folder/glob of them")(
               "preview", bind(check.preview), "render this many examples (the first usable ones) as scored")(
               "first-tokens", bind(check.first_tokens),
               "difficulty window, marked in previews (pass.difficulty_tokens)")(

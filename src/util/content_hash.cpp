@@ -89,6 +89,8 @@ ContentHash hash_file(const std::filesystem::path& path, uint64_t* bytes) {
   return from_xxh(XXH3_128bits_digest(state.get()));
 }
 
+ContentHash hash_bytes(std::string_view bytes) { return from_xxh(XXH3_128bits(bytes.data(), bytes.size())); }
+
 HashCache::HashCache(std::filesystem::path file) : file_(std::move(file)) {
   std::ifstream in(file_);
   std::string line;

@@ -3,8 +3,10 @@
 #include "curate/data/check.h"
 
 #include <gtest/gtest.h>
+
 #include <zlib.h>
 #include <zstd.h>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -85,13 +87,43 @@ TEST(Check, ReadsGzipAndZstdLines) {
   EXPECT_EQ(z.usable, 2);
 }
 
-TEST(Check, JsonArrayAndParquetFilesAreRefusedWithTheConversion) {
+TEST(Check, JsonArrayAndParquetFilesAreReadAndDetectionsShown) {
   ScratchDir dir;
   write_file(dir / "a.json", "\xEF\xBB\xBF  \n[\n  " + kFlat + ",\n  " + kFlat + "\n]\n");
-  EXPECT_THROW_WITH(check_dataset(on(dir / "a.json")), DataError, "one JSON array", "jq -c '.[]'", "a.jsonl");
+  const CheckReport a = check_dataset(on(dir / "a.json"));
+  EXPECT_EQ(a.file_kind, "JSON array");
+  EXPECT_EQ(a.usable, 2);
+#ifndef CURATE_TEST_HAVE_ARROW
+  EXPECT_THROW_WITH(check_dataset(on(kFixtures / "formats/think.parquet")), DataError, "rebuild with pyarrow");
+  return;  // the rest reads Parquet
+#endif
+  const CheckReport p = check_dataset(on(kFixtures / "formats/think.parquet"));
+  EXPECT_EQ(p.file_kind, "Parquet");
+  EXPECT_EQ(p.usable, 12);
+  EXPECT_EQ(p.marker_records, 12);  // auto found <think>
+  const std::vector<std::string> lines = describe(p, on(kFixtures / "formats/think.parquet"));
+  const auto has = [&](const std::string& text) {
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != l.npos; });
+  };
+  EXPECT_TRUE(has("detected: data.think_begin/think_end = auto: <think> ... </think> (in 12 of the first 12 records)"));
+  EXPECT_TRUE(has("detected: data.id_field = auto: \"id\" (all 12 records have one, all distinct)"));
+  EXPECT_TRUE(has("reasoning markers '<think>' ... '</think>': found in 12 of 12"));
   write_file(dir / "p.parquet", std::string("PAR1\x15\x04", 6) + std::string(100, '\0'));
-  EXPECT_THROW_WITH(check_dataset(on(dir / "p.parquet")), DataError, "Parquet", "read_parquet", "lines=True");
+  EXPECT_THROW_WITH(check_dataset(on(dir / "p.parquet")), DataError, "p.parquet");
   EXPECT_THROW_WITH(check_dataset(on(dir / "missing.jsonl")), DataError, "missing.jsonl", "data.path");
+}
+
+TEST(Check, ACountBudgetAboveTheUsableRecordsIsRefused) {
+  CheckOptions options = on(kFixtures / "formats/think.jsonl");
+  const CheckReport report = check_dataset(options);
+  options.budget = 12;
+  EXPECT_NO_THROW(require_budget(report, options));
+  options.budget = 13;
+  EXPECT_THROW_WITH(require_budget(report, options), ConfigError, "select.budget = 13 is above the 12 usable",
+                    "select.budget = 10%");
+  CheckReport partial = report;
+  partial.all_read = false;  // the first records only: nothing is known of the rest
+  EXPECT_NO_THROW(require_budget(partial, options));
 }
 
 TEST(Check, EverySkipReasonIsCountedWithItsFirstLine) {
@@ -167,8 +199,17 @@ TEST(Check, MarkersThatNeverMatchWarnAndSuggestTheOnesFound) {
   const std::string think =
       R"({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nR\n</think>\n\nA"}]})";
   write_file(dir / "d.jsonl", think + "\n" + think + "\n" + kFlat + "\n");
-  CheckOptions options = on(dir / "d.jsonl");  // default markers: <|begin_of_thought|> ... <|end_of_thought|>
+  CheckOptions options = on(dir / "d.jsonl");
+  // The default, auto: the markers the records use, said in a `detected:` line; no warning to miss.
   CheckReport r = check_dataset(options);
+  EXPECT_EQ(r.marker_records, 2);
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_TRUE(has_line(describe(r, options), "detected: data.think_begin/think_end = auto: <think> ... </think>"));
+  EXPECT_TRUE(has_line(describe(r, options), "reasoning markers '<think>' ... '</think>': found in 2 of 2"));
+  // Markers set to ones the records do not use: a warning naming the ones they do.
+  options.data.think_begin = "<|begin_of_thought|>";
+  options.data.think_end = "<|end_of_thought|>";
+  r = check_dataset(options);
   EXPECT_EQ(r.marker_candidates, 2);  // the flat record has a reasoning field: markers do not apply
   EXPECT_EQ(r.marker_records, 0);
   ASSERT_EQ(r.warnings.size(), 1u);

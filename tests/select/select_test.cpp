@@ -91,6 +91,50 @@ TEST(Select, TempClusterCountFollowsTheAllocation) {
   EXPECT_EQ(std::count(r.cluster.begin(), r.cluster.end(), -1), 10);
 }
 
+TEST(Budget, CountsAndFractionsAsWritten) {
+  EXPECT_EQ(parse_budget("1000").count, 1000);
+  EXPECT_FALSE(parse_budget("1000").is_fraction());
+  EXPECT_FALSE(parse_budget("1").is_fraction());  // an integer is a count, never 100%
+  for (const char* text : {"10%", "0.1", "0.10", ".1"}) {
+    const Budget b = parse_budget(text);
+    EXPECT_TRUE(b.is_fraction()) << text;
+    EXPECT_EQ(b.text, text);
+    EXPECT_EQ(b.resolve(95), 9) << text;  // floor(9.5), exact
+    EXPECT_EQ(b.resolve(100), 10) << text;
+  }
+  EXPECT_EQ(parse_budget("29%").resolve(100), 29);  // 0.29 x 100 in doubles is 28.999...
+  EXPECT_EQ(parse_budget("12.5%").resolve(8), 1);
+  EXPECT_EQ(parse_budget("1%").resolve(10), 1);  // at least one example
+  EXPECT_EQ(parse_budget("100%").resolve(7), 7);
+  EXPECT_EQ(parse_budget("1.0").resolve(7), 7);
+  for (const char* bad : {"", "0", "-5", "0%", "101%", "1.5", "ten", "10 %", "5.", "%", "1e3"}) {
+    EXPECT_THROW(parse_budget(bad), ConfigError) << bad;
+  }
+  SelectOptions options;
+  const options::Group table = select_table(options);
+  for (const options::Entry& entry : table.entries()) {
+    if (entry.key == "select.budget") std::get<options::EnumField>(entry.field).set("10%");
+  }
+  EXPECT_EQ(options.budget.text, "10%");
+  EXPECT_EQ(options::value_text(table.entries().front().field), "10%");  // the fingerprint's text: as written
+}
+
+TEST(Select, FractionBudgetResolvesAgainstTheCandidates) {
+  // 10 examples, 8 candidates: 50% selects 4, reported as the budget in force; 0.5 selects the same.
+  Examples e = three_clusters();
+  e.kept[0] = e.kept[1] = 0;
+  SelectOptions options = options_for("random", 1);
+  options.budget = parse_budget("50%");
+  const SelectResult r = run(e, options);
+  EXPECT_EQ(r.selected.size(), 4u);
+  EXPECT_EQ(r.budget, 4);
+  EXPECT_TRUE(r.shortfall.empty()) << r.shortfall;
+  options.budget = parse_budget("0.5");
+  EXPECT_EQ(run(e, options).selected, r.selected);
+  options.budget = 4;
+  EXPECT_EQ(run(e, options).selected, r.selected);
+}
+
 TEST(Select, TempEqualClusterMeansCountAsFalling) {
   // One cluster (per_cluster large) of four: first 1 2 3 4 (mean 2.5), last 4 3 2 1 (mean 2.5). Equal
   // means count as falling (the reference): ranked by first - last = -3 -1 1 3, so budget 2 takes

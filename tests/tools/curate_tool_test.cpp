@@ -235,9 +235,20 @@ TEST(CurateToolCheck, ReportsPreviewsAndExitCodes) {
   EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
   EXPECT_NE(unknown.output.find("auto, chatml, llama3 and plain"), std::string::npos) << unknown.output;
   write_file(dir / "a.json", "[{\"prompt\": \"p\", \"reasoning\": \"r\"}]");
-  auto array = run_tool("check --input " + (dir / "a.json").string());
-  EXPECT_EQ(array.exit_code, 3) << array.output;
-  EXPECT_NE(array.output.find("jq -c"), std::string::npos) << array.output;
+  auto array = run_tool("check --input " + (dir / "a.json").string());  // read as it is, no conversion asked
+  EXPECT_EQ(array.exit_code, 0) << array.output;
+  EXPECT_NE(array.output.find("(JSON array): 1 records, 1 usable"), std::string::npos) << array.output;
+  // With the job's configuration: a count budget above the usable records is refused (exit 2), a fraction is not.
+  std::ofstream(dir / "run.ini") << "[model]\npath = " << curate::testing::tokenizer_dir("qwen3").string()
+                                 << "\n[data]\npath = " << (dir / "a.json").string() << "\n[select]\nbudget = 5\n";
+  auto over = run_tool("check --config " + (dir / "run.ini").string());
+  EXPECT_EQ(over.exit_code, 2) << over.output;
+  EXPECT_NE(over.output.find("select.budget = 5 is above the 1 usable records"), std::string::npos) << over.output;
+  std::ofstream(dir / "fraction.ini") << "[model]\npath = " << curate::testing::tokenizer_dir("qwen3").string()
+                                      << "\n[data]\npath = " << (dir / "a.json").string()
+                                      << "\n[select]\nbudget = 10%\n";
+  auto fraction = run_tool("check --config " + (dir / "fraction.ini").string());
+  EXPECT_EQ(fraction.exit_code, 0) << fraction.output;
 }
 
 }  // namespace

@@ -28,6 +28,8 @@ struct CheckOptions {
   int64_t token_sample = 1000;   // usable examples (the first ones) tokenized for the token statistics
   int64_t preview = 0;           // examples rendered as scored (the first usable ones)
   int threads = 0;               // tokenization threads; 0 = all cores
+  int64_t budget = 0;            // > 0: the job's select.budget, a count: run_check refuses (exit 2) a dataset read
+                                 // whole with fewer usable records (require_budget)
   int64_t vocab_size = 0;        // the model's vocabulary (config.json); > 0: a tokenized record holding an id at
                                  // or above it is not usable (bad_token_ids), as the workers would skip it
 };
@@ -39,9 +41,11 @@ struct CheckReport {
     int64_t first_line = 0;    // 1-based line of the first record skipped for this reason
     std::string first_detail;  // its detail ("missing field \"prompt\"")
   };
-  std::string file_kind;  // "JSON Lines", "JSON Lines (gzip)", "JSON Lines (zstd)"
-  int64_t records = 0;    // non-blank lines read
-  bool all_read = true;   // false when max_records stopped the reading
+  std::string file_kind;  // "JSON Lines", "JSON Lines (gzip)", "JSON array", "Parquet", or the files of a folder
+  DataOptions data;       // the data options the check read with (its auto settings resolved)
+  std::vector<std::string> detected;  // what each auto setting resolved to (detect.h), when the check resolved it
+  int64_t records = 0;                // non-blank lines read
+  bool all_read = true;               // false when max_records stopped the reading
   int64_t usable = 0;
   std::map<std::string, int64_t> formats;  // usable records by format (sharegpt, messages, flat, pretokenized)
   std::map<std::string, int64_t> sources;  // usable records by source (the data.source_field value)
@@ -67,8 +71,9 @@ struct CheckReport {
 };
 
 // Reads the dataset and fills the report; writes `preview` renderings to `preview_out` when set.
-// Throws DataError for a file that is no JSON Lines (a JSON array, Parquet: the message says how to
-// convert it), ConfigError for an unknown chat template. Zero usable records is not an error here.
+// Settings still "auto" are resolved first (detect.h; data.id_field = auto indexes the dataset once).
+// Throws DataError for files that cannot be read, ConfigError for an unknown chat template or markers
+// that cannot be detected. Zero usable records is not an error here.
 CheckReport check_dataset(const CheckOptions& options, std::ostream* preview_out = nullptr);
 
 // The report as the lines `curate_tool check` prints and the job logs.
@@ -78,11 +83,16 @@ std::vector<std::string> describe(const CheckReport& report, const CheckOptions&
 // every tokenized example holds ids outside the model's vocabulary (a tokenizer of another model).
 void require_usable(const CheckReport& report, const CheckOptions& options);
 
-// `curate_tool check`: check_dataset, print the report (and previews) to `out`, require_usable.
+// Throws ConfigError (exit 2) when options.budget > 0 exceeds the usable records of a dataset read
+// whole: the selection could never meet it (a fraction, select.budget = 10%, always can).
+void require_budget(const CheckReport& report, const CheckOptions& options);
+
+// `curate_tool check`: check_dataset, print the report (and previews) to `out`, require_usable,
+// require_budget.
 void run_check(const CheckOptions& options, std::ostream& out);
 
-// The kind of a data file from its first bytes: "JSON Lines" (also gzip/zstd), or throws DataError
-// for a JSON array or Parquet file, naming the conversion command.
+// What the dataset is: "JSON Lines" (also " (gzip)"/" (zstd)"), "JSON array", "Parquet", or for a
+// folder or glob the files read (DatasetFiles::description). Throws DataError when it cannot be read.
 std::string sniff_data_file(const std::filesystem::path& path);
 
 }  // namespace curate::data

@@ -13,8 +13,9 @@
 namespace curate::data {
 
 struct DataOptions {
-  std::string format = "auto";  // auto, sharegpt, flat, pretokenized (auto: by the keys of each line)
-  std::string id_field;         // field holding a stable id; empty = the line number
+  std::string format = "auto";    // auto, sharegpt, flat, pretokenized (auto: by the keys of each line)
+  std::string id_field = "auto";  // field holding a stable id; empty = the line number; auto: "id" when every
+                                  // record has a distinct one (RecordIndex::ids_unique), else the line number
   std::string source_field = "source";
   std::string domain_field = "domain";
   std::string conversations_field = "conversations";     // sharegpt: list of {role|from, content|value}
@@ -24,9 +25,9 @@ struct DataOptions {
   std::string reasoning_field = "reasoning";             // flat: reasoning text; empty = take it from response_field
   std::string answer_field = "distilled_answer_string";  // flat: final answer (optional)
   std::string response_field = "response";               // flat: assistant text holding the reasoning between markers
-  std::string think_begin = "<|begin_of_thought|>";      // reasoning markers inside an assistant text
-  std::string think_end = "<|end_of_thought|>";
-  std::string ids_field = "input_ids";                    // pretokenized: token ids
+  std::string think_begin = "auto";     // reasoning markers inside an assistant text; auto: the known pair the
+  std::string think_end = "auto";       // records use (detect.h: <think>...</think> or OpenThoughts' markers)
+  std::string ids_field = "input_ids";  // pretokenized: token ids
   std::string reasoning_start_field = "reasoning_start";  // pretokenized: index of the first reasoning token
   int64_t max_line_bytes = 16 << 20;                      // longer lines are skipped with a reason
   int64_t max_prompt_tokens = 0;  // records whose prompt (the tokens before the first scored one) is longer
@@ -34,6 +35,9 @@ struct DataOptions {
                                   // (config.json max_position_embeddings) minus the longest scored window
   bool strict = false;            // the first bad record is fatal
 };
+
+// True when records take their id from a field (data.id_field set and resolved, not "auto").
+inline bool has_id_field(const DataOptions& options) { return !options.id_field.empty() && options.id_field != "auto"; }
 
 struct Message {
   std::string role;  // system, user, assistant (ShareGPT's human/gpt are mapped)

@@ -4,21 +4,30 @@
 
 #include <ostream>
 
+#include "curate/comm/mpi.h"
 #include "curate/config/options.h"
 #include "curate/data/check.h"
 
 namespace curate::service {
 
 // The data check with the job's options: data.path, model.tokenizer (or model.path), data.*,
-// pass.difficulty_tokens / profile_tokens as the marked windows, data.check_records.
+// pass.difficulty_tokens / profile_tokens as the marked windows, data.check_records, select.budget
+// when it is a count of examples (the gate of `curate_tool check --config` and --plan).
 data::CheckOptions check_options(const Options& options);
+
+// The data settings left "auto" (data/detect.h: reasoning markers, id field) resolved on rank 0 from
+// the dataset and its index (built and cached beside the output), logged, and given to every rank, so
+// that every rank parses alike and the fingerprint holds what was detected. Collective. Returns false
+// on a rank other than 0 when rank 0 failed (rank 0 rethrows its error, and reports it).
+bool resolve_data_options(Options& options, const comm::Comm& comm);
 
 // Rank 0 at the start of a job: model folders exist (a hub id gets its download command), the
 // profile family is announced, the dataset is checked and the report logged. Throws ModelError for
 // a missing folder, ConfigError for an unknown chat template, DataError when no record is usable.
 void preflight(const Options& options);
 
-// What the job will do, without loading a model: examples, tokens per pass (prompt + window after
+// What the job will do, without loading a model (refused, exit 2, when a count select.budget exceeds
+// the usable records: data::require_budget): examples, tokens per pass (prompt + window after
 // truncation, from a sample), units, result file size and the scoring hours from the [plan] table.
 // `ranks`: the ranks of this run (the estimate of the wall time divides by its scoring ranks).
 void print_plan(const Options& options, int ranks, std::ostream& out);

@@ -50,8 +50,30 @@ enum class KRule {
 inline constexpr std::pair<const char*, KRule> kKRules[] = {{"allocated", KRule::kAllocated},
                                                             {"candidates", KRule::kCandidates}};
 
+// select.budget as written: a count of examples ("1000") or a fraction of the usable candidates
+// ("10%", "0.1"), kept as an exact ratio so that every rank and rerun resolves it to the same count.
+struct Budget {
+  Budget() = default;
+  Budget(int64_t examples) : count(examples), text(std::to_string(examples)) {}  // NOLINT: a count converts
+
+  int64_t count = 1000;              // examples, when fraction_denominator == 0
+  int64_t fraction_numerator = 0;    // a fraction: numerator / denominator of the candidates, in (0, 1]
+  int64_t fraction_denominator = 0;  // 0: a count
+  std::string text = "1000";         // as written, for the fingerprint, logs and reports
+
+  bool is_fraction() const { return fraction_denominator > 0; }
+  // The examples to select among `candidates` usable ones: the count, or floor(fraction x candidates)
+  // and at least 1 (exact integer arithmetic).
+  int64_t resolve(int64_t candidates) const;
+};
+
+// Parses "1000", "10%", "12.5%", "0.1" or "1" (a count: integers are counts, decimals below 1 are
+// fractions). Throws ConfigError naming select.budget for anything else, a fraction outside (0, 1]
+// or a count below 1.
+Budget parse_budget(const std::string& text);
+
 struct SelectOptions {
-  int64_t budget = 1000;     // examples to select in total
+  Budget budget;             // examples to select in total (a count or a fraction of the candidates)
   int64_t token_budget = 0;  // >0: budget in tokens (sum of full_length) instead of examples
   SelectMethod method = SelectMethod::kTemp;
   uint64_t seed = 0;         // seed of every random choice (k-means init, singleton fill, baselines)

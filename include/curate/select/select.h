@@ -37,8 +37,14 @@ struct SelectResult {
   bool loss_not_rising = false;           // the candidates' mean mean_loss_first at the last checkpoint is not
                                           // above every other checkpoint's: the reference stops there
                                           // (assertion); curate_dist goes on and logs a warning
+  int64_t budget = 0;                     // the budget in force: select.token_budget (tokens), or select.budget
+                                          // resolved against the candidates (resolved_budget)
   std::string shortfall;                  // why fewer examples (or tokens) than the budget were selected; "" when met
 };
+
+// select.token_budget when set, else select.budget resolved against the candidates (kept examples):
+// a count as given, a fraction as Budget::resolve.
+int64_t resolved_budget(const SelectInput& input, const SelectOptions& options);
 
 // Why `result` selects less than the budget asks (examples, or tokens under select.token_budget): the
 // candidates are fewer (or shorter) than the budget, or the budget is below the shortest candidate, or

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace curate {
@@ -22,6 +23,9 @@ struct ContentHash {
 // number of bytes hashed. Throws DataError naming the file when it cannot be opened or read
 // (callers of a model folder catch and rethrow as ModelError).
 ContentHash hash_file(const std::filesystem::path& path, uint64_t* bytes = nullptr);
+
+// XXH3_128 of `bytes` (a digest of digests: the print of a dataset of several files).
+ContentHash hash_bytes(std::string_view bytes);
 
 // Hashes remembered by file identity: (st_dev, st_ino, size, mtime_ns, ctime_ns). A file written,
 // truncated, renamed over or copied (cp -r, touch) gets another identity and is hashed again; the

@@ -74,6 +74,11 @@ class Group {
     };
     return push(std::move(key), Field(std::move(e)), std::move(help), affects);
   }
+  // A value parsed at the edge into a richer type (select.budget: a count or a fraction): `field.get`
+  // gives the text as written (help, fingerprint), `field.set` parses it and throws ConfigError.
+  Group& add_parsed(std::string key, EnumField field, std::string help, Affects affects = Affects::kNothing) {
+    return push(std::move(key), Field(std::move(field)), std::move(help), affects);
+  }
   Group& switch_flag(std::string key, bool& field, std::string help);
   Group& hidden();  // marks every entry of the group hidden
 

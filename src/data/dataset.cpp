@@ -14,6 +14,7 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "curate/util/unique_fd.h"
 
 namespace curate::data {
 namespace {
@@ -218,20 +219,18 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
   };
   check_positions(path, index, positions);
   if (!index.compressed) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
     std::string buffer;
     for (std::size_t p : positions) {
       buffer.resize(std::min<uint64_t>(index.lengths[p], static_cast<uint64_t>(options.max_line_bytes) + 1));
-      ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(index.offsets[p]));
+      ssize_t n = ::pread(fd.get(), buffer.data(), buffer.size(), static_cast<off_t>(index.offsets[p]));
       if (n < 0 || static_cast<std::size_t>(n) != buffer.size()) {
-        ::close(fd);
         throw DataError("'" + path.string() + "' changed or shrank since it was indexed (record at line " +
                         std::to_string(index.lines[p]) + "); delete the index cache and rerun");
       }
       parse(buffer, p);
     }
-    ::close(fd);
     return results;
   }
   LineReader reader(path, static_cast<std::size_t>(options.max_line_bytes));
@@ -255,31 +254,25 @@ void read_raw_records(const std::filesystem::path& path, const RecordIndex& inde
   };
   check_positions(path, index, positions);
   if (!index.compressed) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
     std::string buffer;
-    try {
-      for (std::size_t p : positions) {
-        buffer.resize(index.lengths[p]);
-        std::size_t done = 0;
-        while (done < buffer.size()) {
-          const ssize_t n =
-              ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(index.offsets[p] + done));
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) throw changed(p);
-          done += static_cast<std::size_t>(n);
-        }
-        std::string_view bytes(buffer);
-        if (bytes.ends_with('\n')) bytes.remove_suffix(1);
-        if (bytes.ends_with('\r')) bytes.remove_suffix(1);  // as LineReader: "\r\n" (or a final "\r") ends a line
-        if (index.offsets[p] == 0 && bytes.starts_with(kBom)) bytes.remove_prefix(kBom.size());
-        visit(p, bytes);
+    for (std::size_t p : positions) {
+      buffer.resize(index.lengths[p]);
+      std::size_t done = 0;
+      while (done < buffer.size()) {
+        const ssize_t n =
+            ::pread(fd.get(), buffer.data() + done, buffer.size() - done, static_cast<off_t>(index.offsets[p] + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw changed(p);
+        done += static_cast<std::size_t>(n);
       }
-    } catch (...) {
-      ::close(fd);
-      throw;
+      std::string_view bytes(buffer);
+      if (bytes.ends_with('\n')) bytes.remove_suffix(1);
+      if (bytes.ends_with('\r')) bytes.remove_suffix(1);  // as LineReader: "\r\n" (or a final "\r") ends a line
+      if (index.offsets[p] == 0 && bytes.starts_with(kBom)) bytes.remove_prefix(kBom.size());
+      visit(p, bytes);
     }
-    ::close(fd);
     return;
   }
   LineReader reader(path, std::numeric_limits<std::size_t>::max());

@@ -78,6 +78,17 @@ inline constexpr const char* kCluster = "/selection/cluster";
 inline constexpr const char* kScore = "/selection/score";
 inline constexpr const char* kCandidate = "/selection/candidate";
 
+// Attribute names (of the root, a pass group, /filter or /selection).
+namespace attr {
+inline constexpr const char* kFormat = "format";
+inline constexpr const char* kVersion = "version";
+inline constexpr const char* kFingerprint = "fingerprint";
+inline constexpr const char* kInputFiles = "input_files";
+inline constexpr const char* kTokens = "tokens";
+inline constexpr const char* kCheckpoints = "checkpoints";
+inline constexpr const char* kTokenLosses = "token_losses";
+}  // namespace attr
+
 // Datasets of a pass group (path(pass, name)).
 namespace dataset {
 inline constexpr const char* kDone = "done";

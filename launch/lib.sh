@@ -49,6 +49,22 @@ launch_parse() {
   done
 }
 
+# The options of the mpirun launchers (run_local.sh, run_hosts.sh), for launch_parse, with their
+# defaults set by launch_mpirun_defaults; launch_check_mpirun_options checks them after parsing.
+launch_mpirun_spec="-n|-np|--ranks ranks
+--bind bind
+--dist dist
+--mpirun mpirun
+--mpirun-args mpirun_args
+--dry-run dry_run=1"
+launch_mpirun_defaults() {
+  ranks="" bind=none dry_run=0
+  dist=${CURATE_DIST:-} mpirun=${CURATE_MPIRUN:-mpirun} mpirun_args=${CURATE_MPIRUN_ARGS:-}
+}
+launch_check_mpirun_options() {
+  case "$bind" in none | core | socket) ;; *) launch_die "--bind must be none, core or socket, not '$bind'" ;; esac
+}
+
 # launch_ranks SCORERS: the ranks of a job with SCORERS scoring ranks (GPUs, hostfile slots or CPU
 # ranks): one more for rank 0, which coordinates, writes the HDF5 file and does not score.
 launch_ranks() { echo $(($1 + 1)); }

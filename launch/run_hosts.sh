@@ -27,18 +27,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 launcher=run_hosts.sh
 source "$here/lib.sh"
 
-hostfile=${CURATE_HOSTFILE:-} ranks="" bind=none net="" dry_run=0
-dist=${CURATE_DIST:-} mpirun=${CURATE_MPIRUN:-mpirun} mpirun_args=${CURATE_MPIRUN_ARGS:-}
+hostfile=${CURATE_HOSTFILE:-} net=""
+launch_mpirun_defaults
 launch_parse "--hostfile|-hostfile|--machinefile hostfile
 --net net
--n|-np|--ranks ranks
---bind bind
---dist dist
---mpirun mpirun
---mpirun-args mpirun_args
---dry-run dry_run=1" "$@"
+$launch_mpirun_spec" "$@"
 args=(${launch_rest[@]+"${launch_rest[@]}"})
-case "$bind" in none|core|socket) ;; *) launch_die "--bind must be none, core or socket, not '$bind'" ;; esac
+launch_check_mpirun_options
 [ -n "$hostfile" ] || launch_die "--hostfile FILE is required (lines 'host slots=GPUS'); see --help"
 [ -r "$hostfile" ] || launch_die "cannot read hostfile '$hostfile'"
 hostfile=$(cd "$(dirname "$hostfile")" && pwd)/$(basename "$hostfile")

@@ -27,16 +27,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 launcher=run_local.sh
 source "$here/lib.sh"
 
-ranks="" bind=none dry_run=0
-dist=${CURATE_DIST:-} mpirun=${CURATE_MPIRUN:-mpirun} mpirun_args=${CURATE_MPIRUN_ARGS:-}
-launch_parse "-n|-np|--ranks ranks
---bind bind
---dist dist
---mpirun mpirun
---mpirun-args mpirun_args
---dry-run dry_run=1" "$@"
+launch_mpirun_defaults
+launch_parse "$launch_mpirun_spec" "$@"
 args=(${launch_rest[@]+"${launch_rest[@]}"})
-case "$bind" in none|core|socket) ;; *) launch_die "--bind must be none, core or socket, not '$bind'" ;; esac
+launch_check_mpirun_options
 
 gpus() {  # number of GPUs this node offers
   if [ -n "${CURATE_GPUS_PER_NODE:-}" ]; then echo "$CURATE_GPUS_PER_NODE"

@@ -251,17 +251,7 @@ bool parse(const std::string& name, const Command& command, const std::vector<op
   desc.add_options()("help,h", "show this help")("log-level", po::value(&log_level)->default_value(log_level),
                                                  "debug, info, warn, error or off");
   for (const options::Group& table : tables) desc.add(options::describe(table, false));
-  for (int i = 1; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i));
-  reject_options_as_values(argc, argv, [&](std::string_view option) {
-    // An ambiguous name (find_nothrow throws) is left to the parser, which reports it.
-    const po::option_description* found = nullptr;
-    try {
-      found = desc.find_nothrow(std::string(option), false);
-    } catch (const po::error&) {
-      return false;
-    }
-    return found != nullptr && found->semantic()->max_tokens() > 0;
-  });
+  options::check_arguments(argc, argv, desc);
   po::positional_options_description positional;
   if (!command.positional.empty()) positional.add(command.positional.c_str(), 1);
   po::variables_map vm;

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 
 #include "curate/util/error.h"
+#include "curate/util/strings.h"
 
 namespace curate::options {
 namespace po = boost::program_options;
@@ -45,6 +46,20 @@ po::options_description describe(const Group& group, bool include_hidden) {
       out.add_options()(alias.c_str(), semantic(), ("the same as --" + entry.key + " (older name)").c_str());
   }
   return out;
+}
+
+void check_arguments(int argc, const char* const* argv, const po::options_description& desc) {
+  for (int i = 1; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i));
+  reject_options_as_values(argc, argv, [&](std::string_view name) {
+    // An ambiguous name (find_nothrow throws) is left to the parser, which reports it.
+    const po::option_description* option = nullptr;
+    try {
+      option = desc.find_nothrow(std::string(name), false);
+    } catch (const po::error&) {
+      return false;
+    }
+    return option != nullptr && option->semantic()->max_tokens() > 0;
+  });
 }
 
 void check_required(const std::vector<Group>& groups, const po::variables_map& given) {

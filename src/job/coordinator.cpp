@@ -272,11 +272,11 @@ void Coordinator::run_pass(const PassPlan& p) {
       scheduler_.step(0.25, store);
       scheduler_.check_timeouts();
     }
-    if (seconds_since(progress.last_flush) > options_.run.flush_seconds) {
+    if (elapsed_since(progress.last_flush) > options_.run.flush_seconds) {
       sink_->checkpoint();
       progress.last_flush = now_();
     }
-    if (seconds_since(progress.last_report) > options_.run.progress_seconds) {
+    if (elapsed_since(progress.last_report) > options_.run.progress_seconds) {
       progress.last_report = now_();
       log::info(progress.line(name, scheduler_.slowest_rank(), progress.last_report));
     }
@@ -284,7 +284,7 @@ void Coordinator::run_pass(const PassPlan& p) {
   sink_->checkpoint();
   if (stop_requested) throw Interrupted();
   nan.log_counts(sink_->file());
-  const double seconds = seconds_since(progress.start);
+  const double seconds = elapsed_since(progress.start);
   log::info(cat(name, " pass done: ", progress.stored, " units, ", progress.examples, " examples, ", progress.tokens,
                 " tokens in ", format_seconds(seconds)));
   // This run's part of the pass, for the report (a run stopped mid-pass adds nothing, so a resumed

@@ -64,7 +64,8 @@ class Coordinator {
   void run_pass(const PassPlan& p);
   void queue_units(const PassPlan& p, const std::vector<uint8_t>& done);
 
-  double seconds_since(double start) const { return now_() - start; }
+  // Seconds on the crew's clock since the reading `start`.
+  double elapsed_since(double start) const { return now_() - start; }
 
   const Options& options_;
   uint64_t records_;

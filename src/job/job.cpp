@@ -108,6 +108,7 @@ void coordinate(const Options& options, const comm::Comm& comm, const DatasetFac
   try {
     coordinator->run();
     coordinator.reset();                             // closes the HDF5 file cleanly
+    local.reset();                                   // frees the model before the selection
     std::filesystem::remove(journal_path(options));  // every requested pass is in the file
     std::filesystem::remove(base_path(options));
   } catch (const Interrupted&) {

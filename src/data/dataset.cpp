@@ -96,6 +96,13 @@ void check_positions(const std::filesystem::path& path, const RecordIndex& index
   }
 }
 
+// An uncompressed dataset, opened for pread. Throws DataError naming it.
+UniqueFd open_to_read(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
+  return fd;
+}
+
 }  // namespace
 
 DatasetReader::DatasetReader(const std::filesystem::path& path, DataOptions options, std::ostream* report)
@@ -219,8 +226,7 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
   };
   check_positions(path, index, positions);
   if (!index.compressed) {
-    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
+    const UniqueFd fd = open_to_read(path);
     std::string buffer;
     for (std::size_t p : positions) {
       buffer.resize(std::min<uint64_t>(index.lengths[p], static_cast<uint64_t>(options.max_line_bytes) + 1));
@@ -254,8 +260,7 @@ void read_raw_records(const std::filesystem::path& path, const RecordIndex& inde
   };
   check_positions(path, index, positions);
   if (!index.compressed) {
-    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) throw DataError("cannot open '" + path.string() + "': " + std::strerror(errno));
+    const UniqueFd fd = open_to_read(path);
     std::string buffer;
     for (std::size_t p : positions) {
       buffer.resize(index.lengths[p]);

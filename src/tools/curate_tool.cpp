@@ -288,14 +288,7 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     std::fprintf(stderr, "curate_tool %s: %s (see --help)\n", found->first.c_str(), e.what());
     return kExitConfig;
-  } catch (const Error& e) {
-    log::error(e.what());
-    return e.exit_code();
-  } catch (const std::filesystem::filesystem_error& e) {  // creating, renaming or removing an output
-    log::error(std::string(e.what()) + ": check that the folder exists, is writable and has free space");
-    return kExitStore;
   } catch (const std::exception& e) {
-    log::error(std::string("unexpected error: ") + e.what());
-    return kExitInternal;
+    return log::exit_code_logged(e);
   }
 }

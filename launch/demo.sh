@@ -4,7 +4,13 @@
 # reasoning records with 3 MPI ranks (calibration, difficulty pass, filter, profile pass) into
 # build/demo/run.h5, 40 are selected into build/demo/run.selected.jsonl with a report
 # build/demo/run.report.html, and the file is summarised.
+# --ab (first argument): then also `--stage compare` (temp, random and longest, 2 seeds, configs/demo.ini
+# [compare]) into build/demo/run.compare/ and the A/B fine-tune of launch/ab.sh on CPU with LLaMA-Factory
+# (launch/setup_llamafactory.sh makes its venv, from PyPI the first time): tables in
+# build/demo/run.compare/compare.html and ab/results.json.
 set -euo pipefail
+ab=0
+if [ "${1:-}" = --ab ]; then ab=1; shift; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/launch/setup.sh"
 cd "$root"
@@ -18,3 +24,9 @@ echo
 echo
 echo "selected: build/demo/run.selected.jsonl ($(wc -l < build/demo/run.selected.jsonl) examples, ShareGPT; dataset_info.json beside it)"
 echo "report:   build/demo/run.report.html (summary: build/demo/run.summary.json)"
+if [ $ab -eq 1 ]; then
+  "$root/launch/setup_llamafactory.sh"
+  echo
+  "$build/src/tools/curate_dist" --config configs/demo.ini --stage compare "$@"
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} CURATE_BUILD_DIR="$build" "$root/launch/ab.sh" build/demo/run.compare
+fi

@@ -20,12 +20,18 @@ namespace {
 namespace po = boost::program_options;
 using options::Affects;
 
-constexpr std::pair<const char*, Stage> kStages[] = {
-    {"difficulty", Stage::kDifficulty}, {"profile", Stage::kProfile}, {"select", Stage::kSelect}, {"all", Stage::kAll}};
+constexpr std::pair<const char*, Stage> kStages[] = {{"difficulty", Stage::kDifficulty},
+                                                     {"profile", Stage::kProfile},
+                                                     {"select", Stage::kSelect},
+                                                     {"all", Stage::kAll},
+                                                     {"compare", Stage::kCompare}};
 
 options::Group general_table(Options& o) {
   options::Group g("general");
-  g.add_enum("stage", o.run.stage, kStages, "difficulty, profile, select or all (difficulty, filter, profile, select)")
+  g.add_enum(
+       "stage", o.run.stage, kStages,
+       "difficulty, profile, select, all (difficulty, filter, profile, select) or compare (compare.methods x seeds "
+       "from a finished file, with a comparison page)")
       .switch_flag("fresh", o.run.fresh, "move an output file of another configuration aside and start over")
       .switch_flag("plan", o.run.plan,
                    "print what the job will do (examples, tokens, units, result size, "
@@ -123,6 +129,7 @@ std::vector<options::Group> option_groups(Options& o) {
   exported.add("select.output", o.run.selected,
                "the selected records, JSONL (default: OUTPUT stem + .selected.jsonl[.gz|.zst])");
   groups.push_back(std::move(exported));
+  groups.push_back(compare::compare_table(o.compare));
   groups.push_back(plan_table(o.plan));
   groups.push_back(test_table(o.test));
   return groups;
@@ -178,6 +185,7 @@ void validate(Options& o) {
   select::validate(o.filter);
   select::validate(o.select);
   select::validate(o.exported);
+  if (o.run.stage == Stage::kCompare) compare::validate(o.compare);
   if (o.run.selected.empty()) {
     std::filesystem::path stem(o.run.output);
     if (stem.extension() == ".h5" || stem.extension() == ".hdf5") stem.replace_extension();

@@ -11,6 +11,7 @@
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "job/calibration.h"
+#include "results/output_files.h"
 #include "results/output_plan.h"
 #include "selection/reduce.h"
 
@@ -114,7 +115,8 @@ void request_stop() noexcept { stop_requested = true; }
 
 std::unique_ptr<Coordinator> Coordinator::create(const Options& options, Crew crew, uint64_t records,
                                                  const ContentHash& dataset) {
-  auto lock = std::make_unique<store::RunLock>(options.run.output + ".lock");  // before anything is opened or moved
+  auto lock =
+      std::make_unique<store::RunLock>(RunFiles::of(options.run.output).lock);  // before anything is opened or moved
   HashCache cache(hash_cache_path(options));
   const double start = crew.now();
   const InputContent content = hash_inputs(options, dataset, &cache);

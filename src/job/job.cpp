@@ -5,6 +5,7 @@
 #include <iostream>
 #include <optional>
 
+#include "compare/compare.h"
 #include "curate/data/dataset.h"
 #include "curate/job/preflight.h"
 #include "curate/util/clock.h"
@@ -131,6 +132,7 @@ void run_job(const Options& options, const comm::Comm& comm) {
     return;
   }
   if (options.run.stage == Stage::kSelect) return run_selection(options, comm);  // no model needed
+  if (options.run.stage == Stage::kCompare) return compare::run_compare(options, comm);
   const std::optional<DatasetFacts> dataset = index_dataset(options, comm);
   if (!dataset) return;  // rank 0 reports why
   if (comm.rank() != 0) return serve(options, comm);

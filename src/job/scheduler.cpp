@@ -15,27 +15,82 @@ void MpiWorkerLink::send_stop(int rank, bool then_select) {
 Scheduler::Scheduler(WorkerLink& link, double worker_timeout, std::function<double()> now)
     : link_(link), worker_timeout_(worker_timeout), now_(std::move(now)) {}
 
+void Scheduler::add(Unit unit) {
+  auto queue =
+      std::find_if(pending_.begin(), pending_.end(), [&](const auto& q) { return q.first == unit.checkpoint; });
+  if (queue == pending_.end()) queue = pending_.insert(pending_.end(), {unit.checkpoint, {}});
+  queue->second.push_back(std::move(unit));
+  ++pending_count_;
+}
+
+void Scheduler::drop_pending() {
+  pending_.clear();
+  pending_count_ = 0;
+}
+
 std::optional<Unit> Scheduler::take() {
-  if (pending_.empty()) return std::nullopt;
-  Unit unit = std::move(pending_.front());
-  pending_.pop_front();
-  return unit;
+  for (auto& [checkpoint, queue] : pending_) {
+    if (queue.empty()) continue;
+    Unit unit = std::move(queue.front());
+    queue.pop_front();
+    --pending_count_;
+    return unit;
+  }
+  return std::nullopt;
+}
+
+std::deque<Unit>& Scheduler::queue_for(int rank) {
+  const auto held = held_.find(rank);
+  if (held != held_.end()) {
+    for (auto& [checkpoint, queue] : pending_) {
+      if (checkpoint == held->second && !queue.empty()) return queue;
+    }
+  }
+  // Rebuilding a checkpoint costs a model regeneration: join the checkpoint least served by workers.
+  std::deque<Unit>* best = nullptr;
+  double best_share = -1;
+  for (auto& [checkpoint, queue] : pending_) {
+    if (queue.empty()) continue;
+    const double share = static_cast<double>(queue.size()) / static_cast<double>(holders(checkpoint) + 1);
+    if (share > best_share) best = &queue, best_share = share;
+  }
+  return *best;
+}
+
+int& Scheduler::holders(const model::CheckpointKey& checkpoint) {
+  for (auto& [key, count] : holders_) {
+    if (key == checkpoint) return count;
+  }
+  return holders_.emplace_back(checkpoint, 0).second;
+}
+
+void Scheduler::hold(int rank, const model::CheckpointKey& checkpoint) {
+  const auto held = held_.find(rank);
+  if (held != held_.end() && held->second == checkpoint) return;
+  if (held != held_.end()) --holders(held->second);
+  held_[rank] = checkpoint;
+  ++holders(checkpoint);
+}
+
+void Scheduler::release(int rank) {
+  if (const auto held = held_.find(rank); held != held_.end()) {
+    --holders(held->second);
+    held_.erase(held);
+  }
 }
 
 void Scheduler::assign() {
-  for (auto it = ready_.begin(); it != ready_.end() && !pending_.empty();) {
+  for (auto it = ready_.begin(); it != ready_.end() && pending_count_ > 0;) {
     const int rank = *it;
-    // Prefer a unit at the checkpoint this worker holds: rebuilding a checkpoint costs a model load.
-    const auto held = held_.find(rank);
-    auto match = std::find_if(pending_.begin(), pending_.end(),
-                              [&](const Unit& u) { return held != held_.end() && u.checkpoint == held->second; });
-    if (match == pending_.end()) match = pending_.begin();
+    std::deque<Unit>& queue = queue_for(rank);
     comm::Writer writer;
-    encode(writer, *match);
+    encode(writer, queue.front());
     link_.send_unit(rank, std::move(writer.bytes()));  // the worker takes it when its current unit is done
-    held_[rank] = match->checkpoint;
-    busy_[rank].push_back({std::move(*match), now_()});
-    pending_.erase(match);
+    hold(rank, queue.front().checkpoint);
+    busy_[rank].push_back({std::move(queue.front()), now_()});
+    ++in_flight_;
+    queue.pop_front();
+    --pending_count_;
     it = ready_.erase(it);
   }
 }
@@ -67,11 +122,14 @@ void Scheduler::handle_result(int rank, const UnitResult& result, const std::fun
   rate.seconds += now_() - queue.front().since;
   store(result);
   queue.pop_front();
+  --in_flight_;
   if (!queue.empty()) queue.front().since = now_();
   ready_.push_back(rank);
 }
 
 void Scheduler::check_timeouts() const {
+  if (now_() < next_timeout_check_) return;  // O(workers): at most once a second of the clock
+  next_timeout_check_ = now_() + 1;
   for (const auto& [rank, queue] : busy_) {
     if (!queue.empty() && now_() - queue.front().since > worker_timeout_) {
       const Unit& unit = queue.front().unit;
@@ -82,15 +140,9 @@ void Scheduler::check_timeouts() const {
   }
 }
 
-bool Scheduler::workers_busy() const {
-  return std::any_of(busy_.begin(), busy_.end(), [](const auto& entry) { return !entry.second.empty(); });
-}
+bool Scheduler::workers_busy() const { return in_flight_ > 0; }
 
-std::size_t Scheduler::in_flight() const {
-  std::size_t n = 0;
-  for (const auto& entry : busy_) n += entry.second.size();
-  return n;
-}
+std::size_t Scheduler::in_flight() const { return in_flight_; }
 
 std::string Scheduler::slowest_rank() const {
   if (rates_.size() < 2) return "";
@@ -102,6 +154,8 @@ std::string Scheduler::slowest_rank() const {
 
 void Scheduler::fail(int rank, comm::Reader& reader) {
   stopped_.insert(rank);  // it exits after sending its failure: nothing to stop or wait for
+  release(rank);
+  in_flight_ -= busy_[rank].size();
   busy_[rank].clear();
   rethrow(decode_failure(reader));
 }
@@ -109,6 +163,7 @@ void Scheduler::fail(int rank, comm::Reader& reader) {
 void Scheduler::stop(int rank, bool then_select) {
   link_.send_stop(rank, then_select);
   stopped_.insert(rank);
+  release(rank);
 }
 
 void Scheduler::finish(bool then_select) {

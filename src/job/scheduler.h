@@ -58,11 +58,14 @@ class Scheduler {
   // never asked for work. `now`: the clock (seconds).
   Scheduler(WorkerLink& link, double worker_timeout, std::function<double()> now = steady_seconds);
 
-  // Queues a unit to hand out (in order, except that a worker gets one of the checkpoint it holds first).
-  void add(Unit unit) { pending_.push_back(std::move(unit)); }
-  std::size_t pending() const { return pending_.size(); }
+  // Queues a unit to hand out. A worker gets the oldest pending unit of the checkpoint it holds; when
+  // there is none (or it holds none), the oldest unit of the checkpoint with the most pending units per
+  // worker holding it (ties: the checkpoint queued first), so that workers spread over the checkpoints
+  // and each switches (a regeneration of the perturbed model) as rarely as possible.
+  void add(Unit unit);
+  std::size_t pending() const { return pending_count_; }
   // Forgets the units not handed out yet (a stop was requested); units in flight stay.
-  void drop_pending() { pending_.clear(); }
+  void drop_pending();
   // Takes the next pending unit, for rank 0 working alone (no workers).
   std::optional<Unit> take();
 
@@ -73,7 +76,8 @@ class Scheduler {
   // first, naming rank and tag for any other message.
   void step(double wait_seconds, const std::function<void(const UnitResult&)>& store);
   // Throws DistError naming rank, checkpoint and unit when a worker has held its oldest unit longer
-  // than worker_timeout since it was handed out (or since its previous result).
+  // than worker_timeout since it was handed out (or since its previous result). Looks at most once a
+  // second of the clock (it visits every worker); calls in between return at once.
   void check_timeouts() const;
 
   bool workers_busy() const;
@@ -97,6 +101,12 @@ class Scheduler {
     double seconds = 0;
   };
   void assign();
+  // The queue a free worker of rank `rank` takes its next unit from (pending_count_ > 0).
+  std::deque<Unit>& queue_for(int rank);
+  // Workers holding `checkpoint` and not stopped (kept up to date as held_ and stopped_ change).
+  int& holders(const model::CheckpointKey& checkpoint);
+  void hold(int rank, const model::CheckpointKey& checkpoint);
+  void release(int rank);  // a stopped or failed worker holds no checkpoint
   void handle_result(int rank, const UnitResult& result, const std::function<void(const UnitResult&)>& store);
   void stop(int rank, bool then_select);
   // A worker's kFailure: it counts as stopped (it exits) and its error is rethrown with its exit code.
@@ -105,7 +115,12 @@ class Scheduler {
   WorkerLink& link_;
   double worker_timeout_;
   std::function<double()> now_;
-  std::deque<Unit> pending_;
+  // Pending units by checkpoint, checkpoints in the order first queued, units in the order queued.
+  std::vector<std::pair<model::CheckpointKey, std::deque<Unit>>> pending_;
+  std::size_t pending_count_ = 0;
+  std::vector<std::pair<model::CheckpointKey, int>> holders_;
+  std::size_t in_flight_ = 0;  // units held by workers, all ranks
+  mutable double next_timeout_check_ = -1e300;
   std::vector<int> ready_;                // one entry per free unit slot of a worker
   std::map<int, std::deque<Busy>> busy_;  // units each worker holds, oldest first
   std::map<int, model::CheckpointKey> held_;

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "compare/compare.h"
 #include "curate/job/preflight.h"
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
@@ -16,6 +17,7 @@ void run_select_job(const Options& options, const comm::Comm& comm) {
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
     return;
   }
+  if (options.run.stage == Stage::kCompare) return compare::run_compare(options, comm);
   if (options.run.stage != Stage::kSelect) {
     throw ConfigError(cat("--stage ", stage_name(options.run.stage),
                           " scores with a model, but this curate_dist was built without libtorch "

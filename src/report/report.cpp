@@ -163,13 +163,23 @@ std::string allocation_table(const std::vector<const AllocationLine*>& lines) {
       out += allocation_row(domain_total, true, " class=\"sub\"");
     }
   };
-  for (const AllocationLine* line : lines) {
+  std::vector<int64_t> sizes;
+  for (const AllocationLine* line : lines) sizes.push_back(line->examples);
+  const std::vector<uint8_t> shown = largest_rows(sizes);
+  AllocationLine others{"", "", "", 0, NAN, NAN, 0};
+  int64_t folded = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const AllocationLine* line = lines[i];
     if (sources && line->domain != domain_total.domain) {
       close_domain();
       domain_total = {"", line->domain, "", 0, NAN, 0, 0};
       domain_lines = 0;
     }
-    out += allocation_row(*line, sources);
+    if (shown[i]) {
+      out += allocation_row(*line, sources);
+    } else {
+      others.examples += line->examples, others.allocated += line->allocated, ++folded;
+    }
     examples += line->examples;
     allocated += line->allocated;
     domain_total.examples += line->examples;
@@ -178,6 +188,10 @@ std::string allocation_table(const std::vector<const AllocationLine*>& lines) {
     if (std::isfinite(line->share)) share += line->share, domain_total.share += line->share;
   }
   close_domain();
+  if (folded > 0) {
+    others.source = format_count(folded) + " other groups (the summary JSON lists each)";
+    out += allocation_row(others, sources, " class=\"sub\"");
+  }
   out += "</tbody>\n<tfoot><tr><td" + std::string(sources ? " colspan=\"2\"" : "") + ">total</td><td class=\"num\">" +
          format_count(examples) + "</td><td></td><td class=\"num\">" + (sources ? "" : format_percent(share)) +
          "</td><td class=\"num\">" + format_count(allocated) + "</td><td class=\"num\">" +

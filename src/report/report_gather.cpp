@@ -15,7 +15,6 @@
 #include "curate/util/strings.h"
 #include "results/example_status.h"
 #include "results/layout.h"
-#include "results/output_plan.h"
 
 namespace curate::service {
 namespace {
@@ -27,40 +26,38 @@ constexpr int64_t kWindowTokens = 48;  // tokens of the scored window shown per 
 // Per-example facts every part below reads: N records.
 struct Facts {
   std::size_t n = 0, c = 0;
-  std::vector<uint8_t> status, chosen;
-  std::vector<int64_t> prompt_tokens, full_length, line;
-  std::vector<std::string> id;
-  bool profiled(const ReportInputs& in, std::size_t i) const {
-    if (!in.kept[i]) return false;
+  std::vector<uint8_t> chosen;
+  bool profiled(const SelectionColumns& in, std::size_t i) const {
+    if (!in.candidate[i]) return false;
     for (std::size_t k = 0; k < c; ++k) {
       if (std::isfinite(in.mean_loss[k * n + i])) return true;
     }
     return false;
   }
-  double brittleness(const ReportInputs& in, std::size_t i) const {  // loss rise, last − first checkpoint
+  double brittleness(const SelectionColumns& in, std::size_t i) const {  // loss rise, last − first checkpoint
     return c ? static_cast<double>(in.mean_loss[(c - 1) * n + i]) - static_cast<double>(in.mean_loss[i]) : NAN;
   }
 };
 
 // Totals, clusters, difficulty, mean curves and the allocation; shares within each parent level.
-void overview(report::ReportData& r, const store::H5File& f, const ReportInputs& in, const Facts& x,
+void overview(report::ReportData& r, const store::H5File& f, const SelectionColumns& in, const Facts& x,
               const select::SelectResult& result) {
   std::map<std::pair<int32_t, int32_t>, std::pair<int64_t, bool>> clusters;  // (source, cluster) -> size, has selected
   std::map<std::pair<int32_t, int32_t>, int64_t> taken;                      // (domain, source) -> selected
   for (std::size_t i = 0; i < x.n; ++i) {
-    if (example_ok(x.status[i]))
+    if (example_ok(in.status[i]))
       ++r.examples;
     else
-      ++r.skipped[skip_name(x.status[i])];
-    if (!in.kept[i]) continue;
+      ++r.skipped[skip_name(in.status[i])];
+    if (!in.candidate[i]) continue;
     ++r.kept;
     r.difficulty_all.push_back(in.difficulty[i]);
     if (result.cluster[i] >= 0) {
-      auto& entry = clusters[{in.source[i], result.cluster[i]}];
+      auto& entry = clusters[{in.source.ids[i], result.cluster[i]}];
       ++entry.first;
       entry.second = entry.second || x.chosen[i];
     }
-    if (x.chosen[i]) r.difficulty_selected.push_back(in.difficulty[i]), ++taken[{in.domain[i], in.source[i]}];
+    if (x.chosen[i]) r.difficulty_selected.push_back(in.difficulty[i]), ++taken[{in.domain.ids[i], in.source.ids[i]}];
   }
   r.selected = static_cast<int64_t>(result.selected.size());
   for (const auto& [key, entry] : clusters) {
@@ -79,8 +76,8 @@ void overview(report::ReportData& r, const store::H5File& f, const ReportInputs&
   }
   for (const auto& row : result.allocation) {
     report::AllocationLine line{row.level,
-                                in.domain_names[static_cast<std::size_t>(row.domain)],
-                                row.source >= 0 ? in.source_names[static_cast<std::size_t>(row.source)] : "",
+                                in.domain.names[static_cast<std::size_t>(row.domain)],
+                                row.source >= 0 ? in.source.names[static_cast<std::size_t>(row.source)] : "",
                                 row.examples,
                                 row.score,
                                 0,
@@ -103,7 +100,7 @@ void overview(report::ReportData& r, const store::H5File& f, const ReportInputs&
     int64_t n_all = 0, n_sel = 0;
     for (std::size_t i = 0; i < x.n; ++i) {
       const float v = in.mean_loss[k * x.n + i];
-      if (!in.kept[i] || !std::isfinite(v)) continue;
+      if (!in.candidate[i] || !std::isfinite(v)) continue;
       all += v, ++n_all;
       if (x.chosen[i]) sel += v, ++n_sel;
     }
@@ -112,13 +109,13 @@ void overview(report::ReportData& r, const store::H5File& f, const ReportInputs&
   }
 }
 
-report::Calibration calibration(const store::H5File& f, const Options& options) {
+report::Calibration calibration(const store::H5File& f, const ReportSettings& settings) {
   report::Calibration c;
-  c.low = options.pass.calibration_low;
-  c.high = options.pass.calibration_high;
+  c.low = settings.calibration_low;
+  c.high = settings.calibration_high;
   const std::optional<int> chosen = layout::read_chosen_checkpoint(f);
   if (!chosen) {
-    c.chosen = options.pass.gaussian_checkpoint > 0 ? options.pass.gaussian_checkpoint : -1;
+    c.chosen = settings.gaussian_checkpoint > 0 ? settings.gaussian_checkpoint : -1;
     return c;
   }
   const auto at = [](const char* name) { return layout::path(Pass::kCalibration, name); };
@@ -129,7 +126,7 @@ report::Calibration calibration(const store::H5File& f, const Options& options) 
     c.lines.push_back({k < names.size() ? names[k] : std::to_string(k), k < mean.size() ? mean[k] : NAN, ratio[k]});
   }
   c.chosen = *chosen;
-  c.tokens = f.int_attribute(layout::group(Pass::kCalibration), "tokens");
+  c.tokens = f.int_attribute(layout::group(Pass::kCalibration), layout::attr::kTokens);
   c.samples =
       f.exists(at(layout::dataset::kSample)) ? static_cast<int64_t>(f.dims(at(layout::dataset::kSample)).at(0)) : 0;
   return c;
@@ -170,7 +167,7 @@ std::vector<report::NanLossLine> nan_losses(const store::H5File& f) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
+std::vector<std::pair<std::string, std::string>> settings_table(const Options& o) {
   const auto& p = o.engine.perturb;
   return {{"model.path", o.engine.model},
           {"model.tokenizer", o.run.tokenizer},
@@ -200,12 +197,10 @@ std::vector<std::pair<std::string, std::string>> settings(const Options& o) {
 }
 
 // One group per (domain, source) name pair in name order; records that did not parse (no names) last.
-std::vector<report::SourceView> funnel(const ReportInputs& in, const Facts& x, std::vector<int32_t>& group_of) {
+std::vector<report::SourceView> funnel(const SelectionColumns& in, const Facts& x, std::vector<int32_t>& group_of) {
   std::map<std::pair<std::string, std::string>, int32_t> ids;
   for (std::size_t i = 0; i < x.n; ++i) {
-    ids.emplace(std::make_pair(in.domain_names[static_cast<std::size_t>(in.domain[i])],
-                               in.source_names[static_cast<std::size_t>(in.source[i])]),
-                0);
+    ids.emplace(std::make_pair(in.domain[i], in.source[i]), 0);
   }
   std::vector<report::SourceView> views;
   for (auto& [names, id] : ids) {
@@ -222,24 +217,23 @@ std::vector<report::SourceView> funnel(const ReportInputs& in, const Facts& x, s
   std::vector<std::vector<double>> sum_all(views.size(), std::vector<double>(x.c)), sum_sel = sum_all;
   std::vector<std::vector<int64_t>> n_all(views.size(), std::vector<int64_t>(x.c)), n_sel = n_all;
   for (std::size_t i = 0; i < x.n; ++i) {
-    const int32_t g = ids.at({in.domain_names[static_cast<std::size_t>(in.domain[i])],
-                              in.source_names[static_cast<std::size_t>(in.source[i])]});
+    const int32_t g = ids.at({in.domain[i], in.source[i]});
     group_of[i] = g;
     report::SourceView& s = views[static_cast<std::size_t>(g)];
     ++s.read;
-    if (!example_ok(x.status[i])) {
-      ++s.skipped[skip_name(x.status[i])];
+    if (!example_ok(in.status[i])) {
+      ++s.skipped[skip_name(in.status[i])];
       continue;
     }
     if (std::isfinite(in.difficulty[i])) ++s.scored;
-    s.prompt_tokens_all.push_back(static_cast<float>(x.prompt_tokens[i]));
-    s.response_tokens_all.push_back(static_cast<float>(x.full_length[i] - x.prompt_tokens[i]));
+    s.prompt_tokens_all.push_back(static_cast<float>(in.prompt_tokens[i]));
+    s.response_tokens_all.push_back(static_cast<float>(in.full_length[i] - in.prompt_tokens[i]));
     if (x.chosen[i]) {
       ++s.selected;
-      s.prompt_tokens_selected.push_back(static_cast<float>(x.prompt_tokens[i]));
-      s.response_tokens_selected.push_back(static_cast<float>(x.full_length[i] - x.prompt_tokens[i]));
+      s.prompt_tokens_selected.push_back(static_cast<float>(in.prompt_tokens[i]));
+      s.response_tokens_selected.push_back(static_cast<float>(in.full_length[i] - in.prompt_tokens[i]));
     }
-    if (!in.kept[i]) continue;
+    if (!in.candidate[i]) continue;
     ++s.kept;
     if (x.profiled(in, i)) ++s.profiled;
     for (std::size_t k = 0; k < x.c; ++k) {
@@ -272,12 +266,12 @@ struct ClusterFacts {
   double lowest_taken = INFINITY;
 };
 
-std::string why(const ExampleView& e, const Options& options, std::size_t i, const ReportInputs& in,
+std::string why(const ExampleView& e, const ReportSettings& settings, std::size_t i, const SelectionColumns& in,
                 const select::SelectResult& result, const std::map<std::pair<int32_t, int32_t>, ClusterFacts>& clusters,
                 const report::SourceView& s, double lowest_kept) {
   const double key = result.score[i];
   std::string cluster_text;
-  if (auto it = clusters.find({in.source[i], result.cluster[i]}); it != clusters.end()) {
+  if (auto it = clusters.find({in.source.ids[i], result.cluster[i]}); it != clusters.end()) {
     const ClusterFacts& c = it->second;
     cluster_text = cat("cluster ", result.cluster[i], " gave ", c.taken, " of its ", c.members, " member(s)");
     if (c.taken > 0 && e.status == ExampleView::Status::kNotPicked) {
@@ -286,14 +280,14 @@ std::string why(const ExampleView& e, const Options& options, std::size_t i, con
   }
   switch (e.status) {
     case ExampleView::Status::kSelected:
-      return cat("Selected by ", select::select_method_name(options.select.method), ": ",
+      return cat("Selected by ", select::select_method_name(settings.select.method), ": ",
                  cluster_text.empty() ? "" : cluster_text + "; ", "ranking key ", short_number(key), ".");
     case ExampleView::Status::kNotPicked:
       return cat("Not picked: the source's ", s.selected, " places (of ", s.kept,
                  " candidates) went to other examples; ", cluster_text.empty() ? "" : cluster_text + "; ",
                  "this one's ranking key ", short_number(key), ".");
     case ExampleView::Status::kFilteredOut:
-      return cat("Filtered out by the difficulty filter (", select::filter_method_name(options.filter.method),
+      return cat("Filtered out by the difficulty filter (", select::filter_method_name(settings.filter.method),
                  "): difficulty ", short_number(e.difficulty), ", while the source's kept examples have ",
                  std::isfinite(lowest_kept) ? "≥ " + short_number(lowest_kept) : std::string("none"),
                  "; never profiled.");
@@ -302,14 +296,15 @@ std::string why(const ExampleView& e, const Options& options, std::size_t i, con
 }
 
 // Fills `views[g].examples` for the shown groups: per status, spread over the difficulty order.
-void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>& group_of, const Options& options,
-              const ReportInputs& in, const Facts& x, const select::SelectResult& result) {
+void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>& group_of,
+              const ReportSettings& settings, const SelectionColumns& in, const Facts& x,
+              const select::SelectResult& result) {
   const std::vector<std::size_t> shown = report::shown_sources(views);
   const auto per = static_cast<std::size_t>(report::examples_per_status(shown.size()));
   std::map<std::pair<int32_t, int32_t>, ClusterFacts> clusters;
   for (std::size_t i = 0; i < x.n; ++i) {
-    if (!in.kept[i] || result.cluster[i] < 0) continue;
-    ClusterFacts& c = clusters[{in.source[i], result.cluster[i]}];
+    if (!in.candidate[i] || result.cluster[i] < 0) continue;
+    ClusterFacts& c = clusters[{in.source.ids[i], result.cluster[i]}];
     ++c.members;
     if (x.chosen[i]) ++c.taken, c.lowest_taken = std::min(c.lowest_taken, static_cast<double>(result.score[i]));
   }
@@ -317,13 +312,13 @@ void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>
   std::vector<double> lowest_kept(views.size(), INFINITY);
   for (std::size_t i = 0; i < x.n; ++i) {
     const auto g = static_cast<std::size_t>(group_of[i]);
-    if (!example_ok(x.status[i]) || !std::isfinite(in.difficulty[i])) continue;
-    if (in.kept[i]) lowest_kept[g] = std::min(lowest_kept[g], static_cast<double>(in.difficulty[i]));
+    if (!example_ok(in.status[i]) || !std::isfinite(in.difficulty[i])) continue;
+    if (in.candidate[i]) lowest_kept[g] = std::min(lowest_kept[g], static_cast<double>(in.difficulty[i]));
     if (x.chosen[i])
       members[g * 3].push_back(i);
-    else if (in.kept[i] && x.profiled(in, i))
+    else if (in.candidate[i] && x.profiled(in, i))
       members[g * 3 + 1].push_back(i);
-    else if (!in.kept[i])
+    else if (!in.candidate[i])
       members[g * 3 + 2].push_back(i);
   }
   std::vector<std::pair<std::size_t, std::size_t>> picked;  // (record, group)
@@ -338,16 +333,16 @@ void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>
   std::vector<std::size_t> sorted = positions;
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
-  const std::vector<data::ParseResult> records = data::read_records(options.run.dataset, index, sorted, options.data);
+  const data::RecordIndex index = data::load_or_build_index(settings.dataset, settings.index);
+  const std::vector<data::ParseResult> records = data::read_records(settings.dataset, index, sorted, settings.data);
   std::optional<data::Tokenizer> tokenizer;
   std::optional<data::ChatTemplate> chat;
   try {
-    tokenizer.emplace(data::Tokenizer::load(options.run.tokenizer));
-    const std::filesystem::path dir = std::filesystem::is_directory(options.run.tokenizer)
-                                          ? std::filesystem::path(options.run.tokenizer)
-                                          : std::filesystem::path(options.run.tokenizer).parent_path();
-    chat.emplace(data::ChatTemplate::resolve(dir, options.prompt.chat_template));
+    tokenizer.emplace(data::Tokenizer::load(settings.tokenizer));
+    const std::filesystem::path dir = std::filesystem::is_directory(settings.tokenizer)
+                                          ? std::filesystem::path(settings.tokenizer)
+                                          : std::filesystem::path(settings.tokenizer).parent_path();
+    chat.emplace(data::ChatTemplate::resolve(dir, settings.prompt.chat_template));
   } catch (const Error& e) {
     log::warn(cat("report: the examples show the start of their reasoning text, not tokens: ", e.what()));
     tokenizer.reset();
@@ -358,15 +353,15 @@ void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>
     ExampleView e;
     const std::size_t at = static_cast<std::size_t>(std::lower_bound(sorted.begin(), sorted.end(), i) - sorted.begin());
     const data::ParseResult& record = records[at];
-    e.status = x.chosen[i]  ? ExampleView::Status::kSelected
-               : in.kept[i] ? ExampleView::Status::kNotPicked
-                            : ExampleView::Status::kFilteredOut;
-    e.key = x.id[i];
-    e.line = x.line[i];
+    e.status = x.chosen[i]       ? ExampleView::Status::kSelected
+               : in.candidate[i] ? ExampleView::Status::kNotPicked
+                                 : ExampleView::Status::kFilteredOut;
+    e.key = in.id[i];
+    e.line = in.line[i];
     e.difficulty = in.difficulty[i];
-    e.cluster = in.kept[i] ? result.cluster[i] : -1;
-    e.brittleness = in.kept[i] ? x.brittleness(in, i) : NAN;
-    e.why = why(e, options, i, in, result, clusters, views[g], lowest_kept[g]);
+    e.cluster = in.candidate[i] ? result.cluster[i] : -1;
+    e.brittleness = in.candidate[i] ? x.brittleness(in, i) : NAN;
+    e.why = why(e, settings, i, in, result, clusters, views[g], lowest_kept[g]);
     if (!record.example) {
       e.prompt = cat("(the record no longer parses: ", record.detail, "; the dataset changed since it was scored)");
     } else {
@@ -375,7 +370,7 @@ void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>
         if (m.role == "user") e.prompt = m.content;  // the last user turn
       }
       if (tokenizer) {
-        const data::TokenizedExample tokens = data::assemble(example, *chat, options.prompt, *session);
+        const data::TokenizedExample tokens = data::assemble(example, *chat, settings.prompt, *session);
         const auto begin = std::min<std::size_t>(static_cast<std::size_t>(tokens.reasoning_start), tokens.ids.size());
         const std::size_t end = std::min(tokens.ids.size(), begin + static_cast<std::size_t>(kWindowTokens));
         e.window = tokenizer->decode(std::span<const data::TokenId>(tokens.ids).subspan(begin, end - begin));
@@ -393,41 +388,56 @@ void examples(std::vector<report::SourceView>& views, const std::vector<int32_t>
 
 }  // namespace
 
-report::ReportData gather_report(const store::H5File& f, const Options& options, const ReportInputs& in,
-                                 const select::SelectResult& result,
-                                 const std::vector<std::pair<std::string, std::filesystem::path>>& outputs,
-                                 const std::filesystem::path& report, double select_seconds, int ranks) {
+ReportSettings report_settings(const Options& options, const RunFiles& run) {
+  ReportSettings s;
+  s.model = options.engine.model;
+  s.tokenizer = options.run.tokenizer;
+  s.device = options.engine.device;
+  s.dataset = options.run.dataset;
+  s.index = run.index;
+  s.data = options.data;
+  s.prompt = options.prompt;
+  s.filter = options.filter;
+  s.select = options.select;
+  s.calibration_low = options.pass.calibration_low;
+  s.calibration_high = options.pass.calibration_high;
+  s.gaussian_checkpoint = options.pass.gaussian_checkpoint;
+  s.table = settings_table(options);
+  return s;
+}
+
+report::ReportData gather_report(const store::H5File& f, const ReportSettings& settings, const SelectionColumns& in,
+                                 const select::SelectResult& result, const SelectionFiles& files,
+                                 const std::filesystem::path& results, double select_seconds, int ranks) {
   report::ReportData r;
-  r.model = options.engine.model;
-  r.dataset = options.run.dataset;
-  r.method = select::select_method_name(options.select.method);
-  r.budget = options.select.token_budget > 0 ? cat(options.select.token_budget, " tokens")
-                                             : cat(options.select.budget, " examples");
-  r.seed = std::to_string(options.select.seed);
+  r.model = settings.model;
+  r.dataset = settings.dataset.string();
+  r.method = select::select_method_name(settings.select.method);
+  r.budget = settings.select.token_budget > 0 ? cat(settings.select.token_budget, " tokens")
+                                              : cat(settings.select.budget, " examples");
+  r.seed = std::to_string(settings.select.seed);
   Facts x;
-  x.n = in.source.size();
+  x.n = in.records();
   x.c = static_cast<std::size_t>(in.checkpoints);
-  x.status = f.read_u8(layout::kStatus);
-  x.prompt_tokens = f.read_i64(layout::kPromptTokens);
-  x.full_length = f.read_i64(layout::kFullLength);
-  x.line = layout::read_lines(f);
-  x.id = layout::read_ids(f);
   x.chosen.assign(x.n, 0);
   for (int64_t i : result.selected) x.chosen[static_cast<std::size_t>(i)] = 1;
   overview(r, f, in, x, result);
-  r.calibration = calibration(f, options);
+  r.calibration = calibration(f, settings);
   r.nan_losses = nan_losses(f);
   r.passes = passes(f, r.kept, select_seconds, ranks);
-  r.settings = settings(options);
-  r.fingerprint = f.string_attribute(layout::kRoot, "fingerprint");
-  r.device = options.engine.device;
-  const std::filesystem::path folder = std::filesystem::absolute(report).parent_path();
+  r.settings = settings.table;
+  r.fingerprint = f.string_attribute(layout::kRoot, layout::attr::kFingerprint);
+  r.device = settings.device;
+  const std::filesystem::path folder = std::filesystem::absolute(files.report).parent_path();
+  const std::vector<std::pair<std::string, std::filesystem::path>> outputs = {
+      {"selected", files.selected}, {"ids", files.ids},   {"scores", files.scores},
+      {"summary", files.summary},   {"results", results}, {"selection", files.selection}};
   for (const auto& [label, path] : outputs) {
     r.links.emplace_back(label, std::filesystem::absolute(path).lexically_proximate(folder).generic_string());
   }
   std::vector<int32_t> group_of;
   r.sources = funnel(in, x, group_of);
-  examples(r.sources, group_of, options, in, x, result);
+  examples(r.sources, group_of, settings, in, x, result);
   return r;
 }
 

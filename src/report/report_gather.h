@@ -6,36 +6,43 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "curate/config/options.h"
+#include "curate/data/prompt.h"
+#include "curate/data/record.h"
 #include "curate/report/report.h"
+#include "curate/select/options.h"
 #include "curate/select/select.h"
 #include "curate/store/hdf5.h"
+#include "results/output_files.h"
+#include "selection/columns.h"
 
 namespace curate::service {
 
-// Views of the selection's per-example arrays: N records, C profile checkpoints (reduce.cpp owns them).
-struct ReportInputs {
-  int64_t checkpoints = 0;
-  std::span<const std::string> source_names, domain_names;
-  std::span<const int32_t> source, domain;  // [N] ids into the names
-  std::span<const uint8_t> kept;            // [N] candidates: kept by the difficulty filter, status ok
-  std::span<const float> difficulty;        // [N]
-  std::span<const float> mean_loss;         // [C, N] profile means, NaN where not profiled
+// The settings the report reads: its part of the job's Options (report_settings).
+struct ReportSettings {
+  std::string model, tokenizer, device;
+  std::filesystem::path dataset, index;  // data.path and its record index
+  data::DataOptions data;
+  data::PromptOptions prompt;
+  select::FilterOptions filter;
+  select::SelectOptions select;
+  double calibration_low = 0, calibration_high = 0;        // pass.calibration_low/high
+  int gaussian_checkpoint = 0;                             // pass.gaussian_checkpoint
+  std::vector<std::pair<std::string, std::string>> table;  // the settings the report lists, name and value
 };
+ReportSettings report_settings(const Options& options, const RunFiles& run);
 
-// Rank 0. `f` is the complete result file; `outputs` the selection's files (label, path), linked from
-// the report at `report` by their paths relative to its folder; `select_seconds` the time the
-// selection took on `ranks` ranks. Reads the records of the examples shown from options.run.dataset
-// and tokenizes them with options.run.tokenizer (when that fails, the start of the reasoning text is
-// shown instead, with a warning). Throws StoreError for a result file that lacks /examples.
-report::ReportData gather_report(const store::H5File& f, const Options& options, const ReportInputs& in,
-                                 const select::SelectResult& result,
-                                 const std::vector<std::pair<std::string, std::filesystem::path>>& outputs,
-                                 const std::filesystem::path& report, double select_seconds, int ranks);
+// Rank 0. `f` is the complete result file `results`; `in` its columns; `files` the selection's
+// files, linked from its report by their paths relative to the report's folder; `select_seconds` the
+// time the selection took on `ranks` ranks. Reads the records of the examples shown from the dataset
+// and tokenizes them with the tokenizer (when that fails, the start of the reasoning text is shown
+// instead, with a warning). Throws StoreError for a result file that lacks what the report reads.
+report::ReportData gather_report(const store::H5File& f, const ReportSettings& settings, const SelectionColumns& in,
+                                 const select::SelectResult& result, const SelectionFiles& files,
+                                 const std::filesystem::path& results, double select_seconds, int ranks);
 
 }  // namespace curate::service

@@ -172,16 +172,32 @@ std::string funnel_html(const ReportData& data) {
       "<th class=\"num\">Skipped</th><th class=\"num\">Scored</th><th class=\"num\">Kept</th>"
       "<th class=\"num\">Profiled</th><th class=\"num\">Selected</th><th class=\"num\">Selected of kept</th>"
       "</tr></thead>\n<tbody>\n";
-  for (const SourceView& s : data.sources) {
-    const Funnel f = funnel_of(s);
-    const bool unknown = s.source.empty() && s.domain.empty();
-    out += "<tr><td>" + (unknown ? std::string("–") : escape(s.domain)) + "</td><td>" +
-           (unknown ? std::string("<i>unknown (record not parsed)</i>") : escape(s.source)) + "</td>";
+  std::vector<int64_t> sizes;
+  for (const SourceView& s : data.sources) sizes.push_back(s.read);
+  const std::vector<uint8_t> shown = largest_rows(sizes);
+  const auto row = [&](const std::string& domain, const std::string& source, const Funnel& f) {
+    out += "<tr><td>" + domain + "</td><td>" + source + "</td>";
     for (int64_t v : {f.read, f.skipped_total(), f.scored, f.kept, f.profiled, f.selected}) {
       out += "<td class=\"num\">" + format_count(v) + "</td>";
     }
     out += "<td class=\"num\">" + format_percent(ratio(f.selected, f.kept)) + "</td></tr>\n";
+  };
+  Funnel others;
+  int64_t folded = 0;
+  for (std::size_t i = 0; i < data.sources.size(); ++i) {
+    const SourceView& s = data.sources[i];
+    const Funnel f = funnel_of(s);
+    if (!shown[i]) {
+      others.read += f.read, others.scored += f.scored, others.kept += f.kept, others.profiled += f.profiled,
+          others.selected += f.selected, ++folded;
+      for (const auto& [reason, count] : f.skipped) others.skipped[reason] += count;
+      continue;
+    }
+    const bool unknown = s.source.empty() && s.domain.empty();
+    row(unknown ? std::string("–") : escape(s.domain),
+        unknown ? std::string("<i>unknown (record not parsed)</i>") : escape(s.source), f);
   }
+  if (folded > 0) row("", "<i>" + format_count(folded) + " other groups (the summary JSON lists each)</i>", others);
   out +=
       "</tbody>\n</table>\n<p class=\"note\">Scored: the difficulty pass had reasoning tokens to score. Profiled: "
       "kept examples with a finite loss profile. Records that did not parse have no source.</p>\n";

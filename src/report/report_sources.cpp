@@ -18,6 +18,16 @@ std::vector<std::size_t> shown_sources(const std::vector<SourceView>& sources) {
   return order;
 }
 
+std::vector<uint8_t> largest_rows(const std::vector<int64_t>& sizes) {
+  if (sizes.size() <= kMaxTableRows) return std::vector<uint8_t>(sizes.size(), 1);
+  std::vector<std::size_t> order(sizes.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
+  std::vector<uint8_t> shown(sizes.size(), 0);
+  for (std::size_t k = 0; k < kMaxTableRows; ++k) shown[order[k]] = 1;
+  return shown;
+}
+
 int examples_per_status(std::size_t shown) { return shown <= 8 ? 3 : shown <= 14 ? 2 : 1; }
 
 std::vector<std::size_t> spread_pick(std::span<const std::size_t> members, std::span<const float> key,

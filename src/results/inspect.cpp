@@ -1,5 +1,6 @@
 #include "curate/results/inspect.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -11,54 +12,82 @@
 #include "curate/util/error.h"
 #include "results/example_status.h"
 #include "results/layout.h"
-#include "results/run_file.h"
+#include "results/output_files.h"
 
 namespace curate::service {
 
 namespace {
 
-// The selection of the result file at `path`: STEM.selection.h5 of its current name (not the /selection
-// link, which keeps the name the file was created with), checked to belong to this file and to match
-// the outputs it lists. Anything else is said plainly, never shown as this file's selection.
-void inspect_selection(const std::filesystem::path& path, std::ostream& out) {
-  const std::filesystem::path selection = selection_path(path.string());
-  if (!std::filesystem::exists(selection)) {
-    out << "selection: none for this file (no " << selection.filename().string()
-        << "; run --stage select to make one)\n";
-    return;
-  }
-  const store::H5File file = store::H5File::open(selection, false);
-  if (!file.exists(layout::kSelected)) {
-    out << "selection: " << selection.string() << " holds no selection; run --stage select\n";
-    return;
-  }
-  const std::vector<uint64_t> selected = file.dims(layout::kSelected);
-  if (selected.size() != 1)
-    throw StoreError(selection.string() + ": " + layout::kSelected + " is not a list: the file is damaged");
-  if (file.has_attribute(layout::kSelection, "results") &&
-      file.string_attribute(layout::kSelection, "results") != path.filename().string()) {
-    out << "selection: missing for this file: " << selection.filename().string() << " was made from "
-        << file.string_attribute(layout::kSelection, "results")
-        << " (the result file was moved or copied); run --stage select\n";
-    return;
-  }
-  out << "selection: " << selected[0] << " examples by " << file.string_attribute(layout::kSelection, "method")
-      << " (budget " << file.int_attribute(layout::kSelection, "budget") << " "
-      << file.string_attribute(layout::kSelection, "budget_unit") << ", seed "
-      << file.int_attribute(layout::kSelection, "seed") << ")\n"
-      << file.string_attribute(layout::kSelection, "allocation") << "\n";
-  if (!file.has_attribute(layout::kSelection, "outputs")) return;
-  std::istringstream outputs(file.string_attribute(layout::kSelection, "outputs"));
-  for (std::string line; std::getline(outputs, line);) {
+constexpr std::size_t kAllocationLines = 24;  // of the latest selection's allocation table; the rest counted
+
+// "path: ok | missing | changed since the selection wrote it" for each file a selection vouches for.
+void inspect_outputs(const std::filesystem::path& folder, const layout::SelectionFacts& facts, std::ostream& out) {
+  for (const std::string& line : facts.outputs) {
     const std::size_t tab = line.find('\t');
     if (tab == std::string::npos) continue;
-    const std::filesystem::path output = path.parent_path() / line.substr(0, tab);
-    const std::string digest = file_digest(output);
-    out << "  " << line.substr(0, tab) << ": "
+    const std::string digest = file_digest(folder / line.substr(0, tab));
+    out << "    " << line.substr(0, tab) << ": "
         << (digest.empty()                   ? "missing"
             : digest == line.substr(tab + 1) ? "ok"
                                              : "changed since the selection wrote it")
         << "\n";
+  }
+}
+
+// Every selection made from the result file at `path`: the selection files it lists (/selections),
+// the one /selection points to and SEL.selection.h5 of its current name, each checked to have been
+// made from this file (by its current name) and to match the outputs it lists. A selection file of
+// another result file (this one was moved or copied) is said plainly, never shown as this file's.
+void inspect_selections(const store::H5File& file, const std::filesystem::path& path, std::ostream& out) {
+  const std::filesystem::path folder = path.parent_path();
+  const std::string own = default_selection_file(path.filename().string()).string();
+  const std::string latest = layout::linked_selection(file);
+  std::vector<std::string> candidates = layout::read_selection_list(file);
+  for (const std::string& extra : {latest, own}) {
+    if (!extra.empty() && std::find(candidates.begin(), candidates.end(), extra) == candidates.end())
+      candidates.push_back(extra);
+  }
+  std::vector<std::pair<std::string, layout::SelectionFacts>> mine;
+  std::string foreign;  // why a candidate is not this file's
+  for (const std::string& name : candidates) {
+    if (!std::filesystem::exists(folder / name)) continue;
+    layout::SelectionFacts facts;
+    try {
+      facts = layout::read_selection_facts(store::H5File::open(folder / name, false));
+    } catch (const StoreError& e) {
+      out << "selection file " << name << " cannot be read: " << e.what() << "\n";
+      continue;
+    }
+    if (!facts.results.empty() && facts.results != path.filename().string()) {
+      if (name == own || foreign.empty())
+        foreign = name + " was made from " + facts.results + " (the result file was moved or copied)";
+      continue;
+    }
+    mine.emplace_back(name, facts);
+  }
+  if (mine.empty()) {
+    if (std::filesystem::exists(folder / own) && !foreign.empty()) {
+      out << "selection: missing for this file: " << foreign << "; run --stage select\n";
+    } else {
+      out << "selection: none for this file (no " << own << "; run --stage select to make one)"
+          << (foreign.empty() ? "" : "; " + foreign) << "\n";
+    }
+    return;
+  }
+  out << "selections: " << mine.size() << " made from this file\n";
+  for (const auto& [name, facts] : mine) {
+    const bool current = name == latest || mine.size() == 1;
+    out << "selection: " << facts.selected << " examples by " << facts.method << " (budget " << facts.budget << " "
+        << facts.budget_unit << ", seed " << facts.seed << ")" << (facts.time.empty() ? "" : " at " + facts.time)
+        << ", " << name << (current ? " (latest: /selection points here)" : "") << "\n";
+    if (current) {
+      const std::size_t shown = std::min(facts.allocation.size(), kAllocationLines);
+      for (std::size_t k = 0; k < shown; ++k) out << facts.allocation[k] << "\n";
+      if (shown < facts.allocation.size())
+        out << "... " << facts.allocation.size() - shown << " more allocation rows (" << name << ":"
+            << layout::kAllocation << ")\n";
+    }
+    inspect_outputs(folder, facts, out);
   }
 }
 
@@ -112,8 +141,8 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
   for (uint8_t d : done) finished += d;
   out << pass_name(pass) << ": " << finished << "/" << done.size() << " units ("
       << (done.empty() ? 0 : 100 * finished / static_cast<int64_t>(done.size())) << "%), "
-      << file.int_attribute(group, "tokens") << " tokens, checkpoints " << file.string_attribute(group, "checkpoints")
-      << "\n";
+      << file.int_attribute(group, layout::attr::kTokens) << " tokens, checkpoints "
+      << file.string_attribute(group, layout::attr::kCheckpoints) << "\n";
   const std::string example = layout::path(pass, layout::dataset::kExample),
                     losses = layout::path(pass, layout::dataset::kLosses);
   out << "  rows: " << (file.exists(example) ? file.dims(example).at(0) : records)
@@ -141,12 +170,12 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
 void inspect(const std::filesystem::path& path, std::ostream& out) {
   const store::H5File file = store::H5File::open(path, false);
   if (!layout::is_result_file(file)) throw StoreError(path.string() + ": not a curate_dist result file");
-  out << path.string() << ": " << file.string_attribute(layout::kRoot, "format") << " v" << layout::version(file)
-      << "\n";
+  out << path.string() << ": " << file.string_attribute(layout::kRoot, layout::attr::kFormat) << " v"
+      << layout::version(file) << "\n";
   inspect_examples(file, out);
   if (const std::optional<int> chosen = layout::read_chosen_checkpoint(file)) {
     out << "calibration: done, chosen gaussian " << *chosen << "\n"
-        << file.string_attribute(layout::group(Pass::kCalibration), "table") << "\n";
+        << file.string_attribute(layout::group(Pass::kCalibration), layout::attr::kTable) << "\n";
     if (const std::string warning = layout::read_calibration_warning(file); !warning.empty()) out << warning << "\n";
     inspect_nan_losses(file, Pass::kCalibration, out);
   } else if (file.exists(layout::path(Pass::kCalibration, layout::dataset::kDone))) {
@@ -155,12 +184,12 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
   const uint64_t records = file.dims(layout::kStatus).at(0);
   for (Pass pass : {Pass::kDifficulty, Pass::kProfile}) {
     if (pass == Pass::kProfile && file.exists(layout::kFilterKept)) {
-      out << "filter: " << file.string_attribute(layout::kFilter, "method") << ", the profile pass scores "
-          << file.int_attribute(layout::kFilter, "kept") << " examples\n";
+      out << "filter: " << file.string_attribute(layout::kFilter, layout::attr::kMethod) << ", the profile pass scores "
+          << file.int_attribute(layout::kFilter, layout::attr::kKept) << " examples\n";
     }
     if (file.exists(layout::path(pass, layout::dataset::kDone))) inspect_pass(file, pass, records, out);
   }
-  inspect_selection(path, out);
+  inspect_selections(file, path, out);
 }
 
 }  // namespace curate::service

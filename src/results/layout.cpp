@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <sstream>
+#include <string>
 
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
@@ -26,7 +27,7 @@ std::string path(Pass pass, std::string_view name) { return group(pass) + "/" + 
 
 bool is_result_file(const store::H5File& f) { return f.exists(kStatus); }
 
-int64_t version(const store::H5File& f) { return f.int_attribute(kRoot, "version"); }
+int64_t version(const store::H5File& f) { return f.int_attribute(kRoot, attr::kVersion); }
 
 void check_readable(const store::H5File& f) {
   const int64_t v = version(f);
@@ -36,17 +37,17 @@ void check_readable(const store::H5File& f) {
   }
 }
 
-void write_input_files(store::H5File& f, const std::string& text) { f.set_attribute(kRoot, "input_files", text); }
+void write_input_files(store::H5File& f, const std::string& text) { f.set_attribute(kRoot, attr::kInputFiles, text); }
 
 std::string read_input_files(const store::H5File& f) {
-  return f.has_attribute(kRoot, "input_files") ? f.string_attribute(kRoot, "input_files") : "";
+  return f.has_attribute(kRoot, attr::kInputFiles) ? f.string_attribute(kRoot, attr::kInputFiles) : "";
 }
 
 void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records,
                      const std::string& selection_file) {
-  f.set_attribute(kRoot, "format", kFormat);
-  f.set_attribute(kRoot, "version", kVersion);
-  f.set_attribute(kRoot, "fingerprint", fingerprint);
+  f.set_attribute(kRoot, attr::kFormat, kFormat);
+  f.set_attribute(kRoot, attr::kVersion, kVersion);
+  f.set_attribute(kRoot, attr::kFingerprint, fingerprint);
   f.link_external(kSelection, selection_file, kSelection);
   f.create_u8(kStatus, {records});
   for (const char* name : kExampleInts) f.create_i64(name, {records});
@@ -73,7 +74,7 @@ std::vector<uint8_t> read_done(const store::H5File& f, Pass pass) {
 
 std::vector<std::string> checkpoint_names(const store::H5File& f, Pass pass) {
   std::vector<std::string> names;
-  std::stringstream list(f.string_attribute(group(pass), "checkpoints"));
+  std::stringstream list(f.string_attribute(group(pass), attr::kCheckpoints));
   for (std::string name; std::getline(list, name, ',');) names.push_back(name);
   return names;
 }
@@ -88,8 +89,8 @@ void write_filter(store::H5File& f, const std::vector<uint8_t>& kept, const std:
   f.remove(kFilter);
   f.create_u8(kFilterKept, {records});
   f.write(kFilterKept, {0}, {records}, std::span<const uint8_t>(kept));
-  f.set_attribute(kFilter, "method", method);
-  f.set_attribute(kFilter, "kept", static_cast<int64_t>(std::count(kept.begin(), kept.end(), uint8_t{1})));
+  f.set_attribute(kFilter, attr::kMethod, method);
+  f.set_attribute(kFilter, attr::kKept, static_cast<int64_t>(std::count(kept.begin(), kept.end(), uint8_t{1})));
 }
 
 void write_calibration(store::H5File& f, const CalibrationTable& table) {
@@ -99,16 +100,16 @@ void write_calibration(store::H5File& f, const CalibrationTable& table) {
   f.write(path(Pass::kCalibration, dataset::kMeanLoss), {0}, {slots}, std::span<const float>(table.means));
   f.create_f32(path(Pass::kCalibration, dataset::kRatio), {slots}, {slots});
   f.write(path(Pass::kCalibration, dataset::kRatio), {0}, {slots}, std::span<const float>(table.ratios));
-  f.set_attribute(g, "chosen", static_cast<int64_t>(table.chosen));
-  f.set_attribute(g, "table", table.text);
-  f.set_attribute(g, "missed", static_cast<int64_t>(table.warning.empty() ? 0 : 1));
-  f.set_attribute(g, "warning", table.warning);
+  f.set_attribute(g, attr::kChosen, static_cast<int64_t>(table.chosen));
+  f.set_attribute(g, attr::kTable, table.text);
+  f.set_attribute(g, attr::kMissed, static_cast<int64_t>(table.warning.empty() ? 0 : 1));
+  f.set_attribute(g, attr::kWarning, table.warning);
 }
 
 std::string read_calibration_warning(const store::H5File& f) {
   const std::string g = group(Pass::kCalibration);
-  if (!f.exists(path(Pass::kCalibration, dataset::kRatio)) || !f.has_attribute(g, "warning")) return "";
-  return f.string_attribute(g, "warning");
+  if (!f.exists(path(Pass::kCalibration, dataset::kRatio)) || !f.has_attribute(g, attr::kWarning)) return "";
+  return f.string_attribute(g, attr::kWarning);
 }
 
 std::vector<std::vector<uint64_t>> read_nan_rows(const store::H5File& f, Pass pass) {
@@ -129,7 +130,7 @@ std::vector<std::vector<uint64_t>> read_nan_rows(const store::H5File& f, Pass pa
 
 std::optional<int> read_chosen_checkpoint(const store::H5File& f) {
   if (!f.exists(path(Pass::kCalibration, dataset::kRatio))) return std::nullopt;
-  return static_cast<int>(f.int_attribute(group(Pass::kCalibration), "chosen"));
+  return static_cast<int>(f.int_attribute(group(Pass::kCalibration), attr::kChosen));
 }
 
 std::vector<float> read_calibration_loss(const store::H5File& f) {
@@ -178,32 +179,76 @@ std::vector<float> read_profile_table(const store::H5File& f, std::string_view n
   return table;
 }
 
-SelectionColumns read_selection_inputs(const store::H5File& f) {
-  const std::string file = f.path().string();
-  for (Pass pass : {Pass::kDifficulty, Pass::kProfile}) {
-    if (!pass_complete(f, pass)) {
-      throw ConfigError(cat("the selection needs a complete ", pass_name(pass), " pass, and ", file,
-                            " has none: run --stage all "
-                            "(or the missing pass) first"));
-    }
+void write_selection_file(store::H5File& f, const SelectionFacts& facts, const SelectionArrays& arrays) {
+  const auto n = static_cast<uint64_t>(arrays.cluster.size()), s = static_cast<uint64_t>(arrays.selected_lines.size());
+  f.create_i64(kSelected, {s});
+  if (s) f.write(kSelected, {0}, {s}, std::span<const int64_t>(arrays.selected_lines));
+  f.create_i64(kCluster, {n});
+  f.write(kCluster, {0}, {n}, std::span<const int64_t>(arrays.cluster));
+  f.create_f32(kScore, {n}, {std::max<uint64_t>(n, 1)});
+  f.write(kScore, {0}, {n}, std::span<const float>(arrays.score));
+  f.create_u8(kCandidate, {n});
+  f.write(kCandidate, {0}, {n}, std::span<const uint8_t>(arrays.candidate));
+  f.create_strings(kAllocation, facts.allocation);
+  f.create_strings(kOutputs, facts.outputs);
+  f.set_attribute(kSelection, attr::kLossNotRising, static_cast<int64_t>(facts.loss_not_rising ? 1 : 0));
+  f.set_attribute(kSelection, attr::kMethod, facts.method);
+  f.set_attribute(kSelection, attr::kBudget, facts.budget);
+  f.set_attribute(kSelection, attr::kBudgetUnit, facts.budget_unit);
+  f.set_attribute(kSelection, attr::kSeed, facts.seed);
+  f.set_attribute(kSelection, attr::kResults, facts.results);
+  f.set_attribute(kSelection, attr::kTime, facts.time);
+}
+
+SelectionFacts read_selection_facts(const store::H5File& f) {
+  const auto damaged = [&](const std::string& what) {
+    return StoreError(cat(f.path().string(), ": ", what, ": the selection file is damaged; run --stage select again"));
+  };
+  if (!f.exists(kSelected)) throw damaged(cat("no ", kSelected));
+  const std::vector<uint64_t> dims = f.dims(kSelected);
+  if (dims.size() != 1) throw damaged(cat(kSelected, " is not a list"));
+  const auto text = [&](const char* name) {
+    return f.has_attribute(kSelection, name) ? f.string_attribute(kSelection, name) : std::string();
+  };
+  const auto number = [&](const char* name) {
+    return f.has_attribute(kSelection, name) ? f.int_attribute(kSelection, name) : int64_t{0};
+  };
+  const auto lines = [&](const char* dataset, const char* attribute) {
+    if (f.exists(dataset)) return f.read_strings(dataset);
+    std::vector<std::string> out;
+    std::istringstream stream(text(attribute));
+    for (std::string line; std::getline(stream, line);) out.push_back(line);
+    return out;
+  };
+  SelectionFacts facts;
+  facts.method = text(attr::kMethod);
+  facts.budget_unit = text(attr::kBudgetUnit);
+  facts.results = text(attr::kResults);
+  facts.time = text(attr::kTime);
+  facts.budget = number(attr::kBudget);
+  facts.seed = number(attr::kSeed);
+  facts.selected = static_cast<int64_t>(dims[0]);
+  facts.loss_not_rising = number(attr::kLossNotRising) != 0;
+  facts.allocation = lines(kAllocation, attr::kAllocationV1);
+  facts.outputs = lines(kOutputs, attr::kOutputsV1);
+  return facts;
+}
+
+void link_selection(store::H5File& result, const std::string& selection) {
+  result.remove(kSelection);
+  result.link_external(kSelection, selection, kSelection);
+  std::vector<std::string> list = read_selection_list(result);
+  if (std::find(list.begin(), list.end(), selection) == list.end()) {
+    list.push_back(selection);
+    result.remove(kSelections);
+    result.create_strings(kSelections, list);
   }
-  check_readable(f);
-  SelectionColumns in;
-  in.checkpoints = static_cast<int64_t>(f.dims(path(Pass::kProfile, dataset::kMeanLoss)).at(0));
-  in.source = f.read_strings(kSource);
-  in.domain = f.read_strings(kDomain);
-  in.candidate = read_filter(f).value_or(std::vector<uint8_t>());
-  const std::vector<uint8_t> status = f.read_u8(kStatus);
-  if (in.candidate.size() != status.size()) {
-    throw StoreError(cat(file, ": ", kFilterKept, " is missing or has the wrong size; rerun the profile stage"));
-  }
-  for (std::size_t i = 0; i < status.size(); ++i) in.candidate[i] = in.candidate[i] && example_ok(status[i]);
-  in.reasoning_tokens = f.read_i64(kReasoningTokens);
-  in.full_length = f.read_i64(kFullLength);
-  in.difficulty = f.read_f32(path(Pass::kDifficulty, dataset::kMeanLoss));  // [1, N]
-  in.mean_loss = read_profile_table(f, dataset::kMeanLoss, status.size());  // [C, K] rows spread to [C, N]
-  in.mean_loss_first = read_profile_table(f, dataset::kMeanLossFirst, status.size());
-  return in;
+}
+
+std::string linked_selection(const store::H5File& result) { return result.external_link_file(kSelection); }
+
+std::vector<std::string> read_selection_list(const store::H5File& result) {
+  return result.exists(kSelections) ? result.read_strings(kSelections) : std::vector<std::string>();
 }
 
 }  // namespace curate::service::layout

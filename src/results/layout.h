@@ -13,7 +13,8 @@
 //   /examples/{prompt_tokens,reasoning_tokens,full_length} i64 [N]
 //   /examples/status          u8 [N]  example_status.h: 0 ok (scored), 1 + skip reason; rows not
 //                                      written yet also read 0, with full_length 0
-//   /selection                external link to STEM.selection.h5:/selection (written by the selection stage)
+//   /selection                external link to SEL.selection.h5:/selection of the latest selection (relative)
+//   /selections               str [M] every selection file made from this file (output_files.h names them)
 //   /filter/kept              u8 [N]  the profile pass scores these (difficulty filter); attrs method, kept
 //   /calibration/loss         f32 [C, S] mean loss of the first T reasoning tokens; C = base + Gaussian 1..n
 //   /calibration/sample       i64 [S]  record positions of the sample
@@ -32,10 +33,16 @@
 //   /<pass>                   attrs tokens, checkpoints, token_losses (float32, float16 or none)
 //                             and, once a run completes the pass, wall_ms, worker_ms, scored_examples,
 //                             scored_tokens (summed over such runs), ranks (the report's pass costs)
-// STEM.selection.h5 (the selection stage's own file):
+// SEL.selection.h5 (each selection's own file; output_files.h names it):
 //   /selection/selected       i64 [S]  line numbers (/examples/line) of the selected examples, ascending
-//   /selection/{cluster i64, score f32, candidate u8} [N]; attrs method, budget, budget_unit, seed,
-//                             allocation, loss_not_rising, results, outputs
+//   /selection/{cluster i64, score f32, candidate u8} [N]
+//   /selection/allocation     str [rows + 1] the budget split, a header line first
+//   /selection/outputs        str [5] "path<TAB>bytes<TAB>hash" of the files the selection wrote (relative to
+//                             the result file's folder); attrs method, budget, budget_unit, seed,
+//                             loss_not_rising, results (the result file's name), time (UTC)
+//   (selection files written before these datasets kept allocation and outputs as attributes; still read)
+// The result file's /selection is rewritten by every selection: an external link relative to the
+// result file's folder; /selections (str [M]) lists every selection file made from it, same paths.
 // Chunks: losses [1, loss_chunk_rows, T] (at most 64 KiB: one example across checkpoints reads C
 // small chunks); means [1, 4096] (one checkpoint's means are few chunks); both written a unit at a time.
 //
@@ -77,6 +84,9 @@ inline constexpr const char* kSelected = "/selection/selected";
 inline constexpr const char* kCluster = "/selection/cluster";
 inline constexpr const char* kScore = "/selection/score";
 inline constexpr const char* kCandidate = "/selection/candidate";
+inline constexpr const char* kAllocation = "/selection/allocation";  // str [rows + 1], the header first
+inline constexpr const char* kOutputs = "/selection/outputs";        // str [files] "path<TAB>bytes<TAB>hash"
+inline constexpr const char* kSelections = "/selections";  // result file: str [selections], every selection file
 
 // Attribute names (of the root, a pass group, /filter or /selection).
 namespace attr {
@@ -87,6 +97,20 @@ inline constexpr const char* kInputFiles = "input_files";
 inline constexpr const char* kTokens = "tokens";
 inline constexpr const char* kCheckpoints = "checkpoints";
 inline constexpr const char* kTokenLosses = "token_losses";
+inline constexpr const char* kMethod = "method";  // /filter, /selection
+inline constexpr const char* kKept = "kept";      // /filter
+inline constexpr const char* kChosen = "chosen";  // /calibration
+inline constexpr const char* kTable = "table";    // /calibration
+inline constexpr const char* kMissed = "missed";
+inline constexpr const char* kWarning = "warning";
+inline constexpr const char* kBudget = "budget";  // /selection ...
+inline constexpr const char* kBudgetUnit = "budget_unit";
+inline constexpr const char* kSeed = "seed";
+inline constexpr const char* kLossNotRising = "loss_not_rising";
+inline constexpr const char* kResults = "results";
+inline constexpr const char* kTime = "time";
+inline constexpr const char* kAllocationV1 = "allocation";  // selection files before /selection/allocation
+inline constexpr const char* kOutputsV1 = "outputs";        // ... and /selection/outputs
 }  // namespace attr
 
 // Datasets of a pass group (path(pass, name)).
@@ -182,15 +206,33 @@ std::optional<PassCost> read_pass_cost(const store::H5File& f, Pass pass);
 // Throws StoreError naming the dataset when the rows do not fit the records (damaged file).
 std::vector<float> read_profile_table(const store::H5File& f, std::string_view name, uint64_t records);
 
-// What the selection reads, N records and C profile checkpoints. Throws ConfigError when the
-// difficulty or profile pass is incomplete, StoreError when /filter/kept is missing or of the wrong size.
-struct SelectionColumns {
-  int64_t checkpoints = 0;
-  std::vector<std::string> source, domain;                    // [N]
-  std::vector<uint8_t> candidate;                             // [N] kept by the filter and status ok
-  std::vector<int64_t> reasoning_tokens, full_length;         // [N]
-  std::vector<float> difficulty, mean_loss, mean_loss_first;  // [N] ([1, N] stored), [C, N], [C, N]
+// What a selection file (SEL.selection.h5) says about its selection, besides the per-example columns.
+// Tables are datasets, not attributes: an attribute lives in the object header (64 KiB), which a
+// table of 10,000 sources overflows.
+struct SelectionFacts {
+  std::string method, budget_unit, results, time;  // results: the result file's name; time: UTC, ISO 8601
+  int64_t budget = 0, seed = 0, selected = 0;      // selected: examples (the length of /selection/selected)
+  bool loss_not_rising = false;                    // select.h: SelectResult::loss_not_rising
+  std::vector<std::string> allocation;             // the allocation table's lines, the header first
+  std::vector<std::string> outputs;                // "path<TAB>bytes<TAB>hash": files the selection vouches for
 };
-SelectionColumns read_selection_inputs(const store::H5File& f);
+// The per-example columns of a selection file: N records.
+struct SelectionArrays {
+  std::vector<int64_t> selected_lines, cluster;  // [S] /examples/line values ascending, [N]
+  std::vector<float> score;                      // [N]
+  std::vector<uint8_t> candidate;                // [N]
+};
+void write_selection_file(store::H5File& f, const SelectionFacts& facts, const SelectionArrays& arrays);
+// Reads the facts of a selection file, whichever version wrote it (older ones kept the tables as
+// attributes). Throws StoreError naming the file when it holds no selection or a damaged one.
+SelectionFacts read_selection_facts(const store::H5File& f);
+
+// Points the result file's /selection at `selection` (a path relative to the result file's folder)
+// and adds it to /selections (once): any HDF5 reader following the link sees the latest selection.
+void link_selection(store::H5File& result, const std::string& selection);
+// The selection file /selection points to ("" when the link is missing), and every selection file
+// made from this result file (relative to its folder; empty before any selection).
+std::string linked_selection(const store::H5File& result);
+std::vector<std::string> read_selection_list(const store::H5File& result);
 
 }  // namespace curate::service::layout

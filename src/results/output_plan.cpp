@@ -5,6 +5,7 @@
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "results/journal_records.h"
+#include "results/output_files.h"
 #include "results/run_file.h"
 
 namespace curate::service {
@@ -34,11 +35,11 @@ JournalState journal_state(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::filesystem::path journal_path(const Options& options) { return options.run.output + ".journal"; }
+std::filesystem::path journal_path(const Options& options) { return RunFiles::of(options.run.output).journal; }
 
-std::filesystem::path base_path(const Options& options) { return options.run.output + ".base"; }
-std::filesystem::path index_cache_path(const Options& options) { return options.run.output + ".index"; }
-std::filesystem::path hash_cache_path(const Options& options) { return options.run.output + ".hashes"; }
+std::filesystem::path base_path(const Options& options) { return RunFiles::of(options.run.output).base; }
+std::filesystem::path index_cache_path(const Options& options) { return RunFiles::of(options.run.output).index; }
+std::filesystem::path hash_cache_path(const Options& options) { return RunFiles::of(options.run.output).hashes; }
 
 OutputPlan prepare_output(const Options& options, const std::string& print, uint64_t records,
                           const std::string& files) {

@@ -9,6 +9,7 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "results/output_files.h"
 
 namespace curate::service {
 namespace {
@@ -89,13 +90,9 @@ std::filesystem::path move_aside(const std::filesystem::path& path) {
   return aside;
 }
 
-std::string output_stem(const std::string& output) {
-  std::filesystem::path stem(output);
-  if (stem.extension() == ".h5" || stem.extension() == ".hdf5") stem.replace_extension();
-  return stem.string();
-}
+std::string output_stem(const std::string& output) { return RunFiles::of(output).stem; }
 
-std::filesystem::path selection_path(const std::string& output) { return output_stem(output) + ".selection.h5"; }
+std::filesystem::path selection_path(const std::string& output) { return default_selection_file(output); }
 
 RunFile::RunFile(const std::filesystem::path& path, const std::string& fingerprint, uint64_t records,
                  const std::string& files)

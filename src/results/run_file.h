@@ -51,8 +51,8 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
 
 // OUTPUT without its .h5/.hdf5 extension: the stem of every file written beside it.
 std::string output_stem(const std::string& output);
-// The selection stage's own HDF5 file, STEM.selection.h5; the result file links /selection to it, so
-// that the selection (rewritten by every --stage select) never writes into the result file.
+// The selection file of the run's default selection, STEM.selection.h5 (output_files.h), which a new
+// result file links /selection to; every selection points the link at its own file.
 std::filesystem::path selection_path(const std::string& output);
 
 // Renames `path` to PATH.discarded-<unix time> (-2, -3, ... when that exists) and returns the new name.

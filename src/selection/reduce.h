@@ -24,12 +24,13 @@ void require_scored_examples(const store::H5File& file, const std::string& datas
 std::vector<uint8_t> run_difficulty_filter(const store::H5File& file, const select::FilterOptions& options,
                                            uint64_t records);
 
-// Every rank (collective): rank 0 reads the complete result file options.run.output and broadcasts
-// the per-example arrays; k-means rows are shared across the ranks; rank 0 writes /selection/* into
-// STEM.selection.h5 (linked from the result file), the selected records as ShareGPT JSONL (options.run.selected), a
-// LLaMA-Factory dataset_info.json beside it (merged into an existing one), STEM.summary.json and STEM.report.html. The
-// result does not depend on the number of ranks. Throws ConfigError when a pass is incomplete or the file belongs to
-// another configuration.
+// Every rank (collective): rank 0 reads the complete result file options.run.output and shares its
+// per-example columns (columns.h); k-means rows are shared across the ranks; rank 0 writes every file
+// of the selection named after select.output's stem (output_files.h: records, ids, scores, summary,
+// report, SEL.selection.h5, the dataset_info.json entry), never another selection's, then points the
+// result file's /selection at SEL.selection.h5. The result does not depend on the number of ranks.
+// Throws ConfigError when a pass is incomplete, the file belongs to another configuration, or
+// SEL.selection.h5 belongs to another selection. Takes the whole Options and hands each step its part.
 void run_selection(const Options& options, const comm::Comm& comm);
 
 }  // namespace curate::service

@@ -1,149 +1,114 @@
 #include "selection/selection_outputs.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <chrono>
-#include <cstring>
-#include <thread>
-
-#include <cstdio>
+#include <cmath>
+#include <ctime>
 #include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "curate/data/dataset.h"
 #include "curate/data/line_writer.h"
+#include "curate/store/hdf5.h"
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "results/output_plan.h"
-#include "results/run_file.h"
+#include "results/layout.h"
 
 namespace curate::service {
 namespace {
 
 namespace fs = std::filesystem;
 
-data::Compression output_compression(const Options& options) {
-  const std::string& c = options.exported.compress;
+data::Compression output_compression(const RecordSource& source) {
+  const std::string& c = source.exported.compress;
   if (c == "gz") return data::Compression::kGzip;
   if (c == "zst") return data::Compression::kZstd;
-  if (c == "auto" && fs::exists(options.run.dataset)) return data::detect_compression(options.run.dataset);
+  if (c == "auto" && fs::exists(source.dataset)) return data::detect_compression(source.dataset);
   return data::Compression::kNone;
 }
 
-bool same_file(const fs::path& a, const fs::path& b) {
-  struct stat sa {
-  }, sb{};
-  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0)
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  return fs::weakly_canonical(a) == fs::weakly_canonical(b);
+// `path` relative to the folder of `results` (how the selection's files name each other).
+std::string relative_to(const fs::path& path, const fs::path& results) {
+  return fs::absolute(path).lexically_normal().lexically_relative(fs::absolute(results).parent_path()).string();
 }
 
-bool inside(const fs::path& file, const fs::path& folder) {
-  if (folder.empty()) return false;
-  const fs::path f = fs::weakly_canonical(file), d = fs::weakly_canonical(folder);
-  auto fi = f.begin();
-  for (auto di = d.begin(); di != d.end(); ++di, ++fi) {
-    if (di->empty()) continue;  // a trailing separator
-    if (fi == f.end() || *fi != *di) return false;
+// Ids of the selected records, one a line, TSV-escaped, in input order.
+std::string ids_text(const std::vector<std::string>& ids, const std::vector<std::size_t>& positions) {
+  std::string text;
+  for (std::size_t p : positions) text += select::tsv_escape(ids[p]) + "\n";
+  return text;
+}
+
+// SEL.scores.tsv: a header, then one row per record (input order); text TSV-escaped, NaN as "nan".
+std::string scores_table(const SelectionColumns& in, const std::vector<std::string>& checkpoints,
+                         const select::SelectResult& result, const std::string& method) {
+  const std::size_t n = in.records(), c = static_cast<std::size_t>(in.checkpoints);
+  std::vector<uint8_t> chosen(n, 0);
+  for (int64_t i : result.selected) chosen[static_cast<std::size_t>(i)] = 1;
+  const auto number = [](float v) { return std::isnan(v) ? std::string("nan") : format_float(v); };
+  std::string table = "id\tline\tsource\tdomain\tdifficulty\tkept\tcluster\tbrittleness\tscore";
+  for (std::size_t k = 0; k < c; ++k) {
+    table += "\tloss:" + select::tsv_escape(k < checkpoints.size() ? checkpoints[k] : std::to_string(k));
   }
-  return fi != f.end();
+  table += "\tselected\tmethod\n";
+  const std::string method_text = select::tsv_escape(method);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float first = c ? in.mean_loss[i] : NAN, last = c ? in.mean_loss[(c - 1) * n + i] : NAN;
+    table += cat(select::tsv_escape(in.id[i]), "\t", in.line[i], "\t", select::tsv_escape(in.source[i]), "\t",
+                 select::tsv_escape(in.domain[i]), "\t", number(in.difficulty[i]), "\t", int{in.candidate[i]}, "\t",
+                 result.cluster[i], "\t", number(last - first), "\t", number(result.score[i]));
+    for (std::size_t k = 0; k < c; ++k) table += "\t" + number(in.mean_loss[k * n + i]);
+    table += cat("\t", int{chosen[i]}, "\t", method_text, "\n");
+  }
+  return table;
+}
+
+// The allocation table's lines, the header first ("clamped": 1 where the score was NaN and counted as 0).
+std::vector<std::string> allocation_lines(const SelectionColumns& in, const select::SelectResult& result) {
+  std::vector<std::string> lines{"level\tdomain\tsource\texamples\tscore\tshare\tallocated\tclamped"};
+  for (const auto& row : result.allocation) {
+    lines.push_back(
+        cat(row.level, "\t", select::tsv_escape(in.domain.names[static_cast<std::size_t>(row.domain)]), "\t",
+            row.source >= 0 ? select::tsv_escape(in.source.names[static_cast<std::size_t>(row.source)]) : "", "\t",
+            row.examples, "\t", row.score, "\t", row.share, "\t", row.allocated, "\t", row.clamped ? 1 : 0));
+  }
+  return lines;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string read_text(const fs::path& path) {
+  if (!fs::exists(path)) return "";
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
 
-SelectionPaths selection_paths(const Options& options) {
-  const std::string stem = output_stem(options.run.output);
-  SelectionPaths p;
-  p.selected = options.run.selected;  // validate() filled the default
-  p.ids = stem + ".selected_ids.txt";
-  p.scores = stem + ".scores.tsv";
-  p.summary = stem + ".summary.json";
-  p.report = stem + ".report.html";
-  p.selection = selection_path(options.run.output);
-  p.dataset_info = p.selected.parent_path() / "dataset_info.json";
-  return p;
-}
-
-std::vector<std::pair<std::string, fs::path>> SelectionPaths::named() const {
-  return {{"select.output", selected},        {"the selected ids", ids}, {"the scores table", scores},
-          {"the summary", summary},           {"the report", report},    {"the selection file", selection},
-          {"dataset_info.json", dataset_info}};
-}
-
-void check_output_paths(const Options& options) {
-  const SelectionPaths paths = selection_paths(options);
-  const std::string& out = options.run.output;
-  const std::vector<std::pair<std::string, fs::path>> inputs = {
-      {"the dataset (data.path)", options.run.dataset}, {"the result file (output.path)", out},
-      {"the run's journal", out + ".journal"},          {"the run's lock file", out + ".lock"},
-      {"the run's base copy", out + ".base"},           {"the run's record index", out + ".index"},
-      {"the run's hash cache", out + ".hashes"}};
-  const std::vector<std::pair<std::string, fs::path>> folders = {
-      {"the model folder (model.path)", options.engine.model},
-      {"the tokenizer folder (model.tokenizer)", options.run.tokenizer},
-      {"the fine-tuned model folder (perturb.target)", options.engine.target}};
-  for (std::size_t i = 1; i < inputs.size(); ++i) {  // the result file and its companions (all beside it)
-    for (const auto& [folder, folder_path] : folders) {
-      if (!folder_path.empty() && inside(inputs[i].second, folder_path)) {
-        throw ConfigError(cat(inputs[i].first, " '", inputs[i].second.string(), "' lies inside ", folder, " '",
-                              folder_path.string(),
-                              "': outputs never go into a model folder; choose another output.path"));
-      }
-    }
-  }
-  const auto outputs = paths.named();
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const auto& [what, path] = outputs[i];
-    for (const auto& [input, input_path] : inputs) {
-      if (!input_path.empty() && same_file(path, input_path)) {
-        throw ConfigError(cat(what, " '", path.string(), "' is ", input, " '", input_path.string(),
-                              "': writing it would destroy that file; choose another select.output or output.path"));
-      }
-    }
-    for (const auto& [folder, folder_path] : folders) {
-      if (!folder_path.empty() && inside(path, folder_path)) {
-        throw ConfigError(cat(what, " '", path.string(), "' lies inside ", folder, " '", folder_path.string(),
-                              "': outputs never go into a model folder; choose another select.output or output.path"));
-      }
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (same_file(path, outputs[j].second)) {
-        throw ConfigError(cat(what, " '", path.string(), "' is also ", outputs[j].first, " '",
-                              outputs[j].second.string(), "': give select.output another name"));
-      }
-    }
-  }
-  const std::string stem = output_stem(out);
-  for (const std::string& sibling : {stem, stem + ".h5", stem + ".hdf5"}) {
-    if (fs::is_regular_file(sibling) && !same_file(sibling, out)) {
-      throw ConfigError(cat("output.path '", out, "' and '", sibling, "' in one folder would share the output names ",
-                            stem, ".selected.jsonl, ", stem, ".selection.h5, ", stem,
-                            ".summary.json, ...: rename one of them "
-                            "(e.g. ",
-                            stem, "-2", fs::path(out).extension().string(), ")"));
-    }
-  }
-}
-
-std::optional<select::TrainerShape> write_selected_records(const Options& options,
+std::optional<select::TrainerShape> write_selected_records(const RecordSource& source,
                                                            const std::vector<std::size_t>& positions,
                                                            const fs::path& path) {
-  const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
-  const data::Compression compression = output_compression(options);
-  const bool verbatim = options.exported.format == "input";
-  select::ShapeCollector shapes(options.data);
+  const data::RecordIndex index = data::load_or_build_index(source.dataset, source.index);
+  const data::Compression compression = output_compression(source);
+  const bool verbatim = source.exported.format == "input";
+  select::ShapeCollector shapes(source.data);
   data::CompressedWriter out(path, compression);
-  data::read_raw_records(options.run.dataset, index, positions, [&](std::size_t position, std::string_view bytes) {
+  data::read_raw_records(source.dataset, index, positions, [&](std::size_t position, std::string_view bytes) {
     if (verbatim) {
       out.write(bytes);
       shapes.add(bytes);
     } else {
-      const std::string line = select::convert_record(bytes, index.lines[position], options.data, options.exported);
+      const std::string line = select::convert_record(bytes, index.lines[position], source.data, source.exported);
       out.write(line);
       shapes.add(line);
     }
@@ -157,27 +122,77 @@ std::optional<select::TrainerShape> write_selected_records(const Options& option
     return std::nullopt;
   }
   if (!shapes.shape())
-    log::warn("dataset_info.json gets no entry for " + fs::path(options.run.selected).filename().string() + ": " +
-              shapes.why());
+    log::warn("dataset_info.json gets no entry for " + path.filename().string() + ": " + shapes.why());
   return shapes.shape();
 }
 
-WaitingLock::WaitingLock(const fs::path& path, double seconds) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw StoreError(path.string() + ": cannot create the lock file: " + std::strerror(errno));
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::close(fd_);
-      throw StoreError(cat(path.string(), ": another selection has held this lock for ", seconds,
-                           " s; if none is running, remove the file and rerun"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+void write_selection_outputs(const SelectionFiles& files, const fs::path& results, const SelectionColumns& columns,
+                             const std::vector<std::string>& checkpoints, const select::SelectResult& result,
+                             const select::SelectOptions& options, const RecordSource& source,
+                             const report::ReportData& report) {
+  const std::string method = select::select_method_name(options.method);
+  std::vector<std::size_t> positions(result.selected.begin(), result.selected.end());
+  std::sort(positions.begin(), positions.end());  // input order
+  StagedFiles staged;
+  const std::optional<select::TrainerShape> shape =
+      write_selected_records(source, positions, staged.stage(files.selected));
+  staged.write(files.ids, ids_text(columns.id, positions));
+  staged.write(files.scores, scores_table(columns, checkpoints, result, method));
+  nlohmann::json summary = report::summary_json(report);
+  summary["outputs"] = {{"selected", files.selected.string()}, {"ids", files.ids.string()},
+                        {"scores", files.scores.string()},     {"results", results.string()},
+                        {"report", files.report.string()},     {"selection", files.selection.string()}};
+  staged.write(files.summary, summary.dump(2) + "\n");
+  staged.write(files.report, report::html_report(report));
+
+  layout::SelectionFacts facts;
+  facts.method = method;
+  facts.budget = options.token_budget > 0 ? options.token_budget : options.budget;
+  facts.budget_unit = options.token_budget > 0 ? "tokens" : "examples";
+  facts.seed = static_cast<int64_t>(options.seed);
+  facts.results = results.filename().string();
+  facts.time = utc_now();
+  facts.loss_not_rising = result.loss_not_rising;
+  facts.allocation = allocation_lines(columns, result);
+  for (const fs::path& path : files.listed()) {  // what the selection file vouches for
+    facts.outputs.push_back(cat(relative_to(path, results), "\t", file_digest(temporary_path(path))));
   }
+  layout::SelectionArrays arrays;
+  for (int64_t i : result.selected) arrays.selected_lines.push_back(columns.line[static_cast<std::size_t>(i)]);
+  std::sort(arrays.selected_lines.begin(), arrays.selected_lines.end());
+  arrays.cluster.assign(result.cluster.begin(), result.cluster.end());
+  arrays.score = result.score;
+  arrays.candidate = columns.candidate;
+
+  const FolderLock folder(files.dataset_info.parent_path(), 120);  // selections into this folder take turns
+  staged.write(files.dataset_info, select::merge_dataset_info(read_text(files.dataset_info), files.dataset_name,
+                                                              files.selected.filename().string(), shape));
+  {
+    store::H5File selection = store::H5File::create(staged.stage(files.selection));
+    layout::write_selection_file(selection, facts, arrays);
+    selection.flush();
+  }
+  staged.commit();
 }
 
-WaitingLock::~WaitingLock() {
-  if (fd_ >= 0) ::close(fd_);  // releases the flock
+void relink_selection(const fs::path& results, const SelectionFiles& files) {
+  const std::string target = relative_to(files.selection, results);
+  try {
+    store::H5File file = store::H5File::open(results, /*writable=*/true);
+    layout::link_selection(file, target);
+    file.flush();
+  } catch (const StoreError& e) {
+    const std::string linked = [&] {
+      try {
+        return layout::linked_selection(store::H5File::open(results, false));
+      } catch (const StoreError&) {
+        return std::string("?");
+      }
+    }();
+    log::warn(cat("the selection is complete, but ", results.string(), " cannot be written (", e.what(),
+                  "): its /selection link still points at ", linked, ", not ", target,
+                  "; HDF5 readers following it see that selection"));
+  }
 }
 
 }  // namespace curate::service

@@ -1,58 +1,58 @@
-// The files the selection stage writes, the guard that keeps them off every input and off each
-// other, and the record export. Rank 0 only.
-//   STEM.selected.jsonl[.gz|.zst]  the selected records (select.output), input order
-//   STEM.selected_ids.txt          their ids (data.id_field, or line numbers), one a line, escaped
-//   STEM.scores.tsv                one row per record: ids, groups, difficulty, filter, cluster, losses
-//   STEM.summary.json, STEM.report.html, STEM.selection.h5 (/selection), and the folder's dataset_info.json
-// STEM is output.path without .h5/.hdf5 (run_file.h: output_stem).
+// Every file a selection writes (output_files.h names them: SEL.selected.jsonl[.gz|.zst] or any
+// select.output, SEL.selected_ids.txt, SEL.scores.tsv, SEL.summary.json, SEL.report.html,
+// SEL.selection.h5, and its entry in the folder's dataset_info.json). Rank 0 only.
+//   records       the selected records, input order: their own bytes (select.format = input) or converted
+//   ids           their ids (data.id_field, or line numbers), one a line, TSV-escaped
+//   scores        one row per record: id, line, groups, difficulty, filter, cluster, losses, selected
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "curate/config/options.h"
+#include "curate/data/record.h"
+#include "curate/report/report.h"
 #include "curate/select/export.h"
+#include "curate/select/options.h"
+#include "curate/select/select.h"
+#include "results/output_files.h"
+#include "selection/columns.h"
+#include "selection/output_checks.h"
 
 namespace curate::service {
 
-struct SelectionPaths {
-  std::filesystem::path selected, ids, scores, summary, report, selection, dataset_info;
-  // Every output with the option or name that sets it, for messages.
-  std::vector<std::pair<std::string, std::filesystem::path>> named() const;
+// Where the selected records come from and how they are written.
+struct RecordSource {
+  std::filesystem::path dataset;  // data.path
+  std::filesystem::path index;    // its record index (RunFiles::index)
+  const data::DataOptions& data;
+  const select::ExportOptions& exported;
 };
-SelectionPaths selection_paths(const Options& options);
-
-// Throws ConfigError (exit 2) naming both paths when an output of the selection is the dataset, the
-// result file or one of its companions (.journal, .lock, .base, .index, .hashes), a file inside the
-// model, tokenizer or fine-tuned model folder, or another output; when the result file or a companion
-// lies inside one of those folders; and when another result file shares the stem (r.h5 beside r.hdf5 or r). Files are
-// compared by identity (device and inode) when both exist, else by their weakly canonical paths.
-void check_output_paths(const Options& options);
 
 // The selected records at `positions` (record index positions, ascending = input order), written
 // to `path` (a temporary the caller renames): each record's own bytes and "\n" with select.format =
 // input, else select::convert_record's line; compressed as select.compress says. Returns the
 // LLaMA-Factory shape of what was written (nullopt with a logged reason when there is none).
-std::optional<select::TrainerShape> write_selected_records(const Options& options,
+std::optional<select::TrainerShape> write_selected_records(const RecordSource& source,
                                                            const std::vector<std::size_t>& positions,
                                                            const std::filesystem::path& path);
 
-// An exclusive flock on `path` (created when missing, never removed: removing would let a waiter
-// lock a file no one else sees), held until destruction. Waits up to `seconds`, then throws StoreError
-// naming the file.
-class WaitingLock {
- public:
-  WaitingLock(const std::filesystem::path& path, double seconds);
-  ~WaitingLock();
-  WaitingLock(const WaitingLock&) = delete;
-  WaitingLock& operator=(const WaitingLock&) = delete;
+// Writes every file of the selection `files` together (staged, then renamed, SEL.selection.h5 last,
+// so a failure leaves the previous files of this selection whole and never touches another
+// selection's): the records, ids, scores table (`checkpoints`: the profile checkpoints' names),
+// summary and report (from `report`), the selection file and the dataset_info.json entry. `results`
+// is the result file's path, recorded in the selection file and relative paths. Throws StoreError
+// or DataError naming the file that failed.
+void write_selection_outputs(const SelectionFiles& files, const std::filesystem::path& results,
+                             const SelectionColumns& columns, const std::vector<std::string>& checkpoints,
+                             const select::SelectResult& result, const select::SelectOptions& options,
+                             const RecordSource& source, const report::ReportData& report);
 
- private:
-  int fd_ = -1;
-};
+// The result file's /selection now points at `files.selection` (relative to the result file), and
+// /selections lists it. Opens `results` for writing (no other handle may be open in this process).
+// A result file that cannot be written keeps its old link: logged as a warning naming both files.
+void relink_selection(const std::filesystem::path& results, const SelectionFiles& files);
 
 }  // namespace curate::service

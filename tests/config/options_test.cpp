@@ -48,10 +48,21 @@ TEST(ServiceOptions, UnknownStageIsAConfigError) {
     parsed({"--stage", "score"});
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("stage = 'score' is unknown: use difficulty, profile, select or all"),
+    EXPECT_NE(std::string(e.what()).find("stage = 'score' is unknown: use difficulty, profile, select, all or compare"),
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(ServiceOptions, CompareStageAndItsSettings) {
+  const Options o = parsed({"--stage", "compare", "--compare.methods", "temp,s2l", "--compare.seeds", "2"});
+  EXPECT_EQ(o.run.stage, Stage::kCompare);
+  EXPECT_EQ(o.compare.seeds, 2);
+  EXPECT_THROW(parsed({"--stage", "compare", "--compare.methods", "temp,best"}), ConfigError);
+  EXPECT_NO_THROW(parsed({"--stage", "select", "--compare.methods", "temp,best"}));  // checked where it is used
+  // [compare] never changes the scores: a run resumes under other compare settings.
+  EXPECT_EQ(fingerprint_entries(parsed({}), InputContent{}),
+            fingerprint_entries(parsed({"--compare.seeds", "5", "--compare.learning_rate", "1e-3"}), InputContent{}));
 }
 
 TEST(ServiceOptions, FingerprintHoldsResultsSettingsOnly) {

@@ -4,7 +4,7 @@
 # .zst); the same selection twice gives the same files; conversion only when asked; ids and scores;
 # outputs never overwrite an input or each other; a failed selection leaves the previous one whole;
 # a moved result file does not show a stale selection; concurrent selections keep every
-# dataset_info.json entry; an option given as another option's value, or a stray argument, is refused.
+# dataset_info.json entry; every selection owns its files and /selection follows the latest one; an option given as another option's value, or a stray argument, is refused.
 #   export_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR
 set -euo pipefail
 tool=$1 dist=$2 same=$3 mpiexec=$4 tokenizer=$5
@@ -141,6 +141,34 @@ missing = [k for k in range(1, 5) if "par%d.selected" % k not in info]
 assert not missing and "sharegpt.selected" in info and "flat.sharegpt" in info, (missing, list(info))' \
   || fail "a dataset_info.json entry was lost"
 echo "ok: four concurrent selections in one folder keep every dataset_info.json entry"
+
+# Every selection owns its files: another method (USAGE's recipe) leaves the first selection's files
+# byte-identical, inspect lists both, and the result file's /selection follows the latest selection,
+# relative to the result file, after it is renamed and moved.
+first="sharegpt.selected.jsonl sharegpt.selected_ids.txt sharegpt.scores.tsv sharegpt.summary.json sharegpt.report.html sharegpt.selection.h5"
+sha256sum $first > first.sha
+"$mpiexec" -n 1 "$dist" --config run.ini --data.path sharegpt.jsonl --output.path sharegpt.h5 --stage select \
+  --select.method random --select.output random.jsonl > random.log 2>&1 || { cat random.log; fail "a second method failed"; }
+sha256sum -c --quiet first.sha || fail "a second method's selection changed the first selection's files"
+for f in random.jsonl random.selected_ids.txt random.scores.tsv random.summary.json random.report.html random.selection.h5; do
+  [ -s $f ] || fail "the second selection did not write $f"
+done
+grep -q '"random"' dataset_info.json && grep -q '"sharegpt.selected"' dataset_info.json || fail "dataset_info.json lacks an entry"
+"$tool" inspect sharegpt.h5 > both.txt
+grep -q "selections: 2 made from this file" both.txt && grep -q "by temp" both.txt && grep -q "by random" both.txt \
+  && grep -q "random.selection.h5 (latest" both.txt || { cat both.txt; fail "inspect does not list both selections"; }
+mkdir -p moved_run picks
+cp sharegpt.h5 moved_run/renamed.h5
+"$mpiexec" -n 1 "$dist" --config run.ini --data.path sharegpt.jsonl --output.path moved_run/renamed.h5 --stage select \
+  --select.method longest --select.output picks/longest.jsonl > moved.log 2>&1 || { cat moved.log; fail "selection of a moved file failed"; }
+h5dump -A -p -H moved_run/renamed.h5 > link.txt 2>&1 || true
+grep -q '../picks/longest.selection.h5' link.txt || { cat link.txt; fail "/selection does not point at the new selection"; }
+(cd / && h5ls -r --follow-symlinks "$OLDPWD/moved_run/renamed.h5" > "$OLDPWD/follow.txt" 2>&1) || true
+grep -q "/selection/selected" follow.txt || { cat follow.txt; fail "an HDF5 reader does not reach the selection through /selection"; }
+"$tool" inspect moved_run/renamed.h5 > moved_inspect.txt
+grep -q "../picks/longest.selection.h5 (latest" moved_inspect.txt || { cat moved_inspect.txt; fail "inspect of the moved file"; }
+ls *.lock picks/*.lock moved_run/*.lock 2>/dev/null && fail "lock files left behind"
+echo "ok: a second method leaves the first selection byte-identical; inspect lists both; /selection follows a moved result file"
 
 # An option whose value is another option, and a stray argument, are errors (curate_dist and curate_tool).
 for args in "--select.output --select.budget 5" "--select.budget 5 7"; do

@@ -115,6 +115,22 @@ TEST_F(SchedulerTest, AssignmentPrefersTheCheckpointTheWorkerHolds) {
   EXPECT_EQ(stored_, std::vector<int64_t>{0});
 }
 
+TEST_F(SchedulerTest, AFreeWorkerJoinsTheCheckpointWithTheMostUnitsPerHolder) {
+  Scheduler s = scheduler();
+  for (int64_t i = 0; i < 4; ++i) s.add(unit(i, kOne));
+  for (int64_t i = 4; i < 8; ++i) s.add(unit(i, kTwo));
+  link_.request(1);
+  link_.request(2);
+  step(s);
+  step(s);
+  step(s);  // rank 1 took two units of checkpoint 1 (queued first); rank 2 finds 2 left there for one holder
+            // against 4 for none at checkpoint 2: it starts on checkpoint 2 instead of switching later
+  ASSERT_EQ(link_.units.size(), 4u);
+  for (const auto& [rank, u] : link_.units) EXPECT_EQ(u.checkpoint, rank == 1 ? kOne : kTwo) << "unit " << u.index;
+  EXPECT_EQ(s.pending(), 4u);
+  EXPECT_EQ(s.take()->index, 2);  // rank 0 alone takes units in the order queued
+}
+
 TEST_F(SchedulerTest, AResultForAUnitNotGivenIsRefused) {
   Scheduler s = scheduler();
   s.add(unit(0, kOne));

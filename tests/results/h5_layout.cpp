@@ -26,7 +26,8 @@ int main() {
                                     layout::kSource,          layout::kDomain,     layout::kPromptTokens,
                                     layout::kReasoningTokens, layout::kFullLength, layout::kFilterKept,
                                     layout::kSelected,        layout::kCluster,    layout::kScore,
-                                    layout::kCandidate};
+                                    layout::kCandidate,       layout::kAllocation, layout::kOutputs,
+                                    layout::kSelections};
   for (Pass pass : curate::service::kPasses) paths.push_back(layout::group(pass));
   for (Pass pass : curate::service::kPasses) {
     for (const char* name : {layout::dataset::kDone, layout::dataset::kLoss, layout::dataset::kSample,

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "curate/compare/options.h"
 #include "curate/data/prompt.h"
 #include "curate/data/record.h"
 #include "curate/model/checkpoint_scorer.h"
@@ -18,7 +19,8 @@
 namespace curate::service {
 
 // --stage: which passes this run does.
-enum class Stage { kDifficulty, kProfile, kSelect, kAll };  // kAll: difficulty, filter, profile, select
+enum class Stage { kDifficulty, kProfile, kSelect, kAll, kCompare };  // kAll: difficulty, filter, profile, select;
+// kCompare: one selection per compare.methods x seed from a finished file, and the comparison page
 const char* stage_name(Stage stage);
 inline bool scores_difficulty(Stage s) { return s == Stage::kAll || s == Stage::kDifficulty; }
 inline bool scores_profile(Stage s) { return s == Stage::kAll || s == Stage::kProfile; }
@@ -92,10 +94,11 @@ struct Options {
   model::EngineOptions engine;  // model.path, perturb.target, run.seed (perturb.seed); [score]; [perturb]
   data::DataOptions data;
   data::PromptOptions prompt;
-  select::FilterOptions filter;    // [filter] which examples the profile pass scores
-  select::SelectOptions select;    // [select] budget, method, clustering
-  PlanOptions plan;                // [plan] throughput table of --plan
-  select::ExportOptions exported;  // [select] format, response_template, compress: how the records are written
+  select::FilterOptions filter;     // [filter] which examples the profile pass scores
+  select::SelectOptions select;     // [select] budget, method, clustering
+  PlanOptions plan;                 // [plan] throughput table of --plan
+  select::ExportOptions exported;   // [select] format, response_template, compress: how the records are written
+  compare::CompareOptions compare;  // [compare] --stage compare and the A/B fine-tune it plans
 };
 
 // The option table of a run, bound to `options`: one group per component, in --help order.

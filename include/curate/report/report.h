@@ -139,6 +139,14 @@ struct ReportData {
 inline constexpr std::size_t kMaxSourceViews = 20;
 std::vector<std::size_t> shown_sources(const std::vector<SourceView>& sources);
 
+// Rows of a per-source table (funnel, allocation) shown one by one: the kMaxTableRows largest groups
+// (read records; allocation: examples), in table order; the others are summed into one row. The
+// summary JSON and SEL.scores.tsv hold every group. With the per-source sections and examples bounded
+// too, the page stays a few hundred KB at any number of sources.
+inline constexpr std::size_t kMaxTableRows = 100;
+// Which of `sizes` are shown one by one (1) or folded into the "other groups" row (0).
+std::vector<uint8_t> largest_rows(const std::vector<int64_t>& sizes);
+
 // Examples of one status to show per source when `shown` sources are shown in full: 3 up to 8
 // sources, 2 up to 14, else 1, so that the report stays a few hundred KB whatever the dataset's size.
 int examples_per_status(std::size_t shown);

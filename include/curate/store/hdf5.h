@@ -28,6 +28,9 @@ class H5File {
   // Creates `name` (in the root group) as a link to `object` in another HDF5 file (a path relative to
   // this file's folder); nothing when `name` exists. The target may be missing until it is read.
   void link_external(const std::string& name, const std::string& file, const std::string& object);
+  // The file an external link `name` (in the root group) points to, as stored; "" when `name` is
+  // missing or not an external link.
+  std::string external_link_file(const std::string& name) const;
   // Unlinks a dataset or group (and what it holds) when it exists; its space is not reclaimed.
   void remove(const std::string& object);
   // Writes everything HDF5 holds to the file and fsyncs it: after a return, a kill loses nothing.

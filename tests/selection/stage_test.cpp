@@ -1,0 +1,172 @@
+// The selection stage on one rank (MPI_COMM_WORLD of a singleton process) over a synthetic result
+// file: every selection owns its files, the result file's /selection follows the latest selection
+// (relative to the result file, wherever it moves), and large tables are datasets.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "curate/results/inspect.h"
+#include "curate/util/atomic_file.h"
+#include "curate/util/error.h"
+#include "selection/columns.h"
+#include "selection/output_checks.h"
+#include "selection/reduce.h"
+#include "selection/synthetic_run.h"
+#include "support/test_support.h"
+
+namespace curate::service {
+namespace {
+
+namespace fs = std::filesystem;
+using curate::testing::ScratchDir;
+using curate::testing::SyntheticRun;
+
+// Every file of the folder with its digest.
+std::map<std::string, std::string> digests(const fs::path& folder) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::directory_iterator(folder))
+    out[entry.path().filename().string()] = file_digest(entry.path());
+  return out;
+}
+
+std::string inspect_text(const fs::path& path) {
+  std::ostringstream out;
+  inspect(path, out);
+  return out.str();
+}
+
+class SelectionStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    run_.folder = dir_.path();
+    run_.write();
+  }
+  ScratchDir dir_;
+  SyntheticRun run_;
+  const comm::Comm comm_ = comm::Comm::world();
+};
+
+TEST_F(SelectionStageTest, ColumnsAreReadOnceAndViewedBySelect) {
+  SelectionColumns columns = read_columns(store::H5File::open(run_.options.run.output, false));
+  share_columns(comm_, columns);
+  EXPECT_EQ(columns.records(), 24u);
+  EXPECT_EQ(columns.checkpoints, 3);
+  EXPECT_EQ(columns.source.names, (std::vector<std::string>{"src0", "src1", "src2"}));
+  EXPECT_EQ(columns.domain[1], "math");
+  EXPECT_EQ(columns.id[5], "rec-5");
+  EXPECT_EQ(columns.line[5], 6);
+  const select::SelectInput input = columns.select_input();
+  EXPECT_EQ(input.kept.size(), 24u);
+  EXPECT_EQ(input.mean_loss.size(), 72u);
+  EXPECT_EQ(input.mean_loss_first.size(), 72u);
+  EXPECT_EQ(input.full_length[3], columns.full_length[3]);
+  int visited = 0;
+  columns.for_each([&](std::string_view, auto&) { ++visited; });
+  EXPECT_EQ(visited, 13);
+}
+
+TEST_F(SelectionStageTest, WritesEveryFileOfTheSelectionAndLeavesNoLockOrTemporary) {
+  run_selection(run_.options, comm_);
+  const SelectionFiles files = SelectionFiles::of(run_.options.run.selected);
+  EXPECT_EQ(files.ids, dir_ / "r.selected_ids.txt");  // the default select.output keeps the run's names
+  for (const fs::path& path : files.listed()) EXPECT_TRUE(fs::exists(path)) << path;
+  std::istringstream ids(curate::testing::read_file(files.ids));
+  int lines = 0;
+  for (std::string line; std::getline(ids, line);) ++lines;
+  EXPECT_EQ(lines, 6);
+  const std::map<std::string, std::string> all = digests(dir_.path());
+  for (const auto& [name, digest] : all) {
+    EXPECT_FALSE(name.ends_with(".lock") || name.ends_with(".tmp") || name.find(".discarded-") != std::string::npos)
+        << name << " left behind";
+  }
+  const store::H5File result = store::H5File::open(run_.options.run.output, false);
+  EXPECT_EQ(layout::linked_selection(result), "r.selection.h5");
+  EXPECT_EQ(result.read_i64(layout::kSelected).size(), 6u);  // through the link
+  const layout::SelectionFacts facts = layout::read_selection_facts(store::H5File::open(files.selection, false));
+  EXPECT_EQ(facts.selected, 6);
+  EXPECT_EQ(facts.results, "r.h5");
+  EXPECT_EQ(facts.outputs.size(), 5u);
+  EXPECT_FALSE(facts.time.empty());
+}
+
+TEST_F(SelectionStageTest, ASecondMethodLeavesTheFirstSelectionByteIdentical) {
+  run_selection(run_.options, comm_);
+  const std::map<std::string, std::string> before = digests(dir_.path());
+  Options random = run_.options;
+  random.select.method = select::SelectMethod::kRandom;
+  random.run.selected = (dir_ / "random.jsonl").string();
+  run_selection(random, comm_);
+  const std::map<std::string, std::string> after = digests(dir_.path());
+  for (const auto& [name, digest] : before) {
+    if (name == "r.h5" || name == "dataset_info.json") continue;  // the link; one entry per selection
+    ASSERT_TRUE(after.count(name)) << name << " disappeared";
+    EXPECT_EQ(after.at(name), digest) << name << " changed";
+  }
+  for (const char* name : {"random.jsonl", "random.selected_ids.txt", "random.scores.tsv", "random.summary.json",
+                           "random.report.html", "random.selection.h5"}) {
+    EXPECT_TRUE(after.count(name)) << name;
+  }
+  const std::string text = inspect_text(run_.options.run.output);
+  EXPECT_NE(text.find("selections: 2 made from this file"), std::string::npos) << text;
+  EXPECT_NE(text.find("by temp"), std::string::npos) << text;
+  EXPECT_NE(text.find("by random"), std::string::npos) << text;
+  EXPECT_NE(text.find("random.selection.h5 (latest"), std::string::npos) << text;
+  EXPECT_EQ(text.find("changed"), std::string::npos) << text;
+  const store::H5File result = store::H5File::open(run_.options.run.output, false);
+  EXPECT_EQ(layout::linked_selection(result), "random.selection.h5");
+  EXPECT_EQ(layout::read_selection_list(result), (std::vector<std::string>{"r.selection.h5", "random.selection.h5"}));
+}
+
+TEST_F(SelectionStageTest, ARecordsFileOfAnotherSelectionWithTheSameStemIsRefused) {
+  run_selection(run_.options, comm_);
+  Options other = run_.options;
+  other.run.selected = (dir_ / "r.jsonl").string();  // stem "r", as r.selected.jsonl's
+  EXPECT_THROW_WITH(run_selection(other, comm_), ConfigError, "belongs to the selection whose records are");
+  other.run.selected = (dir_ / "r.summary.json").string();
+  EXPECT_THROW_WITH(check_output_paths(other), ConfigError, "is also select.output");
+}
+
+TEST_F(SelectionStageTest, TheLinkFollowsTheResultFileWhenItIsRenamedAndMoved) {
+  run_selection(run_.options, comm_);
+  fs::create_directories(dir_ / "moved");
+  fs::create_directories(dir_ / "picks");
+  fs::rename(dir_ / "r.h5", dir_ / "moved" / "r2.h5");
+  Options moved = run_.options;
+  moved.run.output = (dir_ / "moved" / "r2.h5").string();
+  moved.run.selected = (dir_ / "picks" / "s.jsonl").string();
+  EXPECT_EQ(layout::linked_selection(store::H5File::open(moved.run.output, false)), "r.selection.h5");  // stale
+  run_selection(moved, comm_);
+  const store::H5File result = store::H5File::open(moved.run.output, false);
+  EXPECT_EQ(layout::linked_selection(result), "../picks/s.selection.h5");
+  EXPECT_EQ(result.read_i64(layout::kSelected).size(), 6u);  // HDF5 follows it relative to the result file
+  const std::string text = inspect_text(moved.run.output);
+  EXPECT_NE(text.find("../picks/s.selection.h5 (latest"), std::string::npos) << text;
+}
+
+TEST(SelectionScaleTest, TenThousandSourcesKeepTheirTablesInDatasets) {
+  ScratchDir dir;
+  SyntheticRun run;
+  run.folder = dir.path();
+  run.records = 20000;
+  run.sources = 10000;
+  run.write();
+  run.options.select.method = select::SelectMethod::kRandom;
+  run.options.select.budget = 100;
+  run_selection(run.options, comm::Comm::world());
+  const layout::SelectionFacts facts = layout::read_selection_facts(store::H5File::open(dir / "r.selection.h5", false));
+  EXPECT_EQ(facts.selected, 100);
+  EXPECT_GT(facts.allocation.size(), 10000u);
+  EXPECT_LT(fs::file_size(dir / "r.report.html"), 400u << 10);  // USAGE: a few hundred KB whatever the size
+  const std::string text = inspect_text(dir / "r.h5");
+  EXPECT_NE(text.find("more allocation rows"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace curate::service
+
+int main(int argc, char** argv) {
+  curate::comm::Environment environment(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

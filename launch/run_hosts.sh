@@ -24,31 +24,18 @@
 # or missing mpirun/curate_dist. Ctrl-C, SIGTERM or SIGHUP become SIGUSR1 to the ranks (save, 130).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
-die() { echo "run_hosts.sh: $*" >&2; exit 2; }
+launcher=run_hosts.sh
+source "$here/lib.sh"
 
-hostfile=${CURATE_HOSTFILE:-} ranks="" bind=none net="" dry_run=0
-dist=${CURATE_DIST:-} mpirun=${CURATE_MPIRUN:-mpirun} mpirun_args=${CURATE_MPIRUN_ARGS:-}
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --hostfile|-hostfile|--machinefile) [ $# -ge 2 ] || die "$1 needs a value"; hostfile=$2; shift 2 ;;
-    -n|-np|--ranks) [ $# -ge 2 ] || die "$1 needs a value"; ranks=$2; shift 2 ;;
-    --net) [ $# -ge 2 ] || die "$1 needs a value"; net=$2; shift 2 ;;
-    --bind) [ $# -ge 2 ] || die "$1 needs a value"; bind=$2; shift 2 ;;
-    --dist) [ $# -ge 2 ] || die "$1 needs a value"; dist=$2; shift 2 ;;
-    --mpirun) [ $# -ge 2 ] || die "$1 needs a value"; mpirun=$2; shift 2 ;;
-    --mpirun-args) [ $# -ge 2 ] || die "$1 needs a value"; mpirun_args=$2; shift 2 ;;
-    --dry-run) dry_run=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    --) shift; args+=("$@"); break ;;
-    *) args+=("$@"); break ;;
-  esac
-done
-case "$bind" in none|core|socket) ;; *) die "--bind must be none, core or socket, not '$bind'" ;; esac
-[ -n "$hostfile" ] || die "--hostfile FILE is required (lines 'host slots=GPUS'); see --help"
-[ -r "$hostfile" ] || die "cannot read hostfile '$hostfile'"
+hostfile=${CURATE_HOSTFILE:-} net=""
+launch_mpirun_defaults
+launch_parse "--hostfile|-hostfile|--machinefile hostfile
+--net net
+$launch_mpirun_spec" "$@"
+args=(${launch_rest[@]+"${launch_rest[@]}"})
+launch_check_mpirun_options
+[ -n "$hostfile" ] || launch_die "--hostfile FILE is required (lines 'host slots=GPUS'); see --help"
+[ -r "$hostfile" ] || launch_die "cannot read hostfile '$hostfile'"
 hostfile=$(cd "$(dirname "$hostfile")" && pwd)/$(basename "$hostfile")
 
 slots=0 hosts=0
@@ -61,20 +48,16 @@ while read -r line; do
   for w in "${words[@]:1}"; do
     case "$w" in slots=*) n=${w#slots=} ;; esac
   done
-  [[ "$n" =~ ^[0-9]+$ ]] || die "$hostfile: bad slots in '$line'"
+  [[ "$n" =~ ^[0-9]+$ ]] || launch_die "$hostfile: bad slots in '$line'"
   slots=$((slots + n))
 done <"$hostfile"
-[ "$hosts" -gt 0 ] && [ "$slots" -gt 0 ] || die "$hostfile names no host with slots"
-[ -n "$ranks" ] || ranks=$((slots + 1))
-[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$ranks'"
+[ "$hosts" -gt 0 ] && [ "$slots" -gt 0 ] || launch_die "$hostfile names no host with slots"
+[ -n "$ranks" ] || ranks=$(launch_ranks "$slots")
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || launch_die "-n must be a positive number, not '$ranks'"
 
-if [ -z "$dist" ]; then
-  dist="$root/${CURATE_BUILD_DIR:-build}/src/tools/curate_dist"
-  [ -x "$dist" ] || dist=$(command -v curate_dist || true)
-fi
-[ -n "$dist" ] && [ -x "$dist" ] || die "curate_dist not found: build it (launch/setup.sh) or set CURATE_DIST / --dist"
+dist=$(launch_find_dist "$dist")
 dist=$(cd "$(dirname "$dist")" && pwd)/$(basename "$dist")
-command -v "$mpirun" >/dev/null || die "'$mpirun' not found: install Open MPI (launch/setup.sh) or set CURATE_MPIRUN"
+command -v "$mpirun" >/dev/null || launch_die "'$mpirun' not found: install Open MPI (launch/setup.sh) or set CURATE_MPIRUN"
 
 cmd=("$mpirun" -np "$ranks" --hostfile "$hostfile")
 if [ "$bind" = core ]; then cmd+=(--map-by core --bind-to core); else cmd+=(--map-by slot --bind-to "$bind"); fi
@@ -87,5 +70,4 @@ done
 if [ -n "$mpirun_args" ]; then read -r -a extra <<<"$mpirun_args"; cmd+=("${extra[@]}"); fi
 cmd+=("$here/bind_gpu.sh" "$dist" ${args[@]+"${args[@]}"})
 
-source "$here/mpirun_common.sh"
 run_or_print run_hosts.sh "$dry_run" "${cmd[@]}"

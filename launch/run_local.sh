@@ -24,27 +24,13 @@
 # Ctrl-C, SIGTERM or SIGHUP to this script become SIGUSR1 to the ranks: they save and exit 130.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
-die() { echo "run_local.sh: $*" >&2; exit 2; }
+launcher=run_local.sh
+source "$here/lib.sh"
 
-ranks="" bind=none dry_run=0
-dist=${CURATE_DIST:-} mpirun=${CURATE_MPIRUN:-mpirun} mpirun_args=${CURATE_MPIRUN_ARGS:-}
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -n|-np|--ranks) [ $# -ge 2 ] || die "$1 needs a value"; ranks=$2; shift 2 ;;
-    --bind) [ $# -ge 2 ] || die "$1 needs a value"; bind=$2; shift 2 ;;
-    --dist) [ $# -ge 2 ] || die "$1 needs a value"; dist=$2; shift 2 ;;
-    --mpirun) [ $# -ge 2 ] || die "$1 needs a value"; mpirun=$2; shift 2 ;;
-    --mpirun-args) [ $# -ge 2 ] || die "$1 needs a value"; mpirun_args=$2; shift 2 ;;
-    --dry-run) dry_run=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    --) shift; args+=("$@"); break ;;
-    *) args+=("$@"); break ;;
-  esac
-done
-case "$bind" in none|core|socket) ;; *) die "--bind must be none, core or socket, not '$bind'" ;; esac
+launch_mpirun_defaults
+launch_parse "$launch_mpirun_spec" "$@"
+args=(${launch_rest[@]+"${launch_rest[@]}"})
+launch_check_mpirun_options
 
 gpus() {  # number of GPUs this node offers
   if [ -n "${CURATE_GPUS_PER_NODE:-}" ]; then echo "$CURATE_GPUS_PER_NODE"
@@ -59,16 +45,12 @@ gpus() {  # number of GPUs this node offers
 cores=$(nproc)
 if [ -z "$ranks" ]; then
   g=$(gpus)
-  if [ "${g:-0}" -gt 0 ]; then ranks=$((g + 1)); else ranks=$(( (cores < 16 ? cores : 16) + 1 )); fi
+  if [ "${g:-0}" -gt 0 ]; then ranks=$(launch_ranks "$g"); else ranks=$(launch_ranks $((cores < 16 ? cores : 16))); fi
 fi
-[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || die "-n must be a positive number, not '$ranks'"
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || launch_die "-n must be a positive number, not '$ranks'"
 
-if [ -z "$dist" ]; then
-  dist="$root/${CURATE_BUILD_DIR:-build}/src/tools/curate_dist"
-  [ -x "$dist" ] || dist=$(command -v curate_dist || true)
-fi
-[ -n "$dist" ] && [ -x "$dist" ] || die "curate_dist not found: build it (launch/setup.sh) or set CURATE_DIST / --dist"
-command -v "$mpirun" >/dev/null || die "'$mpirun' not found: install Open MPI (launch/setup.sh) or set CURATE_MPIRUN"
+dist=$(launch_find_dist "$dist")
+command -v "$mpirun" >/dev/null || launch_die "'$mpirun' not found: install Open MPI (launch/setup.sh) or set CURATE_MPIRUN"
 
 cmd=("$mpirun" -np "$ranks")
 if [ "$bind" = core ]; then cmd+=(--map-by core --bind-to core); else cmd+=(--map-by slot --bind-to "$bind"); fi
@@ -82,5 +64,4 @@ done
 if [ -n "$mpirun_args" ]; then read -r -a extra <<<"$mpirun_args"; cmd+=("${extra[@]}"); fi
 cmd+=("$here/bind_gpu.sh" "$dist" ${args[@]+"${args[@]}"})
 
-source "$here/mpirun_common.sh"
 run_or_print run_local.sh "$dry_run" "${cmd[@]}"

@@ -24,43 +24,33 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
-die() { echo "submit.sh: $*" >&2; exit 2; }
+launcher=submit.sh
+source "$root/launch/lib.sh"
 
 config=${CURATE_CONFIG:-} output=${CURATE_OUTPUT:-} nodes="" gpus="" ntasks=""
 score_args=${CURATE_SCORE_SBATCH_ARGS:-} select_args=${CURATE_SELECT_SBATCH_ARGS:-}
 logs=${CURATE_LOG_DIR:-logs} with_select=1 dry_run=0
-common=() dist_args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -c|--config) [ $# -ge 2 ] || die "$1 needs a value"; config=$2; shift 2 ;;
-    -o|--output) [ $# -ge 2 ] || die "$1 needs a value"; output=$2; shift 2 ;;
-    --nodes|-N) [ $# -ge 2 ] || die "$1 needs a value"; nodes=$2; shift 2 ;;
-    --nodes=*) nodes=${1#*=}; shift ;;
-    --gpus-per-node) [ $# -ge 2 ] || die "$1 needs a value"; gpus=$2; shift 2 ;;
-    --gpus-per-node=*) gpus=${1#*=}; shift ;;
-    --ntasks|-n) [ $# -ge 2 ] || die "$1 needs a value"; ntasks=$2; shift 2 ;;
-    --ntasks=*) ntasks=${1#*=}; shift ;;
-    --score-args) [ $# -ge 2 ] || die "$1 needs a value"; score_args=$2; shift 2 ;;
-    --select-args) [ $# -ge 2 ] || die "$1 needs a value"; select_args=$2; shift 2 ;;
-    --logs) [ $# -ge 2 ] || die "$1 needs a value"; logs=$2; shift 2 ;;
-    --no-select) with_select=0; shift ;;
-    --dry-run) dry_run=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    --) shift; dist_args=("$@"); break ;;
-    *) common+=("$1"); shift ;;
-  esac
-done
+launch_others=collect launch_parse "-c|--config config
+-o|--output output
+--nodes|-N nodes
+--gpus-per-node gpus
+--ntasks|-n ntasks
+--score-args score_args
+--select-args select_args
+--logs logs
+--no-select with_select=0
+--dry-run dry_run=1" "$@"
+common=(${launch_other[@]+"${launch_other[@]}"}) dist_args=(${launch_rest[@]+"${launch_rest[@]}"})
 for v in nodes gpus ntasks; do
-  [ -z "${!v}" ] || [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "--$v must be a positive number, not '${!v}'"
+  [ -z "${!v}" ] || [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || launch_die "--$v must be a positive number, not '${!v}'"
 done
-[ -z "$gpus" ] || [ -z "$ntasks" ] || die "give --gpus-per-node (tasks = nodes * GPUs + 1) or --ntasks, not both"
-[ -z "$config" ] || [ -r "$config" ] || die "cannot read configuration '$config'"
-command -v sbatch >/dev/null || [ "$dry_run" -eq 1 ] || die "sbatch not found: run this on a Slurm login node"
+[ -z "$gpus" ] || [ -z "$ntasks" ] || launch_die "give --gpus-per-node (tasks = nodes * GPUs + 1) or --ntasks, not both"
+[ -z "$config" ] || [ -r "$config" ] || launch_die "cannot read configuration '$config'"
+command -v sbatch >/dev/null || [ "$dry_run" -eq 1 ] || launch_die "sbatch not found: run this on a Slurm login node"
 
 score=(--parsable --output="$logs/%x-%j.out")
 if [ -n "$gpus" ]; then
-  score+=(--nodes="${nodes:-1}" --gpus-per-node="$gpus" --ntasks=$(( ${nodes:-1} * gpus + 1 )))
+  score+=(--nodes="${nodes:-1}" --gpus-per-node="$gpus" --ntasks="$(launch_ranks $((${nodes:-1} * gpus)))")
 else
   [ -z "$nodes" ] || score+=(--nodes="$nodes")
   [ -z "$ntasks" ] || score+=(--ntasks="$ntasks")

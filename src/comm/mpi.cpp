@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <limits>
 #include <thread>
 
@@ -219,6 +220,23 @@ int Comm::world_rank() {
   int rank = -1;
   check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");
   return rank;
+}
+
+bool rank0_attempt(const Comm& comm, const std::function<void()>& attempt) {
+  std::string failure;
+  std::exception_ptr error;
+  if (comm.rank() == 0) {
+    try {
+      attempt();
+    } catch (const Error& e) {
+      failure = *e.what() ? e.what() : "rank 0 failed";  // empty means success on the wire
+      error = std::current_exception();
+    }
+  }
+  failure = comm.broadcast(failure);
+  if (failure.empty()) return true;
+  if (error) std::rethrow_exception(error);
+  return false;
 }
 
 }  // namespace curate::comm

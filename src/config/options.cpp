@@ -153,17 +153,7 @@ bool parse_options(int argc, char** argv, Options& options) {
   po::options_description cli, visible;
   visible.add(generic).add(visible_table);
   cli.add(generic).add(table);
-  for (int i = 1; i < argc; ++i) reject_option_placeholders(argv[i], cat("argument ", i));
-  reject_options_as_values(argc, argv, [&](std::string_view name) {
-    // An ambiguous name (find_nothrow throws) is left to the parser, which reports it.
-    const po::option_description* option = nullptr;
-    try {
-      option = cli.find_nothrow(std::string(name), false);
-    } catch (const po::error&) {
-      return false;
-    }
-    return option != nullptr && option->semantic()->max_tokens() > 0;
-  });
+  options::check_arguments(argc, argv, cli);
   try {
     po::variables_map vm;
     const po::positional_options_description none;  // a stray argument ("--select.budget 5 7") is an error

@@ -39,11 +39,6 @@ std::string json_escaped(const std::string& text) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
-std::filesystem::path tokenizer_folder(const std::string& tokenizer) {
-  const std::filesystem::path path(tokenizer);
-  return std::filesystem::is_directory(path) ? path : path.parent_path();
-}
-
 // The scored window of one example, decoded, with a mark where `first` and `window` tokens end.
 void write_preview(std::ostream& out, int64_t number, const Example& example, const TokenizedExample& t,
                    const Tokenizer& tokenizer, const CheckOptions& options) {

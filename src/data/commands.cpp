@@ -98,10 +98,7 @@ void run_prepare(const PrepareOptions& options) {
     throw ConfigError("prepare needs --tokenizer, --input and --output");
   }
   const Tokenizer tokenizer = Tokenizer::load(options.tokenizer);
-  const std::filesystem::path tokenizer_dir = std::filesystem::is_directory(options.tokenizer)
-                                                  ? std::filesystem::path(options.tokenizer)
-                                                  : std::filesystem::path(options.tokenizer).parent_path();
-  const ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir, options.prompt.chat_template);
+  const ChatTemplate chat = ChatTemplate::resolve(tokenizer_folder(options.tokenizer), options.prompt.chat_template);
   const std::string report_path = options.report.empty() ? options.output + ".skipped.tsv" : options.report;
   std::ofstream report(report_path, std::ios::trunc);
   if (!report) throw StoreError("cannot create '" + report_path + "': check that the folder exists and is writable");

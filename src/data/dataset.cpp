@@ -17,6 +17,7 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
+#include "curate/util/unique_fd.h"
 
 namespace curate::data {
 namespace {
@@ -190,31 +191,26 @@ void visit_records(const std::filesystem::path& path, const RecordIndex& index, 
     const uint64_t end = s + 1 < files.size() ? index.shards[s + 1].first : index.size();
     if (positions[next] >= end) continue;
     if (!shard.streamed) {
-      const int fd = ::open(files[s].path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) throw DataError("cannot open '" + files[s].path.string() + "': " + std::strerror(errno));
+      const UniqueFd fd(::open(files[s].path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid()) throw DataError("cannot open '" + files[s].path.string() + "': " + std::strerror(errno));
       std::string buffer;
-      try {
-        for (; next < positions.size() && positions[next] < end; ++next) {
-          const std::size_t p = positions[next];
-          const uint64_t local = index.offsets[p] - shard.offset_base;
-          buffer.resize(std::min(index.lengths[p], cap));
-          std::size_t done = 0;
-          while (done < buffer.size()) {
-            const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(local + done));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) throw changed(p);
-            done += static_cast<std::size_t>(n);
-          }
-          std::string_view bytes(buffer);
-          if (bytes.ends_with('\n')) bytes.remove_suffix(1);
-          if (bytes.ends_with('\r')) bytes.remove_suffix(1);  // as LineReader: "\r\n" (or a final "\r") ends a line
-          visit(p, bytes, local == 0);
+      for (; next < positions.size() && positions[next] < end; ++next) {
+        const std::size_t p = positions[next];
+        const uint64_t local = index.offsets[p] - shard.offset_base;
+        buffer.resize(std::min(index.lengths[p], cap));
+        std::size_t done = 0;
+        while (done < buffer.size()) {
+          const ssize_t n =
+              ::pread(fd.get(), buffer.data() + done, buffer.size() - done, static_cast<off_t>(local + done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) throw changed(p);
+          done += static_cast<std::size_t>(n);
         }
-      } catch (...) {
-        ::close(fd);
-        throw;
+        std::string_view bytes(buffer);
+        if (bytes.ends_with('\n')) bytes.remove_suffix(1);
+        if (bytes.ends_with('\r')) bytes.remove_suffix(1);  // as LineReader: "\r\n" (or a final "\r") ends a line
+        visit(p, bytes, local == 0);
       }
-      ::close(fd);
       continue;
     }
     // A Parquet file starts at the row group of the first wanted record (earlier groups are not

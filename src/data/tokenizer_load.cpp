@@ -190,6 +190,10 @@ std::shared_ptr<Tokenizer::Impl> build(const json& root, const std::filesystem::
 
 }  // namespace
 
+std::filesystem::path tokenizer_folder(const std::filesystem::path& tokenizer) {
+  return std::filesystem::is_directory(tokenizer) ? tokenizer : tokenizer.parent_path();
+}
+
 Tokenizer Tokenizer::load(const std::filesystem::path& given) {
   const std::filesystem::path path = std::filesystem::is_directory(given) ? given / "tokenizer.json" : given;
   const std::string source = path.string();

@@ -1,7 +1,6 @@
 #include "job/coordinator.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -19,20 +18,20 @@
 namespace curate::service {
 namespace {
 
-double seconds_since(double start) { return steady_seconds() - start; }
-
 // A pass's running totals over this run, and its progress lines.
 struct PassProgress {
+  explicit PassProgress(double now) : start(now), last_report(now), last_flush(now) {}
+
   int64_t total = 0, already = 0, stored = 0, examples = 0, tokens = 0;
-  double start = steady_seconds(), last_report = start, last_flush = start;
+  double start, last_report, last_flush;  // clock readings (Crew::now)
 
   void add(const UnitResult& result) {
     ++stored;
     examples += static_cast<int64_t>(result.examples.size());
     for (const auto& e : result.examples) tokens += static_cast<int64_t>(e.losses.size());
   }
-  std::string line(std::string_view name, const std::string& slowest) const {
-    const double elapsed = seconds_since(start), rate = static_cast<double>(stored) / std::max(elapsed, 1e-9);
+  std::string line(std::string_view name, const std::string& slowest, double now) const {
+    const double elapsed = std::max(now - start, 1e-9), rate = static_cast<double>(stored) / elapsed;
     const int64_t left = total - already - stored;
     return cat(name, ": ", already + stored, "/", total, " units (",
                100 * (already + stored) / std::max<int64_t>(total, 1), "%), ",
@@ -114,32 +113,31 @@ std::atomic<bool> stop_requested{false};
 
 void request_stop() noexcept { stop_requested = true; }
 
-std::unique_ptr<Coordinator> Coordinator::create(const Options& options, const comm::Comm& comm, uint64_t records,
+std::unique_ptr<Coordinator> Coordinator::create(const Options& options, Crew crew, uint64_t records,
                                                  const ContentHash& dataset) {
   auto lock =
       std::make_unique<store::RunLock>(RunFiles::of(options.run.output).lock);  // before anything is opened or moved
   HashCache cache(hash_cache_path(options));
-  const double start = steady_seconds();
+  const double start = crew.now();
   const InputContent content = hash_inputs(options, dataset, &cache);
   cache.save();
   log::info(cat("input fingerprint: ", cache.hashed(), " file(s) hashed, ", cache.reused(), " unchanged (",
-                hash_cache_path(options).string(), ") in ", format_seconds(seconds_since(start))));
+                hash_cache_path(options).string(), ") in ", format_seconds(crew.now() - start)));
   std::unique_ptr<ResultSink> sink =
       open_result_sink(options, fingerprint(options, content), records, input_files_text(content));
-  return std::unique_ptr<Coordinator>(new Coordinator(options, comm, records, std::move(lock), std::move(sink)));
+  return std::make_unique<Coordinator>(options, std::move(crew), records, std::move(lock), std::move(sink));
 }
 
-Coordinator::Coordinator(const Options& options, const comm::Comm& comm, uint64_t records,
-                         std::unique_ptr<store::RunLock> lock, std::unique_ptr<ResultSink> sink)
+Coordinator::Coordinator(const Options& options, Crew crew, uint64_t records, std::unique_ptr<store::RunLock> lock,
+                         std::unique_ptr<ResultSink> sink)
     : options_(options),
-      comm_(comm),
       records_(records),
-      link_(comm),
+      local_(std::move(crew.local)),
+      now_(crew.now),
+      ranks_(local_ ? 1 : crew.link.workers() + 1),
       lock_(std::move(lock)),
       sink_(std::move(sink)),
-      scheduler_(link_, options.run.worker_timeout) {
-  if (comm.size() == 1) local_ = std::make_unique<Worker>(options);
-}
+      scheduler_(crew.link, options.run.worker_timeout, std::move(crew.now)) {}
 
 void Coordinator::run() {
   const Stage stage = options_.run.stage;
@@ -215,7 +213,7 @@ int Coordinator::store_calibration(const PassPlan& calibration) {
   const double low = options_.pass.calibration_low, high = options_.pass.calibration_high;
   const std::vector<float> loss = layout::read_calibration_loss(sink_->file());
   const CheckpointChoice choice = choose_checkpoint(loss, calibration.slots.size(), low, high);
-  layout::CalibrationTable table{choice.means, choice.ratios, choice.chosen, ""};
+  layout::CalibrationTable table{choice.means, choice.ratios, choice.chosen, "", ""};
   table.text = "calibration (mean loss of the first " + std::to_string(calibration.tokens) + " tokens):";
   for (std::size_t c = 0; c < calibration.slots.size(); ++c) {
     table.text +=
@@ -246,7 +244,7 @@ void Coordinator::run_pass(const PassPlan& p) {
   std::vector<uint8_t> done = sink_->open_pass(p);
   sink_->replay(p, done);
   queue_units(p, done);
-  PassProgress progress;
+  PassProgress progress(now_());
   progress.total = static_cast<int64_t>(p.slots.size()) * p.units();
   progress.already = progress.total - static_cast<int64_t>(scheduler_.pending());
   const std::string_view name = pass_name(p.pass);
@@ -271,31 +269,31 @@ void Coordinator::run_pass(const PassPlan& p) {
     if (local_) {
       const std::optional<Unit> unit = scheduler_.take();
       if (!unit) break;
-      store(local_->score(*unit));
+      store(local_(*unit));
     } else {
       scheduler_.step(0.25, store);
       scheduler_.check_timeouts();
     }
-    if (seconds_since(progress.last_flush) > options_.run.flush_seconds) {
+    if (elapsed_since(progress.last_flush) > options_.run.flush_seconds) {
       sink_->checkpoint();
-      progress.last_flush = steady_seconds();
+      progress.last_flush = now_();
     }
-    if (seconds_since(progress.last_report) > options_.run.progress_seconds) {
-      progress.last_report = steady_seconds();
-      log::info(progress.line(name, scheduler_.slowest_rank()));
+    if (elapsed_since(progress.last_report) > options_.run.progress_seconds) {
+      progress.last_report = now_();
+      log::info(progress.line(name, scheduler_.slowest_rank(), progress.last_report));
     }
   }
   sink_->checkpoint();
   if (stop_requested) throw Interrupted();
   nan.log_counts(sink_->file());
-  const double seconds = seconds_since(progress.start);
+  const double seconds = elapsed_since(progress.start);
   log::info(cat(name, " pass done: ", progress.stored, " units, ", progress.examples, " examples, ", progress.tokens,
                 " tokens in ", format_seconds(seconds)));
   // This run's part of the pass, for the report (a run stopped mid-pass adds nothing, so a resumed
   // pass undercounts). Attributes only: never part of a result comparison.
-  const int64_t workers = local_ ? 1 : comm_.size() - 1;
+  const int64_t workers = local_ ? 1 : ranks_ - 1;
   sink_->add_pass_cost(p.pass, {std::llround(seconds * 1000), std::llround(seconds * 1000) * workers, progress.examples,
-                                progress.tokens, static_cast<int64_t>(comm_.size())});
+                                progress.tokens, static_cast<int64_t>(ranks_)});
 }
 
 }  // namespace curate::service

@@ -1,18 +1,19 @@
 // Rank 0 of a scoring job: plans the passes (calibration, difficulty, profile), hands their units out
 // through a Scheduler (or scores them itself with one rank) and stores results through a ResultSink.
+// Torch-free: it reaches the workers through a WorkerLink and scores locally through a LocalScorer, so
+// tests drive it with fakes and a fake clock (tests/job/coordinator_test.cpp).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
-#include "curate/comm/mpi.h"
 #include "curate/config/options.h"
 #include "curate/store/journal.h"
 #include "curate/util/content_hash.h"
 #include "job/scheduler.h"
-#include "job/worker.h"
 #include "results/result_sink.h"
 
 namespace curate::service {
@@ -21,15 +22,28 @@ namespace curate::service {
 // Interrupted.
 extern std::atomic<bool> stop_requested;
 
+// Scores one unit on rank 0 itself (a job of one rank): Worker::score in a job, a fake in tests.
+// Throws what the worker throws.
+using LocalScorer = std::function<UnitResult(const Unit&)>;
+
+// Who scores the units, and the clock. The link and what `local` refers to must outlive the Coordinator.
+struct Crew {
+  WorkerLink& link;                              // the worker ranks 1..link.workers(); unused when `local` is set
+  LocalScorer local;                             // set: rank 0 is the only rank and scores every unit itself
+  std::function<double()> now = steady_seconds;  // seconds, monotonic: timeouts, flushes, progress, pass costs
+};
+
 class Coordinator {
  public:
   // Builds a coordinator in steps, each after the previous succeeded: the output's lock
   // (OUTPUT.lock), the run's fingerprint (the inputs hashed once, by content; `dataset` is the record
-  // index's content hash), the result sink (open_result_sink: output plan, journal, result file), the
-  // scheduler, and a local worker when `comm` has one rank. Throws ConfigError, ModelError (an input
-  // that cannot be read) or StoreError.
-  static std::unique_ptr<Coordinator> create(const Options& options, const comm::Comm& comm, uint64_t records,
+  // index's content hash), the result sink (open_result_sink: output plan, journal, result file) and
+  // the scheduler. Throws ConfigError, ModelError (an input that cannot be read) or StoreError.
+  static std::unique_ptr<Coordinator> create(const Options& options, Crew crew, uint64_t records,
                                              const ContentHash& dataset);
+  // A coordinator over a prepared sink (what create() ends with; tests pass their own `lock`, may be null).
+  Coordinator(const Options& options, Crew crew, uint64_t records, std::unique_ptr<store::RunLock> lock,
+              std::unique_ptr<ResultSink> sink);
 
   // Runs the passes options.run.stage asks for, then stops the workers (telling them whether the
   // selection follows). Throws Interrupted after a requested stop, Error subclasses on failures.
@@ -41,9 +55,6 @@ class Coordinator {
   bool workers_busy() const { return scheduler_.workers_busy(); }
 
  private:
-  Coordinator(const Options& options, const comm::Comm& comm, uint64_t records, std::unique_ptr<store::RunLock> lock,
-              std::unique_ptr<ResultSink> sink);
-
   PassPlan plan(Pass pass, std::vector<model::CheckpointKey> slots, int64_t tokens,
                 std::vector<uint64_t> positions) const;
   PassPlan difficulty_plan(int checkpoint) const;
@@ -53,14 +64,17 @@ class Coordinator {
   void run_pass(const PassPlan& p);
   void queue_units(const PassPlan& p, const std::vector<uint8_t>& done);
 
+  // Seconds on the crew's clock since the reading `start`.
+  double elapsed_since(double start) const { return now_() - start; }
+
   const Options& options_;
-  const comm::Comm& comm_;
   uint64_t records_;
-  MpiWorkerLink link_;                    // destroyed last: its Outbox waits for units in flight
+  LocalScorer local_;  // set when rank 0 is the only rank
+  std::function<double()> now_;
+  int ranks_;                             // in the job: 1 with a local scorer, else the workers + rank 0
   std::unique_ptr<store::RunLock> lock_;  // released after the file is closed
   std::unique_ptr<ResultSink> sink_;
   Scheduler scheduler_;
-  std::unique_ptr<Worker> local_;  // rank 0 scores itself when it is the only rank
 };
 
 }  // namespace curate::service

@@ -1,6 +1,5 @@
 #include "curate/job/job.h"
 
-#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +8,7 @@
 #include "compare/compare.h"
 #include "curate/data/dataset.h"
 #include "curate/job/preflight.h"
+#include "curate/util/clock.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "job/coordinator.h"
@@ -20,10 +20,6 @@
 namespace curate::service {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 // What rank 0 learns from indexing the dataset.
 struct DatasetFacts {
   uint64_t records = 0;
@@ -31,34 +27,22 @@ struct DatasetFacts {
 };
 
 // Rank 0 checks the inputs and indexes the dataset once (workers read the cache); every rank gets
-// its verdict. Returns the record count (and on rank 0 the content hash), or nothing on a rank other
-// than 0 when rank 0 failed (it reports). Rank 0 rethrows its own error.
+// its verdict (comm::rank0_attempt). Returns the facts (filled on rank 0 only), or nothing on a rank
+// other than 0 when rank 0 failed (it reports). Rank 0 rethrows its own error.
 std::optional<DatasetFacts> index_dataset(const Options& options, const comm::Comm& comm) {
-  uint64_t records = 0;
-  ContentHash content;
-  std::string failure;
-  std::exception_ptr error;  // rank 0's, rethrown there with its own exit code
-  if (comm.rank() == 0) {
-    try {
-      preflight(options);  // before any rank loads a model
-      const auto start = Clock::now();
-      const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
-      records = index.size();
-      content = index.content;
-      log::info(cat("dataset ", options.run.dataset, ": ", records, " records (indexed in ",
-                    format_seconds(seconds_since(start)), "); ", comm.size(), " rank(s), ",
-                    std::max(1, comm.size() - 1), " worker(s)"));
-      if (records == 0) failure = "dataset " + options.run.dataset + " has no records";
-    } catch (const Error& e) {
-      failure = e.what();
-      error = std::current_exception();
-    }
-  }
-  failure = comm.broadcast(failure);
-  if (failure.empty()) return DatasetFacts{records, content};
-  if (comm.rank() != 0) return std::nullopt;
-  if (error) std::rethrow_exception(error);
-  throw DataError(failure);
+  DatasetFacts facts;
+  const bool indexed = comm::rank0_attempt(comm, [&] {
+    preflight(options);  // before any rank loads a model
+    const auto start = SteadyClock::now();
+    const data::RecordIndex index = data::load_or_build_index(options.run.dataset, index_cache_path(options));
+    facts = {index.size(), index.content};
+    log::info(cat("dataset ", options.run.dataset, ": ", facts.records, " records (indexed in ",
+                  format_seconds(seconds_since(start)), "); ", comm.size(), " rank(s), ", std::max(1, comm.size() - 1),
+                  " worker(s)"));
+    if (facts.records == 0) throw DataError("dataset " + options.run.dataset + " has no records");
+  });
+  if (!indexed) return std::nullopt;
+  return facts;
 }
 
 // Ranks 1..: score units until rank 0 says stop, then join the selection if it says so.
@@ -108,9 +92,16 @@ void wind_down(Coordinator& coordinator, const Error& e, const comm::Comm& comm)
 
 // Rank 0: the scoring passes, then (stage all) the selection.
 void coordinate(const Options& options, const comm::Comm& comm, const DatasetFacts& dataset) {
+  MpiWorkerLink link(comm);  // outlives the coordinator: its Outbox waits for units in flight
+  std::unique_ptr<Worker> local;
   std::unique_ptr<Coordinator> coordinator;
   try {
-    coordinator = Coordinator::create(options, comm, dataset.records, dataset.content);
+    LocalScorer scorer;
+    if (comm.size() == 1) {  // rank 0 scores itself when it is the only rank
+      local = std::make_unique<Worker>(options);
+      scorer = [&local](const Unit& unit) { return local->score(unit); };
+    }
+    coordinator = Coordinator::create(options, Crew{link, std::move(scorer)}, dataset.records, dataset.content);
   } catch (const Error&) {
     for (int rank = 1; rank < comm.size(); ++rank) comm.send(rank, kStop, {});  // no unit was handed out yet
     throw;
@@ -118,6 +109,7 @@ void coordinate(const Options& options, const comm::Comm& comm, const DatasetFac
   try {
     coordinator->run();
     coordinator.reset();                             // closes the HDF5 file cleanly
+    local.reset();                                   // frees the model before the selection
     std::filesystem::remove(journal_path(options));  // every requested pass is in the file
     std::filesystem::remove(base_path(options));
   } catch (const Interrupted&) {

@@ -1,7 +1,6 @@
 #include "job/scheduler.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
@@ -11,10 +10,6 @@ namespace curate::service {
 void MpiWorkerLink::send_stop(int rank, bool then_select) {
   const std::byte flag{static_cast<unsigned char>(then_select ? 1 : 0)};
   comm_.send(rank, kStop, std::span<const std::byte>(&flag, 1));
-}
-
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 Scheduler::Scheduler(WorkerLink& link, double worker_timeout, std::function<double()> now)

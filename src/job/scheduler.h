@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "curate/comm/mpi.h"
+#include "curate/util/clock.h"
 #include "job/protocol.h"
 
 namespace curate::service {
@@ -46,9 +47,6 @@ class MpiWorkerLink final : public WorkerLink {
   const comm::Comm& comm_;
   comm::Outbox outbox_;
 };
-
-// Seconds on a monotonic clock.
-double steady_seconds();
 
 class Scheduler {
  public:

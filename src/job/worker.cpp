@@ -1,13 +1,13 @@
 #include "job/worker.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <thread>
 
 #include "curate/model/config.h"
 #include "curate/model/numerics.h"
+#include "curate/util/clock.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -16,18 +16,6 @@
 
 namespace curate::service {
 namespace {
-
-std::filesystem::path tokenizer_dir(const std::string& path) {
-  return std::filesystem::is_directory(path) ? std::filesystem::path(path) : std::filesystem::path(path).parent_path();
-}
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-double unit_interval(uint64_t x) { return static_cast<double>(splitmix64(x) >> 11) * 0x1.0p-53; }
 
 // The prompt limit of every pass: against the longest scored window, so that a record is skipped in
 // all passes or in none. test.fake_worker loads no model: only an explicit data.max_prompt_tokens.
@@ -38,28 +26,13 @@ int64_t max_prompt_tokens(const Options& options) {
                                          std::max(options.pass.difficulty_tokens, options.pass.profile_tokens));
 }
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 }  // namespace
-
-std::vector<float> fake_losses(int64_t line, const model::CheckpointKey& key, int64_t count) {
-  const auto record = static_cast<uint64_t>(line);
-  const double difficulty = 0.5 + 1.5 * unit_interval(record), slope = unit_interval(record ^ 0x5bd1e995ull);
-  const double scale = 1 + (key.family == model::Family::kBase ? 0 : 0.3 * key.index * (0.5 + slope));
-  const uint64_t checkpoint = (static_cast<uint64_t>(key.family) << 56) ^ (static_cast<uint64_t>(key.index) << 40);
-  std::vector<float> losses(static_cast<std::size_t>(std::max<int64_t>(count, 0)));
-  for (std::size_t k = 0; k < losses.size(); ++k) {
-    losses[k] = static_cast<float>(difficulty * scale * (0.2 + unit_interval(splitmix64(record) ^ checkpoint ^ k)));
-  }
-  return losses;
-}
 
 Worker::Worker(const Options& options)
     : options_(options),
       tokenizer_(data::Tokenizer::load(options.run.tokenizer)),
       session_(tokenizer_),
-      chat_(data::ChatTemplate::resolve(tokenizer_dir(options.run.tokenizer), options.prompt.chat_template)),
+      chat_(data::ChatTemplate::resolve(data::tokenizer_folder(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
       scorer_(options.test.fake_worker
                   ? nullptr  // the broadcaster is only needed to load
@@ -189,7 +162,7 @@ bool Worker::serve(const comm::Comm& comm) {
   int64_t units = 0;
   double scoring = 0, waiting = 0;
   for (;;) {
-    const auto asked = Clock::now();
+    const auto asked = SteadyClock::now();
     auto message = comm.receive(/*timeout_seconds=*/0, /*source=*/0);
     if (units > 0) waiting += seconds_since(asked);  // the wait for the first unit is start-up
     if (!message) return false;
@@ -202,7 +175,7 @@ bool Worker::serve(const comm::Comm& comm) {
     comm::Reader reader(message->data);
     const Unit unit = decode_unit(reader);
     UnitResult result;
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     try {
       result = score(unit);
       scoring += seconds_since(start);

@@ -9,6 +9,7 @@
 #include "curate/data/prompt.h"
 #include "curate/data/tokenizer.h"
 #include "curate/model/checkpoint_scorer.h"
+#include "job/fake_losses.h"  // test.fake_worker
 #include "job/protocol.h"
 
 namespace curate::service {
@@ -46,10 +47,5 @@ class Worker {
   std::unique_ptr<model::CheckpointScorer> scorer_;  // null with test.fake_worker
   int64_t max_prompt_tokens_ = 0;  // data.max_prompt_tokens resolved (data::resolve_max_prompt_tokens); 0 = no limit
 };
-
-// test.fake_worker's losses for the first `count` reasoning tokens of the record on line `line` at
-// checkpoint `key`: a function of these alone (any rank count stores the same bits), rising with the
-// checkpoint index at a per-record rate, so that calibration, filter and selection have work to do.
-std::vector<float> fake_losses(int64_t line, const model::CheckpointKey& key, int64_t count);
 
 }  // namespace curate::service

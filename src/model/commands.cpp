@@ -22,6 +22,7 @@
 #include "curate/model/perturb.h"
 #include "curate/model/scorer.h"
 #include "curate/util/atomic_file.h"
+#include "curate/util/clock.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -29,9 +30,7 @@
 namespace curate::model {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+using Clock = SteadyClock;
 
 TensorTarget apply_runtime(const RuntimeOptions& runtime) {
   if (runtime.threads < 0) throw ConfigError("--threads must be >= 0");

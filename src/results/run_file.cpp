@@ -60,7 +60,7 @@ ResumeCheck check_resume(const std::filesystem::path& path, const std::string& f
               cat(path.string(), " has file format version ", version, ", this curate_dist writes ", layout::kVersion,
                   " (the layout changed: see layout.h)")};
     }
-    const std::string stored = file.string_attribute(layout::kRoot, "fingerprint");
+    const std::string stored = file.string_attribute(layout::kRoot, layout::attr::kFingerprint);
     if (stored != fingerprint) {
       return {ResumeCheck::kOtherConfiguration,
               path.string() + " holds results of a different configuration or dataset: " +
@@ -138,14 +138,13 @@ std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
       if (plan.pass == Pass::kProfile) file_.create_f32(at(kMeanLossFirst), {slots, rows}, {1, kMeanChunkRows});
       const bool directional = plan.slots.front().family == model::Family::kDirectional;
       file_.create_f32(at(directional ? layout::dataset::kDistance : layout::dataset::kNoiseStd), {slots}, {slots});
-      const char* names[] = {"float32", "float16", "none"};
-      file_.set_attribute(g, "token_losses", names[static_cast<int>(plan.token_losses)]);
+      file_.set_attribute(g, layout::attr::kTokenLosses, kTokenLosses[static_cast<int>(plan.token_losses)].first);
     }
     file_.create_u8(at(kDone), {slots, static_cast<uint64_t>(plan.units())});
-    file_.set_attribute(g, "tokens", plan.tokens);
+    file_.set_attribute(g, layout::attr::kTokens, plan.tokens);
     std::string names;
     for (const auto& key : plan.slots) names += (names.empty() ? "" : ",") + model::describe(key);
-    file_.set_attribute(g, "checkpoints", names);
+    file_.set_attribute(g, layout::attr::kCheckpoints, names);
     file_.flush();
   }
   if (!file_.exists(at(layout::dataset::kNanLosses))) {  // also added to a pass of a file from before the dataset

@@ -6,7 +6,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -15,16 +14,14 @@
 #include "curate/select/filter.h"
 #include "curate/select/kmeans.h"
 #include "curate/select/select.h"
+#include "curate/util/clock.h"
 #include "curate/util/hash.h"
 
 namespace {
 
 namespace sel = curate::select;
+using curate::seconds_since;
 constexpr int64_t kCheckpoints = 8;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // CPU seconds of the process so far (all threads, user + system): unlike wall time, barely changed by
 // other processes competing for the cores.
@@ -98,7 +95,7 @@ int main(int argc, char** argv) {
   std::printf("N = %lld examples, %d sources, %lld checkpoints, %d thread(s)\n", static_cast<long long>(n), sources,
               static_cast<long long>(kCheckpoints), threads);
 
-  auto start = std::chrono::steady_clock::now();
+  auto start = curate::SteadyClock::now();
   const std::vector<uint8_t> filtered = sel::difficulty_filter(s.difficulty, s.source, sel::FilterOptions{});
   std::printf("filter   kmeans k=2 keep=1: %.2f s (%lld kept; not used below)\n", seconds_since(start),
               static_cast<long long>(std::count(filtered.begin(), filtered.end(), uint8_t{1})));
@@ -120,7 +117,7 @@ int main(int argc, char** argv) {
     kmeans_options.seed =
         curate::hash_seed(curate::hash_seed(options.seed, source_names[static_cast<std::size_t>(k)]), "kmeans");
     kmeans_options.threads = threads;
-    start = std::chrono::steady_clock::now();
+    start = curate::SteadyClock::now();
     const sel::KMeansResult fit = sel::kmeans(features, rows, kCheckpoints, kmeans_options);
     const double seconds = seconds_since(start);
     kmeans_seconds += seconds;
@@ -144,7 +141,7 @@ int main(int argc, char** argv) {
   input.difficulty = s.difficulty;
   input.mean_loss = s.mean_loss;
   input.mean_loss_first = s.first;
-  start = std::chrono::steady_clock::now();
+  start = curate::SteadyClock::now();
   const double select_cpu = cpu_seconds();
   const sel::SelectResult result = sel::select(input, source_names, domain_names, options);
   std::printf("select   temp, budget %lld: %.2f s wall, %.2f s CPU (including its k-means), %zu selected\n",

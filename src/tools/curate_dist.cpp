@@ -50,14 +50,7 @@ int main(int argc, char** argv) {
     service::run_select_job(options, comm);
 #endif
     return kExitOk;
-  } catch (const Error& e) {
-    if (comm.rank() == 0 || e.exit_code() != kExitConfig) log::error(e.what());
-    return e.exit_code();
-  } catch (const std::filesystem::filesystem_error& e) {  // creating, renaming or removing an output
-    log::error(std::string(e.what()) + ": check that the folder exists, is writable and has free space");
-    return kExitStore;
   } catch (const std::exception& e) {
-    log::error(std::string("unexpected error: ") + e.what());
-    return kExitInternal;
+    return log::exit_code_logged(e, /*quiet=*/comm.rank() != 0 && exit_code_of(e) == kExitConfig);  // rank 0 says it
   }
 }

@@ -7,27 +7,27 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "curate/model/numerics.h"
+#include "curate/util/clock.h"
 #include "curate/util/content_hash.h"
 #include "curate/util/error.h"
+#include "curate/util/unique_fd.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using curate::seconds_since;
+using Clock = curate::SteadyClock;
 
 void drop_cache(const char* path) {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // clean pages leave the page cache
-  ::close(fd);
+  const curate::UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return;
+  ::fdatasync(fd.get());
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);  // clean pages leave the page cache
 }
 
 void scan(double gigabytes) {
@@ -38,7 +38,7 @@ void scan(double gigabytes) {
     for (std::size_t i = 0; i < bytes; i += one.size()) std::memcpy(buffer.data() + i, one.data(), one.size());
     const auto start = Clock::now();
     const auto found = curate::model::count_non_finite(dtype, buffer);
-    const double seconds = since(start);
+    const double seconds = seconds_since(start);
     std::printf("scan %s: %.2f GB in %.3f s = %.2f GB/s (%lld non-finite)\n", name, bytes / 1e9, seconds,
                 bytes / 1e9 / seconds, static_cast<long long>(found.count()));
   }
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
         uint64_t bytes = 0;
         const auto start = Clock::now();
         const curate::ContentHash hash = curate::hash_file(argv[i], &bytes);
-        const double seconds = since(start);
+        const double seconds = seconds_since(start);
         std::printf("%s  %s  %.2f GB in %.3f s = %.2f GB/s%s\n", hash.hex().c_str(), argv[i], bytes / 1e9, seconds,
                     bytes / 1e9 / seconds, drop ? " (page cache dropped first)" : "");
       }

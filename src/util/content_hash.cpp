@@ -18,19 +18,13 @@
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
+#include "curate/util/unique_fd.h"
 
 namespace curate {
 namespace {
 
 constexpr std::size_t kReadBlock = 8u << 20;  // sequential reads of 8 MiB
 constexpr const char* kCacheHeader = "curate-hash-cache 1";
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 struct StateDeleter {
   void operator()(XXH3_state_t* state) const noexcept { XXH3_freeState(state); }
@@ -70,15 +64,15 @@ std::string ContentHash::hex() const {
 }
 
 ContentHash hash_file(const std::filesystem::path& path, uint64_t* bytes) {
-  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) fail(path, "open");
-  ::posix_fadvise(file.fd, 0, 0, POSIX_FADV_SEQUENTIAL);  // advice only
+  const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) fail(path, "open");
+  ::posix_fadvise(file.get(), 0, 0, POSIX_FADV_SEQUENTIAL);  // advice only
   std::unique_ptr<XXH3_state_t, StateDeleter> state(XXH3_createState());
   if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) throw std::bad_alloc();
   std::unique_ptr<char[]> buffer(new char[kReadBlock]);
   uint64_t total = 0;
   for (;;) {
-    const ssize_t n = ::read(file.fd, buffer.get(), kReadBlock);
+    const ssize_t n = ::read(file.get(), buffer.get(), kReadBlock);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail(path, "read");
     if (n == 0) break;

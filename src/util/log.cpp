@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <string>
 
 #include "curate/util/error.h"
@@ -42,5 +43,18 @@ void debug(std::string_view message) { logger().debug("{}", message); }
 void info(std::string_view message) { logger().info("{}", message); }
 void warn(std::string_view message) { logger().warn("{}", message); }
 void error(std::string_view message) { logger().error("{}", message); }
+
+int exit_code_logged(const std::exception& e, bool quiet) {
+  std::string message = e.what();
+  int code = exit_code_of(e);
+  if (dynamic_cast<const std::filesystem::filesystem_error*>(&e) != nullptr) {
+    message += ": check that the folder exists, is writable and has free space";
+    code = kExitStore;
+  } else if (dynamic_cast<const Error*>(&e) == nullptr) {
+    message = "unexpected error: " + message;
+  }
+  if (!quiet) error(message);
+  return code;
+}
 
 }  // namespace curate::log

@@ -16,16 +16,10 @@
 #include <utility>
 
 #include "curate/util/error.h"
+#include "curate/util/unique_fd.h"
 
 namespace curate {
 namespace {
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 [[noreturn]] void fail(const std::filesystem::path& path, const char* what) {
   throw ModelError("cannot " + std::string(what) + " '" + path.string() + "': " + std::strerror(errno));
@@ -111,16 +105,16 @@ void MappedFile::register_range() noexcept {
 }
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
-  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) fail(path, "open");
+  const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) fail(path, "open");
   struct stat info {};
-  if (::fstat(file.fd, &info) != 0) fail(path, "stat");
+  if (::fstat(file.get(), &info) != 0) fail(path, "stat");
   if (!S_ISREG(info.st_mode)) {
     throw ModelError("'" + path.string() + "' is not a regular file");
   }
   size_ = static_cast<std::size_t>(info.st_size);
   if (size_ == 0) return;
-  void* mapped = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.fd, 0);
+  void* mapped = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.get(), 0);
   if (mapped == MAP_FAILED) fail(path, "mmap");
   data_ = static_cast<std::byte*>(mapped);
   install_mapped_file_fault_handler();

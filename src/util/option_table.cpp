@@ -82,6 +82,16 @@ Group& Group::hidden() {
   return *this;
 }
 
+Group& Group::required() {
+  entries_.back().required = true;
+  return *this;
+}
+
+Group& Group::alias(std::string name) {
+  entries_.back().aliases.push_back(std::move(name));
+  return *this;
+}
+
 void Group::unknown_name(const std::string& key, const std::string& text, const std::string& names) {
   throw ConfigError(cat(key, " = '", text, "' is unknown: use ", names));
 }

@@ -85,6 +85,22 @@ TEST(Mpi, ReceiveTimesOutAndBroadcastReachesAll) {
   comm.barrier();
 }
 
+// rank0_attempt: every rank learns rank 0's verdict; rank 0 rethrows its own error class, the others
+// return false.
+TEST(Mpi, Rank0AttemptBroadcastsTheVerdict) {
+  Comm comm = Comm::world();
+  int ran = 0;
+  EXPECT_TRUE(rank0_attempt(comm, [&] { ++ran; }));
+  EXPECT_EQ(ran, comm.rank() == 0 ? 1 : 0);  // only rank 0 runs it
+  const auto fail = [] { throw DataError("data.jsonl:3: not JSON"); };
+  if (comm.rank() == 0) {
+    EXPECT_THROW(rank0_attempt(comm, fail), DataError);
+  } else {
+    EXPECT_FALSE(rank0_attempt(comm, fail));
+  }
+  comm.barrier();
+}
+
 TEST(Mpi, VectorBroadcastAndAllgatherFillEveryRank) {
   Comm comm = Comm::world();
   std::vector<float> values;

@@ -37,10 +37,12 @@ calibration_samples = 32
 budget = 40
 per_cluster = 4
 INI
-datasets="/examples/status /examples/line /examples/id /examples/source /examples/prompt_tokens /examples/reasoning_tokens
-  /examples/full_length /calibration/loss /calibration/ratio /difficulty/losses /difficulty/mean_loss /difficulty/done
-  /difficulty/noise_std /profile/example /profile/losses /profile/mean_loss /profile/mean_loss_first /profile/distance /profile/done
-  /filter/kept /selection/selected /selection/cluster /selection/score /selection/candidate"
+datasets="$h5_examples_status $h5_examples_line $h5_examples_id $h5_examples_source $h5_examples_prompt_tokens
+  $h5_examples_reasoning_tokens $h5_examples_full_length $h5_calibration_loss $h5_calibration_ratio
+  $h5_difficulty_losses $h5_difficulty_mean_loss $h5_difficulty_done $h5_difficulty_noise_std
+  $h5_profile_example $h5_profile_losses $h5_profile_mean_loss $h5_profile_mean_loss_first
+  $h5_profile_distance $h5_profile_done $h5_filter_kept $h5_selection_selected $h5_selection_cluster
+  $h5_selection_score $h5_selection_candidate"
 
 
 # rank_pid MPIEXEC_PID RANK: the pid of that rank's process (empty once the job has ended).

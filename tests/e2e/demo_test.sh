@@ -9,6 +9,8 @@
 set -euo pipefail
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 tool=$(abs "$1") dist=$(abs "$2") mpiexec=$4
+source "$(dirname "$3")/layout.sh"  # h5_* paths
+export h5_filter_kept h5_selection_cluster h5_profile_example h5_profile_mean_loss
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap '[ -n "${CURATE_KEEP_TEST_DIR:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
@@ -21,7 +23,7 @@ cd "$root"  # the demo's paths are relative to the repository root
 "$tool" inspect "$work/run.h5" | tee "$work/inspect.txt"
 
 python3 - "$work" configs/demo/data.jsonl <<'PY'
-import json, re, subprocess, sys
+import json, os, re, subprocess, sys
 from collections import defaultdict
 
 work, data = sys.argv[1], sys.argv[2]
@@ -77,7 +79,7 @@ for clean in ["arith", "wordprob"]:
         fail("scraped's selection rate %.3f is not below %s's %.3f" % (rate["scraped"], clean, rate[clean]))
 
 # The difficulty filter keeps the hard kind of example: arith's multiplications, not its sums.
-kept = dataset("/filter/kept")
+kept = dataset(os.environ["h5_filter_kept"])
 arith = [i for i, s in enumerate(source) if s == "arith"]
 mult_kept = sum(1 for i in arith if kept[i] and " x " in question[i])
 mult_dropped = sum(1 for i in arith if not kept[i] and " x " in question[i])
@@ -89,9 +91,9 @@ if kept_n == 0 or mult_dropped > 0.1 * (len(arith) - kept_n) or mult_kept / kept
     fail("the filter does not keep arith's multiplications and drop its easy sums")
 
 # Loss-pattern clusters differ: within a source, the clusters' mean loss at the last checkpoint spreads.
-cluster = dataset("/selection/cluster")
-profile_rows = [int(v) for v in dataset("/profile/example")]
-last = dataset("/profile/mean_loss")[-len(profile_rows):]
+cluster = dataset(os.environ["h5_selection_cluster"])
+profile_rows = [int(v) for v in dataset(os.environ["h5_profile_example"])]
+last = dataset(os.environ["h5_profile_mean_loss"])[-len(profile_rows):]
 clustered = 0
 for name in sorted(lines):
     by = defaultdict(list)

@@ -154,8 +154,8 @@ ok "a worker stopped with SIGSTOP: exit 6 naming rank 1 after the 5 s timeout; t
 # 5. A finished file (no journal left) whose structure in the middle of the file is overwritten with
 #    random bytes: the object header of /profile/losses, written between the two passes' data.
 if command -v h5ls > /dev/null; then
-  address=$(h5ls -v hung.h5/profile/losses | sed -n 's/^ *Location: *[0-9]*:\([0-9]*\)$/\1/p')
-  [ -n "$address" ] || fail "h5ls gave no address for /profile/losses"
+  address=$(h5ls -v "hung.h5$h5_profile_losses" | sed -n 's/^ *Location: *[0-9]*:\([0-9]*\)$/\1/p')
+  [ -n "$address" ] || fail "h5ls gave no address for $h5_profile_losses"
   python3 -c "
 import random, sys
 with open('hung.h5', 'r+b') as f:

@@ -8,6 +8,7 @@
 #   precision_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR (unused: the demo's own)
 set -euo pipefail
 tool=$1 dist=$2 same=$3 mpiexec=$4
+source "$(dirname "$same")/layout.sh"  # h5_* paths
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap '[ -n "${CURATE_KEEP_TEST_DIR:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
@@ -31,13 +32,13 @@ done
 cmp float32.selected.jsonl float16.selected.jsonl || fail "float16 selects other examples than float32"
 cmp float32.selected.jsonl none.selected.jsonl || fail "none selects other examples than float32"
 [ "$(wc -l < float32.selected.jsonl)" -gt 0 ] || fail "nothing was selected"
-means="/examples/status /filter/kept /difficulty/mean_loss /profile/example /profile/mean_loss /profile/mean_loss_first
-  /profile/done /selection/selected /selection/cluster /selection/score"
+means="$h5_examples_status $h5_filter_kept $h5_difficulty_mean_loss $h5_profile_example $h5_profile_mean_loss $h5_profile_mean_loss_first
+  $h5_profile_done $h5_selection_selected $h5_selection_cluster $h5_selection_score"
 "$same" float32.h5 float16.h5 $means || fail "float16 changed the means or the selection"
 "$same" float32.h5 none.h5 $means || fail "none changed the means or the selection"
-"$same" --within 0.00048828125 float32.h5 float16.h5 /difficulty/losses /profile/losses \
+"$same" --within 0.00048828125 float32.h5 float16.h5 $h5_difficulty_losses $h5_profile_losses \
   || fail "float16 losses are not the float32 ones rounded"
-if "$same" float32.h5 float16.h5 /profile/losses > /dev/null; then fail "float16 losses are bitwise float32"; fi
+if "$same" float32.h5 float16.h5 $h5_profile_losses > /dev/null; then fail "float16 losses are bitwise float32"; fi
 "$same" --profile-layout float16.h5 | grep -q "losses f16" || fail "float16 file does not store f16 losses"
 "$same" --profile-layout none.h5 | grep -q "no token losses" || fail "none stores token losses"
 grep -q "token losses: float16 \[8, " float16.inspect || { cat float16.inspect; fail "inspect does not show float16"; }

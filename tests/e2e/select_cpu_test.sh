@@ -17,7 +17,7 @@ cp torch.h5 cpu.h5
 cmp torch.selected.jsonl cpu.selected.jsonl || fail "the torch-free build selected other records"
 cmp torch.selected_ids.txt cpu.selected_ids.txt || fail "the selected ids differ"
 cmp torch.scores.tsv cpu.scores.tsv || fail "the scores tables differ"
-"$same" torch.selection.h5 cpu.selection.h5 /selection/selected /selection/cluster /selection/score /selection/candidate \
+"$same" torch.selection.h5 cpu.selection.h5 $h5_selection_selected $h5_selection_cluster $h5_selection_score $h5_selection_candidate \
   || fail "the selection files differ"
 echo "ok: the torch-free build's --stage select equals the torch build's selection"
 

@@ -59,7 +59,7 @@ PY
   --perturb.gaussian_checkpoints 4 --threads 1 --log-level warn
 while read -r row; do
   line=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["line"])' "$row")
-  "$same" --row np1.h5 /difficulty/losses $((line - 1)) > stored.json
+  "$same" --row np1.h5 $h5_difficulty_losses $((line - 1)) > stored.json
   python3 - "$row" <<'PY' || fail "service and curate_tool nll disagree on line $line"
 import json, sys
 row = json.loads(sys.argv[1])
@@ -163,13 +163,13 @@ echo "ok: a failing worker is named"
   || { cat limit.log; fail "the run with data.max_prompt_tokens failed"; }
 "$tool" inspect limit.h5 > limit.txt
 grep -q " prompt_too_long" limit.txt || { cat limit.txt; fail "inspect counts no prompt_too_long record"; }
-python3 - <<'PY' || fail "prompt_too_long does not mark exactly the prompts over 60 tokens"
-import subprocess
+python3 - "$h5_examples_status" "$h5_examples_prompt_tokens" <<'PY' || fail "prompt_too_long does not mark exactly the prompts over 60 tokens"
+import subprocess, sys
 def numbers(path):
     text = subprocess.run(["h5dump", "-d", path, "-y", "-w", "0", "limit.h5"], check=True, capture_output=True, text=True).stdout
     body = text[text.index("DATA {") + 6:text.rindex("}")]
     return [int(x) for x in body.replace(",", " ").split() if x.lstrip("-").isdigit()]
-status, prompt = numbers("/examples/status"), numbers("/examples/prompt_tokens")
+status, prompt = numbers(sys.argv[1]), numbers(sys.argv[2])
 too_long = [i for i, s in enumerate(status) if s == 10]  # 1 + SkipReason::kPromptTooLong
 assert too_long and all(prompt[i] > 60 for i in too_long), too_long[:5]
 assert all(prompt[i] <= 60 for i, s in enumerate(status) if s == 0 and prompt[i] > 0)

@@ -5,6 +5,7 @@
 
 #include "curate/store/journal.h"
 #include "results/journal_records.h"
+#include "results/layout.h"
 #include "results/run_file.h"
 #include "seed_plan.h"
 
@@ -45,8 +46,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  file.file().create_u8("/filter/kept", {records});
-  file.file().set_attribute("/filter", "method", "kmeans");
+  file.file().create_u8(service::layout::kFilterKept, {records});
+  file.file().set_attribute(service::layout::kFilter, "method", "kmeans");
   file.flush();
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "curate/store/hdf5.h"
+#include "results/layout.h"
 
 int main(int argc, char** argv) {
   using curate::store::H5File;
@@ -38,21 +39,27 @@ int main(int argc, char** argv) {
     if (std::string(argv[1]) == "--profile-layout") {  // --profile-layout FILE.h5
       // The compact profile: one row per kept example, rows = kept records in order, and each row
       // holds as many finite losses as that record's reasoning has tokens (up to T).
+      namespace layout = curate::service::layout;
+      using curate::service::Pass;
+      const std::string example_path = layout::path(Pass::kProfile, layout::dataset::kExample),
+                        means_path = layout::path(Pass::kProfile, layout::dataset::kMeanLoss),
+                        losses_path = layout::path(Pass::kProfile, layout::dataset::kLosses);
       const H5File f = H5File::open(argv[2], false);
-      const auto kept = f.read_u8("/filter/kept"), status = f.read_u8("/examples/status");
-      const auto example = f.read_i64("/profile/example"), reasoning = f.read_i64("/examples/reasoning_tokens");
+      const auto kept = f.read_u8(layout::kFilterKept), status = f.read_u8(layout::kStatus);
+      const auto example = f.read_i64(example_path), reasoning = f.read_i64(layout::kReasoningTokens);
       std::vector<int64_t> expected;
       for (std::size_t i = 0; i < kept.size(); ++i) {
         if (kept[i]) expected.push_back(static_cast<int64_t>(i));
       }
-      if (example != expected) return std::printf("/profile/example is not the kept records\n"), 1;
-      const auto means = f.dims("/profile/mean_loss");
-      if (means.size() != 2 || means[1] != example.size()) return std::printf("/profile/mean_loss is not [C, K]\n"), 1;
-      if (!f.exists("/profile/losses")) return std::printf("ok: %zu rows, no token losses\n", example.size()), 0;
-      const auto dims = f.dims("/profile/losses");
+      if (example != expected) return std::printf("%s is not the kept records\n", example_path.c_str()), 1;
+      const auto means = f.dims(means_path);
+      if (means.size() != 2 || means[1] != example.size())
+        return std::printf("%s is not [C, K]\n", means_path.c_str()), 1;
+      if (!f.exists(losses_path)) return std::printf("ok: %zu rows, no token losses\n", example.size()), 0;
+      const auto dims = f.dims(losses_path);
       if (dims.size() != 3 || dims[0] != means[0] || dims[1] != example.size())
-        return std::printf("/profile/losses is not [C, K, T]\n"), 1;
-      const auto losses = f.read_f32("/profile/losses");
+        return std::printf("%s is not [C, K, T]\n", losses_path.c_str()), 1;
+      const auto losses = f.read_f32(losses_path);
       const std::size_t c = dims[0], k = dims[1], t = dims[2];
       for (std::size_t row = 0; row < k; ++row) {
         const auto record = static_cast<std::size_t>(example[row]);
@@ -68,7 +75,7 @@ int main(int argc, char** argv) {
         }
       }
       return std::printf("ok: %zu rows of %zu records, losses %s [%zu, %zu, %zu]\n", k, kept.size(),
-                         f.dtype("/profile/losses").c_str(), c, k, t),
+                         f.dtype(losses_path).c_str(), c, k, t),
              0;
     }
     if (std::string(argv[1]) == "--within") {

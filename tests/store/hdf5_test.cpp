@@ -22,19 +22,19 @@ TEST(H5File, DatasetsSlabsAttributesRoundTrip) {
   {
     H5File file = H5File::create(dir / "run.h5");
     file.create_f32("/passes/difficulty/loss", {5, 2, 3}, {2, 1, 3});
-    file.create_i64("/examples/line", {5});
+    file.create_i64("/table/ints", {5});
     file.create_u8("/passes/difficulty/done", {2, 3});
-    file.create_strings("/examples/id", {"a", "", "ünï", "4", "x y"});
+    file.create_strings("/table/strings", {"a", "", "ünï", "4", "x y"});
     std::vector<float> block = {1, 2, 3, 4, 5, 6};
     file.write("/passes/difficulty/loss", {1, 0, 0}, {1, 2, 3}, block);
     std::vector<int64_t> lines = {10, 20, 30, 40, 50};
-    file.write("/examples/line", {0}, {5}, lines);
+    file.write("/table/ints", {0}, {5}, lines);
     std::vector<uint8_t> done = {1};
     file.write("/passes/difficulty/done", {1, 2}, {1, 1}, done);
     file.set_attribute("/", "fingerprint", "abc");
     file.set_attribute("/", "fingerprint", "replaced");
     file.set_attribute("/passes/difficulty", "checkpoint", int64_t{3});
-    EXPECT_THROW_WITH(file.write("/examples/line", {0}, {5}, std::span(lines).first(3)), StoreError, "3 values");
+    EXPECT_THROW_WITH(file.write("/table/ints", {0}, {5}, std::span(lines).first(3)), StoreError, "3 values");
     file.flush();
   }
   H5File file = H5File::open(dir / "run.h5", false);
@@ -45,9 +45,9 @@ TEST(H5File, DatasetsSlabsAttributesRoundTrip) {
   EXPECT_TRUE(std::isnan(loss[0]));  // unwritten values are NaN
   EXPECT_EQ(loss[6], 1.0f);
   EXPECT_EQ(loss[11], 6.0f);
-  EXPECT_EQ(file.read_i64("/examples/line")[4], 50);
+  EXPECT_EQ(file.read_i64("/table/ints")[4], 50);
   EXPECT_EQ(file.read_u8("/passes/difficulty/done"), (std::vector<uint8_t>{0, 0, 0, 0, 0, 1}));
-  EXPECT_EQ(file.read_strings("/examples/id"), (std::vector<std::string>{"a", "", "ünï", "4", "x y"}));
+  EXPECT_EQ(file.read_strings("/table/strings"), (std::vector<std::string>{"a", "", "ünï", "4", "x y"}));
   EXPECT_EQ(file.string_attribute("/", "fingerprint"), "replaced");
   EXPECT_EQ(file.int_attribute("/passes/difficulty", "checkpoint"), 3);
   EXPECT_THROW_WITH(file.int_attribute("/", "nope"), StoreError, "run.h5", "nope");
@@ -56,15 +56,15 @@ TEST(H5File, DatasetsSlabsAttributesRoundTrip) {
 TEST(H5File, RemoveUnlinksGroupsAndIgnoresMissingOnes) {
   ScratchDir dir;
   H5File file = H5File::create(dir / "run.h5");
-  file.create_i64("/selection/selected", {2});
-  file.create_u8("/filter/kept", {3});
-  file.remove("/selection");
-  file.remove("/selection");
+  file.create_i64("/group/ints", {2});
+  file.create_u8("/other/flags", {3});
+  file.remove("/group");
+  file.remove("/group");
   file.remove("/nothing/here");
-  EXPECT_FALSE(file.exists("/selection/selected"));
-  EXPECT_TRUE(file.exists("/filter/kept"));
-  file.create_i64("/selection/selected", {4});  // recreated with another shape
-  EXPECT_EQ(file.dims("/selection/selected"), (std::vector<uint64_t>{4}));
+  EXPECT_FALSE(file.exists("/group/ints"));
+  EXPECT_TRUE(file.exists("/other/flags"));
+  file.create_i64("/group/ints", {4});  // recreated with another shape
+  EXPECT_EQ(file.dims("/group/ints"), (std::vector<uint64_t>{4}));
 }
 
 TEST(H5File, MissingDamagedAndUnwritableFilesAreNamed) {
@@ -117,20 +117,20 @@ TEST(H5File, FlippedBytesInsideAChunkAreDetected) {
   const std::vector<float> values(64 * 16, 1234.5f);
   {
     H5File file = H5File::create(dir / "run.h5");
-    file.create_f32("/profile/losses", {64, 16}, {64, 16});
-    file.write("/profile/losses", {0, 0}, {64, 16}, std::span<const float>(values));
+    file.create_f32("/matrix/values", {64, 16}, {64, 16});
+    file.write("/matrix/values", {0, 0}, {64, 16}, std::span<const float>(values));
   }
   std::string bytes = read_file(dir / "run.h5");
   std::string pattern(64, '\0');
   for (std::size_t i = 0; i < 16; ++i) std::memcpy(pattern.data() + 4 * i, &values[0], 4);
   const std::size_t at = bytes.find(pattern);
   ASSERT_NE(at, std::string::npos);
-  EXPECT_EQ(H5File::open(dir / "run.h5", false).read_f32("/profile/losses"), values);
+  EXPECT_EQ(H5File::open(dir / "run.h5", false).read_f32("/matrix/values"), values);
   bytes[at + 100] = static_cast<char>(bytes[at + 100] ^ 0x10);
   write_file(dir / "run.h5", bytes);
   H5File damaged = H5File::open(dir / "run.h5", false);
   damaged.verify();  // the structure is intact
-  EXPECT_THROW_WITH(damaged.read_f32("/profile/losses"), StoreError, "run.h5", "/profile/losses", "Fletcher-32",
+  EXPECT_THROW_WITH(damaged.read_f32("/matrix/values"), StoreError, "run.h5", "/matrix/values", "Fletcher-32",
                     "--fresh");
 }
 
@@ -173,26 +173,26 @@ TEST(H5File, Float16DatasetsRoundOnWriteAndReadAsFloat32) {
   const std::vector<float> values = {1.0f, 1.0f / 3, 70000.0f, -0x1.0p-24f, 2.5f, 0.1f};
   {
     H5File file = H5File::create(dir / "run.h5");
-    file.create_f16("/profile/losses", {2, 3, 2}, {1, 2, 2});
-    file.write("/profile/losses", {1, 0, 0}, {1, 3, 2}, std::span<const float>(values));
+    file.create_f16("/matrix/values", {2, 3, 2}, {1, 2, 2});
+    file.write("/matrix/values", {1, 0, 0}, {1, 3, 2}, std::span<const float>(values));
     file.flush();
   }
   const H5File file = H5File::open(dir / "run.h5", false);
-  EXPECT_EQ(file.dtype("/profile/losses"), "f16");
-  EXPECT_EQ(file.chunk("/profile/losses"), (std::vector<uint64_t>{1, 2, 2}));
-  const std::vector<float> read = file.read_f32("/profile/losses");
+  EXPECT_EQ(file.dtype("/matrix/values"), "f16");
+  EXPECT_EQ(file.chunk("/matrix/values"), (std::vector<uint64_t>{1, 2, 2}));
+  const std::vector<float> read = file.read_f32("/matrix/values");
   ASSERT_EQ(read.size(), 12u);
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(std::isnan(read[static_cast<std::size_t>(i)])) << i;  // NaN fill
   for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(read[6 + i], from_half(to_half(values[i]))) << i;
   EXPECT_EQ(read[7], 0.333251953125f);
   EXPECT_TRUE(std::isinf(read[8]));
   // A hyperslab: one example (row 2) across both checkpoints.
-  const std::vector<float> row = file.read_f32("/profile/losses", {0, 2, 0}, {2, 1, 2});
+  const std::vector<float> row = file.read_f32("/matrix/values", {0, 2, 0}, {2, 1, 2});
   ASSERT_EQ(row.size(), 4u);
   EXPECT_TRUE(std::isnan(row[0]));
   EXPECT_EQ(row[2], 2.5f);
   EXPECT_EQ(row[3], from_half(to_half(0.1f)));
-  EXPECT_THROW_WITH(file.read_f32("/profile/losses", {0, 3, 0}, {1, 1, 2}), StoreError, "outside");
+  EXPECT_THROW_WITH(file.read_f32("/matrix/values", {0, 3, 0}, {1, 1, 2}), StoreError, "outside");
 }
 
 }  // namespace

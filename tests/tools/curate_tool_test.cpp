@@ -194,6 +194,28 @@ TEST(CurateToolPrepare, WritesExamplesAndSkipReport) {
   EXPECT_NE(strict.output.find("m23k.jsonl:3: missing_field"), std::string::npos) << strict.output;
 }
 
+// curate_dist's names (--model.tokenizer, --data.path) and the older ones (--tokenizer, --input) are the
+// same settings: the same output; a required one missing under both names is named with its alias.
+TEST(CurateToolPrepare, SharedOptionNamesAndTheirAliases) {
+  ScratchDir dir;
+  const std::string data = CURATE_TEST_SOURCE_DIR "/data/fixtures/datasets/m23k.jsonl";
+  const std::string tokenizer = curate::testing::tokenizer_dir("qwen3").string();
+  auto shared = run_tool("prepare --model.tokenizer " + tokenizer + " --data.path " + data + " --output " +
+                         (dir / "shared.jsonl").string() + " --data.id_field qid");
+  ASSERT_EQ(shared.exit_code, 0) << shared.output;
+  auto old = run_tool("prepare --tokenizer " + tokenizer + " --input " + data + " --output " +
+                      (dir / "old.jsonl").string() + " --data.id_field qid");
+  ASSERT_EQ(old.exit_code, 0) << old.output;
+  EXPECT_EQ(read_file(dir / "shared.jsonl"), read_file(dir / "old.jsonl"));
+  EXPECT_FALSE(read_file(dir / "shared.jsonl").empty());
+  auto missing = run_tool("prepare --model.tokenizer " + tokenizer + " --output " + (dir / "x.jsonl").string());
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("--data.path (or --input) is required"), std::string::npos) << missing.output;
+  auto help = run_tool("prepare --help");
+  EXPECT_NE(help.output.find("--input arg"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("the same as --data.path"), std::string::npos) << help.output;
+}
+
 TEST(CurateTool, ConformanceOnTheReferenceSuite) {
   const std::string suite = CURATE_TEST_SOURCE_DIR "/data/reference/temp";
   auto result = run_tool("conformance --suite " + suite);

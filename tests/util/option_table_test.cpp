@@ -108,6 +108,39 @@ TEST(OptionTable, HelpShowsKeysDefaultsAndHelpButNoHiddenEntry) {
   EXPECT_NE(all.str().find("test.secret"), std::string::npos);
 }
 
+// An older name (alias) sets the same field; no name's default overwrites a given value; a required
+// entry missing under every name is named with its aliases.
+TEST(OptionTable, AliasesAndRequiredEntries) {
+  Settings s;
+  Group g("[cmd]");
+  g.add("data.path", s.name, "dataset").alias("input").required();
+  g.add("demo.batch", s.batch, "rows").alias("batch");
+  const po::options_description desc = describe(g, false);
+  const auto given = [&](std::vector<const char*> argv) {
+    argv.insert(argv.begin(), "prog");
+    po::variables_map vm;
+    po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(), desc), vm);
+    po::notify(vm);
+    return vm;
+  };
+  check_required({g}, given({"--input", "x.jsonl"}));
+  EXPECT_EQ(s.name, "x.jsonl");
+  EXPECT_EQ(s.batch, 128);  // neither name given: the struct's default stays
+  check_required({g}, given({"--data.path", "y.jsonl", "--batch", "5"}));
+  EXPECT_EQ(s.name, "y.jsonl");
+  EXPECT_EQ(s.batch, 5);
+  try {
+    check_required({g}, given({"--demo.batch", "6"}));
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--data.path (or --input) is required"), std::string::npos) << e.what();
+  }
+  std::ostringstream help;
+  help << desc;
+  EXPECT_NE(help.str().find("the same as --data.path"), std::string::npos) << help.str();
+  EXPECT_NE(help.str().find("rows (default: 128)"), std::string::npos) << help.str();
+}
+
 TEST(OptionTable, FingerprintHoldsOnlyResultsEntriesInTableOrder) {
   Settings s;
   s.name = "two\nlines\\";

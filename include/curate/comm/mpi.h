@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -87,6 +88,12 @@ class Comm {
   int size_;
   std::shared_ptr<const Handle> handle_;  // null for MPI_COMM_WORLD
 };
+
+// Collective: rank 0 runs `attempt` (checks, reads) while the other ranks wait for its verdict.
+// Returns true on every rank when it succeeded. When it threw a curate::Error, rank 0 rethrows it
+// (its own class, message and exit code) and every other rank returns false (rank 0 reports).
+// Other exceptions propagate on rank 0 unbroadcast: they end the job (MPI_Abort in main).
+bool rank0_attempt(const Comm& comm, const std::function<void()>& attempt);
 
 // Sends that return at once (MPI_Isend), for a sender that must not wait until a busy receiver posts
 // its receive: a message above the eager limit goes by rendezvous, and a blocking send of it waits

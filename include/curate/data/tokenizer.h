@@ -73,6 +73,10 @@ class Tokenizer {
   std::shared_ptr<const Impl> impl_;
 };
 
+// The folder of a tokenizer given as Tokenizer::load takes it (a folder, or a tokenizer.json in one):
+// where its tokenizer_config.json and chat template live (ChatTemplate::resolve).
+std::filesystem::path tokenizer_folder(const std::filesystem::path& tokenizer);
+
 // Position of the first invalid UTF-8 byte of `text`, or nullopt when it is valid.
 std::optional<std::size_t> find_invalid_utf8(std::string_view text);
 

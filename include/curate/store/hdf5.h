@@ -11,7 +11,7 @@
 
 namespace curate::store {
 
-// One open HDF5 file. Datasets are addressed by path ("/passes/difficulty/loss").
+// One open HDF5 file. Datasets are addressed by path ("/difficulty/mean_loss").
 class H5File {
  public:
   // Creates (truncating) or opens read-write / read-only. Open failures name the path and say

@@ -1,6 +1,8 @@
 // Error types of curate_dist. Bad input throws a subclass of curate::Error whose message names the
 // file, line, tensor or rank involved and what to do; `main` catches once and exits with exit_code().
-// Broken internal invariants are asserts, not exceptions.
+// A broken internal invariant (a bug) is any other exception (std::logic_error, std::bad_alloc,
+// .at()'s out_of_range): `main` reports it too, with kExitInternal. There are no asserts: they vanish
+// in release builds, where a wrong result must still never end with exit 0.
 #pragma once
 
 #include <stdexcept>

@@ -2,6 +2,7 @@
 // torch headers, which bundle a different fmt, can log too. Thread-safe.
 #pragma once
 
+#include <exception>
 #include <string_view>
 
 namespace curate::log {
@@ -18,5 +19,10 @@ void debug(std::string_view message);
 void info(std::string_view message);
 void warn(std::string_view message);
 void error(std::string_view message);
+
+// A main's one catch: the exit code `e` stands for (Error::exit_code(); a std::filesystem error, from
+// creating, renaming or removing an output: kExitStore; anything else: kExitInternal), logging it
+// (with what to check, or as unexpected) unless `quiet`.
+int exit_code_logged(const std::exception& e, bool quiet = false);
 
 }  // namespace curate::log

@@ -31,9 +31,11 @@ struct Entry {
   Field field;      // where the value lives (the struct the table was made for)
   std::string help;
   Affects affects = Affects::kNothing;
-  bool hidden = false;       // accepted everywhere, never shown by --help (test.*)
-  bool is_switch = false;    // a bool given as a bare flag: `--fresh` (never from INI with a value)
-  std::string default_text;  // the value when the entry was added, as value_text writes it
+  bool hidden = false;               // accepted everywhere, never shown by --help (test.*)
+  bool is_switch = false;            // a bool given as a bare flag: `--fresh` (never from INI with a value)
+  bool required = false;             // must be given (by its key or an alias): check_required() says which is missing
+  std::vector<std::string> aliases;  // older command-line names of the same setting, named in --help
+  std::string default_text;          // the value when the entry was added, as value_text writes it
 };
 
 // The value of an entry as text: integers in decimal, doubles shortest round-trip ("0.002"), bools
@@ -81,6 +83,10 @@ class Group {
   }
   Group& switch_flag(std::string key, bool& field, std::string help);
   Group& hidden();  // marks every entry of the group hidden
+  // The last entry added must be given; it has no default.
+  Group& required();
+  // The last entry added is also accepted as `--name` (an older spelling kept for scripts).
+  Group& alias(std::string name);
 
   const std::string& caption() const { return caption_; }
   const std::vector<Entry>& entries() const { return entries_; }

@@ -268,7 +268,7 @@ def run_item(folder, index):
 def rerender(folder, dist):
     summary, _ = load_plan(folder)
     args = [dist, "--stage", "compare"]
-    args += ["--%s=%s" % (key, value) for key, value in summary["options"] if value != ""]
+    args += ["--%s=%s" % (key, value) for key, value in summary["options"]]  # empty values too: "" is a setting
     subprocess.check_call([str(a) for a in args])
 
 

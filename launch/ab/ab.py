@@ -268,7 +268,8 @@ def run_item(folder, index):
 def rerender(folder, dist):
     summary, _ = load_plan(folder)
     args = [dist, "--stage", "compare"]
-    args += ["--%s=%s" % (key, value) for key, value in summary["options"]]  # empty values too: "" is a setting
+    for key, value in summary["options"]:  # empty values too: "" is a setting (Boost wants it as its own word)
+        args += ["--%s=%s" % (key, value)] if value != "" else ["--" + key, ""]
     subprocess.check_call([str(a) for a in args])
 
 

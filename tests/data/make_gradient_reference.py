@@ -7,10 +7,11 @@ Run from the repository root with a Python that has torch and transformers:
 Example: sequence 1 of the model's golden.json; prompt = its first prompt_len ids, response = the rest,
 capped at CAP tokens. Loss = mean over the CAP response tokens of -log p(response[k] | prompt,
 response[:k]), i.e. logits rows t = prompt_len - 1 ... prompt_len + CAP - 2 (the scorer's positions
-[begin, end)); prompt positions carry no loss. The model runs in float64 with eager attention; RMSNorm is
-patched to normalise in float64 (stock transformers casts to float32 whatever the model dtype, which
-would limit agreement to float32 rounding), as our decoder does for float64. Rotary angles stay float32
-(transformers and our decoder compute them the same way).
+[begin, end)); prompt positions carry no loss. The model runs in float64 with SDPA attention (eager
+attention takes its softmax in float32 whatever the model dtype) and RMSNorm patched to normalise in
+float64 (stock transformers casts to float32), as our decoder does for float64: with either float32
+step agreement would stop at float32 rounding (about 1e-8 relative on the loss). Rotary angles stay
+float32 (transformers and our decoder compute them the same way).
 """
 import json
 import pathlib
@@ -45,7 +46,7 @@ def main():
         prompt = seq["input_ids"][: seq["prompt_len"]]
         response = seq["input_ids"][seq["prompt_len"] :]
         model = transformers.AutoModelForCausalLM.from_pretrained(
-            folder, dtype=torch.float64, attn_implementation="eager")
+            folder, dtype=torch.float64, attn_implementation="sdpa")
         model.eval()
         used = prompt + response[:CAP]
         ids = torch.tensor([used])
@@ -64,7 +65,7 @@ def main():
                             "index": idx, "value": [flat[i].item() for i in idx]})
         doc = {
             "provenance": f"tests/data/make_gradient_reference.py; transformers {transformers.__version__}, "
-                          f"torch {torch.__version__}; float64, eager attention, float64 RMSNorm",
+                          f"torch {torch.__version__}; float64, sdpa attention, float64 RMSNorm",
             "model": name, "prompt": prompt, "response": response, "cap": CAP,
             "loss": loss.item(), "tensors": tensors,
         }

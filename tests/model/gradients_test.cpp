@@ -9,6 +9,7 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "curate/model/option_tables.h"
@@ -22,7 +23,7 @@ using curate::testing::golden_model;
 using curate::testing::read_file;
 using curate::testing::reference_dir;
 
-constexpr TensorTarget kCpuF64{torch::kCPU, torch::kFloat64};
+const TensorTarget kCpuF64{torch::kCPU, torch::kFloat64};
 constexpr double kRelative = 1e-10;  // float64 through both implementations
 
 class GradientParity : public ::testing::TestWithParam<std::string> {};
@@ -46,9 +47,11 @@ TEST_P(GradientParity, MatchesTransformersAutogradInFloat64) {
   EXPECT_EQ(g.tokens, cap);
   const double loss = ref.at("loss").get<double>();
   EXPECT_NEAR(g.loss, loss, kRelative * loss);
+  std::map<std::string, const nlohmann::json*> by_name;  // transformers lists layers in another order
+  for (const auto& t : ref.at("tensors")) by_name[t.at("name").get<std::string>()] = &t;
   for (std::size_t k = 0; k < params.size(); ++k) {
-    const auto& t = ref.at("tensors")[k];
-    ASSERT_EQ(params[k].name, t.at("name").get<std::string>());
+    ASSERT_TRUE(by_name.contains(params[k].name)) << params[k].name;
+    const auto& t = *by_name.at(params[k].name);
     const torch::Tensor flat = g.grads[k].reshape(-1);
     ASSERT_EQ(flat.scalar_type(), torch::kFloat64);
     EXPECT_FALSE(params[k].value.requires_grad()) << params[k].name << " still requires grad";
@@ -111,11 +114,17 @@ TEST(ParamSelector, DefaultIsTheLastLayersProjectionsAndTheFinalNorm) {
   std::vector<std::string> names;
   for (const auto& p : select_parameters(model, "default")) names.push_back(p.name);
   const std::string l = "model.layers.2.";
-  const std::vector<std::string> want = {
-      l + "self_attn.q_proj.weight", l + "self_attn.q_proj.bias", l + "self_attn.k_proj.weight",
-      l + "self_attn.k_proj.bias",   l + "self_attn.v_proj.weight", l + "self_attn.v_proj.bias",
-      l + "self_attn.o_proj.weight", l + "mlp.gate_proj.weight",   l + "mlp.up_proj.weight",
-      l + "mlp.down_proj.weight",    "model.norm.weight"};
+  const std::vector<std::string> want = {l + "self_attn.q_proj.weight",
+                                         l + "self_attn.q_proj.bias",
+                                         l + "self_attn.k_proj.weight",
+                                         l + "self_attn.k_proj.bias",
+                                         l + "self_attn.v_proj.weight",
+                                         l + "self_attn.v_proj.bias",
+                                         l + "self_attn.o_proj.weight",
+                                         l + "mlp.gate_proj.weight",
+                                         l + "mlp.up_proj.weight",
+                                         l + "mlp.down_proj.weight",
+                                         "model.norm.weight"};
   EXPECT_EQ(names, want);
 
   const auto all = select_parameters(model, "all");
@@ -161,10 +170,10 @@ TEST(GradientOptionsTable, BindsEveryFieldAndValidates) {
   EXPECT_THROW(validate(o), ConfigError);
 }
 
-// Three tensors of random float32 values (fixed generator seed), about 40k entries in all.
+// Three tensors of random float32 values (fixed generator seed), about 10k entries in all.
 std::vector<torch::Tensor> random_gradient(uint64_t seed) {
   torch::manual_seed(seed);
-  return {torch::randn({97, 211}), torch::randn({13}), torch::randn({20000})};
+  return {torch::randn({37, 101}), torch::randn({13}), torch::randn({6000})};
 }
 
 torch::Tensor flat_cat(const std::vector<torch::Tensor>& tensors) {
@@ -202,14 +211,14 @@ TEST_P(Projection, IsLinear) {
   torch::Tensor pa = project_gradient(a, spec).to(torch::kFloat64);
   torch::Tensor pb = project_gradient(b, spec).to(torch::kFloat64);
   torch::Tensor psum = project_gradient(sum, spec).to(torch::kFloat64);
-  // float32 accumulation over ~40k terms: errors of order 1e-6 of the scale.
+  // float32 accumulation over ~10k terms: errors of order 1e-6 of the scale.
   const double scale = psum.abs().max().item<double>();
   EXPECT_LT((psum - pa - pb).abs().max().item<double>(), 1e-4 * scale);
   EXPECT_GT(scale, 0);
 }
 
 TEST_P(Projection, PreservesCosinesWithinTheJohnsonLindenstraussBound) {
-  const int64_t dim = 2048;
+  const int64_t dim = 1024;
   const ProjectionSpec spec{.dim = dim, .kind = GetParam(), .seed = 11};
   auto base = random_gradient(4), noise = random_gradient(5);
   // Pairs with true cosines from about 0 to about 0.99.

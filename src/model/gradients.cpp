@@ -81,7 +81,8 @@ std::vector<SelectedParameter> select_parameters(const CausalLM& model, const st
   if (!wanted.empty()) {
     std::string names;
     for (const auto& name : wanted) names += (names.empty() ? "'" : ", '") + name + "'";
-    throw ModelError(cat("gradients.params names ", names, ", which the model has not (its parameters are named as in "
+    throw ModelError(cat("gradients.params names ", names,
+                         ", which the model has not (its parameters are named as in "
                          "the checkpoint, e.g. 'model.layers.0.mlp.up_proj.weight'; or use default or all)"));
   }
   return out;
@@ -100,8 +101,8 @@ ExampleGradient example_gradient(const CausalLM& model, std::span<const Selected
                                  const ScoreRequest& r) {
   const auto n = static_cast<int64_t>(r.ids.size());
   if (r.begin < 0 || r.begin >= r.end || r.end >= n) {
-    throw DataError(cat("scored range [", r.begin, ", ", r.end, ") is empty or does not fit a sequence of ", n,
-                        " tokens"));
+    throw DataError(
+        cat("scored range [", r.begin, ", ", r.end, ") is empty or does not fit a sequence of ", n, " tokens"));
   }
   const int64_t vocab = model->config().vocab_size;
   for (int64_t j = 0; j <= r.end; ++j) {

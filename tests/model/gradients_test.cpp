@@ -182,9 +182,9 @@ torch::Tensor flat_cat(const std::vector<torch::Tensor>& tensors) {
   return torch::cat(flat);
 }
 
-class Projection : public ::testing::TestWithParam<ProjectionKind> {};
+class GradientProjection : public ::testing::TestWithParam<ProjectionKind> {};
 
-TEST_P(Projection, SameBitsTwiceAndOnAnyThreadCount) {
+TEST_P(GradientProjection, SameBitsTwiceAndOnAnyThreadCount) {
   const ProjectionSpec spec{.dim = 512, .kind = GetParam(), .seed = 7};
   auto grads = random_gradient(1);
   const int threads = at::get_num_threads();
@@ -204,7 +204,7 @@ TEST_P(Projection, SameBitsTwiceAndOnAnyThreadCount) {
   EXPECT_FALSE(torch::equal(one, project_gradient(grads, other)));
 }
 
-TEST_P(Projection, IsLinear) {
+TEST_P(GradientProjection, IsLinear) {
   const ProjectionSpec spec{.dim = 256, .kind = GetParam(), .seed = 3};
   auto a = random_gradient(2), b = random_gradient(3), sum = a;
   for (std::size_t k = 0; k < a.size(); ++k) sum[k] = a[k] + b[k];
@@ -217,7 +217,7 @@ TEST_P(Projection, IsLinear) {
   EXPECT_GT(scale, 0);
 }
 
-TEST_P(Projection, PreservesCosinesWithinTheJohnsonLindenstraussBound) {
+TEST_P(GradientProjection, PreservesCosinesWithinTheJohnsonLindenstraussBound) {
   const int64_t dim = 1024;
   const ProjectionSpec spec{.dim = dim, .kind = GetParam(), .seed = 11};
   auto base = random_gradient(4), noise = random_gradient(5);
@@ -238,9 +238,10 @@ TEST_P(Projection, PreservesCosinesWithinTheJohnsonLindenstraussBound) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, Projection, ::testing::Values(ProjectionKind::kRademacher, ProjectionKind::kGaussian));
+INSTANTIATE_TEST_SUITE_P(Kinds, GradientProjection,
+                         ::testing::Values(ProjectionKind::kRademacher, ProjectionKind::kGaussian));
 
-TEST(Projection, BlockRowsBoundTheMatrixSlice) {
+TEST(GradientProjection, BlockRowsBoundTheMatrixSlice) {
   EXPECT_EQ(projection_block_rows(8192), 512);
   EXPECT_EQ(projection_block_rows(int64_t{1} << 23), 1);
   // A tensor spanning several blocks equals the sum of its blocks projected as separate tensors only

@@ -18,9 +18,9 @@ inline constexpr std::pair<const char*, ProjectionKind> kProjectionKinds[] = {
     {"rademacher", ProjectionKind::kRademacher}, {"gaussian", ProjectionKind::kGaussian}};
 
 struct GradientOptions {
-  int64_t tokens = 1000;          // response tokens in the loss (the first `tokens`; prompt masked)
+  int64_t tokens = 1000;           // response tokens in the loss (the first `tokens`; prompt masked)
   std::string params = "default";  // "default", "all", or a comma-separated list of parameter names
-  int64_t dim = 8192;             // projected dimension
+  int64_t dim = 8192;              // projected dimension
   ProjectionKind projection = ProjectionKind::kRademacher;
   uint64_t seed = 0;  // projection seed (curate_dist: run.seed)
 };

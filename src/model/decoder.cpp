@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <optional>
 
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -54,7 +55,7 @@ RMSNormImpl::RMSNormImpl(WeightSource& weights, const std::string& name, int64_t
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) const {
-  torch::Tensor h = x.to(torch::kFloat32);
+  torch::Tensor h = x.to(torch::promote_types(torch::kFloat32, x.scalar_type()));
   torch::Tensor variance = h.pow(2).mean(-1, /*keepdim=*/true);
   h = h * torch::rsqrt(variance + eps_);
   return weight_ * h.to(x.scalar_type());
@@ -154,10 +155,16 @@ torch::Tensor CausalLMImpl::logits(const torch::Tensor& hidden_rows) const {
   return torch::nn::functional::linear(norm_->forward(hidden_rows), lm_head_);
 }
 
-CausalLM load_causal_lm(const std::filesystem::path& dir, TensorTarget target) {
+CausalLM load_causal_lm(const std::filesystem::path& dir, TensorTarget target, Autograd autograd) {
   ModelConfig config = load_model_config(dir);
   CheckpointWeights weights(dir, target);
-  torch::InferenceMode guard;
+  std::optional<torch::InferenceMode> inference;
+  std::optional<torch::NoGradGuard> no_grad;
+  if (autograd == Autograd::kInferenceOnly) {
+    inference.emplace();
+  } else {
+    no_grad.emplace();
+  }
   CausalLM model(weights, config, target);
   for (const auto& name : weights.unused()) {
     if (name == "lm_head.weight" && config.tie_word_embeddings) continue;  // redundant copy of the embedding

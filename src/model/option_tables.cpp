@@ -34,4 +34,17 @@ options::Group score_table(EngineOptions& o) {
   return g;
 }
 
+options::Group gradient_table(GradientOptions& o) {
+  options::Group g("[gradients]");
+  const Affects r = Affects::kResults;
+  g.add("gradients.tokens", o.tokens, "response tokens in the SFT loss (the first N; prompt masked)", r)
+      .add("gradients.params", o.params,
+           "default (last layer's attention and MLP projections and the final norm), all, or a comma-separated "
+           "list of parameter names",
+           r)
+      .add("gradients.dim", o.dim, "dimension of the random projection of each gradient", r)
+      .add_enum("gradients.projection", o.projection, kProjectionKinds, "entries of the projection matrix", r);
+  return g;
+}
+
 }  // namespace curate::model

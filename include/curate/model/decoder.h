@@ -1,6 +1,8 @@
 // The Llama/Qwen2 decoder as libtorch modules. Parameter names equal the Hugging Face checkpoint names
 // ("model.layers.0.self_attn.q_proj.weight", ...), so named_parameters() addresses checkpoint tensors.
-// Inference only: build and run under torch::InferenceMode.
+// Parameters never require grad by themselves. Scoring builds and runs the model under
+// torch::InferenceMode (load_causal_lm's default); a model built for gradients (Autograd::kAllowed, see
+// gradients.h) holds ordinary tensors, so that autograd may record through it.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -23,7 +25,7 @@ class ProjectionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Projection);
 
-// Hugging Face RMSNorm: normalise in float32, cast back, then scale.
+// Hugging Face RMSNorm: normalise in float32 (float64 for a float64 model), cast back, then scale.
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(WeightSource& weights, const std::string& name, int64_t size, double eps);
@@ -108,7 +110,13 @@ class CausalLMImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CausalLM);
 
+// kInferenceOnly builds under torch::InferenceMode (inference tensors: the fastest scoring, but autograd
+// can never record through them); kAllowed builds under torch::NoGradGuard (ordinary tensors; scoring
+// under InferenceMode computes the same bits).
+enum class Autograd { kInferenceOnly, kAllowed };
+
 // Loads the model folder `dir` (config.json + safetensors) onto `target`. Warns about unused tensors.
-CausalLM load_causal_lm(const std::filesystem::path& dir, TensorTarget target);
+CausalLM load_causal_lm(const std::filesystem::path& dir, TensorTarget target,
+                        Autograd autograd = Autograd::kInferenceOnly);
 
 }  // namespace curate::model

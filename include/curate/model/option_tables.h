@@ -3,6 +3,7 @@
 #pragma once
 
 #include "curate/model/checkpoint_scorer.h"
+#include "curate/model/gradient_options.h"
 #include "curate/model/perturb_options.h"
 #include "curate/util/option_table.h"
 
@@ -16,5 +17,9 @@ options::Group perturb_table(PerturbOptions& options);
 // [score]: device, dtype and threads (results-affecting: they change the computed bits) and the
 // batching and weight-loading settings that never change results.
 options::Group score_table(EngineOptions& options);
+
+// [gradients]: the per-example gradients of issue 28 (tokens, params, dim, projection), all
+// results-affecting. The seed is added by the program (curate_dist: run.seed).
+options::Group gradient_table(GradientOptions& options);
 
 }  // namespace curate::model

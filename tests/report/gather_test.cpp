@@ -78,12 +78,3 @@ TEST(ReportGatherTest, TheReportStaysSmallWithManySources) {
 
 }  // namespace
 }  // namespace curate::service
-
-// MPI only when tests run: listing them (CTest's discovery, also under LeakSanitizer without the MPI
-// suppressions of the sanitizer script's mpi step) starts no MPI.
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (::testing::GTEST_FLAG(list_tests)) return RUN_ALL_TESTS();
-  curate::comm::Environment environment(argc, argv);
-  return RUN_ALL_TESTS();
-}

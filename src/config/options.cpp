@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include "curate/data/line_writer.h"
 #include "curate/data/option_tables.h"
@@ -168,8 +169,11 @@ bool parse_options(int argc, char** argv, Options& options) {
       const std::string path = vm["config"].as<std::string>();
       std::ifstream in(path);
       if (!in) throw ConfigError("cannot read --config '" + path + "'");
-      std::stringstream text;
-      text << in.rdbuf();
+      std::stringstream raw;
+      raw << in.rdbuf();
+      std::string_view bytes = raw.view();
+      if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);  // a UTF-8 BOM (Windows editors save one)
+      std::stringstream text{std::string(bytes)};
       reject_option_placeholders(text.str(), "--config '" + path + "'");
       po::store(po::parse_config_file(text, table), vm);
     }
@@ -220,6 +224,17 @@ void validate(Options& o) {
     throw ConfigError(cat("run.max_nan_fraction = ", o.run.max_nan_fraction, " must be between 0 and 1"));
   }
   if (o.test.fake_nan_every < 0) throw ConfigError("test.fake_nan_every must not be negative");
+  const model::ScoreOptions& score = o.engine.score;
+  for (const auto& [name, value, least] :
+       {std::tuple<const char*, double, double>{"score.threads", o.engine.threads, 0},
+        {"score.batch_tokens", static_cast<double>(score.batch_tokens), 1},
+        {"score.lm_head_rows", static_cast<double>(score.lm_head_rows), 1},
+        {"score.max_padding", score.max_padding, 0},
+        {"run.progress_seconds", o.run.progress_seconds, 0},
+        {"run.flush_seconds", o.run.flush_seconds, 0},
+        {"run.worker_timeout", o.run.worker_timeout, 0}}) {
+    if (!(value >= least)) throw ConfigError(cat(name, " = ", value, " must be at least ", least));
+  }
   model::validate(o.engine.perturb);
   model::parse_weight_broadcast(o.engine.weight_broadcast);
   data::validate(o.data);

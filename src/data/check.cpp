@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
+#include <unordered_map>
 
 #include "curate/data/dataset.h"
 #include "curate/data/dataset_files.h"
@@ -14,6 +16,7 @@
 #include "curate/util/error.h"
 #include "curate/util/parallel.h"
 #include "curate/util/strings.h"
+#include "curate/util/terminal.h"
 
 namespace curate::data {
 namespace {
@@ -45,8 +48,9 @@ void write_preview(std::ostream& out, int64_t number, const Example& example, co
   const int64_t reasoning = static_cast<int64_t>(t.ids.size()) - t.reasoning_start;
   const int64_t window = std::min(options.window_tokens, reasoning);
   const std::span<const TokenId> ids(t.ids);
-  out << "---- preview " << number << ": line " << example.line << ", id " << example.id << ", source "
-      << example.source << ", domain " << example.domain << "\n";
+  out << "---- preview " << number << ": line " << example.line << ", id " << escape_control(example.id, false)
+      << ", source " << escape_control(example.source, false) << ", domain " << escape_control(example.domain, false)
+      << "\n";
   out << "prompt (" << thousands(t.reasoning_start) << " tokens, not scored):\n"
       << tokenizer.decode(ids.first(static_cast<std::size_t>(t.reasoning_start))) << "\n";
   out << "scored window (" << thousands(window) << " of the " << thousands(reasoning)
@@ -79,6 +83,26 @@ std::vector<std::string> CheckReport::top_skips(std::size_t top) const {
   }
   return out;
 }
+
+namespace {
+
+// An id as the dataset writes it: a JSON string quoted, other JSON as it is.
+std::string shown_id(const std::string& id, bool is_text) {
+  return escape_control(is_text ? nlohmann::json(id).dump() : id, false);
+}
+
+void check_options(const CheckOptions& options) {
+  for (const auto& [name, value, least] : {std::tuple<const char*, int64_t, int64_t>{"--preview", options.preview, 0},
+                                           {"--records", options.max_records, 0},
+                                           {"--sample", options.token_sample, 0},
+                                           {"--threads", int64_t{options.threads}, 0},
+                                           {"--first-tokens (pass.difficulty_tokens)", options.first_tokens, 1},
+                                           {"--window-tokens (pass.profile_tokens)", options.window_tokens, 1}}) {
+    if (value < least) throw ConfigError(cat(name, " = ", value, " must be at least ", least));
+  }
+}
+
+}  // namespace
 
 std::string sniff_data_file(const std::filesystem::path& path) {
   const DatasetFiles files = resolve_dataset(path.string());
@@ -122,6 +146,7 @@ void count_out_of_vocabulary(const std::vector<Example>& sample, const std::vect
 CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) {
   CheckOptions options = given;
   validate(options.data);
+  check_options(options);
   CheckReport report;
   report.file_kind = sniff_data_file(options.input);
   if (needs_resolution(options.data)) {  // the job resolves them before its check; `curate_tool check` here
@@ -144,6 +169,7 @@ CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) 
   std::map<std::string, int64_t> known_marker_records;  // usable records holding a known begin marker
 
   std::vector<Example> sample;  // the first usable examples: token statistics and previews
+  std::unordered_map<std::string, std::pair<int64_t, bool>> ids;  // id -> first line, id_is_text there
   const auto wanted = static_cast<std::size_t>(std::max(options.token_sample, options.preview));
   DatasetLines reader(options.input, static_cast<std::size_t>(options.data.max_line_bytes));
   Line line;
@@ -159,7 +185,7 @@ CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) 
       result.reason = SkipReason::kLineTooLong;
       result.detail = cat("line of ", line.length, " bytes exceeds data.max_line_bytes");
     } else {
-      result = parse_record(line.text, line.number, options.data);
+      result = parse_record_of(options.input, line.text, line.number, options.data);
     }
     if (!result.example) {
       auto& s = report.skipped[std::string(skip_reason_name(result.reason))];
@@ -168,6 +194,19 @@ CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) 
         s.first_detail = result.detail;
       }
       continue;
+    }
+    if (!options.data.id_field.empty() && !options.data.allow_duplicate_ids) {
+      const bool text = result.example->id_is_text;
+      const auto [seen, first] = ids.try_emplace(result.example->id, line.number, text);
+      if (!first) {
+        const auto [other_line, other_text] = seen->second;
+        throw DataError(cat(options.input, ": lines ", other_line, " and ", line.number, " have the same id ",
+                            shown_id(seen->first, other_text), other_text == text ? "" : " and ",
+                            other_text == text ? "" : shown_id(result.example->id, text),
+                            " (data.id_field = ", options.data.id_field,
+                            "): the selected ids could not tell them apart; give every record its own id, or set "
+                            "data.allow_duplicate_ids = true"));
+      }
     }
     ++report.usable;
     ++report.formats[result.format];
@@ -305,8 +344,10 @@ void run_check(const CheckOptions& options, std::ostream& out) {
   if (options.input.empty()) throw ConfigError("check needs --input (or data.path in --config)");
   std::ostringstream previews;
   const CheckReport report = check_dataset(options, &previews);
-  for (const std::string& line : describe(report, options)) out << line << "\n";
-  out << previews.str();
+  // Records and source names reach the terminal: their control characters (ESC, OSC, BEL, CR) are shown
+  // as escapes, never acted on.
+  for (const std::string& line : describe(report, options)) out << escape_control(line) << "\n";
+  out << escape_control(previews.str());
   out.flush();
   require_usable(report, options);
   require_budget(report, options);

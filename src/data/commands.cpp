@@ -25,6 +25,7 @@ void run_tokenize(const TokenizeOptions& options) {
   }
   if (options.threads < 0 || options.window_bytes <= 0)
     throw ConfigError("--threads >= 0 and --window-bytes > 0 needed");
+  require_not_input(options.output, "--output", options.input, "--input");
   const Tokenizer tokenizer = Tokenizer::load(options.tokenizer);
   LineReader reader(options.input);
   StagedFiles staged;  // the output appears whole or not at all
@@ -97,9 +98,12 @@ void run_prepare(const PrepareOptions& options) {
   if (options.tokenizer.empty() || options.input.empty() || options.output.empty()) {
     throw ConfigError("prepare needs --tokenizer, --input and --output");
   }
+  if (options.threads < 0) throw ConfigError(cat("--threads = ", options.threads, " must be 0 (all cores) or more"));
   const Tokenizer tokenizer = Tokenizer::load(options.tokenizer);
   const ChatTemplate chat = ChatTemplate::resolve(tokenizer_folder(options.tokenizer), options.prompt.chat_template);
   const std::string report_path = options.report.empty() ? options.output + ".skipped.tsv" : options.report;
+  require_not_input(options.output, "--output", options.input, "--input");
+  require_not_input(report_path, "--report", options.input, "--input");
   std::ofstream report(report_path, std::ios::trunc);
   if (!report) throw StoreError("cannot create '" + report_path + "': check that the folder exists and is writable");
   DataOptions data = options.data;

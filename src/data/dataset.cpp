@@ -250,6 +250,16 @@ std::string line_id(const RecordIndex& index, std::size_t position) {
   return shard.name + ":" + std::to_string(index.lines[position] - shard.line_base);
 }
 
+
+ParseResult parse_record_of(const std::filesystem::path& file, std::string_view line, int64_t line_number,
+                            const DataOptions& options) {
+  try {
+    return parse_record(line, line_number, options);
+  } catch (const DataError& e) {
+    throw DataError(file.string() + ": " + e.what());
+  }
+}
+
 DatasetReader::DatasetReader(const std::filesystem::path& path, DataOptions options, std::ostream* report)
     : path_(path),
       options_(std::move(options)),
@@ -282,7 +292,7 @@ bool DatasetReader::next(Example& example) {
            "line of " + std::to_string(line.length) + " bytes exceeds data.max_line_bytes");
       continue;
     }
-    ParseResult result = parse_record(line.text, line.number, options_);
+    ParseResult result = parse_record_of(path_, line.text, line.number, options_);
     if (!result.example) {
       skip(line, result.reason, result.detail);
       continue;
@@ -339,6 +349,15 @@ RecordIndex build_index(const std::filesystem::path& path) {
     throw DataError("'" + path.string() + "' changed while it was being indexed; rerun once nothing writes to it");
   }
   return index;
+}
+
+bool is_index_cache(const std::filesystem::path& cache) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(cache, error)) return false;
+  std::ifstream in(cache, std::ios::binary);
+  char magic[6] = {};
+  in.read(magic, sizeof magic);
+  return in.gcount() == 0 || (in.gcount() == sizeof magic && std::memcmp(magic, kIndexMagic, sizeof magic) == 0);
 }
 
 RecordIndex load_or_build_index(const std::filesystem::path& path, const std::filesystem::path& cache) {
@@ -403,7 +422,7 @@ std::vector<ParseResult> read_records(const std::filesystem::path& path, const R
       results.push_back(std::move(skipped));
       return;
     }
-    ParseResult result = parse_record(text, index.lines[p], options);
+    ParseResult result = parse_record_of(path, text, index.lines[p], options);
     if (result.example) {
       result.example->offset = index.offsets[p];
       if (index.several && !has_id_field(options)) result.example->id = line_id(index, p);

@@ -33,7 +33,9 @@ options::Group data_table(DataOptions& o) {
            "records with a longer prompt are skipped as prompt_too_long (0: the model's context length minus the "
            "scored window)",
            r)
-      .add("data.strict", o.strict, "stop at the first bad record");
+      .add("data.strict", o.strict, "stop at the first bad record")
+      .add("data.allow_duplicate_ids", o.allow_duplicate_ids,
+           "accept records that share a data.id_field value (then the selected ids cannot tell them apart)");
   return g;
 }
 

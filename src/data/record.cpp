@@ -203,6 +203,7 @@ ParseResult parse_record(std::string_view line, int64_t line_number, const DataO
     example.id = !has_id_field(options) ? std::to_string(line_number) : [&] {
       const json* id = field(object, options.id_field);
       if (id == nullptr) throw Skip{SkipReason::kMissingField, "missing id field \"" + options.id_field + "\""};
+      example.id_is_text = id->is_string();
       return id->is_string() ? id->get<std::string>() : id->dump();
     }();
     if (!options.source_field.empty() && field(object, options.source_field)) {
@@ -210,6 +211,15 @@ ParseResult parse_record(std::string_view line, int64_t line_number, const DataO
     }
     if (!options.domain_field.empty() && field(object, options.domain_field)) {
       example.domain = text_field(object, options.domain_field, false);
+    }
+    for (const auto& [name, value] : {std::pair<const std::string&, const std::string&>{options.id_field, example.id},
+                                      {options.source_field, example.source},
+                                      {options.domain_field, example.domain}}) {
+      if (value.find('\0') != std::string::npos) {
+        throw DataError("line " + std::to_string(line_number) + ": field \"" + name +
+                        "\" holds a NUL character (\\u0000), which the result and selection files cannot store (names "
+                        "that differ after it would be merged): remove it from the dataset");
+      }
     }
     std::string format = options.format;
     if (format == "auto") {

@@ -123,8 +123,15 @@ std::unique_ptr<Coordinator> Coordinator::create(const Options& options, Crew cr
   cache.save();
   log::info(cat("input fingerprint: ", cache.hashed(), " file(s) hashed, ", cache.reused(), " unchanged (",
                 hash_cache_path(options).string(), ") in ", format_seconds(crew.now() - start)));
-  std::unique_ptr<ResultSink> sink =
-      open_result_sink(options, fingerprint(options, content), records, input_files_text(content));
+  const std::string print = fingerprint(options, content);
+  std::unique_ptr<ResultSink> sink;  // none when the run only re-selects: the file is not written or copied
+  if (stage_stored(options, print, records)) {
+    log::info(cat(options.run.output, ": every pass of --stage ", stage_name(options.run.stage),
+                  " is already stored; nothing to score, the file is not written",
+                  options.run.stage == Stage::kAll ? "; selecting again" : ""));
+  } else {
+    sink = open_result_sink(options, print, records, input_files_text(content));
+  }
   return std::make_unique<Coordinator>(options, std::move(crew), records, std::move(lock), std::move(sink));
 }
 
@@ -141,6 +148,7 @@ Coordinator::Coordinator(const Options& options, Crew crew, uint64_t records, st
 
 void Coordinator::run() {
   const Stage stage = options_.run.stage;
+  if (!sink_) return finish(/*then_select=*/stage == Stage::kAll);  // every pass is stored already
   if (scores_difficulty(stage)) {
     run_pass(difficulty_plan(gaussian_checkpoint()));
     require_scored_examples(sink_->file(), options_.run.dataset);

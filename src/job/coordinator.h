@@ -38,7 +38,8 @@ class Coordinator {
   // Builds a coordinator in steps, each after the previous succeeded: the output's lock
   // (OUTPUT.lock), the run's fingerprint (the inputs hashed once, by content; `dataset` is the record
   // index's content hash), the result sink (open_result_sink: output plan, journal, result file) and
-  // the scheduler. Throws ConfigError, ModelError (an input that cannot be read) or StoreError.
+  // the scheduler. No sink when the result file already stores every pass of the stage (stage_stored):
+  // run() then only stops the workers. Throws ConfigError, ModelError (an input that cannot be read) or StoreError.
   static std::unique_ptr<Coordinator> create(const Options& options, Crew crew, uint64_t records,
                                              const ContentHash& dataset);
   // A coordinator over a prepared sink (what create() ends with; tests pass their own `lock`, may be null).
@@ -51,7 +52,9 @@ class Coordinator {
   // Stops the workers (see Scheduler::finish); needs no unit in flight.
   void finish(bool then_select = false) { scheduler_.finish(then_select); }
   // Makes the file durable and marks it whole in the journal (ResultSink::seal).
-  void seal() { sink_->seal(); }
+  void seal() {
+    if (sink_) sink_->seal();
+  }
   bool workers_busy() const { return scheduler_.workers_busy(); }
 
  private:

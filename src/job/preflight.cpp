@@ -17,6 +17,7 @@
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "results/output_plan.h"
+#include "curate/util/terminal.h"
 #include "results/pass.h"
 
 namespace curate::service {
@@ -75,6 +76,20 @@ double expected_kept(const std::map<std::string, int64_t>& sources, const select
   return kept;
 }
 
+// The workers score a record's prompt and then its window in one sequence of at most the model's
+// context: a context no longer than the longest scored window leaves no room for a prompt, so every
+// record would be skipped (or the calibration fail). Throws ConfigError naming both.
+void require_context(int64_t context, const Options& o) {
+  const int64_t window = std::max(o.pass.difficulty_tokens, o.pass.profile_tokens);
+  if (context <= 0 || context > window) return;
+  throw ConfigError(cat("the model's context, max_position_embeddings = ", context, " in ",
+                        (std::filesystem::path(o.engine.model) / "config.json").string(),
+                        ", is not longer than the scored window of ", window, " tokens (pass.difficulty_tokens = ",
+                        o.pass.difficulty_tokens, ", pass.profile_tokens = ", o.pass.profile_tokens,
+                        "): each record needs its prompt + the window within the context; lower those options below ",
+                        context, " minus the prompts' length, or use a model with a longer context"));
+}
+
 }  // namespace
 
 bool resolve_data_options(Options& o, const comm::Comm& comm) {
@@ -126,7 +141,9 @@ void preflight(const Options& o) {
   if (!o.engine.target.empty()) model::Checkpoint target(o.engine.target);
   log::info(profile_family_line(o));
   data::CheckOptions options = check_options(o);
-  options.vocab_size = model::load_model_config(o.engine.model).vocab_size;
+  const model::ModelConfig config = model::load_model_config(o.engine.model);
+  options.vocab_size = config.vocab_size;
+  require_context(config.max_position_embeddings, o);
   const data::CheckReport report = data::check_dataset(options);
   for (const std::string& line : data::describe(report, options)) {
     if (line.starts_with("warning: "))
@@ -140,10 +157,11 @@ void preflight(const Options& o) {
 void print_plan(const Options& o, int ranks, std::ostream& out) {
   model::require_model_folder(o.engine.model, "model.path");
   const model::ModelConfig config = model::load_model_config(o.engine.model);
+  require_context(config.max_position_embeddings, o);
   data::CheckOptions options = check_options(o);
   options.max_records = 0;  // every record: the plan counts them all
   const data::CheckReport r = data::check_dataset(options);
-  for (const std::string& line : data::describe(r, options)) out << line << "\n";
+  for (const std::string& line : data::describe(r, options)) out << escape_control(line) << "\n";
   data::require_usable(r, options);
   data::require_budget(r, options);
   if (r.sampled == 0) throw DataError("--plan: no example could be tokenized to count tokens");

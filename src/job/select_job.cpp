@@ -6,13 +6,15 @@
 #include "curate/job/preflight.h"
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
+#include "results/output_plan.h"
 #include "selection/reduce.h"
 #include "selection/selection_outputs.h"
 
 namespace curate::service {
 
 void run_select_job(const Options& options, const comm::Comm& comm) {
-  check_output_paths(options);  // every rank alike, as run_job does
+  check_result_files(options, comm);  // rank 0's verdict: nothing of the user's is written over, moved or removed
+  check_output_paths(options);        // every rank alike, as run_job does
   if (options.run.plan) {
     if (comm.rank() == 0) print_plan(options, comm.size(), std::cout);
     return;

@@ -173,6 +173,7 @@ void run_nll(const NllOptions& options) {
   if (options.batch_tokens <= 0 || options.window_tokens <= 0) {
     throw ConfigError("--batch-tokens and --window-tokens must be positive");
   }
+  require_not_input(options.output, "--output", options.input, "--input");
   const TensorTarget target = apply_runtime(options.runtime);
   const auto load_start = Clock::now();
   CausalLM model = load_causal_lm(options.model, target);

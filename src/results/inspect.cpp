@@ -10,6 +10,7 @@
 #include "curate/store/hdf5.h"
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
+#include "curate/util/terminal.h"
 #include "results/example_status.h"
 #include "results/layout.h"
 #include "results/output_files.h"
@@ -165,9 +166,7 @@ void inspect_pass(const store::H5File& file, Pass pass, uint64_t records, std::o
   inspect_nan_losses(file, pass, out);
 }
 
-}  // namespace
-
-void inspect(const std::filesystem::path& path, std::ostream& out) {
+void write_inspection(const std::filesystem::path& path, std::ostream& out) {
   const store::H5File file = store::H5File::open(path, false);
   if (!layout::is_result_file(file)) throw StoreError(path.string() + ": not a curate_dist result file");
   out << path.string() << ": " << file.string_attribute(layout::kRoot, layout::attr::kFormat) << " v"
@@ -190,6 +189,14 @@ void inspect(const std::filesystem::path& path, std::ostream& out) {
     if (file.exists(layout::path(pass, layout::dataset::kDone))) inspect_pass(file, pass, records, out);
   }
   inspect_selections(file, path, out);
+}
+
+}  // namespace
+
+void inspect(const std::filesystem::path& path, std::ostream& terminal) {
+  std::ostringstream out;  // file names and stored texts reach a terminal: shown through escape_control
+  write_inspection(path, out);
+  terminal << escape_control(out.str());
 }
 
 }  // namespace curate::service

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -9,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <string>
+#include <string_view>
 
 #include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
@@ -17,6 +20,24 @@ namespace curate::store {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'U', 'R', 'J', 'N', 'L', '1', '\n'};
+constexpr std::string_view kLockMagic = "curate_dist lock\n";  // older runs left empty lock files
+
+// Whether the regular file `path` is empty or begins with `magic` (or with a prefix of it, when shorter).
+bool starts_with_magic(const std::filesystem::path& path, std::string_view magic) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) return false;
+  std::ifstream in(path, std::ios::binary);
+  std::string head(magic.size(), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return std::string_view(magic).starts_with(head);
+}
+
+[[noreturn]] void refuse_foreign(const std::filesystem::path& path, const char* what) {
+  throw ConfigError(path.string() + " exists and is not " + what +
+                    " that curate_dist made: it is left as it is (curate_dist never moves, replaces or deletes a file "
+                    "it did not write); move it away, or choose another output.path");
+}
 constexpr uint64_t kMaxRecord = uint64_t{1} << 34;
 
 uint32_t checksum(std::span<const std::byte> bytes) {
@@ -83,14 +104,27 @@ void copy_durably(const std::filesystem::path& from, const std::filesystem::path
   staged.commit();
 }
 
+bool is_journal(const std::filesystem::path& path) { return starts_with_magic(path, std::string_view(kMagic, 8)); }
+
+bool is_lock_file(const std::filesystem::path& path) { return starts_with_magic(path, kLockMagic); }
+
 RunLock::RunLock(const std::filesystem::path& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (std::filesystem::exists(std::filesystem::symlink_status(path)) && !is_lock_file(path)) {
+    refuse_foreign(path, "a lock file");
+  }
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(path, "cannot create the lock file");
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd_);
     throw StoreError(path.string() +
                      ": another curate_dist run is writing this output; wait for it to end or give "
                      "another output.path");
+  }
+  // Marks the file as this code's (is_lock_file). An empty or partly written one is recognised too, so
+  // a write that fails (a full disk) changes nothing: the run goes on, and fails where it writes results.
+  struct stat status {};
+  if (::fstat(fd_, &status) == 0 && status.st_size == 0) {
+    [[maybe_unused]] const ssize_t written = ::write(fd_, kLockMagic.data(), kLockMagic.size());
   }
 }
 
@@ -100,11 +134,12 @@ RunLock::~RunLock() {
 }
 
 Journal::Journal(const std::filesystem::path& path) : path_(path) {
-  const bool exists = std::filesystem::exists(path);
+  const bool exists = std::filesystem::exists(std::filesystem::symlink_status(path));
+  if (exists && !is_journal(path)) refuse_foreign(path, "a journal");
   const uint64_t valid = exists ? read(path, [](std::span<const std::byte>) {}) : 0;
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(path, "cannot open the journal");
-  if (valid < 8) {  // new, or not a journal: start it
+  if (valid < 8) {  // new, or cut before its magic was whole: start it
     if (::ftruncate(fd_, 0) != 0) fail(path, "cannot reset the journal");
     write_all(fd_, kMagic, 8, path);
   } else if (::ftruncate(fd_, static_cast<off_t>(valid)) != 0) {  // drop a torn tail

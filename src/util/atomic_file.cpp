@@ -1,6 +1,7 @@
 #include "curate/util/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,7 +43,19 @@ std::filesystem::path folder_of(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::filesystem::path temporary_path(const std::filesystem::path& target) { return target.string() + ".tmp"; }
+std::filesystem::path write_target(const std::filesystem::path& path) {
+  std::filesystem::path target = path;
+  for (int hops = 0; std::filesystem::is_symlink(target); ++hops) {
+    if (hops == 40) throw StoreError(path.string() + ": too many levels of symbolic links; point it at a file");
+    const std::filesystem::path next = std::filesystem::read_symlink(target);
+    target = next.is_absolute() ? next : folder_of(target) / next;
+  }
+  return target;
+}
+
+std::filesystem::path temporary_path(const std::filesystem::path& target) {
+  return write_target(target).string() + ".tmp";
+}
 
 void sync_path(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -72,6 +85,25 @@ std::ofstream open_output(const std::filesystem::path& path) {
 void close_output(std::ofstream& out, const std::filesystem::path& path) {
   out.close();
   if (!out) throw StoreError("cannot write '" + path.string() + "': disk full or read-only?");
+}
+
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  struct stat sa {
+  }, sb{};
+  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  std::error_code error;
+  const std::filesystem::path ca = std::filesystem::weakly_canonical(a, error);
+  if (error) return false;
+  const std::filesystem::path cb = std::filesystem::weakly_canonical(b, error);
+  return !error && ca == cb;
+}
+
+void require_not_input(const std::filesystem::path& output, const std::string& output_option,
+                       const std::filesystem::path& input, const std::string& input_option) {
+  if (output.empty() || input.empty() || !same_file(output, input)) return;
+  throw ConfigError(output_option + " '" + output.string() + "' is " + input_option + " '" + input.string() +
+                    "': writing it would replace that input; give " + output_option + " another name");
 }
 
 std::string file_digest(const std::filesystem::path& path) {
@@ -104,12 +136,20 @@ StagedFiles::~StagedFiles() {
   }
 }
 
-std::filesystem::path StagedFiles::stage(const std::filesystem::path& target) {
+std::filesystem::path StagedFiles::stage(const std::filesystem::path& output) {
+  const std::filesystem::path target = write_target(output);
+  if (std::filesystem::is_directory(target)) {
+    throw StoreError(output.string() + (target == output ? "" : " (a link to '" + target.string() + "')") +
+                     " is a folder: an output is written only as a file; choose another name");
+  }
   if (std::find(targets_.begin(), targets_.end(), target) != targets_.end()) {
-    throw StoreError(target.string() + " is written twice by one command: give each output its own name");
+    throw StoreError(output.string() +
+                     " is written twice by one command (links included): give each output its own name");
   }
   targets_.push_back(target);
-  return temporary_path(target);
+  const std::filesystem::path temporary = temporary_path(target);
+  if (std::filesystem::is_symlink(temporary)) std::filesystem::remove(temporary);  // never write through it
+  return temporary;
 }
 
 void StagedFiles::write(const std::filesystem::path& target, std::string_view bytes) {

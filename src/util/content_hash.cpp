@@ -84,6 +84,13 @@ ContentHash hash_file(const std::filesystem::path& path, uint64_t* bytes) {
 }
 
 ContentHash hash_bytes(std::string_view bytes) { return from_xxh(XXH3_128bits(bytes.data(), bytes.size())); }
+bool HashCache::is_cache_file(const std::filesystem::path& file) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error)) return false;
+  std::ifstream in(file, std::ios::binary);
+  std::string line;
+  return !std::getline(in, line) || line == kCacheHeader;
+}
 
 HashCache::HashCache(std::filesystem::path file) : file_(std::move(file)) {
   std::ifstream in(file_);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "curate/util/error.h"
+#include "curate/util/terminal.h"
 
 namespace curate::log {
 namespace {
@@ -39,10 +40,12 @@ void set_level(Level level) {
 
 void set_rank(int rank) { logger().set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] %^%l%$ %v"); }
 
-void debug(std::string_view message) { logger().debug("{}", message); }
-void info(std::string_view message) { logger().info("{}", message); }
-void warn(std::string_view message) { logger().warn("{}", message); }
-void error(std::string_view message) { logger().error("{}", message); }
+// Messages quote data (sources, ids, paths, records): escape_control keeps their control characters
+// from acting on the terminal; the newlines messages are written with stay.
+void debug(std::string_view message) { logger().debug("{}", escape_control(message)); }
+void info(std::string_view message) { logger().info("{}", escape_control(message)); }
+void warn(std::string_view message) { logger().warn("{}", escape_control(message)); }
+void error(std::string_view message) { logger().error("{}", escape_control(message)); }
 
 int exit_code_logged(const std::exception& e, bool quiet) {
   std::string message = e.what();

@@ -6,12 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "curate/util/error.h"
+#include "support/test_support.h"
 
 namespace curate::service {
 namespace {
@@ -63,6 +66,22 @@ TEST(ServiceOptions, CompareStageAndItsSettings) {
   // [compare] never changes the scores: a run resumes under other compare settings.
   EXPECT_EQ(fingerprint_entries(parsed({}), InputContent{}),
             fingerprint_entries(parsed({"--compare.seeds", "5", "--compare.learning_rate", "1e-3"}), InputContent{}));
+}
+
+// A UTF-8 BOM (Notepad and other Windows editors save one) is not part of the first key.
+TEST(ServiceOptions, IniFileWithAByteOrderMarkIsRead) {
+  const std::string path = ::testing::TempDir() + "bom_run.ini";
+  std::ofstream(path, std::ios::binary) << "\xEF\xBB\xBFstage = select\n[run]\nseed = 4\n";
+  const Options o = parsed({"--config", path});
+  EXPECT_EQ(o.run.stage, Stage::kSelect);
+  EXPECT_EQ(o.engine.perturb.seed, 4u);
+  std::remove(path.c_str());
+}
+
+TEST(ServiceOptions, NegativeCountsAndTimesNameTheOption) {
+  EXPECT_THROW_WITH(parsed({"--score.batch_tokens", "0"}), ConfigError, "score.batch_tokens = 0 must be at least 1");
+  EXPECT_THROW_WITH(parsed({"--run.worker_timeout", "-5"}), ConfigError, "run.worker_timeout = -5");
+  EXPECT_THROW_WITH(parsed({"--score.threads", "-1"}), ConfigError, "score.threads = -1");
 }
 
 TEST(ServiceOptions, FingerprintHoldsResultsSettingsOnly) {

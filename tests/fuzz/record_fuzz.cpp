@@ -1,6 +1,7 @@
 // Dataset records: data::parse_record on one line under DataOptions chosen by the first two bytes,
 // then prompt assembly and tokenization of every accepted record (the byte-level fixture tokenizer),
-// as a worker does. parse_record must never throw; assemble may only throw curate::Error.
+// as a worker does. parse_record throws only DataError for an id, source or domain holding a NUL
+// character (refused: stored, it would merge names); assemble may only throw curate::Error.
 //   input: [options byte][template byte] line
 #include <array>
 
@@ -44,7 +45,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const DataOptions options = options_from(a, b);
   const std::string_view line = input.rest();
 
-  const ParseResult result = parse_record(line, 7, options);
+  ParseResult result;
+  try {
+    result = parse_record(line, 7, options);
+  } catch (const curate::DataError& e) {
+    CURATE_FUZZ_CHECK(std::string_view(e.what()).find("holds a NUL character") != std::string_view::npos);
+    return 0;
+  }
   if (!result.example) {
     CURATE_FUZZ_CHECK(skip_reason_name(result.reason) != "unknown");
     CURATE_FUZZ_CHECK(!result.detail.empty());

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "curate/store/journal.h"
 #include "curate/util/error.h"
@@ -184,7 +186,8 @@ TEST_F(OutputPlanTest, FileWithNothingStoredButUnitsInItsJournalIsRefused) {
 }
 
 TEST_F(OutputPlanTest, DamagedFileIsRebuiltWithItsJournalAndRefusedWithout) {
-  write_file(output(), "not an HDF5 file");
+  make_result_file();
+  write_file(output(), read_file(output()).substr(0, 1200));  // cut short, its format attribute kept
   EXPECT_THROW_WITH(plan(), StoreError, "no journal of this configuration", "--fresh");
   EXPECT_TRUE(std::filesystem::exists(output()));  // left untouched
   make_journal('F', {'U'});
@@ -202,6 +205,93 @@ TEST_F(OutputPlanTest, TornHeaderCountsAsNoJournal) {
   EXPECT_TRUE(p.new_journal);  // the finished file is trusted and copied again
   EXPECT_TRUE(p.snapshot);
   EXPECT_TRUE(std::filesystem::exists(output()));
+}
+
+// Issue 27: --fresh, "move aside", "replace" and "remove" act only on files curate_dist made, recognised
+// by their content; everything else is refused (exit 2) and left byte for byte.
+TEST_F(OutputPlanTest, FilesCurateDidNotWriteAreNeverMovedReplacedOrRemoved) {
+  const std::vector<std::filesystem::path> paths = {output(),
+                                                    journal_path(options_),
+                                                    output().string() + ".lock",
+                                                    base_path(options_),
+                                                    index_cache_path(options_),
+                                                    hash_cache_path(options_)};
+  for (const auto& path : paths) {
+    for (bool fresh : {false, true}) {
+      options_.run.fresh = fresh;
+      write_file(path, "{\"the user's\": \"notes\"}\n");
+      EXPECT_THROW_WITH(check_result_files(options_), ConfigError, path.filename().string(), "is not",
+                        "that curate_dist", "left as it is", "choose another output.path");
+      if (path == output() || path == journal_path(options_)) {
+        EXPECT_THROW_WITH(plan(), ConfigError, "left as it is");
+      }
+      EXPECT_EQ(read_file(path), "{\"the user's\": \"notes\"}\n") << path;
+      EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_.path()), {}), 1);  // nothing moved aside
+      std::filesystem::remove(path);
+    }
+  }
+  // A foreign HDF5 file (another program's) is not a result file either; an empty file holds nothing.
+  write_file(output(), std::string("\x89HDF\r\n\x1a\n", 8) + std::string(200, '\1'));
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "is not a result file");
+  write_file(output(), "");
+  check_result_files(options_);
+  // What curate_dist made passes: a result file, a journal, a lock and the caches it writes.
+  std::filesystem::remove(output());
+  make_result_file();
+  make_journal('F', {'U'});
+  write_file(hash_cache_path(options_), "curate-hash-cache 1\n");
+  store::RunLock lock(output().string() + ".lock");
+  check_result_files(options_);
+}
+
+TEST_F(OutputPlanTest, OutputPathThatIsEmptyAFolderOrAnInputIsRefused) {
+  options_.run.output = "";
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "output.path is empty");
+  options_.run.output = dir_.path().string();
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "is a folder", "run.h5");
+  options_.run.output = (dir_ / "sub/").string();
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "is a folder");
+  write_file(dir_ / "data.jsonl", "{}\n");
+  options_.run.dataset = (dir_ / "data.jsonl").string();
+  options_.run.output = options_.run.dataset;
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "is the dataset (data.path)",
+                    "never writes over an input");
+  std::filesystem::create_symlink("data.jsonl", dir_ / "link.h5");
+  options_.run.output = (dir_ / "link.h5").string();
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "is the dataset (data.path)");
+  options_.run.dataset = (dir_ / "r.h5.index").string();  // a companion that is the input
+  std::filesystem::rename(dir_ / "data.jsonl", options_.run.dataset);
+  options_.run.output = (dir_ / "r.h5").string();
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "r.h5.index", "is the dataset (data.path)");
+  std::filesystem::create_directories(dir_ / "r2.h5.journal");
+  options_.run.output = (dir_ / "r2.h5").string();
+  EXPECT_THROW_WITH(check_result_files(options_), ConfigError, "r2.h5.journal is a folder");
+  EXPECT_EQ(read_file(options_.run.dataset), "{}\n");
+}
+
+TEST_F(OutputPlanTest, AFinishedStageIsStoredAndNeedsNoCopy) {
+  {
+    RunFile file(output(), kPrint, kRecords);
+    PassPlan p;
+    p.pass = Pass::kDifficulty, p.slots = {{model::Family::kGaussian, 1}}, p.tokens = 2, p.first_tokens = 2,
+    p.unit_examples = 8;
+    for (uint64_t i = 0; i < kRecords; ++i) p.positions.push_back(i);
+    p.cut_evenly();
+    file.open_pass(p);
+    UnitResult r;
+    r.pass = p.pass, r.slot = 0, r.index = 0;
+    for (uint64_t i = 0; i < kRecords; ++i) r.examples.push_back({});
+    file.store(p, r);
+    file.flush();
+  }
+  options_.run.stage = Stage::kDifficulty;
+  EXPECT_TRUE(stage_stored(options_, kPrint, kRecords));
+  EXPECT_FALSE(stage_stored(options_, "model=other", kRecords));
+  options_.run.stage = Stage::kAll;  // the profile pass is still to score: copied first
+  EXPECT_FALSE(stage_stored(options_, kPrint, kRecords));
+  options_.run.stage = Stage::kDifficulty;
+  make_journal('F', {'U'});  // a run of it is under way or was killed: not finished
+  EXPECT_FALSE(stage_stored(options_, kPrint, kRecords));
 }
 
 }  // namespace

@@ -87,6 +87,9 @@ RecordIndex build_index(const std::filesystem::path& path);
 // unreadable, corrupt, of an older format, or when the dataset's size, mtime, ctime, device or inode
 // differ from those it was built from (so a `touch` or a copy rehashes, to the same content hash).
 RecordIndex load_or_build_index(const std::filesystem::path& path, const std::filesystem::path& cache);
+// Whether `cache` can be an index cache this code wrote (any format version): a regular file that is
+// empty or begins with the index's magic bytes. Only such a file is ever replaced.
+bool is_index_cache(const std::filesystem::path& cache);
 
 // Reads the records at `positions` (indices into `index`, ascending) and parses them. Plain JSONL files
 // are read with pread at the indexed offsets; other files are streamed from their start up to the last

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,10 +31,11 @@ struct DataOptions {
   std::string ids_field = "input_ids";  // pretokenized: token ids
   std::string reasoning_start_field = "reasoning_start";  // pretokenized: index of the first reasoning token
   int64_t max_line_bytes = 16 << 20;                      // longer lines are skipped with a reason
-  int64_t max_prompt_tokens = 0;  // records whose prompt (the tokens before the first scored one) is longer
-                                  // are skipped (prompt_too_long); 0 = the model's context length
-                                  // (config.json max_position_embeddings) minus the longest scored window
-  bool strict = false;            // the first bad record is fatal
+  int64_t max_prompt_tokens = 0;     // records whose prompt (the tokens before the first scored one) is longer
+                                     // are skipped (prompt_too_long); 0 = the model's context length
+                                     // (config.json max_position_embeddings) minus the longest scored window
+  bool strict = false;               // the first bad record is fatal
+  bool allow_duplicate_ids = false;  // records may share an id_field value (else the check refuses, exit 3)
 };
 
 // True when records take their id from a field (data.id_field set and resolved, not "auto").
@@ -45,9 +47,10 @@ struct Message {
 };
 
 struct Example {
-  std::string id;       // id field, or the 1-based line number
-  int64_t line = 0;     // 1-based line in the file
-  uint64_t offset = 0;  // byte offset of the line (decompressed stream)
+  std::string id;          // id field (a JSON string as it is, other JSON as its text), or the 1-based line number
+  bool id_is_text = true;  // the id field's value is a JSON string (7 and "7" both have the id 7)
+  int64_t line = 0;        // 1-based line in the file
+  uint64_t offset = 0;     // byte offset of the line (decompressed stream)
   std::string source = "default";
   std::string domain = "default";
   std::vector<Message> context;      // messages before the scored assistant turn (system included)
@@ -85,8 +88,13 @@ struct ParseResult {
   std::string format;  // how the record was read: sharegpt, messages, flat or pretokenized (empty if undecided)
 };
 
-// Parses one line. Never throws for bad input: it returns the reason instead.
+// Parses one line. Returns the reason for bad input instead of throwing, except for an id, source or
+// domain that holds a NUL character: DataError "line N: field "F" holds a NUL character ..." (stored,
+// such names would be cut at the NUL and merge; the caller adds the file's name).
 ParseResult parse_record(std::string_view line, int64_t line_number, const DataOptions& options);
+// parse_record, with `file` named in the DataError it throws ("FILE: line N: ...").
+ParseResult parse_record_of(const std::filesystem::path& file, std::string_view line, int64_t line_number,
+                            const DataOptions& options);
 
 // Throws ConfigError naming the option when settings contradict each other.
 void validate(const DataOptions& options);

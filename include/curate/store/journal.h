@@ -15,7 +15,8 @@ namespace curate::store {
 class Journal {
  public:
   // Opens `path` for appending (creating it), after cutting off a torn tail left by a kill.
-  // Throws StoreError naming the path when it cannot be opened or written.
+  // Throws StoreError naming the path when it cannot be opened or written, ConfigError when `path`
+  // holds something other than a journal (is_journal): that file is left as it is.
   explicit Journal(const std::filesystem::path& path);
   ~Journal();
   Journal(const Journal&) = delete;
@@ -35,12 +36,20 @@ class Journal {
   int fd_ = -1;
 };
 
+// Whether `path` can be a journal this code wrote: a regular file (or a link to one) that is empty or
+// begins with the journal's magic bytes (or a prefix of them: a kill while it was created).
+bool is_journal(const std::filesystem::path& path);
+
 // Copies `from` to `to` through a temporary file that is fsync'ed and then renamed: after a kill, `to`
 // is either absent (or its old content) or a whole copy. Throws StoreError naming both paths.
 void copy_durably(const std::filesystem::path& from, const std::filesystem::path& to);
 
-// An exclusive advisory lock (flock) on `path`, created if missing and removed again on release:
-// one writer per result file. Throws StoreError naming the path when another process holds it.
+// An exclusive advisory lock (flock) on `path`, created if missing (holding a magic line) and removed
+// again on release: one writer per result file. Throws StoreError naming the path when another process
+// holds it, ConfigError when `path` is something other than a lock file this code made (is_lock_file),
+// which is then left as it is.
+bool is_lock_file(const std::filesystem::path& path);
+
 class RunLock {
  public:
   explicit RunLock(const std::filesystem::path& path);

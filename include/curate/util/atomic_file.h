@@ -1,6 +1,7 @@
 // Files that appear whole or not at all: written under a temporary name beside the target, forced to
 // disk (fsync), then renamed over it. A kill, a full disk or a read-only folder leaves the previous
-// file (or none) under the final name, never a half-written one.
+// file (or none) under the final name, never a half-written one. An output that is a symbolic link is
+// written through: its target (in the target's folder) gets the new bytes, the link stays.
 #pragma once
 
 #include <filesystem>
@@ -11,7 +12,13 @@
 
 namespace curate {
 
-// The temporary name used for `target`: TARGET.tmp (in the same folder, so the rename is atomic).
+// The file an output named `path` writes: `path` itself, or the file its chain of symbolic links ends
+// at (a dangling link's target included), so that the rename replaces the target and keeps the link.
+// Throws StoreError for a chain of links that loops.
+std::filesystem::path write_target(const std::filesystem::path& path);
+
+// The temporary name used for `target`: TARGET.tmp (in the same folder, so the rename is atomic); for
+// a symbolic link, the file it links to + ".tmp".
 std::filesystem::path temporary_path(const std::filesystem::path& target);
 
 // Forces the bytes of `path` (a file or folder) to disk. Throws StoreError naming it.
@@ -26,6 +33,14 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
 std::ofstream open_output(const std::filesystem::path& path);
 // Closes `out`, throwing StoreError naming `path` when any write failed (disk full, read-only).
 void close_output(std::ofstream& out, const std::filesystem::path& path);
+
+// Whether `a` and `b` name one file (links and hard links included: the same device and inode), or,
+// where either is missing, the same path once normalised.
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
+// Throws ConfigError "OUTPUT_OPTION 'A' is INPUT_OPTION 'B': ..." when `output` names the file `input`
+// (same_file): an output written there would replace the input it is read from.
+void require_not_input(const std::filesystem::path& output, const std::string& output_option,
+                       const std::filesystem::path& input, const std::string& input_option);
 
 // A file's size and FNV-1a 64 hash, as "BYTES<TAB>HEX" (16 hex digits); "" when it cannot be read.
 // Identifies an output written earlier (not a cryptographic check).
@@ -42,9 +57,10 @@ class StagedFiles {
   StagedFiles(const StagedFiles&) = delete;
   StagedFiles& operator=(const StagedFiles&) = delete;
 
-  // Reserves `target` and returns the temporary path the caller writes it to (any writer: HDF5,
-  // a compressor). Throws StoreError when `target` is already staged.
-  std::filesystem::path stage(const std::filesystem::path& target);
+  // Reserves `output` and returns the temporary path the caller writes it to (any writer: HDF5,
+  // a compressor): beside `output`, or beside the file it links to (the link is kept). Throws
+  // StoreError when that file is already staged or is a folder.
+  std::filesystem::path stage(const std::filesystem::path& output);
   // stage(target) and write `bytes` to it.
   void write(const std::filesystem::path& target, std::string_view bytes);
   // fsyncs every temporary, renames each over its target in staging order, fsyncs the folders.

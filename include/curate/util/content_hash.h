@@ -41,6 +41,9 @@ class HashCache {
   // Writes the cache atomically when something was added; entries not used since load are dropped
   // (files that left the folders). Failures to write are logged and ignored (the next run rehashes).
   void save();
+  // Whether `file` can be a cache this code wrote: a regular file that is empty or starts with the
+  // cache's header line. Only such a file is ever replaced.
+  static bool is_cache_file(const std::filesystem::path& file);
   int64_t hashed() const { return hashed_; }  // files read by hash() since construction
   int64_t reused() const { return reused_; }  // files answered from the cache
 

@@ -33,6 +33,13 @@
 //   /<pass>                   attrs tokens, checkpoints, token_losses (float32, float16 or none)
 //                             and, once a run completes the pass, wall_ms, worker_ms, scored_examples,
 //                             scored_tokens (summed over such runs), ranks (the report's pass costs)
+// --stage gradients (issue 28): G sampled examples, D = gradients.dim, U units of the stage.
+//   /gradients/example        i64 [G]  record positions (rows of /examples/*) of the sample, ascending
+//   /gradients/projected      f32 [G, D] seeded random projection of the example's SFT-loss gradient at the
+//                                      base model (model/gradients.h project_gradient), row r for example[r]
+//   /gradients/norm           f32 [G]  ‖gradient‖ before the projection
+//   /gradients/done           u8 [U]   unit u is stored (written after its rows)
+//   /gradients                attrs dim, params, tokens, seed, examples (the settings that made it)
 // SEL.selection.h5 (each selection's own file; output_files.h names it):
 //   /selection/selected       i64 [S]  line numbers (/examples/line) of the selected examples, ascending
 //   /selection/{cluster i64, score f32, candidate u8} [N]
@@ -86,6 +93,11 @@ inline constexpr const char* kScore = "/selection/score";
 inline constexpr const char* kCandidate = "/selection/candidate";
 inline constexpr const char* kAllocation = "/selection/allocation";  // str [rows + 1], the header first
 inline constexpr const char* kOutputs = "/selection/outputs";        // str [files] "path<TAB>bytes<TAB>hash"
+inline constexpr const char* kGradients = "/gradients";
+inline constexpr const char* kGradientExample = "/gradients/example";
+inline constexpr const char* kGradientProjected = "/gradients/projected";
+inline constexpr const char* kGradientNorm = "/gradients/norm";
+inline constexpr const char* kGradientDone = "/gradients/done";
 inline constexpr const char* kSelections = "/selections";  // result file: str [selections], every selection file
 
 // Attribute names (of the root, a pass group, /filter or /selection).

@@ -62,15 +62,4 @@ std::string escape_control(std::string_view text, bool keep_newlines) {
   return out;
 }
 
-std::string shell_quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 }  // namespace curate

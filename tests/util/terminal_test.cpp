@@ -1,4 +1,4 @@
-// Text shown on a terminal or pasted into a shell: escape_control and shell_quote.
+// Text shown on a terminal: escape_control.
 #include "curate/util/terminal.h"
 
 #include <gtest/gtest.h>
@@ -21,11 +21,6 @@ TEST(Terminal, ControlCharactersAreShownNotActedOn) {
                            "fed"),
             "abc\\u202efed");  // right-to-left override
   EXPECT_EQ(escape_control("bad \x9b\xff utf8 \xe2\x82"), "bad \\x9b\\xff utf8 \\xe2\\x82");
-}
-
-TEST(Terminal, ShellQuotingKeepsAPathOneWord) {
-  EXPECT_EQ(shell_quote("data.jsonl"), "'data.jsonl'");
-  EXPECT_EQ(shell_quote("it's $(rm -rf ~).json"), "'it'\\''s $(rm -rf ~).json'");
 }
 
 }  // namespace

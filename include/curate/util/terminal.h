@@ -1,4 +1,4 @@
-// Text that reaches a terminal or a shell: data and file names shown safely, commands safe to paste.
+// Text that reaches a terminal or a shell: data and file names shown safely.
 #pragma once
 
 #include <string>
@@ -11,8 +11,5 @@ namespace curate {
 // controls and the bidirectional overrides/isolates as \uNNNN. Valid UTF-8 text otherwise stays as it
 // is. `keep_newlines` = false also shows '\n' as \x0a (a field that must stay on one line).
 std::string escape_control(std::string_view text, bool keep_newlines = true);
-
-// `text` as one word for a POSIX shell: single-quoted, an inner ' written as '\''.
-std::string shell_quote(std::string_view text);
 
 }  // namespace curate

@@ -11,19 +11,6 @@ source "$(dirname "$0")/common.sh"
 head -n 96 data.jsonl > small.jsonl
 sed -i "s|^path = data.jsonl|path = small.jsonl|" run.ini
 
-# run NAME ARGS...: curate_dist on 2 ranks, log in NAME.log, exit status in $code.
-run() {
-  local name=$1
-  shift
-  code=0
-  "$mpiexec" -n 2 "$dist" --config run.ini "$@" > "$name.log" 2>&1 || code=$?
-}
-expect() {  # expect CODE NAME WHAT: the last run exited CODE
-  [ "$code" -eq "$1" ] || { cat "$2.log"; fail "$3: exit $code, expected $1"; }
-}
-has() {  # has NAME TEXT WHAT: NAME.log holds TEXT (fixed string)
-  grep -qF -- "$2" "$1.log" || { cat "$1.log"; fail "$3: the log lacks '$2'"; }
-}
 # only_files WHAT NAME...: the folder holds exactly these entries (besides the set-up's)
 setup=$(ls -A | sort)
 only_files() {

@@ -56,6 +56,20 @@ void check_configuration(const store::H5File& file, const Options& options, cons
   }
 }
 
+// select.features = gradients clusters on /gradients: refused, naming the file, when it is absent or
+// incomplete (select() refuses a candidate without a row).
+void check_gradient_features(const store::H5File& file, const select::SelectOptions& options) {
+  const bool clusters = options.method == select::SelectMethod::kTemp || options.method == select::SelectMethod::kS2l;
+  if (!clusters || options.features != select::SelectFeatures::kGradients) return;
+  const layout::GradientState state = layout::gradient_state(file);
+  if (state == layout::GradientState::kComplete) return;
+  throw ConfigError(cat("select.features = gradients clusters on the projected gradients, and ", file.path().string(),
+                        state == layout::GradientState::kAbsent ? " has none: run --stage gradients first"
+                                                                : "'s --stage gradients is incomplete: resume it",
+                        " (gradients.examples at least the number of candidates), or select with "
+                        "select.features = loss"));
+}
+
 }  // namespace
 
 void run_selection(const Options& options, const comm::Comm& comm) {
@@ -71,6 +85,7 @@ void run_selection(const Options& options, const comm::Comm& comm) {
       file.emplace(store::H5File::open(files.run.result, /*writable=*/false));
       check_configuration(*file, options, files.run);
       check_selection_owner(files.selection);
+      check_gradient_features(*file, options.select);
       columns = read_columns(*file);
     } catch (const Error& e) {
       error = std::current_exception();
@@ -97,7 +112,8 @@ void run_selection(const Options& options, const comm::Comm& comm) {
                           result, options.select, source, report);
   file.reset();  // the result file is reopened for writing, to point /selection at this selection
   relink_selection(files.run.result, files.selection);
-  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(), " of ",
+  log::info(cat("selection (", select::select_method_name(options.select.method),
+                options.select.features == select::SelectFeatures::kGradients ? " on gradients" : "", "): ", result.selected.size(), " of ",
                 report.kept, " candidates -> ", files.selection.selected.string(), " (",
                 options.exported.format == "input" ? "the records as they are" : options.exported.format, "); ids ",
                 files.selection.ids.string(), ", scores ", files.selection.scores.string(), ", report ",

@@ -26,8 +26,8 @@ report::PremiseClustering view(std::string name, const select::PremiseNumbers& x
 
 }  // namespace
 
-report::Premise gather_premise(const store::H5File& f, const select::SelectOptions& options,
-                               const SelectionColumns& in, const select::SelectResult& result) {
+report::Premise gather_premise(const store::H5File& f, const select::SelectOptions& options, const SelectionColumns& in,
+                               const select::SelectResult& result) {
   report::Premise p;
   const layout::GradientState state = layout::gradient_state(f);
   if (state != layout::GradientState::kComplete || in.gradient_dim < 1) {
@@ -45,9 +45,10 @@ report::Premise gather_premise(const store::H5File& f, const select::SelectOptio
   p.sampled = static_cast<int64_t>(in.gradients.size()) / in.gradient_dim;
   if (options.features == select::SelectFeatures::kGradients) {
     p.state = "gradient features";
-    p.note = "This selection clusters on the gradients themselves (select.features = gradients), so its clusters "
-             "cannot test whether loss patterns predict gradients: the test is in the report of a selection with "
-             "select.features = loss.";
+    p.note =
+        "This selection clusters on the gradients themselves (select.features = gradients), so its clusters "
+        "cannot test whether loss patterns predict gradients: the test is in the report of a selection with "
+        "select.features = loss.";
     return p;
   }
   if (options.method != select::SelectMethod::kTemp && options.method != select::SelectMethod::kS2l) {

@@ -49,7 +49,7 @@ report::ReportData gather_report(const store::H5File& f, const ReportSettings& s
 // of `f` (read into `in`), seeded by select.seed; without numbers, a note saying what to run, when the
 // file has no complete /gradients, the method does not cluster, or it clusters on the gradients
 // themselves (select.features = gradients). premise_gather.cpp.
-report::Premise gather_premise(const store::H5File& f, const select::SelectOptions& options,
-                               const SelectionColumns& in, const select::SelectResult& result);
+report::Premise gather_premise(const store::H5File& f, const select::SelectOptions& options, const SelectionColumns& in,
+                               const select::SelectResult& result);
 
 }  // namespace curate::service

@@ -301,8 +301,8 @@ std::string interval_chart(const std::vector<IntervalRow>& rows, const Frame& fr
            escape(row.label) + "</text>\n";
     if (!std::isfinite(row.value) || !std::isfinite(row.low) || !std::isfinite(row.high)) continue;
     out += "<path d=\"M" + px(plot.x(row.low)) + " " + y + "H" + px(plot.x(row.high)) + "\" stroke=\"" + row.color +
-           "\" stroke-width=\"6\" stroke-linecap=\"round\" opacity=\"0.6\"/>\n<circle cx=\"" +
-           px(plot.x(row.value)) + "\" cy=\"" + y + "\" r=\"4\" fill=\"" + row.color + "\"/>\n";
+           "\" stroke-width=\"6\" stroke-linecap=\"round\" opacity=\"0.6\"/>\n<circle cx=\"" + px(plot.x(row.value)) +
+           "\" cy=\"" + y + "\" r=\"4\" fill=\"" + row.color + "\"/>\n";
   }
   return out + "</svg>\n";
 }

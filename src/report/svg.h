@@ -55,9 +55,9 @@ struct LineSeries {
 std::string line_chart(const std::vector<LineSeries>& series, const Frame& frame);
 
 struct IntervalRow {
-  std::string label;                // drawn left of the row
+  std::string label;                    // drawn left of the row
   double value = 0, low = 0, high = 0;  // a dot at value, a bar from low to high; non-finite: the row is empty
-  std::string color;                // CSS colour (trusted)
+  std::string color;                    // CSS colour (trusted)
 };
 
 // One row per interval on a shared x axis (frame.x_label), a dashed line at 0; the rows' labels take

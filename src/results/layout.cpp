@@ -271,8 +271,8 @@ GradientRows read_gradients(const store::H5File& f) {
   rows.example = f.read_i64(kGradientExample);
   const std::vector<uint64_t> dims = f.dims(kGradientProjected);
   if (dims.size() != 2 || dims[0] != rows.example.size() || dims[1] < 1) {
-    throw StoreError(cat(where, ": ", kGradientProjected, " is not [", rows.example.size(),
-                         ", dim] like ", kGradientExample, "; rerun --stage gradients"));
+    throw StoreError(cat(where, ": ", kGradientProjected, " is not [", rows.example.size(), ", dim] like ",
+                         kGradientExample, "; rerun --stage gradients"));
   }
   rows.dim = static_cast<int64_t>(dims[1]);
   rows.projected = f.read_f32(kGradientProjected);

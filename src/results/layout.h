@@ -109,11 +109,11 @@ inline constexpr const char* kInputFiles = "input_files";
 inline constexpr const char* kTokens = "tokens";
 inline constexpr const char* kCheckpoints = "checkpoints";
 inline constexpr const char* kTokenLosses = "token_losses";
-inline constexpr const char* kMethod = "method";  // /filter, /selection
+inline constexpr const char* kMethod = "method";      // /filter, /selection
 inline constexpr const char* kFeatures = "features";  // /selection: select.features ("loss" when absent)
-inline constexpr const char* kKept = "kept";      // /filter
-inline constexpr const char* kChosen = "chosen";  // /calibration
-inline constexpr const char* kTable = "table";    // /calibration
+inline constexpr const char* kKept = "kept";          // /filter
+inline constexpr const char* kChosen = "chosen";      // /calibration
+inline constexpr const char* kTable = "table";        // /calibration
 inline constexpr const char* kMissed = "missed";
 inline constexpr const char* kWarning = "warning";
 inline constexpr const char* kBudget = "budget";  // /selection ...
@@ -255,9 +255,9 @@ std::vector<std::string> read_selection_list(const store::H5File& result);
 enum class GradientState { kAbsent, kIncomplete, kComplete };  // no /gradients; a unit not done; every unit done
 GradientState gradient_state(const store::H5File& f);
 struct GradientRows {
-  int64_t dim = 0;                // D
-  std::vector<int64_t> example;   // [G] rows of /examples, ascending
-  std::vector<float> projected;   // [G, D] row-major
+  int64_t dim = 0;               // D
+  std::vector<int64_t> example;  // [G] rows of /examples, ascending
+  std::vector<float> projected;  // [G, D] row-major
 };
 // The rows of a complete /gradients. Throws StoreError naming the file and the dataset when the stage is
 // incomplete, or a dataset is missing, of the wrong shape or names a record outside /examples.

@@ -195,8 +195,8 @@ std::vector<std::pair<std::size_t, std::size_t>> group_pairs(const Rows& rows, c
   std::mt19937_64 rng(hash_seed(options.seed, "premise pairs"));
   for (int64_t p = 0; p < options.max_pairs; ++p) {
     const auto k = static_cast<int64_t>(detail::uniform_index(rng, static_cast<uint64_t>(total)));
-    const auto g = static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), k) -
-                                            cumulative.begin());
+    const auto g =
+        static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), k) - cumulative.begin());
     const std::vector<std::size_t>& m = *groups[g];
     const std::size_t a = detail::uniform_index(rng, m.size());
     std::size_t b = detail::uniform_index(rng, m.size() - 1);
@@ -266,9 +266,7 @@ std::string interval_text(double value, const Interval& i) {
   return cat(fixed(value), " (95% interval ", fixed(i.low), " to ", fixed(i.high), ")");
 }
 
-const char* where(const Interval& i) {
-  return i.low > 0 ? "lies above 0" : i.high < 0 ? "lies below 0" : "includes 0";
-}
+const char* where(const Interval& i) { return i.low > 0 ? "lies above 0" : i.high < 0 ? "lies below 0" : "includes 0"; }
 
 std::string verdict(const PremiseResult& r) {
   const PremiseNumbers& x = r.loss;
@@ -349,14 +347,15 @@ PremiseResult premise_test(const PremiseInput& input, const PremiseOptions& opti
   std::vector<double> cosine;
   cosine.reserve(pairs.size());
   for (const auto& [a, b] : pairs) cosine.push_back(dot(rows.at(a), rows.at(b), rows.d));
-  std::tie(r.loss.spearman, r.loss.spearman_pairs) = distance_spearman(pairs, cosine, [&](std::size_t a, std::size_t b) {
-    double squares = 0.0;
-    for (std::size_t k = 0; k < rows.f; ++k) {
-      const double diff = static_cast<double>(rows.features[a * rows.f + k]) - rows.features[b * rows.f + k];
-      squares += diff * diff;
-    }
-    return std::sqrt(squares);
-  });
+  std::tie(r.loss.spearman, r.loss.spearman_pairs) =
+      distance_spearman(pairs, cosine, [&](std::size_t a, std::size_t b) {
+        double squares = 0.0;
+        for (std::size_t k = 0; k < rows.f; ++k) {
+          const double diff = static_cast<double>(rows.features[a * rows.f + k]) - rows.features[b * rows.f + k];
+          squares += diff * diff;
+        }
+        return std::sqrt(squares);
+      });
   std::tie(r.difficulty_clusters.spearman, r.difficulty_clusters.spearman_pairs) =
       distance_spearman(pairs, cosine, [&](std::size_t a, std::size_t b) {
         return std::abs(static_cast<double>(rows.difficulty[a]) - rows.difficulty[b]);

@@ -42,7 +42,8 @@ class Reader {
     if (name == "gradient_row") {
       column.assign(records_, -1);
       const std::vector<int64_t>& example = gradients().example;
-      for (std::size_t r = 0; r < example.size(); ++r) column[static_cast<std::size_t>(example[r])] = static_cast<int64_t>(r);
+      for (std::size_t r = 0; r < example.size(); ++r)
+        column[static_cast<std::size_t>(example[r])] = static_cast<int64_t>(r);
       return;
     }
     column = name == "line" ? layout::read_lines(f_) : f_.read_i64(examples(name));

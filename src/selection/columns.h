@@ -34,9 +34,9 @@ struct SelectionColumns {
   std::vector<float> difficulty;                                      // [N] the difficulty pass's mean loss
   std::vector<float> mean_loss, mean_loss_first;                      // [C, N] profile means, NaN: not profiled
   // A complete --stage gradients (layout.h /gradients), else D = 0 and both empty.
-  int64_t gradient_dim = 0;            // D
-  std::vector<int64_t> gradient_row;   // [N] row of `gradients` of each record, -1: not sampled
-  std::vector<float> gradients;        // [G, D] projected gradients
+  int64_t gradient_dim = 0;           // D
+  std::vector<int64_t> gradient_row;  // [N] row of `gradients` of each record, -1: not sampled
+  std::vector<float> gradients;       // [G, D] projected gradients
 
   // visit(name, member) for every column, in this order (the order columns are read and sent).
   template <typename Visitor>

@@ -138,7 +138,8 @@ TEST(ReportGatherTest, ThePremiseIsNotTestedOnAnIncompleteStageOrOnGradientClust
   SyntheticRun run = clustered_run(dir.path());
   std::vector<int64_t> every(96);
   for (int64_t i = 0; i < 96; ++i) every[static_cast<std::size_t>(i)] = i;
-  run.write_gradients(every, 8, [](int64_t i) { return planted_gradient(i % 8, i, 8); }, /*complete=*/false);
+  run.write_gradients(
+      every, 8, [](int64_t i) { return planted_gradient(i % 8, i, 8); }, /*complete=*/false);
   EXPECT_EQ(gather(run, (dir / "a.jsonl").string()).data.premise.state, "incomplete");
 
   std::filesystem::create_directories(dir / "b");

@@ -84,8 +84,7 @@ TEST(PremiseTest, ClustersUnrelatedToTheGradientsDoNotHold) {
   EXPECT_GT(r.loss.gap_interval.low, 0.0);  // the source's effect alone
   EXPECT_FALSE(r.holds);
   EXPECT_NE(r.verdict.find("The premise does not hold on this run"), std::string::npos) << r.verdict;
-  EXPECT_NE(r.verdict.find("the first interval includes 0, the second lies above 0"), std::string::npos)
-      << r.verdict;
+  EXPECT_NE(r.verdict.find("the first interval includes 0, the second lies above 0"), std::string::npos) << r.verdict;
 }
 
 // Two sources whose clusters share the label 0 but not their gradients: same-cluster pairs are pairs

@@ -6,9 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 

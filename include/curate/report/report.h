@@ -97,9 +97,9 @@ struct SourceView {
 struct PremiseClustering {
   std::string name;  // "loss-pattern clusters", "random clusters (control)", "difficulty clusters (control)"
   int64_t same_pairs = 0, other_pairs = 0, random_pairs = 0, spearman_pairs = 0;
-  double same_cluster = NAN, other_cluster = NAN, random = NAN;  // mean cosine: same cluster, same source
-                                                                 // other cluster, every pair
-  double gap = NAN, gap_low = NAN, gap_high = NAN;                // same_cluster - random, 95% bootstrap interval
+  double same_cluster = NAN, other_cluster = NAN, random = NAN;       // mean cosine: same cluster, same source
+                                                                      // other cluster, every pair
+  double gap = NAN, gap_low = NAN, gap_high = NAN;                    // same_cluster - random, 95% bootstrap interval
   double gap_other = NAN, gap_other_low = NAN, gap_other_high = NAN;  // same_cluster - other_cluster
   double spearman = NAN;  // rank correlation of the clustering's distance and the cosine; NaN: none
 };
@@ -107,9 +107,9 @@ struct PremiseClustering {
 // Does the selection's premise hold on this run: do examples in one loss-pattern cluster have
 // similar gradients? Numbers only when state is "tested"; otherwise `note` says why and what to run.
 struct Premise {
-  std::string state = "absent";  // absent | incomplete | not clustered | gradient features | tested
-  std::string note;              // what to do, when not tested
-  int64_t sampled = 0;           // examples with a projected gradient (--stage gradients)
+  std::string state = "absent";                    // absent | incomplete | not clustered | gradient features | tested
+  std::string note;                                // what to do, when not tested
+  int64_t sampled = 0;                             // examples with a projected gradient (--stage gradients)
   int64_t examples = 0, groups = 0, clusters = 0;  // analysed: in a loss-pattern cluster, nonzero gradient
   int64_t dim = 0;                                 // projected dimension
   std::vector<PremiseClustering> clusterings;      // loss-pattern clusters first, then the two controls

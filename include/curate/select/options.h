@@ -94,7 +94,7 @@ struct SelectOptions {
   std::string init = "auto";  // kmeans++ | random | auto (kmeans++ when n*k <= 2e8)
   bool standardize = false;   // temp/s2l: features scaled per source to zero mean, unit std
   SelectFeatures features = SelectFeatures::kLoss;  // temp/s2l: what the k-means clusters on
-  int threads = 1;            // CPU threads of the k-means assignment step (0 = all cores); never changes results
+  int threads = 1;  // CPU threads of the k-means assignment step (0 = all cores); never changes results
 };
 
 // How the selected records are written (keys `select.format`, `select.response_template`,

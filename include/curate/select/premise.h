@@ -51,10 +51,10 @@ struct PremiseNumbers {
 };
 
 struct PremiseResult {
-  int64_t rows = 0;      // G
-  int64_t examples = 0;  // rows analysed
-  int64_t groups = 0;    // groups with an analysed row
-  int64_t clusters = 0;  // loss-pattern clusters with an analysed row
+  int64_t rows = 0;                    // G
+  int64_t examples = 0;                // rows analysed
+  int64_t groups = 0;                  // groups with an analysed row
+  int64_t clusters = 0;                // loss-pattern clusters with an analysed row
   PremiseNumbers loss;                 // the loss-pattern clusters
   PremiseNumbers random_clusters;      // control: each group's labels shuffled (same cluster sizes)
   PremiseNumbers difficulty_clusters;  // control: each group split into as many difficulty quantile bins

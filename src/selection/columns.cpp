@@ -102,15 +102,23 @@ class Reader {
 // Sends each column from rank 0 to every rank.
 class Sharer {
  public:
-  explicit Sharer(const comm::Comm& comm) : comm_(comm) {}
-  void operator()(std::string_view, int64_t& value) {
+  Sharer(const comm::Comm& comm, bool gradients) : comm_(comm), gradients_(gradients) {}
+  void operator()(std::string_view name, int64_t& value) {
+    if (skipped(name)) {
+      if (comm_.rank() != 0) value = 0;
+      return;
+    }
     std::vector<int64_t> one{value};
     comm_.broadcast(one);
     value = one.at(0);
   }
   template <typename T>
-  void operator()(std::string_view, std::vector<T>& column) {
+  void operator()(std::string_view name, std::vector<T>& column) {
     static_assert(std::is_trivially_copyable_v<T>);
+    if (skipped(name)) {
+      if (comm_.rank() != 0) column.clear();
+      return;
+    }
     comm_.broadcast(column);
   }
   void operator()(std::string_view, std::vector<std::string>& column) {
@@ -129,7 +137,9 @@ class Sharer {
   }
 
  private:
+  bool skipped(std::string_view name) const { return !gradients_ && name.starts_with("gradient"); }
   const comm::Comm& comm_;
+  bool gradients_ = true;
 };
 
 }  // namespace
@@ -160,8 +170,8 @@ SelectionColumns read_columns(const store::H5File& f) {
   return columns;
 }
 
-void share_columns(const comm::Comm& comm, SelectionColumns& columns) {
-  Sharer sharer(comm);
+void share_columns(const comm::Comm& comm, SelectionColumns& columns, bool gradients) {
+  Sharer sharer(comm, gradients);
   columns.for_each(sharer);
 }
 

@@ -82,8 +82,10 @@ struct SelectionColumns {
 // of an unreadable version, or a column is missing or of the wrong length (naming it).
 SelectionColumns read_columns(const store::H5File& f);
 
-// Collective: rank 0's columns on every rank.
-void share_columns(const comm::Comm& comm, SelectionColumns& columns);
+// Collective: rank 0's columns on every rank. The gradient columns ([G, D] floats: 64 MiB at the default
+// 2,000 x 8,192) only with `gradients` (select.features = gradients clusters on them); without, the other
+// ranks get none (D = 0) and rank 0 keeps its own for the report.
+void share_columns(const comm::Comm& comm, SelectionColumns& columns, bool gradients = true);
 
 // Ids of `values` into their sorted distinct names.
 NamedIds name_ids(const std::vector<std::string>& values);

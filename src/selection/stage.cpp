@@ -97,7 +97,7 @@ void run_selection(const Options& options, const comm::Comm& comm) {
     if (error) std::rethrow_exception(error);
     return;  // rank 0 reports it
   }
-  share_columns(comm, columns);
+  share_columns(comm, columns, options.select.features == select::SelectFeatures::kGradients);
   const MpiRowSharing sharing(comm);
   const auto start = std::chrono::steady_clock::now();
   const select::SelectResult result = select::select(columns.select_input(), columns.source.names, columns.domain.names,

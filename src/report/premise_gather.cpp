@@ -88,8 +88,13 @@ report::Premise gather_premise(const store::H5File& f, const select::SelectOptio
   premise_options.seed = options.seed;
   const select::PremiseResult r = select::premise_test(
       {in.gradient_dim, gradients, group, cluster, in.checkpoints, features, difficulty}, premise_options);
-  p.state = "tested";
   p.examples = r.examples, p.groups = r.groups, p.clusters = r.clusters;
+  if (!r.testable) {
+    p.state = "untestable";
+    p.note = r.verdict;
+    return p;
+  }
+  p.state = "tested";
   p.clusterings = {view("loss-pattern clusters", r.loss), view("random clusters (control)", r.random_clusters),
                    view("difficulty clusters (control)", r.difficulty_clusters)};
   p.holds = r.holds;

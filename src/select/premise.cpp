@@ -270,7 +270,7 @@ const char* where(const Interval& i) { return i.low > 0 ? "lies above 0" : i.hig
 
 std::string verdict(const PremiseResult& r) {
   const PremiseNumbers& x = r.loss;
-  if (x.same_pairs == 0 || x.other_pairs == 0 || !std::isfinite(x.gap_other_interval.low)) {
+  if (!r.testable) {
     return cat("The premise cannot be tested on this run: of ", r.rows, " sampled examples, ", r.examples,
                " are in a loss-pattern cluster with a nonzero gradient, and no source has two of them in one cluster "
                "and one in another; sample more examples (gradients.examples) or select with a method that clusters "
@@ -360,7 +360,9 @@ PremiseResult premise_test(const PremiseInput& input, const PremiseOptions& opti
       distance_spearman(pairs, cosine, [&](std::size_t a, std::size_t b) {
         return std::abs(static_cast<double>(rows.difficulty[a]) - rows.difficulty[b]);
       });
-  r.holds = r.loss.gap_interval.low > 0 && r.loss.gap_other_interval.low > 0;
+  r.testable = r.loss.same_pairs > 0 && r.loss.other_pairs > 0 && std::isfinite(r.loss.gap_other_interval.low) &&
+               std::isfinite(r.loss.gap_interval.low);
+  r.holds = r.testable && r.loss.gap_interval.low > 0 && r.loss.gap_other_interval.low > 0;
   r.verdict = verdict(r);
   return r;
 }

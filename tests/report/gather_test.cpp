@@ -149,6 +149,17 @@ TEST(ReportGatherTest, ThePremiseIsNotTestedOnAnIncompleteStageOrOnGradientClust
   const Gathered g = gather(complete, (dir / "b" / "a.jsonl").string());
   EXPECT_EQ(g.data.premise.state, "gradient features");
   EXPECT_TRUE(g.data.premise.clusterings.empty());
+
+  std::filesystem::create_directories(dir / "c");
+  SyntheticRun two = clustered_run(dir / "c");
+  two.write_gradients({0, 1}, 8, [](int64_t i) { return planted_gradient(i % 8, i, 8); });  // one per source
+  const Gathered few = gather(two, (dir / "c" / "a.jsonl").string());
+  EXPECT_EQ(few.data.premise.state, "untestable");
+  EXPECT_NE(few.data.premise.note.find("cannot be tested"), std::string::npos) << few.data.premise.note;
+  const nlohmann::json json = report::summary_json(few.data).at("premise");
+  EXPECT_TRUE(json.at("holds").is_null());
+  EXPECT_TRUE(json.at("clusterings").empty());
+  EXPECT_NE(report::html_report(few.data).find("cannot be tested"), std::string::npos);
 }
 
 }  // namespace

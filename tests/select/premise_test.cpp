@@ -59,6 +59,7 @@ TEST(PremiseTest, ClustersAlignedWithGradientDirectionsHoldAndTheRandomControlDo
   EXPECT_GT(r.loss.gap_other_interval.low, 0.4);
   EXPECT_LE(r.loss.gap_interval.low, r.loss.gap);
   EXPECT_GE(r.loss.gap_interval.high, r.loss.gap);
+  EXPECT_TRUE(r.testable);
   EXPECT_TRUE(r.holds);
   EXPECT_NE(r.verdict.find("The premise holds on this run"), std::string::npos) << r.verdict;
   // Closer loss patterns, more similar gradients.
@@ -118,6 +119,7 @@ TEST(PremiseTest, TooFewRowsSayTheTestCannotBeRun) {
   const std::vector<int32_t> group = {0, 1}, cluster = {0, 0};  // no source with two clusters
   const std::vector<float> features(2, 0.0f), difficulty(2, 1.0f);
   const PremiseResult r = premise_test({2, gradients, group, cluster, 1, features, difficulty}, {});
+  EXPECT_FALSE(r.testable);
   EXPECT_FALSE(r.holds);
   EXPECT_NE(r.verdict.find("cannot be tested"), std::string::npos) << r.verdict;
 }

@@ -107,9 +107,9 @@ struct PremiseClustering {
 // Does the selection's premise hold on this run: do examples in one loss-pattern cluster have
 // similar gradients? Numbers only when state is "tested"; otherwise `note` says why and what to run.
 struct Premise {
-  std::string state = "absent";                    // absent | incomplete | not clustered | gradient features | tested
-  std::string note;                                // what to do, when not tested
-  int64_t sampled = 0;                             // examples with a projected gradient (--stage gradients)
+  std::string state = "absent";  // absent | incomplete | not clustered | gradient features | untestable | tested
+  std::string note;              // what to do, when not tested
+  int64_t sampled = 0;           // examples with a projected gradient (--stage gradients)
   int64_t examples = 0, groups = 0, clusters = 0;  // analysed: in a loss-pattern cluster, nonzero gradient
   int64_t dim = 0;                                 // projected dimension
   std::vector<PremiseClustering> clusterings;      // loss-pattern clusters first, then the two controls

@@ -58,6 +58,7 @@ struct PremiseResult {
   PremiseNumbers loss;                 // the loss-pattern clusters
   PremiseNumbers random_clusters;      // control: each group's labels shuffled (same cluster sizes)
   PremiseNumbers difficulty_clusters;  // control: each group split into as many difficulty quantile bins
+  bool testable = false;               // some group has a same-cluster and an other-cluster pair
   bool holds = false;                  // both loss-pattern gaps' intervals lie above 0 (below)
   std::string verdict;                 // one sentence stating whether the premise holds, with the numbers
 };

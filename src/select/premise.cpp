@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <random>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 

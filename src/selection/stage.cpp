@@ -56,18 +56,36 @@ void check_configuration(const store::H5File& file, const Options& options, cons
   }
 }
 
-// select.features = gradients clusters on /gradients: refused, naming the file, when it is absent or
-// incomplete (select() refuses a candidate without a row).
-void check_gradient_features(const store::H5File& file, const select::SelectOptions& options) {
+// select.features = gradients clusters on /gradients: refused on rank 0, naming the file, when it is
+// absent or incomplete, or when a candidate has no row (naming the first by id and line).
+void check_gradient_features(const store::H5File& file, const select::SelectOptions& options,
+                             const SelectionColumns& columns) {
   const bool clusters = options.method == select::SelectMethod::kTemp || options.method == select::SelectMethod::kS2l;
   if (!clusters || options.features != select::SelectFeatures::kGradients) return;
   const layout::GradientState state = layout::gradient_state(file);
-  if (state == layout::GradientState::kComplete) return;
-  throw ConfigError(cat("select.features = gradients clusters on the projected gradients, and ", file.path().string(),
-                        state == layout::GradientState::kAbsent ? " has none: run --stage gradients first"
-                                                                : "'s --stage gradients is incomplete: resume it",
-                        " (gradients.examples at least the number of candidates), or select with "
-                        "select.features = loss"));
+  if (state != layout::GradientState::kComplete) {
+    throw ConfigError(cat("select.features = gradients clusters on the projected gradients, and ", file.path().string(),
+                          state == layout::GradientState::kAbsent ? " has none: run --stage gradients first"
+                                                                  : "'s --stage gradients is incomplete: resume it",
+                          " (gradients.examples at least the number of candidates), or select with "
+                          "select.features = loss"));
+  }
+  int64_t candidates = 0, missing = 0;
+  std::size_t first = 0;
+  for (std::size_t i = 0; i < columns.records(); ++i) {
+    if (!columns.candidate[i]) continue;
+    ++candidates;
+    if (columns.gradient_row[i] < 0 && missing++ == 0) first = i;
+  }
+  if (missing > 0) {
+    throw ConfigError(cat("select.features = gradients: ", missing, " of ", candidates, " candidates of ",
+                          file.path().string(), " have no projected gradient (the first: id '", columns.id[first],
+                          "', line ", columns.line[first], "; --stage gradients sampled ",
+                          columns.gradients.size() / static_cast<std::size_t>(columns.gradient_dim),
+                          " examples); clustering them by gradient needs every candidate: rerun --stage gradients "
+                          "with gradients.examples >= ",
+                          candidates, ", or select with select.features = loss"));
+  }
 }
 
 }  // namespace
@@ -85,8 +103,8 @@ void run_selection(const Options& options, const comm::Comm& comm) {
       file.emplace(store::H5File::open(files.run.result, /*writable=*/false));
       check_configuration(*file, options, files.run);
       check_selection_owner(files.selection);
-      check_gradient_features(*file, options.select);
       columns = read_columns(*file);
+      check_gradient_features(*file, options.select, columns);
     } catch (const Error& e) {
       error = std::current_exception();
       failure = e.what();

@@ -64,9 +64,10 @@ report::Premise gather_premise(const store::H5File& f, const select::SelectOptio
   for (std::size_t i = 0; i < in.records(); ++i) {
     if (in.candidate[i]) members[{in.domain.ids[i], in.source.ids[i]}].push_back(static_cast<int64_t>(i));
   }
-  const auto c = static_cast<std::size_t>(in.checkpoints), d = static_cast<std::size_t>(in.gradient_dim);
-  std::vector<float> gradients, features, difficulty;
+  const auto c = static_cast<std::size_t>(in.checkpoints);
+  std::vector<float> features, difficulty;
   std::vector<int32_t> group, cluster;
+  std::vector<int64_t> gradient_row;
   int32_t g = 0;
   for (const auto& [key, rows] : members) {
     const std::vector<float> x = select::cluster_features(input, rows, options);
@@ -74,8 +75,7 @@ report::Premise gather_premise(const store::H5File& f, const select::SelectOptio
       const auto i = static_cast<std::size_t>(rows[r]);
       const int64_t row = in.gradient_row[i];
       if (row < 0) continue;
-      const auto projected = in.gradients.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(row) * d);
-      gradients.insert(gradients.end(), projected, projected + static_cast<std::ptrdiff_t>(d));
+      gradient_row.push_back(row);
       features.insert(features.end(), x.begin() + static_cast<std::ptrdiff_t>(r * c),
                       x.begin() + static_cast<std::ptrdiff_t>((r + 1) * c));
       difficulty.push_back(in.difficulty[i]);
@@ -87,7 +87,8 @@ report::Premise gather_premise(const store::H5File& f, const select::SelectOptio
   select::PremiseOptions premise_options;
   premise_options.seed = options.seed;
   const select::PremiseResult r = select::premise_test(
-      {in.gradient_dim, gradients, group, cluster, in.checkpoints, features, difficulty}, premise_options);
+      {in.gradient_dim, in.gradients, group, cluster, in.checkpoints, features, difficulty, gradient_row},
+      premise_options);
   p.examples = r.examples, p.groups = r.groups, p.clusters = r.clusters;
   if (!r.testable) {
     p.state = "untestable";

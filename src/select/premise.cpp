@@ -33,8 +33,10 @@ struct Rows {
 void check_sizes(const PremiseInput& in) {
   const std::size_t g = in.group.size();
   const auto d = static_cast<std::size_t>(in.dim), f = static_cast<std::size_t>(in.feature_dim);
-  if (in.dim < 1 || in.feature_dim < 1 || in.gradients.size() != g * d || in.cluster.size() != g ||
-      in.features.size() != g * f || in.difficulty.size() != g) {
+  const bool indexed = !in.gradient_row.empty();
+  if (in.dim < 1 || in.feature_dim < 1 || in.gradients.size() % d != 0 || (!indexed && in.gradients.size() != g * d) ||
+      (indexed && in.gradient_row.size() != g) || in.cluster.size() != g || in.features.size() != g * f ||
+      in.difficulty.size() != g) {
     throw DataError(cat("premise_test: inconsistent sizes: ", g, " groups, ", in.cluster.size(), " clusters, ",
                         in.difficulty.size(), " difficulties, ", in.gradients.size(), " gradient values (D = ", in.dim,
                         "), ", in.features.size(), " feature values (F = ", in.feature_dim, ")"));
@@ -47,7 +49,12 @@ Rows analysed_rows(const PremiseInput& in) {
   rows.f = static_cast<std::size_t>(in.feature_dim);
   for (std::size_t i = 0; i < in.group.size(); ++i) {
     if (in.cluster[i] < 0 || in.group[i] < 0) continue;
-    const std::span<const float> g = in.gradients.subspan(i * rows.d, rows.d);
+    const auto row = in.gradient_row.empty() ? i : static_cast<std::size_t>(in.gradient_row[i]);
+    if (row >= in.gradients.size() / rows.d) {
+      throw DataError(cat("premise_test: row ", i, " names gradient row ", in.gradient_row[i], " of ",
+                          in.gradients.size() / rows.d));
+    }
+    const std::span<const float> g = in.gradients.subspan(row * rows.d, rows.d);
     double squares = 0.0;
     for (float v : g) squares += static_cast<double>(v) * v;
     if (!(squares > 0.0) || !std::isfinite(squares)) continue;

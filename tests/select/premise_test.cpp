@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -112,6 +113,29 @@ TEST(PremiseTest, RowsWithoutAClusterOrAGradientAreLeftOut) {
   EXPECT_EQ(r.rows, 5);
   EXPECT_EQ(r.examples, 3);  // row 2 has a zero gradient, row 3 no cluster
   EXPECT_EQ(r.loss.same_pairs, 1);
+}
+
+TEST(PremiseTest, IndexedGradientRowsGiveTheSameBits) {
+  const Planted planted(2, 3, 8, true);
+  const PremiseResult direct = premise_test(planted.input(), {});
+  // The same rows reversed in a larger table, read through gradient_row.
+  const auto d = static_cast<std::size_t>(planted.dim), g = planted.group.size();
+  std::vector<float> table((g + 1) * d, 9.0f);
+  std::vector<int64_t> row(g);
+  for (std::size_t i = 0; i < g; ++i) {
+    row[i] = static_cast<int64_t>(g - i);
+    std::copy_n(planted.gradients.begin() + static_cast<std::ptrdiff_t>(i * d), d,
+                table.begin() + static_cast<std::ptrdiff_t>((g - i) * d));
+  }
+  PremiseInput input = planted.input();
+  input.gradients = table;
+  input.gradient_row = row;
+  const PremiseResult indexed = premise_test(input, {});
+  EXPECT_EQ(indexed.verdict, direct.verdict);
+  EXPECT_EQ(std::memcmp(&indexed.loss.gap, &direct.loss.gap, sizeof(double)), 0);
+  EXPECT_EQ(std::memcmp(&indexed.loss.spearman, &direct.loss.spearman, sizeof(double)), 0);
+  row[0] = static_cast<int64_t>(g + 1);  // outside the table
+  EXPECT_THROW(premise_test(input, {}), DataError);
 }
 
 TEST(PremiseTest, TooFewRowsSayTheTestCannotBeRun) {

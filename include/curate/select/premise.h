@@ -16,12 +16,15 @@ namespace curate::select {
 // left out (PremiseResult::examples counts the others).
 struct PremiseInput {
   int64_t dim = 0;                    // D >= 1
-  std::span<const float> gradients;   // [G, D] row-major: projected gradient of each row
+  std::span<const float> gradients;   // [G, D] row-major (or [R, D]: gradient_row): projected gradients
   std::span<const int32_t> group;     // [G] the selection's group (source) of each row, >= 0
   std::span<const int32_t> cluster;   // [G] loss-pattern cluster within the group, -1: not clustered
   int64_t feature_dim = 0;            // F >= 1
   std::span<const float> features;    // [G, F] the loss-pattern features the k-means clustered
   std::span<const float> difficulty;  // [G] difficulty score (NaN: unknown, sorts last)
+  // [G] the row of `gradients` of each row, so that a larger table is read in place; empty: row i is
+  // gradients' row i (then gradients is [G, D]).
+  std::span<const int64_t> gradient_row;
 };
 
 struct PremiseOptions {

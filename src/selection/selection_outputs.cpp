@@ -147,6 +147,7 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
 
   layout::SelectionFacts facts;
   facts.method = method;
+  facts.features = select::select_features_name(options.features);
   facts.budget = options.token_budget > 0 ? options.token_budget : result.budget;  // a fraction: of the candidates
   facts.budget_setting = options.budget.text;                                      // as written: "10%" or "40"
   facts.budget_unit = options.token_budget > 0 ? "tokens" : "examples";

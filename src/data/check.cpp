@@ -159,10 +159,9 @@ CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) 
   ChatTemplate chat;
   if (!options.tokenizer.empty()) {
     chat = ChatTemplate::resolve(tokenizer_folder(options.tokenizer), options.prompt.chat_template);
-    report.chat_template = chat.kind == TemplateKind::kChatML   ? "chatml"
-                           : chat.kind == TemplateKind::kLlama3 ? "llama3"
-                                                                : "plain";
+    report.chat_template = chat.name;
     report.template_reason = chat.reason;
+    if (!chat.warning.empty()) report.warnings.push_back(chat.warning);
     tokenizer = Tokenizer::load(options.tokenizer);
   }
   const std::string& begin_raw = options.data.think_begin;

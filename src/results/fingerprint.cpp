@@ -16,7 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // The files a tokenizer is read from (data/tokenizer_load.cpp, data/prompt.cpp), sorted.
-constexpr const char* kTokenizerFiles[] = {"special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"};
+constexpr const char* kTokenizerFiles[] = {"chat_template.jinja", "special_tokens_map.json", "tokenizer.json",
+                                           "tokenizer_config.json"};
 
 bool is_tokenizer_file(const std::string& name) {
   return std::find_if(std::begin(kTokenizerFiles), std::end(kTokenizerFiles),

@@ -194,16 +194,21 @@ TEST(RecordIndex, CarriesTheContentHashAndSeesAnEditWithItsMtimeSetBack) {
   EXPECT_EQ(again.content, hash_file(dir / "d.jsonl"));
 }
 
-TEST(ChatTemplate, MatchesTransformersApplyChatTemplate) {
+TEST(ChatTemplate, NamedTemplatesMatchTransformersApplyChatTemplate) {
   std::istringstream lines(read_file(CURATE_TEST_SOURCE_DIR "/data/fixtures/chat_templates.jsonl"));
   std::string line;
   int checked = 0;
   while (std::getline(lines, line)) {
     auto json = nlohmann::json::parse(line);
-    ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir(json["tokenizer"].get<std::string>()), "auto");
+    // The built-in names keep their bytes (the same as transformers' for these two tokenizers), and
+    // auto renders the tokenizer's own template as Jinja to the same bytes.
+    const std::string tokenizer = json["tokenizer"].get<std::string>();
+    const ChatTemplate named = ChatTemplate::resolve(tokenizer_dir(tokenizer), tokenizer == "qwen3" ? "chatml" : "llama3");
+    const ChatTemplate own = ChatTemplate::resolve(tokenizer_dir(tokenizer), "auto");
     Example example;
     for (const auto& m : json["messages"]) example.context.push_back({m["role"], m["content"]});
-    EXPECT_EQ(render(chat, {}, example).prompt, json["prompt"].get<std::string>()) << line;
+    EXPECT_EQ(render(named, {}, example).prompt, json["prompt"].get<std::string>()) << line;
+    EXPECT_EQ(render(own, {}, example).prompt, json["prompt"].get<std::string>()) << line;
     ++checked;
   }
   EXPECT_EQ(checked, 6);
@@ -211,7 +216,7 @@ TEST(ChatTemplate, MatchesTransformersApplyChatTemplate) {
 }
 
 TEST(ChatTemplate, SystemPromptAndResponsePrefixOptions) {
-  ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir("qwen3"), "auto");
+  ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir("qwen3"), "chatml");
   Example example;
   example.context = {{"user", "Q"}};
   example.reasoning = "R";

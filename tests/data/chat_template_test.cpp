@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "curate/data/prompt.h"
@@ -23,13 +23,13 @@ TEST(ChatTemplate, EveryTemplateRendersAsTransformersApplyChatTemplate) {
   std::istringstream lines(read_file(kTemplates / "expected.jsonl"));
   std::string line;
   int64_t number = 0, rendered = 0, refused = 0;
-  std::set<std::string> templates;
+  std::map<std::string, ChatTemplate> templates;
   while (std::getline(lines, line)) {
     const auto json = nlohmann::json::parse(line);
     const std::string name = json["template"].get<std::string>();
-    const ChatTemplate chat = ChatTemplate::resolve(kTemplates / name, "auto");
+    if (!templates.count(name)) templates[name] = ChatTemplate::resolve(kTemplates / name, "auto");  // parsed once
+    const ChatTemplate& chat = templates[name];
     ASSERT_EQ(chat.kind, TemplateKind::kJinja) << name;
-    templates.insert(name);
     Example example;
     example.line = ++number;
     for (const auto& m : json["messages"]) example.context.push_back({m["role"], m["content"]});

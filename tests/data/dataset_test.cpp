@@ -261,7 +261,8 @@ TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
   EXPECT_EQ(t.ids, tokenizer.encode(prompt + example.reasoning));
   EXPECT_EQ(t.reasoning_start, static_cast<int64_t>(tokenizer.encode(prompt).size()));
   EXPECT_EQ(tokenizer.decode(std::span(t.ids).subspan(t.reasoning_start)), example.reasoning);
-  EXPECT_EQ(t.full_length, static_cast<int64_t>(t.ids.size() + tokenizer.encode("4<|im_end|>\n").size()));
+  // The tokenizer's own template: the answer and its eos_token follow the reasoning (as in the response window).
+  EXPECT_EQ(t.full_length, static_cast<int64_t>(t.ids.size() + tokenizer.encode("4<|im_end|>").size()));
 
   // A merge across the boundary: the straddling token counts as reasoning.
   PromptOptions plain;

@@ -19,8 +19,8 @@ constexpr const char* kSpecialTokens[] = {"bos_token", "eos_token", "unk_token",
 
 // What the tokenizer folder says about chat formatting.
 struct TokenizerSide {
-  std::string own;     // its own chat template ("" when it has none)
-  std::string source;  // the file holding it
+  std::string own;                                    // its own chat template ("" when it has none)
+  std::string source;                                 // the file holding it
   std::map<std::string, std::string> special_tokens;  // bos_token, eos_token, ... as transformers passes them
 };
 
@@ -62,8 +62,8 @@ TokenizerSide read_tokenizer_side(const std::filesystem::path& dir) {
             side.own = entry["template"].get<std::string>();
         }
         if (side.own.empty())
-          throw ConfigError(cat("the chat_template list of ", config_path.string(), " has no template named \"default\" (",
-                                names.empty() ? "none named" : names,
+          throw ConfigError(cat("the chat_template list of ", config_path.string(),
+                                " has no template named \"default\" (", names.empty() ? "none named" : names,
                                 "): set data.chat_template = file:PATH.jinja with the one the model was trained with"));
       }
       side.source = config_path.string();
@@ -82,9 +82,18 @@ std::shared_ptr<const detail::JinjaTemplate> parse_jinja(const std::string& text
   try {
     return std::make_shared<const detail::JinjaTemplate>(text, special_tokens);
   } catch (const std::exception& e) {
-    throw ConfigError(cat("the chat template of ", source, " cannot be parsed: ", e.what(),
-                          "\nset data.chat_template to a template that parses (file:PATH.jinja, chatml, llama3 or plain)"));
+    throw ConfigError(
+        cat("the chat template of ", source, " cannot be parsed: ", e.what(),
+            "\nset data.chat_template to a template that parses (file:PATH.jinja, chatml, llama3 or plain)"));
   }
+}
+
+// `text` on one line (control characters escaped), its first ~`limit` bytes then "..." when longer.
+std::string shown(const std::string& text, std::size_t limit = 160) {
+  std::string out = escape_control(text, false);
+  if (out.size() <= limit) return out;
+  while (limit > 0 && (static_cast<unsigned char>(out[limit]) & 0xC0) == 0x80) --limit;  // a whole UTF-8 character
+  return out.substr(0, limit) + "...";
 }
 
 // Empty when `chat` renders two probe conversations as the tokenizer's own template does; else a
@@ -94,16 +103,20 @@ std::string compare_with_own(const ChatTemplate& chat, const TokenizerSide& side
   own.kind = TemplateKind::kJinja;
   own.name = "tokenizer";
   own.source = side.source;
+  try {
+    own.jinja = parse_jinja(side.own, side.source, side.special_tokens);
+  } catch (const Error&) {
+    return {};  // the tokenizer's own template does not parse: nothing to compare with
+  }
   const std::vector<std::vector<Message>> probes = {{{"user", "Q"}}, {{"system", "S"}, {"user", "Q"}}};
   for (const auto& messages : probes) {
     Example probe;
     probe.context = messages;
     std::string expected, configured;
     try {
-      own.jinja = parse_jinja(side.own, side.source, side.special_tokens);
       expected = render(own, {}, probe).prompt;
     } catch (const Error&) {
-      return {};  // the tokenizer's own template does not render: nothing to compare with
+      continue;  // the tokenizer's own template refuses this conversation
     }
     try {
       configured = render(chat, {}, probe).prompt;
@@ -112,9 +125,8 @@ std::string compare_with_own(const ChatTemplate& chat, const TokenizerSide& side
     }
     if (configured != expected) {
       return cat("data.chat_template = ", chat.name, " renders prompts unlike the tokenizer's own chat template (",
-                 side.source, "): ", escape_control(configured, false), " where the tokenizer's gives ",
-                 escape_control(expected, false), "; set data.chat_template = auto unless the model was trained with ",
-                 chat.name);
+                 side.source, "): ", shown(configured), " where the tokenizer's gives ", shown(expected),
+                 "; set data.chat_template = auto unless the model was trained with ", chat.name);
     }
   }
   return {};

@@ -124,8 +124,8 @@ InputContent hash_inputs(const Options& o, const ContentHash& dataset, HashCache
                                [&] { return tokenizer_print(o.run.tokenizer, o.engine.model, c.model, cache); });
   if (o.prompt.chat_template.starts_with("file:")) {  // a user's template decides the prompts as the tokenizer's does
     const std::string file = o.prompt.chat_template.substr(5);
-    c.tokenizer.push_back(as_model_error("data.chat_template", file,
-                                         [&] { return hash_one(file, "data.chat_template file", cache); }));
+    c.tokenizer.push_back(
+        as_model_error("data.chat_template", file, [&] { return hash_one(file, "data.chat_template file", cache); }));
   }
   c.has_target = !o.engine.target.empty();
   if (c.has_target)

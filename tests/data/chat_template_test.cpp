@@ -2,8 +2,8 @@
 // make_chat_template_fixtures.py) against what transformers' apply_chat_template gave, byte for byte.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "curate/data/prompt.h"
@@ -38,8 +38,8 @@ TEST(ChatTemplate, EveryTemplateRendersAsTransformersApplyChatTemplate) {
     if (json.contains("error")) {  // the template's own refusal (Gemma 2 has no system role)
       std::string message = json["error"].get<std::string>();
       message = message.substr(message.find(": ") + 2);
-      EXPECT_THROW_WITH(render(chat, options, example), DataError, "line " + std::to_string(number) + ": ",
-                        chat.source, message);
+      EXPECT_THROW_WITH(render(chat, options, example), DataError, "line " + std::to_string(number) + ": ", chat.source,
+                        message);
       ++refused;
     } else {
       EXPECT_EQ(render(chat, options, example).prompt, json["prompt"].get<std::string>()) << name << ": " << line;

@@ -247,7 +247,8 @@ TEST(Check, ChatTemplateAndWhy) {
   write_file(dir / "mine.jinja", "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}");
   const CheckReport file = check_dataset(forced);
   EXPECT_EQ(file.chat_template, forced.prompt.chat_template);
-  EXPECT_EQ(file.template_reason, "a file: data.chat_template = " + forced.prompt.chat_template + ", rendered as Jinja");
+  EXPECT_EQ(file.template_reason,
+            "a file: data.chat_template = " + forced.prompt.chat_template + ", rendered as Jinja");
   EXPECT_TRUE(has_line(describe(file, forced), "chat template: file:")) << describe(file, forced)[0];
 
   // No chat_template at all (a base model): plain, said so, and a warning.
@@ -297,11 +298,31 @@ TEST(Check, UnknownOrBrokenChatTemplateIsAnErrorNamingIt) {
   EXPECT_THROW_WITH(check_dataset(named), ConfigError, "cannot read", "missing.jinja");
 }
 
+TEST(Check, AGenerationPromptEndingWithTheMarkerBeforeResponsesHoldingItIsAWarning) {
+  // DeepSeek-R1-Distill's generation prompt ends with "<think>\n"; responses written "<think>\n..." repeat it.
+  ScratchDir dir;
+  write_file(
+      dir / "d.jsonl",
+      R"({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nR\n</think>\n\nA"}]})"
+      "\n");
+  const auto tok = tokenizer_with_template(
+      dir, "{% for m in messages %}{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}");
+  const CheckReport r = check_dataset(on(dir / "d.jsonl", tok));
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("ends with '<think>' and 1 of the first 1 responses begin with it too"),
+            std::string::npos)
+      << r.warnings[0];
+  const auto plain = tokenizer_with_template(dir, "{% for m in messages %}{{ m['content'] }}{% endfor %}");
+  EXPECT_TRUE(check_dataset(on(dir / "d.jsonl", plain)).warnings.empty());
+}
+
 TEST(Check, ATemplateErrorOnARecordNamesTheLineAndTheEngineMessage) {
   ScratchDir dir;
-  write_file(dir / "d.jsonl", kMessages + "\n" +
-                                  R"({"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"},)"
-                                  R"( {"role": "assistant", "content": "R"}]})" "\n");
+  write_file(dir / "d.jsonl",
+             kMessages + "\n" +
+                 R"({"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"},)"
+                 R"( {"role": "assistant", "content": "R"}]})"
+                 "\n");
   const auto tok = tokenizer_with_template(dir,
                                            "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role "
                                            "not supported') }}{% endif %}{% for m in messages %}{{ m['content'] }}"

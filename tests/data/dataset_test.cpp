@@ -203,7 +203,8 @@ TEST(ChatTemplate, NamedTemplatesMatchTransformersApplyChatTemplate) {
     // The built-in names keep their bytes (the same as transformers' for these two tokenizers), and
     // auto renders the tokenizer's own template as Jinja to the same bytes.
     const std::string tokenizer = json["tokenizer"].get<std::string>();
-    const ChatTemplate named = ChatTemplate::resolve(tokenizer_dir(tokenizer), tokenizer == "qwen3" ? "chatml" : "llama3");
+    const ChatTemplate named =
+        ChatTemplate::resolve(tokenizer_dir(tokenizer), tokenizer == "qwen3" ? "chatml" : "llama3");
     const ChatTemplate own = ChatTemplate::resolve(tokenizer_dir(tokenizer), "auto");
     Example example;
     for (const auto& m : json["messages"]) example.context.push_back({m["role"], m["content"]});

@@ -24,9 +24,8 @@ std::string fixed_strftime(const std::string& format) {
 }  // namespace
 
 JinjaTemplate::JinjaTemplate(const std::string& source, std::map<std::string, std::string> special_tokens)
-    : root_(minja::Parser::parse(source, minja::Options{.trim_blocks = true,
-                                                        .lstrip_blocks = true,
-                                                        .keep_trailing_newline = false})),
+    : root_(minja::Parser::parse(
+          source, minja::Options{.trim_blocks = true, .lstrip_blocks = true, .keep_trailing_newline = false})),
       special_tokens_(std::move(special_tokens)) {}
 
 std::string JinjaTemplate::render(const std::vector<JinjaMessage>& messages, bool add_generation_prompt) const {

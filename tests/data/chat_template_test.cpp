@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "curate/data/prompt.h"
 #include "curate/util/error.h"
@@ -49,6 +51,23 @@ TEST(ChatTemplate, EveryTemplateRendersAsTransformersApplyChatTemplate) {
   EXPECT_EQ(templates.size(), 18u);
   EXPECT_EQ(rendered, 210);
   EXPECT_EQ(refused, 6);
+}
+
+TEST(ChatTemplate, OneTemplateRendersFromManyThreadsAtOnce) {
+  // prepare and check render with data threads sharing one ChatTemplate: the same bytes from each.
+  const ChatTemplate chat = ChatTemplate::resolve(kTemplates / "qwen3_0_6b", "auto");
+  Example example;
+  example.context = {{"system", "S"}, {"user", "Q"}, {"assistant", "<think>\nR\n</think>\n\nA"}, {"user", "Q2"}};
+  const std::string expected = render(chat, {}, example).prompt;
+  std::vector<int> same(4, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < same.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) same[t] += render(chat, {}, example).prompt == expected;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(same, std::vector<int>(4, 50));
 }
 
 TEST(ChatTemplate, TokenizerFolderForms) {

@@ -242,11 +242,11 @@ TEST(CurateToolCheck, ReportsPreviewsAndExitCodes) {
       run_tool("check --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
                (dir / "d.jsonl").string() + " --preview 1 --data.think_begin '<think>' --data.think_end '</think>'");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  for (const char* needle : {"2 records, 1 usable, 1 skipped", "formats (data.format = auto): messages 1",
-                             "skipped: malformed_json 1 (first: line 2, not valid JSON)",
-                             "chat template: tokenizer (the tokenizer's own: the chat template of ",
-                             "found in 1 of 1 assistant texts",
-                             "---- preview 1: line 1", "<|im_start|>user\nWhat is 2+2?", "scored window ("}) {
+  for (const char* needle :
+       {"2 records, 1 usable, 1 skipped", "formats (data.format = auto): messages 1",
+        "skipped: malformed_json 1 (first: line 2, not valid JSON)",
+        "chat template: tokenizer (the tokenizer's own: the chat template of ", "found in 1 of 1 assistant texts",
+        "---- preview 1: line 1", "<|im_start|>user\nWhat is 2+2?", "scored window ("}) {
     EXPECT_NE(ok.output.find(needle), std::string::npos) << needle << "\n" << ok.output;
   }
   write_file(dir / "none.jsonl", "{\"text\": \"a\"}\n");

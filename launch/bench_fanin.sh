@@ -9,8 +9,9 @@
 #   launch/bench_fanin.sh [N=20000] ["RANKS"="3 65 129 257"] [UNIT_SECONDS=0] [WORKDIR=build/bench_fanin]
 #   (CURATE_BUILD_DIR: the build folder, default build; CURATE_UNIT_EXAMPLES=64: pass.unit_examples;
 #    CURATE_MPIRUN_ARGS: extra mpirun arguments, e.g. "--mca btl self,vader")
-# Also printed: rank 1's peak RSS (a worker) and the machine's peak memory in use during the pass
-# minus before it (`free`, sampled every second: what all ranks together cost, shared pages once).
+# Also printed: rank 1's peak RSS (a worker, shared library pages included) and the job's peak memory:
+# the sum of every rank's PSS (/proc/PID/smaps_rollup, shared pages divided among their users),
+# sampled every second, over the processes named like the executable.
 # UNIT_SECONDS > 0 makes every fake worker sleep that long per unit, as a GPU would take to score it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,22 +68,26 @@ for ranks in $rank_counts; do
   out=fanin$ranks
   rm -f $out.* ./*.rank0.time ./*.rank1.time
   for stage in difficulty profile; do
-    before=$(free -m | awk '/^Mem:/ {print $3}')
-    (while :; do free -m | awk '/^Mem:/ {print $3}'; sleep 1; done) > "$out.$stage.memory" &
+    name=$(basename "$dist" | cut -c1-15)
+    (while :; do
+       pids=$( (pgrep -x "$name" || true) | sed 's|.*|/proc/&/smaps_rollup|' | tr '\n' ' ')
+       [ -z "$pids" ] || cat $pids 2>/dev/null | awk '/^Pss:/ {s += $2} END {print int(s / 1024)}'
+       sleep 1
+     done) > "$out.$stage.memory" &
     sampler=$!
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
     mpirun --oversubscribe ${CURATE_MPIRUN_ARGS:-} -np "$ranks" sh -c \
       'case "$OMPI_COMM_WORLD_RANK" in 0|1) exec /usr/bin/time -o "$1.$2.rank$OMPI_COMM_WORLD_RANK.time" -f "%e %U %S %M" "$0" --config fanin.ini --output.path "$1.h5" --stage "$2" --test.fake_worker 1 --test.fake_unit_seconds "$3";; *) exec "$0" --config fanin.ini --output.path "$1.h5" --stage "$2" --test.fake_worker 1 --test.fake_unit_seconds "$3";; esac' \
-      "$dist" "$out" "$stage" "$unit_seconds" > "$out.$stage.log" 2>&1 || { kill "$sampler"; tail -20 "$out.$stage.log"; exit 1; }
+      "$dist" "$out" "$stage" "$unit_seconds" > "$out.$stage.log" 2>&1 || { kill "$sampler" 2>/dev/null; tail -20 "$out.$stage.log"; exit 1; }
     wall=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
-    kill "$sampler"
+    kill "$sampler" 2>/dev/null || true
     python3 - "$out.$stage.log" "$out.$stage.rank0.time" "$stage" "$ranks" "$wall" "$out.$stage.rank1.time" \
-      "$out.$stage.memory" "$before" <<'PY'
+      "$out.$stage.memory" <<'PY'
 import re, sys
 log, timing, stage, ranks, wall = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 worker_rss = float(open(sys.argv[6]).read().split()[3]) / 1024
-machine = max([int(x) for x in open(sys.argv[7]).read().split()] or [0]) - int(sys.argv[8])
+job_pss = max([int(x) for x in open(sys.argv[7]).read().split()] or [0])
 text = open(log).read()
 done = re.search(r"%s pass done: (\d+) units, \d+ examples, \d+ tokens in (?:(\d+)h)?(?:(\d+)m)?(?:([0-9.]+)s)?" % stage, text)
 units = int(done.group(1))
@@ -92,10 +97,10 @@ workers = [tuple(map(float, m)) for m in re.findall(r"rank \d+: (\d+) units, ([0
 busy = sum(w[1] for w in workers); waiting = sum(w[2] for w in workers); got = [w[0] for w in workers]
 print("%4d ranks, %-10s: %5d units in %6.1f s (%6.1f units/s; mpirun %s s); rank 0: %.1f s CPU = %.2f ms/unit, "
       "%.0f%% of a core, peak RSS %d MiB; workers: %d reported, units each %d-%d, scoring %.1f s, waiting %.1f s (%.0f%% idle), "
-      "rank 1 peak RSS %.1f MiB; machine memory in use +%d MiB (%.1f MiB a rank)"
+      "rank 1 peak RSS %.1f MiB; all ranks' PSS %d MiB (%.1f MiB a rank)"
       % (ranks, stage, units, seconds, units / seconds, wall, user + system, 1e3 * (user + system) / units,
          100 * (user + system) / elapsed, rss / 1024, len(workers), min(got or [0]), max(got or [0]), busy, waiting,
-         100 * waiting / max(busy + waiting, 1e-9), worker_rss, machine, machine / ranks))
+         100 * waiting / max(busy + waiting, 1e-9), worker_rss, job_pss, job_pss / ranks))
 PY
   done
   if [ -z "$reference" ]; then

@@ -4,7 +4,8 @@
 # about half, profiled at 4 directional checkpoints x 16 tokens; store.token_losses = none: means
 # only), then `--stage select` (budget B, per_cluster 4) with each rank count of RANKS, each under
 # /usr/bin/time per rank: wall time, peak RSS of every rank, the outputs' sizes, and a byte
-# comparison of every output with the first rank count's.
+# comparison of every output with the first rank count's. Memory: at 10M every rank holds ~1.2 GiB
+# (rank 0 ~2.5 GiB), so 16 ranks need ~20 GiB on one machine (docs/PERFORMANCE.md).
 #   launch/bench_select.sh [N=10000000] ["RANKS"="1 4 16"] [B=100000] [SCORING_RANKS=3] [WORKDIR=build/bench_select]
 #   (CURATE_BUILD_DIR: the build folder, default build; CURATE_DIST: the executable, default curate_dist_select)
 set -euo pipefail
@@ -58,7 +59,7 @@ INI
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 echo "N = $n records ($(du -h "data$n.jsonl" | cut -f1)), budget $budget, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for stage in difficulty profile; do  # a stage already stored resumes with nothing to do
-    t0=$(date +%s)
+  t0=$(date +%s)
   mpirun --oversubscribe -np "$scoring" "$dist" --config select.ini --output.path scored$n.h5 --stage $stage \
     --test.fake_worker 1 > scored$n.$stage.log 2>&1 || { tail -20 scored$n.$stage.log; exit 1; }
   echo "scored ($stage, $scoring ranks, fake workers) in $(( $(date +%s) - t0 )) s: $(grep -o "$stage pass.*" scored$n.$stage.log | tail -1)"
@@ -87,9 +88,10 @@ PY
   if [ -z "$reference" ]; then
     reference=$out
   else
-    for kind in selected.jsonl selected_ids.txt scores.tsv report.html; do
-      cmp "$reference.$kind" "$out.$kind" || { echo "$out.$kind differs from $reference.$kind"; exit 1; }
+    for kind in selected.jsonl selected_ids.txt scores.tsv report.html summary.json; do  # links name their own files
+      cmp <(sed "s/$out\./$reference./g" "$out.$kind") <(cat "$reference.$kind") \
+        || { echo "$out.$kind differs from $reference.$kind"; exit 1; }
     done
-    echo "    outputs equal to $ranks ranks' byte for byte (selected, ids, scores, report)"
+    echo "    outputs equal to the first rank count's byte for byte (selected, ids, scores, report, summary; file names aside)"
   fi
 done

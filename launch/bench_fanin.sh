@@ -8,12 +8,14 @@
 # then the file is compared bit for bit with the first rank count's, and selected with 3 ranks.
 #   launch/bench_fanin.sh [N=20000] ["RANKS"="3 65 129 257"] [UNIT_SECONDS=0] [WORKDIR=build/bench_fanin]
 #   (CURATE_BUILD_DIR: the build folder, default build; CURATE_UNIT_EXAMPLES=64: pass.unit_examples;
-#    CURATE_MPIRUN_ARGS: extra mpirun arguments, e.g. "--mca btl self,vader")
+#    CURATE_MPIRUN_ARGS: extra mpirun arguments, e.g. "--mca btl self,vader"; CURATE_EXTRA_ARGS: extra
+#    curate_dist arguments of the passes, e.g. "--test.writer_delay_seconds 0.02")
 # Also printed: rank 1's peak RSS (a worker, shared library pages included) and the job's peak memory:
 # the sum of every rank's PSS (/proc/PID/smaps_rollup, shared pages divided among their users),
 # sampled every second, over the processes named like the executable.
 # UNIT_SECONDS > 0 makes every fake worker sleep that long per unit, as a GPU would take to score it.
 set -euo pipefail
+export CURATE_EXTRA_ARGS=${CURATE_EXTRA_ARGS:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-20000} rank_counts=${2:-"3 65 129 257"} unit_seconds=${3:-0} work=${4:-$root/build/bench_fanin}
 build=$root/${CURATE_BUILD_DIR:-build}
@@ -78,7 +80,7 @@ for ranks in $rank_counts; do
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
     mpirun --oversubscribe ${CURATE_MPIRUN_ARGS:-} -np "$ranks" sh -c \
-      'case "$OMPI_COMM_WORLD_RANK" in 0|1) exec /usr/bin/time -o "$1.$2.rank$OMPI_COMM_WORLD_RANK.time" -f "%e %U %S %M" "$0" --config fanin.ini --output.path "$1.h5" --stage "$2" --test.fake_worker 1 --test.fake_unit_seconds "$3";; *) exec "$0" --config fanin.ini --output.path "$1.h5" --stage "$2" --test.fake_worker 1 --test.fake_unit_seconds "$3";; esac' \
+      'case "$OMPI_COMM_WORLD_RANK" in 0|1) exec /usr/bin/time -o "$1.$2.rank$OMPI_COMM_WORLD_RANK.time" -f "%e %U %S %M" "$0" --config fanin.ini --output.path "$1.h5" --stage "$2" --test.fake_worker 1 --test.fake_unit_seconds "$3" $CURATE_EXTRA_ARGS;; *) exec "$0" --config fanin.ini --output.path "$1.h5" --stage "$2" --test.fake_worker 1 --test.fake_unit_seconds "$3" $CURATE_EXTRA_ARGS;; esac' \
       "$dist" "$out" "$stage" "$unit_seconds" > "$out.$stage.log" 2>&1 || { kill "$sampler" 2>/dev/null; tail -20 "$out.$stage.log"; exit 1; }
     wall=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
     kill "$sampler" 2>/dev/null || true
@@ -93,14 +95,16 @@ done = re.search(r"%s pass done: (\d+) units, \d+ examples, \d+ tokens in (?:(\d
 units = int(done.group(1))
 seconds = 3600 * float(done.group(2) or 0) + 60 * float(done.group(3) or 0) + float(done.group(4) or 0)
 elapsed, user, system, rss = map(float, open(timing).read().split())
+writer = re.search(r"result writer: (\d+) unit\(s\) stored, ([0-9.e+-]+) s CPU", text)
+writer_cpu = float(writer.group(2)) if writer else float("nan")
 workers = [tuple(map(float, m)) for m in re.findall(r"rank \d+: (\d+) units, ([0-9.e+-]+) s scoring, ([0-9.e+-]+) s waiting", text)]
 busy = sum(w[1] for w in workers); waiting = sum(w[2] for w in workers); got = [w[0] for w in workers]
 print("%4d ranks, %-10s: %5d units in %6.1f s (%6.1f units/s; mpirun %s s); rank 0: %.1f s CPU = %.2f ms/unit, "
       "%.0f%% of a core, peak RSS %d MiB; workers: %d reported, units each %d-%d, scoring %.1f s, waiting %.1f s (%.0f%% idle), "
-      "rank 1 peak RSS %.1f MiB; all ranks' PSS %d MiB (%.1f MiB a rank)"
+      "rank 1 peak RSS %.1f MiB; all ranks' PSS %d MiB (%.1f MiB a rank); rank 0's writer thread %.2f s CPU"
       % (ranks, stage, units, seconds, units / seconds, wall, user + system, 1e3 * (user + system) / units,
          100 * (user + system) / elapsed, rss / 1024, len(workers), min(got or [0]), max(got or [0]), busy, waiting,
-         100 * waiting / max(busy + waiting, 1e-9), worker_rss, job_pss, job_pss / ranks))
+         100 * waiting / max(busy + waiting, 1e-9), worker_rss, job_pss, job_pss / ranks, writer_cpu))
 PY
   done
   if [ -z "$reference" ]; then

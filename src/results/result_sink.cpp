@@ -1,5 +1,7 @@
 #include "results/result_sink.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <stdexcept>
 
@@ -32,10 +34,17 @@ ResultSink::~ResultSink() {
 }
 
 void ResultSink::write_loop() {
+  int64_t units = 0;
   std::unique_lock lock(mutex_);
   for (;;) {
     changed_.wait(lock, [&] { return stopping_ || (!queue_.empty() && !error_); });
-    if (stopping_ && (queue_.empty() || error_)) return;
+    if (stopping_ && (queue_.empty() || error_)) {
+      timespec cpu{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+      log::debug(cat("result writer: ", units, " unit(s) stored, ",
+                     static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec), " s CPU"));
+      return;
+    }
     Queued unit = std::move(queue_.front());
     queue_.pop_front();
     busy_ = true;
@@ -49,6 +58,7 @@ void ResultSink::write_loop() {
       failed = std::current_exception();
     }
     lock.lock();
+    ++units;
     busy_ = false;
     queued_bytes_ -= unit.bytes;
     if (failed && !error_) error_ = failed;

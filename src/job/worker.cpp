@@ -11,7 +11,6 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "job/weight_broadcaster.h"
 #include "results/output_plan.h"
 
 namespace curate::service {
@@ -28,15 +27,13 @@ int64_t max_prompt_tokens(const Options& options) {
 
 }  // namespace
 
-Worker::Worker(const Options& options)
+Worker::Worker(const Options& options, const ModelScorerFactory& make_scorer)
     : options_(options),
       tokenizer_(data::Tokenizer::load(options.run.tokenizer)),
       session_(tokenizer_),
       chat_(data::ChatTemplate::resolve(data::tokenizer_folder(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
-      scorer_(options.test.fake_worker
-                  ? nullptr  // the broadcaster is only needed to load
-                  : std::make_unique<model::CheckpointScorer>(options.engine, make_weight_broadcaster(options).get())),
+      scorer_(options.test.fake_worker ? nullptr : make_scorer(options)),
       max_prompt_tokens_(max_prompt_tokens(options)) {}
 
 UnitResult Worker::process(const Unit& unit) {

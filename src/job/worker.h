@@ -8,6 +8,7 @@
 #include "curate/data/dataset.h"
 #include "curate/data/prompt.h"
 #include "curate/data/tokenizer.h"
+#include "curate/job/job.h"
 #include "curate/model/checkpoint_scorer.h"
 #include "job/fake_losses.h"  // test.fake_worker
 #include "job/protocol.h"
@@ -16,9 +17,9 @@ namespace curate::service {
 
 class Worker {
  public:
-  // Loads the model, tokenizer and the record index (built by rank 0 beforehand). With
-  // test.fake_worker no model is loaded: see fake_losses().
-  explicit Worker(const Options& options);
+  // Loads the model (make_scorer), tokenizer and the record index (built by rank 0 beforehand). With
+  // test.fake_worker no model is made: see fake_losses().
+  Worker(const Options& options, const ModelScorerFactory& make_scorer);
 
   // Scores one unit. Deterministic: the result depends only on the unit and the options. Throws
   // ModelError when every scored token's loss is ln(vocab) (model::all_losses_uniform): the
@@ -44,7 +45,7 @@ class Worker {
   data::Tokenizer::Session session_;
   data::ChatTemplate chat_;
   data::RecordIndex index_;
-  std::unique_ptr<model::CheckpointScorer> scorer_;  // null with test.fake_worker
+  std::unique_ptr<ModelScorer> scorer_;  // null with test.fake_worker
   int64_t max_prompt_tokens_ = 0;  // data.max_prompt_tokens resolved (data::resolve_max_prompt_tokens); 0 = no limit
 };
 

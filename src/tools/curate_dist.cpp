@@ -1,9 +1,11 @@
 // curate_dist: the distributed scoring job. `mpirun -np N curate_dist --config run.ini`.
 // Built without libtorch (no CURATE_HAVE_TORCH) it runs only --stage select and --plan.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
 
 #include "curate/comm/mpi.h"
 #include "curate/config/options.h"
@@ -14,6 +16,7 @@
 #endif
 #include "curate/util/error.h"
 #include "curate/util/log.h"
+#include "curate/util/strings.h"
 
 namespace {
 
@@ -24,18 +27,11 @@ extern "C" void on_signal(int) { curate::service::request_stop(); }
 extern "C" void on_signal(int) {}
 #endif
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The job under `comm`: its exit code, the error (if any) logged once: by rank 0, or by the rank that
+// failed when it is not a configuration error every rank meets alike.
+int run(int argc, char** argv, const curate::comm::Comm& comm, curate::service::Options& options) {
   using namespace curate;
-  comm::Environment mpi(argc, argv);
-  const comm::Comm comm = comm::Comm::world();
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  std::signal(SIGUSR1, on_signal);  // Slurm's --signal before the time limit
-  std::signal(SIGXFSZ, SIG_IGN);    // a file-size limit fails the write (reported, exit 5) instead of killing
   try {
-    service::Options options;
     if (!service::parse_options(argc, argv, options)) return kExitOk;
     service::validate(options);
 #ifdef CURATE_HAVE_TORCH
@@ -53,4 +49,30 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return log::exit_code_logged(e, /*quiet=*/comm.rank() != 0 && exit_code_of(e) == kExitConfig);  // rank 0 says it
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace curate;
+  comm::Environment mpi(argc, argv);
+  const comm::Comm comm = comm::Comm::world();
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGUSR1, on_signal);  // Slurm's --signal before the time limit
+  std::signal(SIGXFSZ, SIG_IGN);    // a file-size limit fails the write (reported, exit 5) instead of killing
+  service::Options options;
+  const int code = run(argc, argv, comm, options);
+  if (comm.size() == 1) return code;
+  // Every rank leaves with the job's code through MPI_Finalize (mpirun then reports no abort); only a
+  // rank that never arrives (dead or hung) makes the others abort.
+  // Rank 0 may still write the selection's files and report while the others wait: at least 10 minutes.
+  const double timeout = std::max(options.run.worker_timeout, 600.0);
+  const std::optional<int> agreed = comm::agree_exit_code(comm, code, timeout);
+  if (!agreed) {
+    log::error(cat("rank ", comm.rank(), ": not every rank reached the end of the job within ", timeout,
+                   " s (max(run.worker_timeout, 600)): a dead or hung rank; aborting the job"));
+    comm.abort(code != kExitOk ? code : kExitDist);
+  }
+  return *agreed;
 }

@@ -83,5 +83,33 @@ warned=$(grep -c "warning.*select: " "$work/select.log" || true)
 [ -z "$(grep "select: " "$work/select.log" | sed 's/^\[[0-9:]*\] //' | sort | uniq -d)" ] || fail "a selection warning printed twice"
 
 # 6. explain: a selected example and one the selection did not take.
-EXPLAIN_PLACEHOLDER
+"$mpiexec" -n 2 "$dist" "${demo[@]}" "${weak[@]}" --perturb.allow_calibration_miss true --output.path "$work/miss.h5" \
+  --stage select --select.output "$work/b40.selected.jsonl" > "$work/b40.log" 2>&1 || { cat "$work/b40.log"; fail "select 40 failed"; }
+explain=("$tool" explain "${demo[@]}" "${weak[@]}" --output.path "$work/miss.h5" --select.output "$work/b40.selected.jsonl")
+python3 - "$work" "${explain[@]}" <<'PY' || fail "explain"
+import subprocess, sys
+work, command = sys.argv[1], sys.argv[2:]
+verdicts = {}
+for line in range(1, 80):
+    out = subprocess.run(command + ["--line", str(line)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for part in ("example ", "--- reasoning (scored)", "verdict: "):
+        assert part in text, (part, text)
+    verdict = text[text.index("verdict: "):].split("\n")[0]
+    kind = "selected" if verdict == "verdict: selected" else verdict.split(":")[2].strip().split(" ")[0] if verdict.count(":") > 1 else verdict
+    verdicts.setdefault(kind, text)
+    if line == 1: open(work + "/explain1.txt", "w").write(text)
+assert "selected" in verdicts, verdicts.keys()
+selected = verdicts["selected"]
+assert "difficulty loss: " in selected and "profile means per checkpoint: 1: " in selected and "cluster: " in selected, selected
+assert "  allocation: level\tdomain\tsource" in selected, selected
+assert len(verdicts) >= 2, verdicts.keys()  # one taken, one not (filtered or below its cluster's cut)
+print("explain verdicts:", sorted(verdicts))
+PY
+set +e
+"${explain[@]}" --id no-such-id > "$work/noid.log" 2>&1
+code=$?
+set -e
+[ "$code" -eq 2 ] && grep -q "has no example with id 'no-such-id'" "$work/noid.log" || { cat "$work/noid.log"; fail "explain of an unknown id: exit $code"; }
 echo "calibrate_test: ok"

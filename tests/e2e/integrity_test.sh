@@ -182,16 +182,20 @@ expect 0 huge "a 2 MB prompt"
 has huge "prompt_too_long" "a 2 MB prompt"
 echo "ok: a prompt beyond data.max_prompt_tokens is skipped with its reason"
 
-# --- Budgets and calibration that miss say so (exit 0 stays). -------------------------------------
+# --- A budget that selects nothing is a warning; a calibration that misses is exit 3 (run.ini allows it). ---
 run budget --stage select --output.path r.h5 --select.token_budget 1 --select.output budget.jsonl
 expect 0 budget "token budget 1"
 has budget "selects nothing" "token budget 1"
+run calib --stage difficulty --output.path c.h5 --pass.calibration_low 50 --pass.calibration_high 60 \
+  --perturb.allow_calibration_miss false
+expect 3 calib "calibration out of reach, not allowed"
+has calib "calibration missed its target" "calibration out of reach, not allowed"
 run calib --stage difficulty --output.path c.h5 --pass.calibration_low 50 --pass.calibration_high 60
-expect 0 calib "calibration out of reach"
+expect 0 calib "calibration out of reach, allowed"
 grep -q "warning.*calibration" calib.log || { cat calib.log; fail "a missed calibration target is not a warning"; }
 "$tool" inspect c.h5 > c.inspect
 grep -qi "calibration missed" c.inspect || { cat c.inspect; fail "inspect does not flag the missed calibration"; }
-echo "ok: a budget that selects nothing and a missed calibration are warnings"
+echo "ok: a budget that selects nothing is a warning; a missed calibration is exit 3, or a warning when allowed"
 
 # --- Stopping a bare mpirun: SIGUSR1 saves and exits 130; SIGTERM saves, Open MPI then exits 1. ----
 for sig in USR1 TERM; do

@@ -242,8 +242,7 @@ bool rank0_attempt(const Comm& comm, const std::function<void()>& attempt) {
 std::optional<int> agree_exit_code(const Comm& comm, int code, double timeout_seconds) {
   std::vector<int> codes(static_cast<std::size_t>(comm.size()), 0);
   MPI_Request request = MPI_REQUEST_NULL;
-  check(MPI_Iallgather(&code, 1, MPI_INT, codes.data(), 1, MPI_INT, native(comm.handle_), &request),
-        "MPI_Iallgather");
+  check(MPI_Iallgather(&code, 1, MPI_INT, codes.data(), 1, MPI_INT, native(comm.handle_), &request), "MPI_Iallgather");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   auto pause = std::chrono::microseconds(50);
   for (int done = 0;;) {

@@ -21,12 +21,10 @@ namespace {
 namespace po = boost::program_options;
 using options::Affects;
 
-constexpr std::pair<const char*, Stage> kStages[] = {{"difficulty", Stage::kDifficulty},
-                                                     {"profile", Stage::kProfile},
-                                                     {"select", Stage::kSelect},
-                                                     {"all", Stage::kAll},
-                                                     {"compare", Stage::kCompare},
-                                                     {"calibrate", Stage::kCalibrate}};
+constexpr std::pair<const char*, Stage> kStages[] = {
+    {"difficulty", Stage::kDifficulty}, {"profile", Stage::kProfile},
+    {"select", Stage::kSelect},         {"all", Stage::kAll},
+    {"compare", Stage::kCompare},       {"calibrate", Stage::kCalibrate}};
 
 options::Group general_table(Options& o) {
   options::Group g("general");

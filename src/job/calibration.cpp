@@ -58,7 +58,7 @@ CheckpointChoice choose_checkpoint(std::span<const float> loss, std::size_t slot
 
 std::optional<std::pair<double, double>> extrapolate_std_range(std::span<const double> stds,
                                                                std::span<const float> ratios, double low, double high) {
-  constexpr double kFloor = 1e-3;  // ratio - 1 below this is noise, not a measurable effect
+  constexpr double kFloor = 1e-3;                 // ratio - 1 below this is noise, not a measurable effect
   std::vector<std::pair<double, double>> points;  // (log std, log(ratio - 1)), ascending std
   for (std::size_t j = 0; j < stds.size() && j + 1 < ratios.size(); ++j) {
     const double rise = static_cast<double>(ratios[j + 1]) - 1;

@@ -4,9 +4,9 @@
 
 #include <cstdint>
 #include <optional>
-#include <utility>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace curate::service {

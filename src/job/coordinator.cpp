@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <iostream>
+#include <map>
 #include <numeric>
 
 #include "curate/job/job.h"
@@ -182,8 +182,7 @@ PassPlan Coordinator::plan(Pass pass, std::vector<model::CheckpointKey> slots, i
 PassPlan Coordinator::difficulty_plan(int checkpoint) const {
   std::vector<uint64_t> all(records_);
   std::iota(all.begin(), all.end(), 0);
-  return plan(Pass::kDifficulty, {gaussian(checkpoint)}, options_.pass.difficulty_tokens,
-              std::move(all));
+  return plan(Pass::kDifficulty, {gaussian(checkpoint)}, options_.pass.difficulty_tokens, std::move(all));
 }
 
 // The examples the difficulty filter keeps, at every profile checkpoint, in units of about equal
@@ -243,8 +242,7 @@ int Coordinator::gaussian_checkpoint() {
 // stored with the calibration table. Throws DataError when no std puts the ratio in the band.
 double Coordinator::search_max_std() {
   const model::PerturbOptions& perturb = options_.engine.perturb;
-  const std::vector<uint64_t> sample =
-      calibration_sample(records_, options_.pass.calibration_samples, perturb.seed);
+  const std::vector<uint64_t> sample = calibration_sample(records_, options_.pass.calibration_samples, perturb.seed);
   const std::vector<float> base = score_sample({{model::Family::kBase, 0}}, sample);
   NoiseSearchOptions o;
   o.start = perturb.gaussian_max_std;
@@ -318,8 +316,10 @@ int Coordinator::store_calibration(const PassPlan& calibration) {
   std::vector<double> stds;
   for (std::size_t c = 0; c < calibration.slots.size(); ++c) {
     if (c > 0) stds.push_back(model::gaussian_total_std(perturb, static_cast<int>(c)));
-    table.text += cat("\n  ", model::describe(calibration.slots[c]), c > 0 ? cat(" (std ", std_text(stds.back()), ")") : "",
-                      ": mean ", choice.means[c], ", ratio ", choice.ratios[c]);
+    const model::CheckpointKey& slot = calibration.slots[c];  // named without the searched max std: its std follows
+    table.text +=
+        cat("\n  ", model::describe({slot.family, slot.index}), c > 0 ? cat(" (std ", std_text(stds.back()), ")") : "",
+            ": mean ", choice.means[c], ", ratio ", choice.ratios[c]);
   }
   table.warning = calibration_miss(choice, low, high, stds);
   sink_->write_calibration(table);
@@ -344,8 +344,9 @@ void Coordinator::require_calibration_met(const std::string& miss, int chosen) c
     log::warn(cat(miss, "; perturb.allow_calibration_miss: going on with the closest, gaussian ", chosen));
     return;
   }
-  throw DataError(cat(miss, "; then rerun with --fresh (this file, calibration included, is moved aside), or set "
-                            "perturb.allow_calibration_miss = true to go on with the closest, gaussian ",
+  throw DataError(cat(miss,
+                      "; then rerun with --fresh (this file, calibration included, is moved aside), or set "
+                      "perturb.allow_calibration_miss = true to go on with the closest, gaussian ",
                       chosen, " (the stored calibration is reused)"));
 }
 

@@ -87,7 +87,7 @@ class Coordinator {
   std::unique_ptr<store::RunLock> lock_;  // released after the file is closed
   std::unique_ptr<ResultSink> sink_;
   Scheduler scheduler_;
-  std::optional<double> searched_std_;    // perturb.gaussian_max_std found by the noise search (or stored)
+  std::optional<double> searched_std_;     // perturb.gaussian_max_std found by the noise search (or stored)
   std::vector<NoiseProbe> search_probes_;  // this run's search, stored with the calibration table
 };
 

@@ -30,7 +30,9 @@ NoiseSearch search_noise(const std::function<double(double)>& ratio_at, const No
       below = std;
     else
       above = std;  // above the band, or NaN: treated as too much noise
-    const double next = std::isinf(above) ? snapped(std * 4) : below == 0 ? snapped(std / 4) : snapped(std::sqrt(below * above));
+    const double next = std::isinf(above) ? snapped(std * 4)
+                        : below == 0      ? snapped(std / 4)
+                                          : snapped(std::sqrt(below * above));
     if (next <= below || next >= above) break;  // no std left between the bracket's ends
     std = next;
   }

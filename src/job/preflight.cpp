@@ -17,8 +17,8 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "results/output_plan.h"
 #include "curate/util/terminal.h"
+#include "results/output_plan.h"
 #include "results/pass.h"
 
 namespace curate::service {
@@ -159,8 +159,8 @@ model::ModelConfig require_model_gates(const Options& o) {
   }
   const std::string differs = shape_difference(config, model::load_model_config(target));
   if (!differs.empty()) {
-    throw ConfigError(cat("perturb.target = ", o.engine.target, " is not of model.path's shape (config.json: ",
-                          differs, " in model.path vs perturb.target): it must be model.path fine-tuned, "
+    throw ConfigError(cat("perturb.target = ", o.engine.target, " is not of model.path's shape (config.json: ", differs,
+                          " in model.path vs perturb.target): it must be model.path fine-tuned, "
                           "with the same architecture and sizes"));
   }
   return config;

@@ -13,8 +13,8 @@
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "results/journal_records.h"
-#include "results/output_files.h"
 #include "results/layout.h"
+#include "results/output_files.h"
 #include "results/run_file.h"
 
 namespace curate::service {

@@ -30,7 +30,8 @@ std::size_t find_row(const SelectionColumns& c, const ExplainOptions& which, con
   }
   throw ConfigError(cat(result, " has no example with ", which.line != 0 ? "line " : "id '",
                         which.line != 0 ? std::to_string(which.line) : escape_control(which.id) + "'", " (",
-                        c.records(), " examples; ids are data.id_field's values, or the line numbers when it is empty)"));
+                        c.records(),
+                        " examples; ids are data.id_field's values, or the line numbers when it is empty)"));
 }
 
 // The selection file the result file links (the latest selection), else the configured one; none
@@ -99,7 +100,9 @@ void explain(const Options& job, const ExplainOptions& which, std::ostream& out)
   if (cluster.size() != n || score.size() != n || candidate.size() != n)
     throw StoreError(cat(selection->string(), " does not hold one value per example of ", files.run.result.string(),
                          ": made from another result file? run --stage select again"));
-  const auto chosen = [&](std::size_t row) { return std::binary_search(selected.begin(), selected.end(), c.line[row]); };
+  const auto chosen = [&](std::size_t row) {
+    return std::binary_search(selected.begin(), selected.end(), c.line[row]);
+  };
   out << "selection: " << selection->string() << " (" << facts.method << ", " << facts.selected << " selected, "
       << facts.time << ")\n";
   // The allocation rows of the example's source (and every domain row above it), the header first.

@@ -280,9 +280,13 @@ std::map<std::string, Command> commands(ToolSettings& s) {
                     return std::vector<options::Group>{g};
                   },
                   ok([&] { service::inspect(s.inspect_path, std::cout); }), "file"};
-  c["explain"] = {"one example of a finished run, whole (--config run.ini --id ID or --line N): its text, tokens, "
-                  "losses, cluster, score and why the latest selection took it or not",
-                  {}, {}, "", run_explain};
+  c["explain"] = {
+      "one example of a finished run, whole (--config run.ini --id ID or --line N): its text, tokens, "
+      "losses, cluster, score and why the latest selection took it or not",
+      {},
+      {},
+      "",
+      run_explain};
   c["make-model"] = {"write a random-weight model folder of a built-in shape",
                      [&] { return std::vector<options::Group>{make_model_table(s.make)}; },
                      ok([&] { model::run_make_model(s.make); }), ""};

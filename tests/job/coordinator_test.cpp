@@ -232,25 +232,29 @@ TEST_F(CoordinatorTest, AMissedCalibrationStopsBeforeTheDifficultyPassUnlessAllo
 }
 
 TEST_F(CoordinatorTest, AutoSearchesTheNoiseThenCalibratesAtIt) {
-  // fake_losses scale the noise effect by max_std / 0.008: at Gaussian 3 the ratio is about
-  // 1 + 0.9 max_std / 0.008. From 0.008 (1.9): 0.032 (4.6), then 0.016 (2.8) lies in 2.5-3.5.
+  // fake_losses scale the noise effect by max_std / 0.008. Gaussian 3's ratio on the sample: 0.008 ->
+  // 1.62 (below 2.5-3.5), 0.032 -> 3.82 (above), 0.016 -> 2.35 (below), 0.0226 -> 2.96 (in the band).
   options_.engine.perturb.search_max_std = true;
   options_.pass.calibration_low = 2.5;
   options_.pass.calibration_high = 3.5;
   const std::vector<Unit> alone = run_alone();
   const Snapshot one = stored();
-  // Probes (base once, then Gaussian 3 at each std: 2 units each) and the calibration pass (4 x 2).
-  EXPECT_EQ(count(alone, Pass::kCalibration), 2 + 3 * 2 + 4 * 2);
+  // Probes (base once, then Gaussian 3 at each of 4 stds: 2 units each) and the calibration pass (4 x 2).
+  EXPECT_EQ(count(alone, Pass::kCalibration), 2 + 4 * 2 + 4 * 2);
   const store::H5File file = store::H5File::open(options_.run.output, false);
   const auto search = layout::read_noise_search(file);
   ASSERT_TRUE(search);
-  EXPECT_EQ(search->stds, (std::vector<std::string>{"0.008", "0.032", "0.016"}));
-  EXPECT_EQ(search->found, "0.016");
+  EXPECT_EQ(search->stds, (std::vector<std::string>{"0.008", "0.032", "0.016", "0.0226"}));
+  EXPECT_EQ(search->found, "0.0226");
   EXPECT_GE(search->ratios.back(), 2.5);
   EXPECT_LE(search->ratios.back(), 3.5);
-  EXPECT_EQ(layout::read_calibration_warning(file), "");  // the calibration at 0.016 met its band
+  // The calibration at 0.0226: its Gaussian 3 is the last probe, bit for bit.
+  EXPECT_EQ(layout::read_calibration_warning(file), "");
+  EXPECT_EQ(file.read_f32(layout::path(Pass::kCalibration, layout::dataset::kRatio)).back(), search->ratios.back());
   for (const Unit& u : alone) {
-    if (u.pass == Pass::kDifficulty) EXPECT_EQ(u.checkpoint.max_std, 0.016);
+    if (u.pass == Pass::kDifficulty) {
+      EXPECT_EQ(u.checkpoint.max_std, 0.0226);
+    }
   }
   // The same search and bits with three workers.
   std::filesystem::remove(options_.run.output);

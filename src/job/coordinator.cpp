@@ -237,7 +237,8 @@ int Coordinator::gaussian_checkpoint() {
   return store_calibration(calibration);
 }
 
-// The noise search (noise_search.h) on the calibration sample, starting from the configured max std.
+// The noise search (noise_search.h) on the calibration sample, starting from gaussian_max_std (its
+// default under auto; the configured value under --stage calibrate with a number).
 // Probes are not stored as units (a killed search is redone: a few short passes); the search is
 // stored with the calibration table. Throws DataError when no std puts the ratio in the band.
 double Coordinator::search_max_std() {

@@ -21,7 +21,7 @@ struct NoiseSearch {
 };
 
 struct NoiseSearchOptions {
-  double start = 8e-3;              // first std tried (perturb.gaussian_max_std as configured)
+  double start = 8e-3;              // first std tried (perturb.gaussian_max_std: its default under auto)
   double low = 2, high = 3;         // wanted ratio band (pass.calibration_low/high)
   int max_probes = 16;              // oracle calls at most
   double least = 1e-6, most = 1.0;  // stds outside are never tried: the search gives up there

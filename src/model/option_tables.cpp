@@ -11,7 +11,7 @@ using options::Affects;
 
 namespace {
 
-// perturb.gaussian_max_std: a std, or "auto" (search_max_std; the value stays the search's first guess).
+// perturb.gaussian_max_std: a std, or "auto" (search_max_std; the value keeps its default, the search's start).
 options::EnumField max_std_field(PerturbOptions& o) {
   options::EnumField f;
   f.get = [&o] { return o.search_max_std ? std::string("auto") : options::value_text(&o.gaussian_max_std); };

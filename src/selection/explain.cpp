@@ -80,7 +80,7 @@ void explain(const Options& job, const ExplainOptions& which, std::ostream& out)
   out << "tokens: prompt " << c.prompt_tokens[i] << ", after the prompt " << c.reasoning_tokens[i] << ", whole "
       << c.full_length[i] << "\n";
   out << "difficulty loss: " << c.difficulty[i] << " (mean over the first " << job.pass.difficulty_tokens
-      << " reasoning tokens)\n";
+      << " scored tokens)\n";
   std::string profile;
   for (int64_t k = 0; k < c.checkpoints; ++k) {
     const float mean = c.mean_loss[static_cast<std::size_t>(k) * n + i];
@@ -105,11 +105,13 @@ void explain(const Options& job, const ExplainOptions& which, std::ostream& out)
   };
   out << "selection: " << selection->string() << " (" << facts.method << ", " << facts.selected << " selected, "
       << facts.time << ")\n";
-  // The allocation rows of the example's source (and every domain row above it), the header first.
-  const std::string column = "\t" + select::tsv_escape(c.source[i]) + "\t";
+  // The allocation rows of the example's domain and source, the header first.
+  const std::string domain_row = "domain\t" + select::tsv_escape(c.domain[i]) + "\t\t",
+                    source_row = "\t" + select::tsv_escape(c.domain[i]) + "\t" + select::tsv_escape(c.source[i]) + "\t";
   for (std::size_t k = 0; k < facts.allocation.size(); ++k) {
     const std::string& line = facts.allocation[k];
-    if (k == 0 || line.find(column) != std::string::npos) out << "  allocation: " << escape_control(line) << "\n";
+    if (k == 0 || line.starts_with(domain_row) || line.find(source_row) != std::string::npos)
+      out << "  allocation: " << escape_control(line) << "\n";
   }
   const bool is_selected = chosen(i);
   if (!candidate[i]) {

@@ -16,8 +16,8 @@ struct PerturbOptions {
   int gaussian_checkpoints = 8;                // n: cumulative Gaussian checkpoints (difficulty)
   double gaussian_min_std = 2e-3;              // a: standard deviation added at step 1 (absolute, per element)
   double gaussian_max_std = 8e-3;              // b: total standard deviation of checkpoint n
-  bool search_max_std = false;                 // gaussian_max_std = auto: b is searched (calibration_search.h);
-                                               // gaussian_max_std is then the search's first guess
+  bool search_max_std = false;                 // gaussian_max_std = auto: b is searched (job/noise_search.h)
+                                               // from gaussian_max_std's default
   bool allow_calibration_miss = false;         // a calibration that misses its band uses the closest checkpoint
                                                // (a warning) instead of stopping the job (exit 3)
   int directional_checkpoints = 8;             // n: checkpoints along the fine-tuning direction (similarity)

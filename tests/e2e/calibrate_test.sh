@@ -43,6 +43,15 @@ grep -q "perturb.allow_calibration_miss = true" "$work/miss.log" || fail "the mi
 ! grep -q "difficulty pass:" "$work/miss.log" || fail "the difficulty pass ran after a missed calibration"
 ! grep -q "MPI_ABORT was invoked" "$work/miss.log" || { cat "$work/miss.log"; fail "a refusal called MPI_Abort"; }
 
+# The launcher (Open MPI's orte_execute_quiet): the same refusal without mpirun's "job has been aborted" banner.
+set +e
+"$root/launch/run_local.sh" -n 3 --dist "$dist" -- "${demo[@]}" "${weak[@]}" --stage difficulty --output.path "$work/miss.h5" > "$work/quiet.log" 2>&1
+code=$?
+set -e
+[ "$code" -eq 3 ] || { cat "$work/quiet.log"; fail "run_local.sh: a missed calibration gave exit $code"; }
+! grep -q "has been aborted\|MPI_ABORT" "$work/quiet.log" || { cat "$work/quiet.log"; fail "an abort banner after a refusal"; }
+[ "$(grep -c "error calibration missed its target" "$work/quiet.log")" -eq 1 ] || { cat "$work/quiet.log"; fail "the refusal is not printed exactly once"; }
+
 # 2. allow_calibration_miss: the stored calibration is reused (no calibration pass), then the difficulty pass.
 ranked allow "${demo[@]}" "${weak[@]}" --stage difficulty --output.path "$work/miss.h5" --perturb.allow_calibration_miss true
 [ "$code" -eq 0 ] || { cat "$work/allow.log"; fail "allow_calibration_miss: exit $code"; }

@@ -248,7 +248,7 @@ std::optional<int> agree_exit_code(const Comm& comm, int code, double timeout_se
   for (int done = 0;;) {
     check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
     if (done) break;
-    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;  // the request stays: the job aborts
+    if (timeout_seconds > 0 && std::chrono::steady_clock::now() > deadline) return std::nullopt;  // the job aborts
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(20000));
   }

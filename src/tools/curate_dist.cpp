@@ -65,9 +65,9 @@ int main(int argc, char** argv) {
   const int code = run(argc, argv, comm, options);
   if (comm.size() == 1) return code;
   // Every rank leaves with the job's code through MPI_Finalize (mpirun then reports no abort); only a
-  // rank that never arrives (dead or hung) makes the others abort.
-  // Rank 0 may still write the selection's files and report while the others wait: at least 10 minutes.
-  const double timeout = std::max(options.run.worker_timeout, 600.0);
+  // rank that never arrives (dead or hung) makes rank 0 abort the job. The other ranks wait for rank 0
+  // without a limit: it may still print a --plan or write the selection's files and report.
+  const double timeout = comm.rank() == 0 ? std::max(options.run.worker_timeout, 600.0) : 0.0;
   const std::optional<int> agreed = comm::agree_exit_code(comm, code, timeout);
   if (!agreed) {
     log::error(cat("rank ", comm.rank(), ": not every rank reached the end of the job within ", timeout,

@@ -66,7 +66,10 @@ has same "already stored" "resume with equal content"
 
 # Changes: each refusal names the key, the old and the new value, and the remedy; nothing is touched.
 cp r.h5 r.before
-cp tuned/model.safetensors base_copy/model.safetensors  # new weights, same config.json
+# A third model of the same shape: the tuned weights in base_copy (or the base's in the target) would be
+# refused earlier, as perturb.target = model.path (preflight_test.sh).
+"$tool" make-model --shape tiny-qwen2 --seed 3 --init-std 0.1 --output third --log-level warn
+cp third/model.safetensors base_copy/model.safetensors  # new weights, same config.json
 run weights --stage all --output.path r.h5 --model.path base_copy
 expect 2 weights "new base weights"
 has weights "model.content" "new base weights"
@@ -89,7 +92,7 @@ rm -rf tok && cp -r "$tokenizer" tok
 cp -r tuned tuned_copy
 run target_first --stage difficulty --output.path t.h5 --perturb.target tuned_copy
 expect 0 target_first "difficulty stage with a target copy"
-cp base/model.safetensors tuned_copy/model.safetensors
+cp third/model.safetensors tuned_copy/model.safetensors
 run target --stage all --output.path t.h5 --perturb.target tuned_copy
 expect 2 target "replaced target weights"
 has target "target.content" "replaced target weights"

@@ -99,8 +99,8 @@ bool rank0_attempt(const Comm& comm, const std::function<void()>& attempt);
 // Collective at the end of a job: every rank's exit `code` gathered (MPI_Iallgather, polled) so that
 // all ranks leave with the same code through MPI_Finalize, never MPI_Abort. Returns the job's code on
 // every rank: rank 0's when it is not 0, else the first non-zero code of the others (by rank), else 0.
-// Nothing when the gather does not complete within `timeout_seconds` (a dead or hung rank): the
-// caller then aborts the job (Comm::abort).
+// Nothing when the gather does not complete within `timeout_seconds` (> 0; 0 waits without a limit):
+// a dead or hung rank, and the caller then aborts the job (Comm::abort).
 std::optional<int> agree_exit_code(const Comm& comm, int code, double timeout_seconds);
 
 // Sends that return at once (MPI_Isend), for a sender that must not wait until a busy receiver posts

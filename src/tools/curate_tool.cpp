@@ -153,15 +153,17 @@ options::Group bench_table(model::BenchOptions& o) {
 }
 
 // check --config: the job's data, tokenizer and pass settings; the command line adds the tokenizer,
-// the dataset and what only check has. With a model.path, the job's model gates run first
-// (service::require_model_gates) and the check counts ids against the model's vocabulary.
+// the dataset and what only check has. When model.path holds a config.json, the job's model gates run
+// first (service::require_model_gates) and the check counts ids against the model's vocabulary; without
+// one (the model is elsewhere, or a tokenizer folder stands in) the check is of the data only.
 data::CheckOptions check_from_config(const std::string& config, const data::CheckOptions& given) {
   service::Options job;
   std::string arg0 = "curate_tool check", arg1 = "--config", path = config;
   char* args[] = {arg0.data(), arg1.data(), path.data()};
   service::parse_options(3, args, job);
   data::CheckOptions from = service::check_options(job);
-  if (!job.engine.model.empty()) from.vocab_size = service::require_model_gates(job).vocab_size;
+  if (std::filesystem::exists(std::filesystem::path(job.engine.model) / "config.json"))  // a data-only check otherwise
+    from.vocab_size = service::require_model_gates(job).vocab_size;
   if (!given.tokenizer.empty()) from.tokenizer = given.tokenizer;
   if (!given.input.empty()) from.input = given.input;
   from.max_records = given.max_records;

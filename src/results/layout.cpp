@@ -252,8 +252,10 @@ SelectionFacts read_selection_facts(const store::H5File& f) {
 }
 
 void link_selection(store::H5File& result, const std::string& selection) {
-  result.remove(kSelection);
-  result.link_external(kSelection, selection, kSelection);
+  if (linked_selection(result) != selection) {  // rewriting an equal link moves the root's messages: other bytes
+    result.remove(kSelection);
+    result.link_external(kSelection, selection, kSelection);
+  }
   std::vector<std::string> list = read_selection_list(result);
   if (std::find(list.begin(), list.end(), selection) == list.end()) {
     list.push_back(selection);

@@ -38,6 +38,7 @@ path = load$n.h5
 target = tuned
 gaussian_checkpoints = 2
 directional_checkpoints = 2
+allow_calibration_miss = true
 [pass]
 unit_examples = ${CURATE_UNIT_EXAMPLES:-256}
 difficulty_tokens = 16

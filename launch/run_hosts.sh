@@ -16,7 +16,8 @@
 # --oversubscribe when N exceeds the slots, --allow-run-as-root only as root; -x forwards PATH,
 # LD_LIBRARY_PATH and every CURATE_*, OMP_*, NCCL_*, HDF5_* and TORCH_* variable to remote ranks
 # (OMPI_MCA_* variables travel anyway). --net IFACE adds --mca btl_tcp_if_include IFACE
-# --mca oob_tcp_if_include IFACE (choose the cluster network when nodes have several).
+# --mca oob_tcp_if_include IFACE (choose the cluster network when nodes have several);
+# --mca orte_execute_quiet 1 unless OMPI_MCA_orte_execute_quiet is set (as run_local.sh).
 # --dry-run prints the exact command and runs nothing. The first argument that is not an option
 # of this script (or everything after --) goes to curate_dist.
 # Environment: CURATE_HOSTFILE, CURATE_DIST, CURATE_MPIRUN, CURATE_MPIRUN_ARGS as in run_local.sh.
@@ -64,6 +65,7 @@ if [ "$bind" = core ]; then cmd+=(--map-by core --bind-to core); else cmd+=(--ma
 [ "$ranks" -le "$slots" ] || cmd+=(--oversubscribe)
 [ "$(id -u)" -ne 0 ] || cmd+=(--allow-run-as-root)
 [ -z "$net" ] || cmd+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
+[ -n "${OMPI_MCA_orte_execute_quiet:-}" ] || cmd+=(--mca orte_execute_quiet 1)  # no abort banner on a non-zero exit
 for var in PATH LD_LIBRARY_PATH $(compgen -v | grep -E '^(CURATE|OMP|NCCL|HDF5|TORCH)_' || true); do
   [ -z "${!var+set}" ] || cmd+=(-x "$var")
 done

@@ -14,7 +14,10 @@
 # `--bind core` pins one core per rank for CPU runs with score.threads = 1), --map-by slot,
 # --oversubscribe when N exceeds the cores, --allow-run-as-root only as root, and for one node
 # shared memory plus loopback: --mca btl self,vader --mca pml ob1 --mca oob_tcp_if_include lo
-# --mca btl_vader_single_copy_mechanism none (each skipped when OMPI_MCA_<name> is set).
+# --mca btl_vader_single_copy_mechanism none, and --mca orte_execute_quiet 1 (curate_dist reports its
+# own errors, and every rank leaves with the job's exit code: without it mpirun adds its "job has been
+# aborted" banner to every non-zero exit, a refusal or a clean stop included) (each skipped when
+# OMPI_MCA_<name> is set).
 # --dry-run prints the exact command and runs nothing. The first argument that is not an option
 # of this script (or everything after --) goes to curate_dist.
 # Environment: CURATE_DIST (default build/src/tools/curate_dist, else curate_dist on PATH),
@@ -56,7 +59,8 @@ cmd=("$mpirun" -np "$ranks")
 if [ "$bind" = core ]; then cmd+=(--map-by core --bind-to core); else cmd+=(--map-by slot --bind-to "$bind"); fi
 [ "$ranks" -le "$cores" ] || cmd+=(--oversubscribe)
 [ "$(id -u)" -ne 0 ] || cmd+=(--allow-run-as-root)
-for setting in "btl self,vader" "pml ob1" "oob_tcp_if_include lo" "btl_vader_single_copy_mechanism none"; do
+for setting in "btl self,vader" "pml ob1" "oob_tcp_if_include lo" "btl_vader_single_copy_mechanism none" \
+  "orte_execute_quiet 1"; do
   name=${setting%% *}
   var="OMPI_MCA_$name"
   [ -n "${!var:-}" ] || cmd+=(--mca "$name" "${setting#* }")

@@ -239,4 +239,24 @@ bool rank0_attempt(const Comm& comm, const std::function<void()>& attempt) {
   return false;
 }
 
+std::optional<int> agree_exit_code(const Comm& comm, int code, double timeout_seconds) {
+  std::vector<int> codes(static_cast<std::size_t>(comm.size()), 0);
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallgather(&code, 1, MPI_INT, codes.data(), 1, MPI_INT, native(comm.handle_), &request), "MPI_Iallgather");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  auto pause = std::chrono::microseconds(50);
+  for (int done = 0;;) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) break;
+    if (timeout_seconds > 0 && std::chrono::steady_clock::now() > deadline) return std::nullopt;  // the job aborts
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(20000));
+  }
+  if (codes[0] != 0) return codes[0];
+  for (int c : codes) {
+    if (c != 0) return c;
+  }
+  return 0;
+}
+
 }  // namespace curate::comm

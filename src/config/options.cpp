@@ -21,18 +21,18 @@ namespace {
 namespace po = boost::program_options;
 using options::Affects;
 
-constexpr std::pair<const char*, Stage> kStages[] = {{"difficulty", Stage::kDifficulty},
-                                                     {"profile", Stage::kProfile},
-                                                     {"select", Stage::kSelect},
-                                                     {"all", Stage::kAll},
-                                                     {"compare", Stage::kCompare}};
+constexpr std::pair<const char*, Stage> kStages[] = {
+    {"difficulty", Stage::kDifficulty}, {"profile", Stage::kProfile},
+    {"select", Stage::kSelect},         {"all", Stage::kAll},
+    {"compare", Stage::kCompare},       {"calibrate", Stage::kCalibrate}};
 
 options::Group general_table(Options& o) {
   options::Group g("general");
   g.add_enum(
        "stage", o.run.stage, kStages,
        "difficulty, profile, select, all (difficulty, filter, profile, select) or compare (compare.methods x seeds "
-       "from a finished file, with a comparison page)")
+       "from a finished file, with a comparison page) or calibrate (search perturb.gaussian_max_std on the "
+       "calibration sample and print it)")
       .switch_flag("fresh", o.run.fresh, "move an output file of another configuration aside and start over")
       .switch_flag("plan", o.run.plan,
                    "print what the job will do (examples, tokens, units, result size, "

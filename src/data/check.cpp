@@ -279,6 +279,7 @@ CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) 
         "without any role markers; set data.chat_template if the model was trained with one");
   }
 
+  if (tokenizer) report.tokenizer_vocab = tokenizer->vocab_size();
   if (tokenizer && !sample.empty()) {
     if (std::string repeated = repeated_think_marker(chat, options, sample); !repeated.empty())
       report.warnings.push_back(std::move(repeated));
@@ -361,6 +362,14 @@ void require_usable(const CheckReport& report, const CheckOptions& options) {
                   : "\ncheck data.format and the data.*_field options (curate_tool check --help)"));
 }
 
+void require_vocabulary(const CheckReport& report, const CheckOptions& options) {
+  if (options.vocab_size <= 0 || report.tokenizer_vocab <= options.vocab_size) return;
+  throw ConfigError(cat("the tokenizer ", options.tokenizer, " has token ids up to ", report.tokenizer_vocab - 1,
+                        ", outside the model's vocabulary of ", options.vocab_size,
+                        " (vocab_size in the model's config.json): it belongs to another model; set model.tokenizer "
+                        "to the model's own tokenizer (or leave it empty to use model.path's)"));
+}
+
 void require_budget(const CheckReport& report, const CheckOptions& options) {
   if (options.budget <= 0 || !report.all_read || options.budget <= report.usable) return;
   throw ConfigError(cat("select.budget = ", options.budget, " is above the ", thousands(report.usable),
@@ -378,6 +387,7 @@ void run_check(const CheckOptions& options, std::ostream& out) {
   for (const std::string& line : describe(report, options)) out << escape_control(line) << "\n";
   out << escape_control(previews.str());
   out.flush();
+  require_vocabulary(report, options);
   require_usable(report, options);
   require_budget(report, options);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 
@@ -55,15 +56,54 @@ CheckpointChoice choose_checkpoint(std::span<const float> loss, std::size_t slot
   return choice;
 }
 
-std::string calibration_warning(const CheckpointChoice& choice, double low, double high, double min_std,
-                                double max_std) {
+std::optional<std::pair<double, double>> extrapolate_std_range(std::span<const double> stds,
+                                                               std::span<const float> ratios, double low, double high) {
+  constexpr double kFloor = 1e-3;                 // ratio - 1 below this is noise, not a measurable effect
+  std::vector<std::pair<double, double>> points;  // (log std, log(ratio - 1)), ascending std
+  for (std::size_t j = 0; j < stds.size() && j + 1 < ratios.size(); ++j) {
+    const double rise = static_cast<double>(ratios[j + 1]) - 1;
+    if (rise > kFloor && stds[j] > 0) points.emplace_back(std::log(stds[j]), std::log(rise));
+  }
+  if (points.empty()) return std::nullopt;
+  float best = ratios.size() > 1 ? ratios[1] : 1.0f;
+  for (std::size_t c = 1; c < ratios.size(); ++c) best = std::max(best, ratios[c]);
+  const bool too_weak = best < low;  // else the first checkpoints overshoot: extrapolate down from them
+  const std::size_t near = too_weak ? points.size() - 1 : 0, other = too_weak ? near - (near > 0) : 1;
+  double power = 2;
+  if (other < points.size() && other != near && points[other].first != points[near].first) {
+    power = (points[near].second - points[other].second) / (points[near].first - points[other].first);
+    power = std::clamp(std::isfinite(power) ? power : 2.0, 0.5, 4.0);
+  }
+  const auto at = [&](double ratio) {
+    return std::exp(points[near].first + (std::log(std::max(ratio - 1, kFloor)) - points[near].second) / power);
+  };
+  return std::make_pair(at(low), at(high));
+}
+
+std::string std_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  return text;
+}
+
+std::string calibration_miss(const CheckpointChoice& choice, double low, double high, std::span<const double> stds) {
   if (!choice.missed) return "";
   const double best = choice.ratios.at(static_cast<std::size_t>(choice.chosen));
-  const std::string remedy =
-      best < low ? cat("raise perturb.gaussian_max_std (now ", max_std, ") or lower pass.calibration_low")
-                 : cat("lower perturb.gaussian_min_std (now ", min_std, ") or raise pass.calibration_high");
+  std::string seen;
+  for (std::size_t j = 0; j < stds.size() && j + 1 < choice.ratios.size(); ++j)
+    seen += cat(j ? ", " : "", "std ", std_text(stds[j]), " -> ", choice.ratios[j + 1]);
+  std::string remedy;
+  if (const auto range = extrapolate_std_range(stds, choice.ratios, low, high)) {
+    remedy = cat("the measured curve reaches ", low, "-", high, " at std ", std_text(range->first), "-",
+                 std_text(range->second), ": try perturb.gaussian_max_std = ", std_text(range->second),
+                 " with perturb.gaussian_min_std <= ", std_text(range->first));
+  } else {
+    remedy = cat("no checkpoint changed the loss measurably: try perturb.gaussian_max_std = ",
+                 std_text(10 * (stds.empty() ? 1e-3 : stds.back())));
+  }
   return cat("calibration missed its target: best ratio ", best, " at gaussian ", choice.chosen, ", wanted ", low, "-",
-             high, "; ", remedy, ", then rerun with --fresh (the difficulty pass used the closest checkpoint)");
+             high, " (ratios seen: ", seen, "); ", remedy,
+             ", or perturb.gaussian_max_std = auto (curate_dist --stage calibrate) to search it");
 }
 
 }  // namespace curate::service

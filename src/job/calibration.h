@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace curate::service {
@@ -26,9 +28,19 @@ struct CheckpointChoice {
 // (low + high) / 2 (the first such on ties), and `missed` is set. Throws DataError when no row is complete.
 CheckpointChoice choose_checkpoint(std::span<const float> loss, std::size_t slots, double low, double high);
 
-// The warning for a choice that missed its band, naming the best ratio, its checkpoint, the band and
-// the setting to change (the noise range `min_std`..`max_std`); empty when the choice is in the band.
-std::string calibration_warning(const CheckpointChoice& choice, double low, double high, double min_std,
-                                double max_std);
+// The noise range whose ratio the measured curve puts in [low, high], as (std at `low`, std at
+// `high`): ratio - 1 = c * std^p through the two measured points nearest the band on the side that
+// missed (p = 2 with one usable point; p clamped to [0.5, 4]). `stds` [C-1] are the total stds of
+// Gaussian 1.. and `ratios` [C] the choice's ratios (slot 0 the base). Nothing when no checkpoint
+// raised the loss measurably (every ratio - 1 <= 1e-3).
+std::optional<std::pair<double, double>> extrapolate_std_range(std::span<const double> stds,
+                                                               std::span<const float> ratios, double low, double high);
+
+// `value` with 3 significant digits, as it should be written in an INI file ("0.0123").
+std::string std_text(double value);
+
+// Why a choice missed its band: the best ratio and its checkpoint, the band, every ratio seen per
+// std, and the range to try (extrapolate_std_range). `stds` as above. Empty when the choice is in the band.
+std::string calibration_miss(const CheckpointChoice& choice, double low, double high, std::span<const double> stds);
 
 }  // namespace curate::service

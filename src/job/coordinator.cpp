@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <numeric>
 
@@ -149,6 +150,12 @@ Coordinator::Coordinator(const Options& options, Crew crew, uint64_t records, st
 void Coordinator::run() {
   const Stage stage = options_.run.stage;
   if (!sink_) return finish(/*then_select=*/stage == Stage::kAll);  // every pass is stored already
+  if (stage == Stage::kCalibrate) {
+    gaussian_checkpoint();
+    finish();
+    sink_->flush();
+    return print_calibrated_std();
+  }
   if (scores_difficulty(stage)) {
     run_pass(difficulty_plan(gaussian_checkpoint()));
     require_scored_examples(sink_->file(), options_.run.dataset);
@@ -175,8 +182,7 @@ PassPlan Coordinator::plan(Pass pass, std::vector<model::CheckpointKey> slots, i
 PassPlan Coordinator::difficulty_plan(int checkpoint) const {
   std::vector<uint64_t> all(records_);
   std::iota(all.begin(), all.end(), 0);
-  return plan(Pass::kDifficulty, {{model::Family::kGaussian, checkpoint}}, options_.pass.difficulty_tokens,
-              std::move(all));
+  return plan(Pass::kDifficulty, {gaussian(checkpoint)}, options_.pass.difficulty_tokens, std::move(all));
 }
 
 // The examples the difficulty filter keeps, at every profile checkpoint, in units of about equal
@@ -187,7 +193,7 @@ PassPlan Coordinator::profile_plan() {
       directional ? options_.engine.perturb.directional_checkpoints : options_.engine.perturb.gaussian_checkpoints;
   std::vector<model::CheckpointKey> slots;
   for (int j = 1; j <= n; ++j)
-    slots.push_back({directional ? model::Family::kDirectional : model::Family::kGaussian, j});
+    slots.push_back(directional ? model::CheckpointKey{model::Family::kDirectional, j} : gaussian(j));
   const std::vector<uint8_t> kept = run_difficulty_filter(sink_->file(), options_.filter, records_);
   sink_->write_filter(kept, select::filter_method_name(options_.filter.method));
   std::vector<uint64_t> positions;
@@ -202,13 +208,28 @@ PassPlan Coordinator::profile_plan() {
   return p;
 }
 
-// The Gaussian checkpoint of the difficulty pass: fixed, stored by an earlier calibration, or calibrated now.
+model::CheckpointKey Coordinator::gaussian(int checkpoint) const {
+  return {model::Family::kGaussian, checkpoint, searched_std_.value_or(0)};
+}
+
+// The Gaussian checkpoint of the difficulty pass: fixed, stored by an earlier calibration, or calibrated
+// now; with perturb.gaussian_max_std = auto (or --stage calibrate) the noise search sets the schedule first.
 int Coordinator::gaussian_checkpoint() {
-  if (options_.pass.gaussian_checkpoint > 0) return options_.pass.gaussian_checkpoint;
-  if (const std::optional<int> stored = layout::read_chosen_checkpoint(sink_->file())) return *stored;
+  const bool search = options_.engine.perturb.search_max_std || options_.run.stage == Stage::kCalibrate;
+  const std::optional<int> stored = layout::read_chosen_checkpoint(sink_->file());
+  if (search && stored) {  // the stored calibration's schedule (none: it ran at the configured max std)
+    if (const auto table = layout::read_noise_search(sink_->file())) searched_std_ = std::stod(table->found);
+  } else if (search) {
+    searched_std_ = search_max_std();
+  }
+  if (options_.pass.gaussian_checkpoint > 0 && options_.run.stage != Stage::kCalibrate)
+    return options_.pass.gaussian_checkpoint;
+  if (stored) {
+    require_calibration_met(layout::read_calibration_warning(sink_->file()), *stored);
+    return *stored;
+  }
   std::vector<model::CheckpointKey> slots = {{model::Family::kBase, 0}};
-  for (int j = 1; j <= options_.engine.perturb.gaussian_checkpoints; ++j)
-    slots.push_back({model::Family::kGaussian, j});
+  for (int j = 1; j <= options_.engine.perturb.gaussian_checkpoints; ++j) slots.push_back(gaussian(j));
   const PassPlan calibration =
       plan(Pass::kCalibration, slots, options_.pass.difficulty_tokens,
            calibration_sample(records_, options_.pass.calibration_samples, options_.engine.perturb.seed));
@@ -216,23 +237,132 @@ int Coordinator::gaussian_checkpoint() {
   return store_calibration(calibration);
 }
 
-// Chooses the checkpoint from the stored calibration losses, stores and logs the table.
+// The noise search (noise_search.h) on the calibration sample, starting from gaussian_max_std (its
+// default under auto; the configured value under --stage calibrate with a number).
+// Probes are not stored as units (a killed search is redone: a few short passes); the search is
+// stored with the calibration table. Throws DataError when no std puts the ratio in the band.
+double Coordinator::search_max_std() {
+  const model::PerturbOptions& perturb = options_.engine.perturb;
+  const std::vector<uint64_t> sample = calibration_sample(records_, options_.pass.calibration_samples, perturb.seed);
+  const std::vector<float> base = score_sample({{model::Family::kBase, 0}}, sample);
+  NoiseSearchOptions o;
+  o.start = perturb.gaussian_max_std;
+  o.low = options_.pass.calibration_low;
+  o.high = options_.pass.calibration_high;
+  const auto ratio_at = [&](double std) {
+    std::vector<float> loss = base;
+    const std::vector<float> noisy =
+        score_sample({{model::Family::kGaussian, perturb.gaussian_checkpoints, std}}, sample);
+    loss.insert(loss.end(), noisy.begin(), noisy.end());
+    const double ratio = choose_checkpoint(loss, 2, o.low, o.high).ratios[1];
+    log::info(cat("noise search: max std ", std_text(std), " -> ratio ", ratio, " at gaussian ",
+                  perturb.gaussian_checkpoints, " (wanted ", o.low, "-", o.high, ")"));
+    return ratio;
+  };
+  const NoiseSearch search = search_noise(ratio_at, o);
+  search_probes_ = search.probes;
+  if (!search.found) {
+    throw DataError(cat("noise search: no perturb.gaussian_max_std put the loss ratio of gaussian ",
+                        perturb.gaussian_checkpoints, " in ", o.low, "-", o.high, " (tried ",
+                        describe_probes(search.probes),
+                        "); the ratio may not rise with the noise on this sample: check the data (a larger "
+                        "pass.calibration_samples) or widen pass.calibration_low..high"));
+  }
+  return *search.found;
+}
+
+// [slots, sample.size()] mean losses of the sample's examples at each slot, NaN where an example has
+// nothing scored; scored through the scheduler (or the local scorer) and never stored.
+std::vector<float> Coordinator::score_sample(const std::vector<model::CheckpointKey>& slots,
+                                             const std::vector<uint64_t>& sample) {
+  const PassPlan p = plan(Pass::kCalibration, slots, options_.pass.difficulty_tokens, sample);
+  std::vector<float> loss(slots.size() * sample.size(), std::nanf(""));
+  const auto store = [&](const UnitResult& result) {
+    const auto first = static_cast<std::size_t>(p.bounds.at(static_cast<std::size_t>(result.index)));
+    for (std::size_t i = 0; i < result.examples.size(); ++i) {
+      const std::vector<float>& losses = result.examples[i].losses;
+      if (result.examples[i].status != kStatusOk || losses.empty()) continue;
+      double sum = 0;
+      for (float l : losses) sum += l;
+      loss.at(static_cast<std::size_t>(result.slot) * sample.size() + first + i) =
+          static_cast<float>(sum / static_cast<double>(losses.size()));
+    }
+  };
+  queue_units(p, std::vector<uint8_t>(slots.size() * static_cast<std::size_t>(p.units()), 0));
+  while (scheduler_.pending() > 0 || scheduler_.workers_busy()) {
+    if (stop_requested && scheduler_.pending() > 0) scheduler_.drop_pending();
+    if (local_) {
+      const std::optional<Unit> unit = scheduler_.take();
+      if (!unit) break;
+      store(local_(*unit));
+    } else {
+      scheduler_.step(0.25, store);
+      scheduler_.check_timeouts();
+    }
+  }
+  if (stop_requested) throw Interrupted();
+  return loss;
+}
+
+// Chooses the checkpoint from the stored calibration losses, stores and logs the table (and the noise
+// search that set its schedule). Throws DataError when the choice missed its band, unless allowed.
 int Coordinator::store_calibration(const PassPlan& calibration) {
   const double low = options_.pass.calibration_low, high = options_.pass.calibration_high;
   const std::vector<float> loss = layout::read_calibration_loss(sink_->file());
   const CheckpointChoice choice = choose_checkpoint(loss, calibration.slots.size(), low, high);
   layout::CalibrationTable table{choice.means, choice.ratios, choice.chosen, "", ""};
   table.text = "calibration (mean loss of the first " + std::to_string(calibration.tokens) + " tokens):";
+  const model::PerturbOptions perturb =
+      searched_std_ ? model::with_max_std(options_.engine.perturb, *searched_std_) : options_.engine.perturb;
+  std::vector<double> stds;
   for (std::size_t c = 0; c < calibration.slots.size(); ++c) {
+    if (c > 0) stds.push_back(model::gaussian_total_std(perturb, static_cast<int>(c)));
+    const model::CheckpointKey& slot = calibration.slots[c];  // named without the searched max std: its std follows
     table.text +=
-        cat("\n  ", model::describe(calibration.slots[c]), ": mean ", choice.means[c], ", ratio ", choice.ratios[c]);
+        cat("\n  ", model::describe({slot.family, slot.index}), c > 0 ? cat(" (std ", std_text(stds.back()), ")") : "",
+            ": mean ", choice.means[c], ", ratio ", choice.ratios[c]);
   }
-  const model::PerturbOptions& perturb = options_.engine.perturb;
-  table.warning = calibration_warning(choice, low, high, perturb.gaussian_min_std, perturb.gaussian_max_std);
+  table.warning = calibration_miss(choice, low, high, stds);
   sink_->write_calibration(table);
+  if (searched_std_) {
+    layout::NoiseSearchTable search{{}, {}, std_text(*searched_std_)};
+    for (const NoiseProbe& probe : search_probes_) {
+      search.stds.push_back(std_text(probe.std));
+      search.ratios.push_back(static_cast<float>(probe.ratio));
+    }
+    sink_->write_noise_search(search);
+  }
   log::info(table.text + cat("\n  chosen: gaussian ", choice.chosen, " (wanted ratio ", low, "-", high, ")"));
-  if (!table.warning.empty()) log::warn(table.warning);
+  require_calibration_met(table.warning, choice.chosen);
   return choice.chosen;
+}
+
+// A calibration that missed its band stops the job (DataError, exit 3) unless
+// perturb.allow_calibration_miss, which warns and goes on with the closest checkpoint `chosen`.
+void Coordinator::require_calibration_met(const std::string& miss, int chosen) const {
+  if (miss.empty()) return;
+  if (options_.engine.perturb.allow_calibration_miss) {
+    log::warn(cat(miss, "; perturb.allow_calibration_miss: going on with the closest, gaussian ", chosen));
+    return;
+  }
+  throw DataError(cat(miss,
+                      "; then rerun with --fresh (this file, calibration included, is moved aside), or set "
+                      "perturb.allow_calibration_miss = true to go on with the closest, gaussian ",
+                      chosen, " (the stored calibration is reused)"));
+}
+
+// --stage calibrate's answer on stdout: the line to put in the INI file's [perturb] section.
+void Coordinator::print_calibrated_std() const {
+  const model::PerturbOptions& perturb = options_.engine.perturb;
+  const std::optional<int> chosen = layout::read_chosen_checkpoint(sink_->file());
+  const double max_std = searched_std_.value_or(perturb.gaussian_max_std);
+  const model::PerturbOptions used = model::with_max_std(perturb, max_std);
+  std::cout << "[perturb]\ngaussian_max_std = " << std_text(max_std) << "\n";
+  if (used.gaussian_min_std != perturb.gaussian_min_std)
+    std::cout << "gaussian_min_std = " << std_text(used.gaussian_min_std) << "\n";
+  std::cout << "# calibration chose gaussian " << chosen.value_or(0) << " of " << perturb.gaussian_checkpoints
+            << " (wanted ratio " << options_.pass.calibration_low << "-" << options_.pass.calibration_high
+            << "); with gaussian_max_std = auto a run of this output reuses this search\n";
 }
 
 void Coordinator::queue_units(const PassPlan& p, const std::vector<uint8_t>& done) {

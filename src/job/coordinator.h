@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "curate/config/options.h"
 #include "curate/store/journal.h"
 #include "curate/util/content_hash.h"
+#include "job/noise_search.h"
 #include "job/scheduler.h"
 #include "results/result_sink.h"
 
@@ -47,7 +49,9 @@ class Coordinator {
               std::unique_ptr<ResultSink> sink);
 
   // Runs the passes options.run.stage asks for, then stops the workers (telling them whether the
-  // selection follows). Throws Interrupted after a requested stop, Error subclasses on failures.
+  // selection follows). Throws Interrupted after a requested stop, Error subclasses on failures:
+  // DataError (exit 3) when the calibration misses its band (unless perturb.allow_calibration_miss)
+  // or the noise search finds no std in it; the calibration is stored first.
   void run();
   // Stops the workers (see Scheduler::finish); needs no unit in flight.
   void finish(bool then_select = false) { scheduler_.finish(then_select); }
@@ -63,7 +67,12 @@ class Coordinator {
   PassPlan difficulty_plan(int checkpoint) const;
   PassPlan profile_plan();
   int gaussian_checkpoint();
+  model::CheckpointKey gaussian(int checkpoint) const;
+  double search_max_std();
+  std::vector<float> score_sample(const std::vector<model::CheckpointKey>& slots, const std::vector<uint64_t>& sample);
   int store_calibration(const PassPlan& calibration);
+  void require_calibration_met(const std::string& miss, int chosen) const;
+  void print_calibrated_std() const;
   void run_pass(const PassPlan& p);
   void queue_units(const PassPlan& p, const std::vector<uint8_t>& done);
 
@@ -78,6 +87,8 @@ class Coordinator {
   std::unique_ptr<store::RunLock> lock_;  // released after the file is closed
   std::unique_ptr<ResultSink> sink_;
   Scheduler scheduler_;
+  std::optional<double> searched_std_;     // perturb.gaussian_max_std found by the noise search (or stored)
+  std::vector<NoiseProbe> search_probes_;  // this run's search, stored with the calibration table
 };
 
 }  // namespace curate::service

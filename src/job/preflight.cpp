@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <vector>
 
@@ -90,7 +91,80 @@ void require_context(int64_t context, const Options& o) {
                         context, " minus the prompts' length, or use a model with a longer context"));
 }
 
+// The *.safetensors files of `folder`, by name.
+std::vector<std::filesystem::path> weight_files(const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() == ".safetensors") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Two folders hold the same weights: the same safetensors names, sizes and bytes (read until the
+// first difference, so a fine-tuned model of the same shape costs a few reads).
+bool same_weights(const std::filesystem::path& a, const std::filesystem::path& b) {
+  const std::vector<std::filesystem::path> left = weight_files(a), right = weight_files(b);
+  if (left.empty() || left.size() != right.size()) return false;
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    if (left[i].filename() != right[i].filename() ||
+        std::filesystem::file_size(left[i]) != std::filesystem::file_size(right[i]))
+      return false;
+  }
+  std::vector<char> x(std::size_t{1} << 22), y(x.size());
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    std::ifstream l(left[i], std::ios::binary), r(right[i], std::ios::binary);
+    while (l && r) {
+      l.read(x.data(), static_cast<std::streamsize>(x.size()));
+      r.read(y.data(), static_cast<std::streamsize>(y.size()));
+      if (l.gcount() != r.gcount() || !std::equal(x.begin(), x.begin() + l.gcount(), y.begin())) return false;
+    }
+  }
+  return true;
+}
+
+// "hidden_size 64 vs 128, ..." for the dimensions that differ; empty when none does.
+std::string shape_difference(const model::ModelConfig& a, const model::ModelConfig& b) {
+  std::string out;
+  const auto compare = [&](const char* name, auto x, auto y) {
+    if (x != y) out += cat(out.empty() ? "" : ", ", name, " ", x, " vs ", y);
+  };
+  compare("architectures", a.architecture_name, b.architecture_name);
+  compare("vocab_size", a.vocab_size, b.vocab_size);
+  compare("hidden_size", a.hidden_size, b.hidden_size);
+  compare("intermediate_size", a.intermediate_size, b.intermediate_size);
+  compare("num_hidden_layers", a.num_hidden_layers, b.num_hidden_layers);
+  compare("num_attention_heads", a.num_attention_heads, b.num_attention_heads);
+  compare("num_key_value_heads", a.num_key_value_heads, b.num_key_value_heads);
+  compare("head_dim", a.head_dim, b.head_dim);
+  compare("tie_word_embeddings", a.tie_word_embeddings, b.tie_word_embeddings);
+  return out;
+}
+
 }  // namespace
+
+model::ModelConfig require_model_gates(const Options& o) {
+  model::require_model_folder(o.engine.model, "model.path");
+  const model::ModelConfig config = model::load_model_config(o.engine.model);
+  require_context(config.max_position_embeddings, o);
+  if (o.engine.target.empty()) return config;
+  model::require_model_folder(o.engine.target, "perturb.target");
+  const std::filesystem::path base = o.engine.model, target = o.engine.target;
+  if (std::filesystem::equivalent(base, target) || same_weights(base, target)) {
+    throw ConfigError(cat("perturb.target = ", o.engine.target, " is model.path = ", o.engine.model,
+                          std::filesystem::equivalent(base, target) ? " (the same folder)" : " (the same weights)",
+                          ": the directional profile needs the model fine-tuned on the full set (docs/USAGE.md, "
+                          "'The fine-tuned target'); give that folder, or leave perturb.target empty for the "
+                          "Gaussian profile"));
+  }
+  const std::string differs = shape_difference(config, model::load_model_config(target));
+  if (!differs.empty()) {
+    throw ConfigError(cat("perturb.target = ", o.engine.target, " is not of model.path's shape (config.json: ", differs,
+                          " in model.path vs perturb.target): it must be model.path fine-tuned, "
+                          "with the same architecture and sizes"));
+  }
+  return config;
+}
 
 bool resolve_data_options(Options& o, const comm::Comm& comm) {
   if (!data::needs_resolution(o.data)) return true;
@@ -130,20 +204,17 @@ data::CheckOptions check_options(const Options& o) {
 }
 
 void preflight(const Options& o) {
-  model::require_model_folder(o.engine.model, "model.path");
+  const model::ModelConfig config = require_model_gates(o);
   if (!o.run.tokenizer.empty() && o.run.tokenizer != o.engine.model) {
     if (!std::filesystem::exists(o.run.tokenizer)) model::require_model_folder(o.run.tokenizer, "model.tokenizer");
   }
-  if (!o.engine.target.empty()) model::require_model_folder(o.engine.target, "perturb.target");
   // Every safetensors header parses and every tensor lies inside its file (a truncated or missing
   // shard fails here, exit 4, before any worker loads); the tensor data is not read.
   model::Checkpoint base(o.engine.model);
   if (!o.engine.target.empty()) model::Checkpoint target(o.engine.target);
   log::info(profile_family_line(o));
   data::CheckOptions options = check_options(o);
-  const model::ModelConfig config = model::load_model_config(o.engine.model);
   options.vocab_size = config.vocab_size;
-  require_context(config.max_position_embeddings, o);
   const data::CheckReport report = data::check_dataset(options);
   for (const std::string& line : data::describe(report, options)) {
     if (line.starts_with("warning: "))
@@ -151,17 +222,18 @@ void preflight(const Options& o) {
     else
       log::info(line);
   }
+  data::require_vocabulary(report, options);
   data::require_usable(report, options);
 }
 
 void print_plan(const Options& o, int ranks, std::ostream& out) {
-  model::require_model_folder(o.engine.model, "model.path");
-  const model::ModelConfig config = model::load_model_config(o.engine.model);
-  require_context(config.max_position_embeddings, o);
+  const model::ModelConfig config = require_model_gates(o);
   data::CheckOptions options = check_options(o);
   options.max_records = 0;  // every record: the plan counts them all
+  options.vocab_size = config.vocab_size;
   const data::CheckReport r = data::check_dataset(options);
   for (const std::string& line : data::describe(r, options)) out << escape_control(line) << "\n";
+  data::require_vocabulary(r, options);
   data::require_usable(r, options);
   data::require_budget(r, options);
   if (r.sampled == 0) throw DataError("--plan: no example could be tokenized to count tokens");

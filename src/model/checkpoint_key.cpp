@@ -10,7 +10,8 @@ std::string describe(const CheckpointKey& key) {
     case Family::kBase:
       return "base";
     case Family::kGaussian:
-      return cat("gaussian ", key.index);
+      return key.max_std > 0 ? cat("gaussian ", key.index, " (max std ", key.max_std, ")")
+                             : cat("gaussian ", key.index);
     case Family::kDirectional:
       return cat("directional ", key.index);
   }

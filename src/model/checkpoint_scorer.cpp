@@ -96,14 +96,15 @@ double CheckpointScorer::use_checkpoint(const CheckpointKey& key) {
   // The old checkpoint goes first: two models on the device at once would double the peak.
   m.scorer.reset();
   m.current = kNoCheckpoint;
-  double measure = key.family == Family::kGaussian ? gaussian_total_std(o.perturb, key.index) : 0.0;
+  const PerturbOptions perturb = key.max_std > 0 ? with_max_std(o.perturb, key.max_std) : o.perturb;
+  double measure = key.family == Family::kGaussian ? gaussian_total_std(perturb, key.index) : 0.0;
   CausalLM model = [&] {
     if (!m.base) return load_causal_lm(o.model, m.target);  // the mapping is private: θ₀ again
     torch::InferenceMode guard;
     return CausalLM(*m.base, m.config, m.target);
   }();
   if (key.family == Family::kGaussian) {
-    apply_gaussian(model, o.perturb, key.index);
+    apply_gaussian(model, perturb, key.index);
   } else if (key.family == Family::kDirectional) {
     if (m.finetuned) {
       measure = apply_directional(model, *m.finetuned, o.perturb, key.index);

@@ -1,15 +1,54 @@
 #include "curate/model/option_tables.h"
 
+#include <exception>
+#include <string>
+
+#include "curate/util/error.h"
+
 namespace curate::model {
 
 using options::Affects;
+
+namespace {
+
+// perturb.gaussian_max_std: a std, or "auto" (search_max_std; the value keeps its default, the search's start).
+options::EnumField max_std_field(PerturbOptions& o) {
+  options::EnumField f;
+  f.get = [&o] { return o.search_max_std ? std::string("auto") : options::value_text(&o.gaussian_max_std); };
+  f.set = [&o](const std::string& text) {
+    if (text == "auto") {
+      o.search_max_std = true;
+      return;
+    }
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size())
+      throw ConfigError("perturb.gaussian_max_std = '" + text + "' is neither a number nor auto");
+    o.gaussian_max_std = value;
+    o.search_max_std = false;
+  };
+  f.names = "a standard deviation (0.008) or auto";
+  return f;
+}
+
+}  // namespace
 
 options::Group perturb_table(PerturbOptions& o) {
   options::Group g("[perturb]");
   const Affects r = Affects::kResults;
   g.add("perturb.gaussian_checkpoints", o.gaussian_checkpoints, "number of cumulative Gaussian checkpoints", r)
       .add("perturb.gaussian_min_std", o.gaussian_min_std, "noise std of step 1 (absolute, per element)", r)
-      .add("perturb.gaussian_max_std", o.gaussian_max_std, "total noise std of the last checkpoint", r)
+      .add_parsed("perturb.gaussian_max_std", max_std_field(o),
+                  "total noise std of the last checkpoint, or auto: searched on the calibration sample until a "
+                  "checkpoint's loss ratio lies in pass.calibration_low..high (--stage calibrate prints it)",
+                  r)
+      .add("perturb.allow_calibration_miss", o.allow_calibration_miss,
+           "a calibration that misses its band goes on with the closest checkpoint (a warning) instead of exit 3")
       .add("perturb.directional_checkpoints", o.directional_checkpoints, "checkpoints along the fine-tuning direction",
            r)
       .add("perturb.max_radius", o.max_radius, "distance of the last directional checkpoint", r)

@@ -9,11 +9,12 @@ namespace curate::model {
 
 void validate(const PerturbOptions& o) {
   if (o.gaussian_checkpoints < 1) throw ConfigError("perturb.gaussian_checkpoints must be >= 1");
-  if (!(o.gaussian_min_std > 0) || !(o.gaussian_max_std >= o.gaussian_min_std)) {
+  if (!(o.gaussian_min_std > 0) || !(o.gaussian_max_std > 0) ||
+      (!o.search_max_std && !(o.gaussian_max_std >= o.gaussian_min_std))) {
     throw ConfigError(cat("perturb.gaussian_min_std (", o.gaussian_min_std,
                           ") must be > 0 and <= perturb.gaussian_max_std (", o.gaussian_max_std, ")"));
   }
-  if (o.gaussian_checkpoints == 1 && o.gaussian_max_std != o.gaussian_min_std) {
+  if (o.gaussian_checkpoints == 1 && !o.search_max_std && o.gaussian_max_std != o.gaussian_min_std) {
     throw ConfigError("with one Gaussian checkpoint perturb.gaussian_max_std must equal perturb.gaussian_min_std");
   }
   if (o.directional_checkpoints < 1) throw ConfigError("perturb.directional_checkpoints must be >= 1");
@@ -21,6 +22,13 @@ void validate(const PerturbOptions& o) {
     throw ConfigError(cat("perturb radii need 0 <= min_radius (", o.min_radius, ") <= max_radius (", o.max_radius,
                           ") and max_radius > 0"));
   }
+}
+
+PerturbOptions with_max_std(PerturbOptions o, double max_std) {
+  o.gaussian_max_std = max_std;
+  if (o.gaussian_min_std > max_std || o.gaussian_checkpoints == 1) o.gaussian_min_std = max_std;
+  o.search_max_std = false;
+  return o;
 }
 
 double gaussian_step_std(const PerturbOptions& o, int step) {

@@ -177,6 +177,12 @@ void write_inspection(const std::filesystem::path& path, std::ostream& out) {
     out << "calibration: done, chosen gaussian " << *chosen << "\n"
         << file.string_attribute(layout::group(Pass::kCalibration), layout::attr::kTable) << "\n";
     if (const std::string warning = layout::read_calibration_warning(file); !warning.empty()) out << warning << "\n";
+    if (const auto search = layout::read_noise_search(file)) {
+      out << "noise search (perturb.gaussian_max_std = auto): found " << search->found << "; tried";
+      for (std::size_t k = 0; k < search->stds.size() && k < search->ratios.size(); ++k)
+        out << (k ? ", " : " ") << search->stds[k] << " -> " << search->ratios[k];
+      out << "\n";
+    }
     inspect_nan_losses(file, Pass::kCalibration, out);
   } else if (file.exists(layout::path(Pass::kCalibration, layout::dataset::kDone))) {
     out << "calibration: in progress\n";

@@ -133,6 +133,21 @@ std::optional<int> read_chosen_checkpoint(const store::H5File& f) {
   return static_cast<int>(f.int_attribute(group(Pass::kCalibration), attr::kChosen));
 }
 
+void write_noise_search(store::H5File& f, const NoiseSearchTable& search) {
+  const uint64_t probes = search.ratios.size();
+  f.create_strings(path(Pass::kCalibration, "search_std"), search.stds);
+  f.create_f32(path(Pass::kCalibration, "search_ratio"), {probes}, {std::max<uint64_t>(probes, 1)});
+  f.write(path(Pass::kCalibration, "search_ratio"), {0}, {probes}, std::span<const float>(search.ratios));
+  f.set_attribute(group(Pass::kCalibration), "search_found", search.found);
+}
+
+std::optional<NoiseSearchTable> read_noise_search(const store::H5File& f) {
+  const std::string g = group(Pass::kCalibration);
+  if (!f.exists(path(Pass::kCalibration, "search_ratio")) || !f.has_attribute(g, "search_found")) return std::nullopt;
+  return NoiseSearchTable{f.read_strings(path(Pass::kCalibration, "search_std")),
+                          f.read_f32(path(Pass::kCalibration, "search_ratio")), f.string_attribute(g, "search_found")};
+}
+
 std::vector<float> read_calibration_loss(const store::H5File& f) {
   return f.read_f32(path(Pass::kCalibration, dataset::kLoss));
 }
@@ -239,8 +254,10 @@ SelectionFacts read_selection_facts(const store::H5File& f) {
 }
 
 void link_selection(store::H5File& result, const std::string& selection) {
-  result.remove(kSelection);
-  result.link_external(kSelection, selection, kSelection);
+  if (linked_selection(result) != selection) {  // rewriting an equal link moves the root's messages: other bytes
+    result.remove(kSelection);
+    result.link_external(kSelection, selection, kSelection);
+  }
   std::vector<std::string> list = read_selection_list(result);
   if (std::find(list.begin(), list.end(), selection) == list.end()) {
     list.push_back(selection);

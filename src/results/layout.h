@@ -20,6 +20,10 @@
 //   /calibration/sample       i64 [S]  record positions of the sample
 //   /calibration/{mean_loss,ratio} f32 [C]; attrs chosen (Gaussian index), table (text), missed (1 when
 //                             no checkpoint's ratio lies in pass.calibration_low..high), warning (text; empty if met)
+//   /calibration/search_std   str [P]  the noise search's stds tried, in order (3 significant digits, as
+//                                      an INI file takes them); perturb.gaussian_max_std = auto or --stage calibrate
+//   /calibration/search_ratio f32 [P]  the last Gaussian checkpoint's ratio at each; attr search_found: the std
+//                             the calibration used (the last tried; written with the table, after the search)
 //   /difficulty/losses        f32|f16 [1, N, T] per-token losses at the chosen Gaussian checkpoint, NaN past the end
 //   /profile/example          i64 [K]  record position (row of /examples/*) of each profile row, ascending
 //   /profile/losses           f32|f16 [C, K, T] per-token losses at every profile checkpoint
@@ -199,6 +203,15 @@ std::optional<int> read_chosen_checkpoint(const store::H5File& f);
 // The warning of a finished calibration that missed its target band; empty when it met it, when no
 // calibration finished, or when the file predates the attribute.
 std::string read_calibration_warning(const store::H5File& f);
+// The noise search (noise_search.h) that set the calibration's max std: stds as text, ratios.
+struct NoiseSearchTable {
+  std::vector<std::string> stds;  // [P]
+  std::vector<float> ratios;      // [P]
+  std::string found;              // the std used, as text
+};
+void write_noise_search(store::H5File& f, const NoiseSearchTable& search);
+// The stored search, or nothing when the calibration ran without one.
+std::optional<NoiseSearchTable> read_noise_search(const store::H5File& f);
 // /calibration/loss f32 [C, S].
 std::vector<float> read_calibration_loss(const store::H5File& f);
 

@@ -134,6 +134,7 @@ std::filesystem::path hash_cache_path(const Options& options) { return RunFiles:
 
 bool stage_stored(const Options& options, const std::string& print, uint64_t records) {
   if (options.run.fresh || std::filesystem::exists(journal_path(options))) return false;
+  if (options.run.stage == Stage::kCalibrate) return false;  // it reads the stored calibration to print it
   if (check_resume(options.run.output, print, records).kind != ResumeCheck::kResumable) return false;
   const store::H5File file = store::H5File::open(options.run.output, /*writable=*/false);
   const Stage stage = options.run.stage;

@@ -153,6 +153,11 @@ void ResultSink::write_calibration(const layout::CalibrationTable& table) {
   file_->flush();
 }
 
+void ResultSink::write_noise_search(const layout::NoiseSearchTable& search) {
+  layout::write_noise_search(file_->file(), search);
+  file_->flush();
+}
+
 void ResultSink::add_pass_cost(Pass pass, const layout::PassCost& cost) {
   drain();
   layout::add_pass_cost(file_->file(), pass, cost);

@@ -57,6 +57,7 @@ class ResultSink {
   // (Re)writes /filter when `kept` differs from the stored one; flushes.
   void write_filter(const std::vector<uint8_t>& kept, const std::string& method);
   void write_calibration(const layout::CalibrationTable& table);
+  void write_noise_search(const layout::NoiseSearchTable& search);
   void add_pass_cost(Pass pass, const layout::PassCost& cost);
   void flush();
 

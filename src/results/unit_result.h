@@ -46,7 +46,8 @@ inline void encode(comm::Writer& w, const Unit& u) {
       .put(u.slot)
       .put(u.index)
       .put(static_cast<int32_t>(u.checkpoint.family))
-      .put(u.checkpoint.index);
+      .put(u.checkpoint.index)
+      .put(u.checkpoint.max_std);
   w.put(u.tokens).put(u.positions);
 }
 
@@ -57,6 +58,7 @@ inline Unit decode_unit(comm::Reader& r) {
   u.index = r.get<int64_t>();
   u.checkpoint.family = static_cast<model::Family>(r.get<int32_t>());
   u.checkpoint.index = r.get<int32_t>();
+  u.checkpoint.max_std = r.get<double>();
   u.tokens = r.get<int64_t>();
   u.positions = r.get_vector<uint64_t>();
   return u;

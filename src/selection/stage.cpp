@@ -118,6 +118,9 @@ void run_selection(const Options& options, const comm::Comm& comm) {
   share_columns(comm, columns, options.select.features == select::SelectFeatures::kGradients);
   const MpiRowSharing sharing(comm);
   const auto start = std::chrono::steady_clock::now();
+  // Every rank computes the same selection: its warnings are rank 0's to print.
+  std::optional<log::LevelScope> quiet;
+  if (comm.rank() != 0) quiet.emplace(log::Level::kError);
   const select::SelectResult result = select::select(columns.select_input(), columns.source.names, columns.domain.names,
                                                      options.select, comm.size() > 1 ? &sharing : nullptr);
   if (comm.rank() != 0) return;

@@ -7,6 +7,7 @@
 //   curate_tool conformance  curate_dist's selection rules against a reference suite (torch-free twin:
 //                          curate_conformance)
 //   curate_tool inspect    a result file summarised
+//   curate_tool explain    one example of a finished run, whole, and why it was or was not selected
 //   curate_tool bench      scoring throughput on random weights (mirrors launch/peer_bench.py)
 // Every command's options are option tables (util/option_table.h): --help, parsing and the required
 // check come from them. A setting curate_dist also has goes by curate_dist's name (--model.path,
@@ -18,6 +19,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "curate/config/options.h"
@@ -28,6 +30,7 @@
 #include "curate/model/option_tables.h"
 #include "curate/results/inspect.h"
 #include "curate/select/conformance.h"
+#include "curate/selection/explain.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/option_table_boost.h"
@@ -150,13 +153,17 @@ options::Group bench_table(model::BenchOptions& o) {
 }
 
 // check --config: the job's data, tokenizer and pass settings; the command line adds the tokenizer,
-// the dataset and what only check has.
+// the dataset and what only check has. When model.path holds a config.json, the job's model gates run
+// first (service::require_model_gates) and the check counts ids against the model's vocabulary; without
+// one (the model is elsewhere, or a tokenizer folder stands in) the check is of the data only.
 data::CheckOptions check_from_config(const std::string& config, const data::CheckOptions& given) {
   service::Options job;
   std::string arg0 = "curate_tool check", arg1 = "--config", path = config;
   char* args[] = {arg0.data(), arg1.data(), path.data()};
   service::parse_options(3, args, job);
   data::CheckOptions from = service::check_options(job);
+  if (std::filesystem::exists(std::filesystem::path(job.engine.model) / "config.json"))  // a data-only check otherwise
+    from.vocab_size = service::require_model_gates(job).vocab_size;
   if (!given.tokenizer.empty()) from.tokenizer = given.tokenizer;
   if (!given.input.empty()) from.input = given.input;
   from.max_records = given.max_records;
@@ -166,11 +173,56 @@ data::CheckOptions check_from_config(const std::string& config, const data::Chec
   return from;
 }
 
+// explain: --id ID or --line N, and the run's settings as curate_dist reads them (--config run.ini,
+// then any --section.key value over it). Returns the exit code; prints help for --help.
+int run_explain(int argc, char** argv) {
+  service::ExplainOptions which;
+  std::vector<char*> rest{argv[0]};
+  for (int k = 1; k < argc; ++k) {
+    const std::string arg = argv[k];
+    const auto value = [&](const std::string& name) -> std::optional<std::string> {
+      if (arg.starts_with(name + "=")) return arg.substr(name.size() + 1);
+      if (arg == name && k + 1 < argc) return std::string(argv[++k]);
+      if (arg == name) throw ConfigError(name + " needs a value");
+      return std::nullopt;
+    };
+    if (const auto id = value("--id")) {
+      which.id = *id;
+    } else if (const auto line = value("--line")) {
+      std::size_t used = 0;
+      try {
+        which.line = std::stoll(*line, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != line->size() || which.line <= 0)
+        throw ConfigError("--line " + *line + " is not a line number (1, 2, ...)");
+    } else {
+      rest.push_back(argv[k]);
+    }
+  }
+  if (rest.size() > 1 && (std::string(rest[1]) == "--help" || std::string(rest[1]) == "-h")) {
+    std::cout << "curate_tool explain --config run.ini (--id ID | --line N) [--section.key value ...]\n\n"
+                 "one example of a finished run, whole: its text, token counts, difficulty loss, profile means, "
+                 "cluster, score, rank in its cluster, allocation row, and why the latest selection took it or "
+                 "not.\n  --id ID    the example's id (data.id_field's value, or its line number)\n"
+                 "  --line N   its 1-based line in the dataset\n"
+                 "The run's settings are curate_dist's (curate_dist --help): --config and --section.key value.\n";
+    return kExitOk;
+  }
+  service::Options job;
+  service::parse_options(static_cast<int>(rest.size()), rest.data(), job);
+  service::validate(job);
+  service::explain(job, which, std::cout);
+  return kExitOk;
+}
+
 struct Command {
   std::string summary;
   std::function<std::vector<options::Group>()> tables;  // bound to the command's settings
   std::function<int()> run;                             // the exit code
   std::string positional;                               // the key a bare argument fills, if any
+  std::function<int(int, char**)> raw;                  // set: parses its own arguments (argv[0] its name)
 };
 
 std::map<std::string, Command> commands(ToolSettings& s) {
@@ -230,6 +282,13 @@ std::map<std::string, Command> commands(ToolSettings& s) {
                     return std::vector<options::Group>{g};
                   },
                   ok([&] { service::inspect(s.inspect_path, std::cout); }), "file"};
+  c["explain"] = {
+      "one example of a finished run, whole (--config run.ini --id ID or --line N): its text, tokens, "
+      "losses, cluster, score and why the latest selection took it or not",
+      {},
+      {},
+      "",
+      run_explain};
   c["make-model"] = {"write a random-weight model folder of a built-in shape",
                      [&] { return std::vector<options::Group>{make_model_table(s.make)}; },
                      ok([&] { model::run_make_model(s.make); }), ""};
@@ -284,6 +343,7 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   try {
+    if (found->second.raw) return found->second.raw(argc - 1, argv + 1);
     const std::vector<options::Group> tables = found->second.tables();
     if (!parse(found->first, found->second, tables, settings.log_level, argc - 1, argv + 1)) return kExitOk;
     log::set_level(log::parse_level(settings.log_level));

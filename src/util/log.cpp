@@ -38,6 +38,23 @@ void set_level(Level level) {
   logger().set_level(kMap[static_cast<int>(level)]);
 }
 
+Level level() {
+  switch (logger().level()) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return Level::kDebug;
+    case spdlog::level::info:
+      return Level::kInfo;
+    case spdlog::level::warn:
+      return Level::kWarn;
+    case spdlog::level::err:
+    case spdlog::level::critical:
+      return Level::kError;
+    default:
+      return Level::kOff;
+  }
+}
+
 void set_rank(int rank) { logger().set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] %^%l%$ %v"); }
 
 // Messages quote data (sources, ids, paths, records): escape_control keeps their control characters

@@ -126,6 +126,19 @@ TEST(Check, ACountBudgetAboveTheUsableRecordsIsRefused) {
   EXPECT_NO_THROW(require_budget(partial, options));
 }
 
+TEST(Check, ATokenizerBeyondTheModelsVocabularyIsRefused) {
+  CheckOptions options = on(kFixtures / "formats/think.jsonl", kFixtures / "byte_level");
+  const CheckReport report = check_dataset(options);
+  EXPECT_EQ(report.tokenizer_vocab, 371);  // ids 0..366 and the added tokens 367..370
+  options.vocab_size = 371;
+  EXPECT_NO_THROW(require_vocabulary(report, options));
+  options.vocab_size = 0;  // unknown (check without a model): nothing to compare
+  EXPECT_NO_THROW(require_vocabulary(report, options));
+  options.vocab_size = 370;
+  EXPECT_THROW_WITH(require_vocabulary(report, options), ConfigError, "has token ids up to 370",
+                    "outside the model's vocabulary of 370", "model.tokenizer");
+}
+
 TEST(Check, EverySkipReasonIsCountedWithItsFirstLine) {
   ScratchDir dir;
   const std::vector<std::string> lines = {

@@ -25,6 +25,8 @@ target = tuned
 gaussian_checkpoints = 4
 directional_checkpoints = 3
 max_radius = 5
+# random tiny models barely move under the default noise: the calibration misses 2-3 (exit 3 otherwise)
+allow_calibration_miss = true
 [run]
 progress_seconds = 1
 flush_seconds = 0

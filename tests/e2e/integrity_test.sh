@@ -53,7 +53,10 @@ has same "already stored" "resume with equal content"
 
 # Changes: each refusal names the key, the old and the new value, and the remedy; nothing is touched.
 cp r.h5 r.before
-cp tuned/model.safetensors base_copy/model.safetensors  # new weights, same config.json
+# A third model of the same shape: the tuned weights in base_copy (or the base's in the target) would be
+# refused earlier, as perturb.target = model.path (preflight_test.sh).
+"$tool" make-model --shape tiny-qwen2 --seed 3 --init-std 0.1 --output third --log-level warn
+cp third/model.safetensors base_copy/model.safetensors  # new weights, same config.json
 run weights --stage all --output.path r.h5 --model.path base_copy
 expect 2 weights "new base weights"
 has weights "model.content" "new base weights"
@@ -76,7 +79,7 @@ rm -rf tok && cp -r "$tokenizer" tok
 cp -r tuned tuned_copy
 run target_first --stage difficulty --output.path t.h5 --perturb.target tuned_copy
 expect 0 target_first "difficulty stage with a target copy"
-cp base/model.safetensors tuned_copy/model.safetensors
+cp third/model.safetensors tuned_copy/model.safetensors
 run target --stage all --output.path t.h5 --perturb.target tuned_copy
 expect 2 target "replaced target weights"
 has target "target.content" "replaced target weights"
@@ -169,16 +172,20 @@ expect 0 huge "a 2 MB prompt"
 has huge "prompt_too_long" "a 2 MB prompt"
 echo "ok: a prompt beyond data.max_prompt_tokens is skipped with its reason"
 
-# --- Budgets and calibration that miss say so (exit 0 stays). -------------------------------------
+# --- A budget that selects nothing is a warning; a calibration that misses is exit 3 (run.ini allows it). ---
 run budget --stage select --output.path r.h5 --select.token_budget 1 --select.output budget.jsonl
 expect 0 budget "token budget 1"
 has budget "selects nothing" "token budget 1"
+run calib --stage difficulty --output.path c.h5 --pass.calibration_low 50 --pass.calibration_high 60 \
+  --perturb.allow_calibration_miss false
+expect 3 calib "calibration out of reach, not allowed"
+has calib "calibration missed its target" "calibration out of reach, not allowed"
 run calib --stage difficulty --output.path c.h5 --pass.calibration_low 50 --pass.calibration_high 60
-expect 0 calib "calibration out of reach"
+expect 0 calib "calibration out of reach, allowed"
 grep -q "warning.*calibration" calib.log || { cat calib.log; fail "a missed calibration target is not a warning"; }
 "$tool" inspect c.h5 > c.inspect
 grep -qi "calibration missed" c.inspect || { cat c.inspect; fail "inspect does not flag the missed calibration"; }
-echo "ok: a budget that selects nothing and a missed calibration are warnings"
+echo "ok: a budget that selects nothing is a warning; a missed calibration is exit 3, or a warning when allowed"
 
 # --- Stopping a bare mpirun: SIGUSR1 saves and exits 130; SIGTERM saves, Open MPI then exits 1. ----
 for sig in USR1 TERM; do

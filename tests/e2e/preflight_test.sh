@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What rank 0 checks before any rank loads a model, and `curate_dist --plan`: the plan's figures,
 # zero usable records (exit 3, top reasons), a hub id as model path (exit 4, download command), an
-# unknown chat template (exit 2), the profile family line, and `curate_tool check --config`.
+# unknown chat template (exit 2), the model gates (perturb.target = model.path or of another shape, a
+# tokenizer beyond the model's vocabulary: exit 2), the profile family line, and `curate_tool check --config`.
 #   preflight_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR
 set -euo pipefail
 tool=$1 dist=$2 mpiexec=$4 tokenizer=$5
@@ -69,6 +70,43 @@ printf '%s' '{"chat_template": "{% for m in messages %}<{{ m.role }}>{{ m.conten
   || { cat warn.log; fail "--plan with a configured template"; }
 grep -q "warning: data.chat_template = chatml renders prompts unlike the tokenizer's own chat template (tok_chat/tokenizer_config.json)" warn.log \
   || { cat warn.log; fail "no warning for a template unlike the tokenizer's own"; }
+
+# The model gates (exit 2 before any worker loads, in --plan and in check --config too): perturb.target
+# = model.path (the same folder, or a copy), a target of another shape, a tokenizer whose ids exceed
+# the model's vocabulary.
+cp -r base copy
+"$tool" make-model --shape tiny-llama --seed 3 --output other --log-level warn
+mkdir small_vocab && cp base/* small_vocab/
+python3 - <<'PY'
+import json
+c = json.load(open("small_vocab/config.json"))
+c["vocab_size"] = 200  # the fixture tokenizer has ids past 200
+json.dump(c, open("small_vocab/config.json", "w"))
+PY
+gate() {  # gate NAME EXPECTED_TEXT ARGS...: exit 2 naming it, in the job (2 ranks), --plan and check --config
+  local name=$1 text=$2
+  shift 2
+  set +e
+  "$mpiexec" -n 2 "$dist" --config run.ini --output.path "$name.h5" "$@" > "$name.log" 2>&1
+  local job=$?
+  "$mpiexec" -n 1 "$dist" --config run.ini --output.path "$name.h5" --plan "$@" > "$name.plan.log" 2>&1
+  local plan=$?
+  set -e
+  [ "$job" -eq 2 ] && grep -q "$text" "$name.log" || { cat "$name.log"; fail "$name: job exit $job"; }
+  [ "$plan" -eq 2 ] && grep -q "$text" "$name.plan.log" || { cat "$name.plan.log"; fail "$name: --plan exit $plan"; }
+  ! grep -q "MPI_ABORT was invoked" "$name.log" || fail "$name: MPI_Abort after a refusal"
+  [ ! -e "$name.h5" ] || fail "$name: a result file was written"
+}
+gate same "perturb.target = base is model.path = base (the same folder)" --perturb.target base
+gate copy "perturb.target = copy is model.path = base (the same weights)" --perturb.target copy
+gate shape "perturb.target = other is not of model.path's shape (config.json: architectures" --perturb.target other
+gate vocab "has token ids up to .*, outside the model's vocabulary of 200" --model.path small_vocab --model.tokenizer "$tokenizer" --perturb.target ""
+sed 's/^target = tuned/target = copy/' run.ini > same.ini
+set +e
+"$tool" check --config same.ini > same.check.log 2>&1
+code=$?
+set -e
+[ "$code" -eq 2 ] && grep -q "the same weights" same.check.log || { cat same.check.log; fail "check --config: target = base gives exit $code"; }
 
 # curate_tool check with the job's options, one preview.
 "$tool" check --config run.ini --preview 1 > check.log 2>&1 || { cat check.log; fail "curate_tool check --config failed"; }

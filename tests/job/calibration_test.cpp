@@ -30,25 +30,39 @@ TEST(ChooseCheckpointTest, OutsideTheBandTheClosestToItsMiddleWins) {
   EXPECT_EQ(choose_checkpoint(loss, 4, 1.5, 2.0).chosen, 3);
 }
 
-TEST(ChooseCheckpointTest, AMissedBandIsFlaggedWithTheSettingToChange) {
+TEST(ChooseCheckpointTest, AMissedBandNamesTheRatiosSeenAndTheRangeToTry) {
   const std::vector<float> in_band = {2, 2, 3, 3};  // ratio 1.5 in [1.4, 1.7]
   const CheckpointChoice met = choose_checkpoint(in_band, 2, 1.4, 1.7);
   EXPECT_FALSE(met.missed);
-  EXPECT_EQ(calibration_warning(met, 1.4, 1.7, 2e-3, 8e-3), "");
-  // Too little noise: ratios 1, 1.0075, 1.005 for a wanted 2-3; the closest (gaussian 1) is used.
-  const std::vector<float> weak = {2, 2.015f, 2.01f};
+  EXPECT_EQ(calibration_miss(met, 1.4, 1.7, std::vector<double>{2e-3}), "");
+  // Too little noise: ratios 1, 1.01, 1.04 at stds 0.002, 0.004 for a wanted 2-3. ratio - 1 grows as
+  // std^2, so the curve reaches 2 at 0.02 and 3 at 0.02 * sqrt(2).
+  const std::vector<float> weak = {1, 1, 1.01f, 1.01f, 1.04f, 1.04f};
   const CheckpointChoice low = choose_checkpoint(weak, 3, 2, 3);
   EXPECT_TRUE(low.missed);
-  EXPECT_EQ(low.chosen, 1);
-  const std::string warning = calibration_warning(low, 2, 3, 2e-3, 8e-3);
-  EXPECT_NE(warning.find("calibration missed its target: best ratio 1.0075 at gaussian 1, wanted 2-3"),
-            std::string::npos)
-      << warning;
-  EXPECT_NE(warning.find("raise perturb.gaussian_max_std"), std::string::npos) << warning;
-  // Too much noise: ratio 5 for a wanted 2-3.
-  const CheckpointChoice high = choose_checkpoint(std::vector<float>{1, 5}, 2, 2, 3);
+  EXPECT_EQ(low.chosen, 2);
+  const std::vector<double> stds = {2e-3, 4e-3};
+  const auto range = extrapolate_std_range(stds, low.ratios, 2, 3);
+  ASSERT_TRUE(range);
+  EXPECT_NEAR(range->first, 0.02, 1e-4);
+  EXPECT_NEAR(range->second, 0.02 * std::sqrt(2.0), 2e-4);
+  const std::string miss = calibration_miss(low, 2, 3, stds);
+  EXPECT_NE(miss.find("calibration missed its target: best ratio 1.04 at gaussian 2, wanted 2-3"), std::string::npos)
+      << miss;
+  EXPECT_NE(miss.find("ratios seen: std 0.002 -> 1.01, std 0.004 -> 1.04"), std::string::npos) << miss;
+  EXPECT_NE(miss.find("at std 0.02-0.0283: try perturb.gaussian_max_std = 0.0283"), std::string::npos) << miss;
+  EXPECT_NE(miss.find("gaussian_max_std = auto"), std::string::npos) << miss;
+  // Too much noise: ratio 5 then 9 at stds 0.002, 0.004 (ratio - 1 ~ std^1): the band lies below.
+  const CheckpointChoice high = choose_checkpoint(std::vector<float>{1, 5, 9}, 3, 2, 3);
   EXPECT_TRUE(high.missed);
-  EXPECT_NE(calibration_warning(high, 2, 3, 2e-3, 8e-3).find("lower perturb.gaussian_min_std"), std::string::npos);
+  const auto down = extrapolate_std_range(stds, high.ratios, 2, 3);
+  ASSERT_TRUE(down);
+  EXPECT_NEAR(down->first, 5e-4, 1e-6);
+  EXPECT_NEAR(down->second, 1e-3, 1e-6);
+  // No measurable effect: no curve to extrapolate, ten times the noise instead.
+  const CheckpointChoice flat = choose_checkpoint(std::vector<float>{1, 1, 1}, 3, 2, 3);
+  EXPECT_FALSE(extrapolate_std_range(stds, flat.ratios, 2, 3));
+  EXPECT_NE(calibration_miss(flat, 2, 3, stds).find("try perturb.gaussian_max_std = 0.04"), std::string::npos);
 }
 
 TEST(ChooseCheckpointTest, OnlyExamplesScoredAtEveryCheckpointCount) {

@@ -152,6 +152,8 @@ class CoordinatorTest : public ::testing::Test {
     options_.pass.difficulty_tokens = 4;
     options_.pass.profile_tokens = 8;
     options_.pass.calibration_samples = 12;
+    options_.pass.calibration_low = 1.4;  // fake_losses' ratios: about 1 + 0.3 j at Gaussian j
+    options_.pass.calibration_high = 2.5;
     options_.engine.perturb.gaussian_checkpoints = 3;
     options_.engine.perturb.directional_checkpoints = 2;
     options_.filter.whole_budget = 0;  // 40 records would be kept whole
@@ -210,6 +212,60 @@ TEST_F(CoordinatorTest, CalibratesThenScoresEveryRecordOnce) {
   EXPECT_EQ(difficulty->checkpoint, (model::CheckpointKey{model::Family::kGaussian, choice.chosen}));
   EXPECT_TRUE(layout::pass_complete(file, Pass::kDifficulty));
   EXPECT_FALSE(file.exists(layout::path(Pass::kProfile, layout::dataset::kDone)));  // stage difficulty only
+}
+
+TEST_F(CoordinatorTest, AMissedCalibrationStopsBeforeTheDifficultyPassUnlessAllowed) {
+  options_.pass.calibration_low = 5;  // fake_losses reach about 1.9 at Gaussian 3
+  options_.pass.calibration_high = 6;
+  EXPECT_THROW_WITH(run_alone(), DataError, "calibration missed its target");
+  {
+    const store::H5File file = store::H5File::open(options_.run.output, false);
+    EXPECT_TRUE(layout::read_chosen_checkpoint(file));  // stored before the error
+    EXPECT_FALSE(file.exists(layout::path(Pass::kDifficulty, layout::dataset::kDone)));
+  }
+  // Allowed, the rerun reuses the finished calibration and goes on with the closest checkpoint.
+  options_.engine.perturb.allow_calibration_miss = true;
+  const std::vector<Unit> scored = run_alone();
+  EXPECT_EQ(count(scored, Pass::kCalibration), 0);
+  EXPECT_EQ(count(scored, Pass::kDifficulty), 5);
+  for (const Unit& u : scored) EXPECT_EQ(u.checkpoint, (model::CheckpointKey{model::Family::kGaussian, 3}));
+}
+
+TEST_F(CoordinatorTest, AutoSearchesTheNoiseThenCalibratesAtIt) {
+  // fake_losses scale the noise effect by max_std / 0.008. Gaussian 3's ratio on the sample: 0.008 ->
+  // 1.62 (below 2.5-3.5), 0.032 -> 3.82 (above), 0.016 -> 2.35 (below), 0.0226 -> 2.96 (in the band).
+  options_.engine.perturb.search_max_std = true;
+  options_.pass.calibration_low = 2.5;
+  options_.pass.calibration_high = 3.5;
+  const std::vector<Unit> alone = run_alone();
+  const Snapshot one = stored();
+  // Probes (base once, then Gaussian 3 at each of 4 stds: 2 units each) and the calibration pass (4 x 2).
+  EXPECT_EQ(count(alone, Pass::kCalibration), 2 + 4 * 2 + 4 * 2);
+  const store::H5File file = store::H5File::open(options_.run.output, false);
+  const auto search = layout::read_noise_search(file);
+  ASSERT_TRUE(search);
+  EXPECT_EQ(search->stds, (std::vector<std::string>{"0.008", "0.032", "0.016", "0.0226"}));
+  EXPECT_EQ(search->found, "0.0226");
+  EXPECT_GE(search->ratios.back(), 2.5);
+  EXPECT_LE(search->ratios.back(), 3.5);
+  // The calibration at 0.0226: its Gaussian 3 is the last probe, bit for bit.
+  EXPECT_EQ(layout::read_calibration_warning(file), "");
+  EXPECT_EQ(file.read_f32(layout::path(Pass::kCalibration, layout::dataset::kRatio)).back(), search->ratios.back());
+  for (const Unit& u : alone) {
+    if (u.pass == Pass::kDifficulty) {
+      EXPECT_EQ(u.checkpoint.max_std, 0.0226);
+    }
+  }
+  // The same search and bits with three workers.
+  std::filesystem::remove(options_.run.output);
+  std::filesystem::remove(journal_path(options_));
+  FakeWorkers three(3, clock_);
+  coordinator(three)->run();
+  expect_same(stored(), one);
+  const auto again = layout::read_noise_search(store::H5File::open(options_.run.output, false));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->stds, search->stds);
+  EXPECT_EQ(again->ratios, search->ratios);
 }
 
 TEST_F(CoordinatorTest, StoresWhatTheWorkerReturned) {

@@ -82,6 +82,7 @@ class Comm {
 
  private:
   friend class Outbox;
+  friend std::optional<int> agree_exit_code(const Comm& comm, int code, double timeout_seconds);
   static Comm adopt(std::shared_ptr<const Handle> handle);  // a Comm over a newly made communicator
   Comm(int rank, int size) : rank_(rank), size_(size) {}
   int rank_;
@@ -94,6 +95,13 @@ class Comm {
 // (its own class, message and exit code) and every other rank returns false (rank 0 reports).
 // Other exceptions propagate on rank 0 unbroadcast: they end the job (MPI_Abort in main).
 bool rank0_attempt(const Comm& comm, const std::function<void()>& attempt);
+
+// Collective at the end of a job: every rank's exit `code` gathered (MPI_Iallgather, polled) so that
+// all ranks leave with the same code through MPI_Finalize, never MPI_Abort. Returns the job's code on
+// every rank: rank 0's when it is not 0, else the first non-zero code of the others (by rank), else 0.
+// Nothing when the gather does not complete within `timeout_seconds` (> 0; 0 waits without a limit):
+// a dead or hung rank, and the caller then aborts the job (Comm::abort).
+std::optional<int> agree_exit_code(const Comm& comm, int code, double timeout_seconds);
 
 // Sends that return at once (MPI_Isend), for a sender that must not wait until a busy receiver posts
 // its receive: a message above the eager limit goes by rendezvous, and a blocking send of it waits

@@ -18,9 +18,10 @@
 
 namespace curate::service {
 
-// --stage: which passes this run does.
-enum class Stage { kDifficulty, kProfile, kSelect, kAll, kCompare };  // kAll: difficulty, filter, profile, select;
-// kCompare: one selection per compare.methods x seed from a finished file, and the comparison page
+// --stage: which passes this run does. kAll: difficulty, filter, profile, select;
+// kCompare: one selection per compare.methods x seed from a finished file, and the comparison page;
+// kCalibrate: the noise search and the calibration only (prints perturb.gaussian_max_std)
+enum class Stage { kDifficulty, kProfile, kSelect, kAll, kCompare, kCalibrate };
 const char* stage_name(Stage stage);
 inline bool scores_difficulty(Stage s) { return s == Stage::kAll || s == Stage::kDifficulty; }
 inline bool scores_profile(Stage s) { return s == Stage::kAll || s == Stage::kProfile; }

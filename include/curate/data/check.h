@@ -58,6 +58,7 @@ struct CheckReport {
   // Token statistics over the first `sampled` usable examples (zero without a tokenizer).
   int64_t sampled = 0;
   int64_t tokenized = 0;             // usable examples tokenized (the first max(token_sample, preview))
+  int64_t tokenizer_vocab = 0;       // the tokenizer's largest id + 1 (added tokens included); 0 without one
   int64_t out_of_vocabulary = 0;     // of the tokenized usable examples, those holding an id >= vocab_size (counted
                                      // as skipped bad_token_ids, not usable)
   double mean_prompt_tokens = 0;     // tokens before the first reasoning token
@@ -87,8 +88,12 @@ void require_usable(const CheckReport& report, const CheckOptions& options);
 // whole: the selection could never meet it (a fraction, select.budget = 10%, always can).
 void require_budget(const CheckReport& report, const CheckOptions& options);
 
-// `curate_tool check`: check_dataset, print the report (and previews) to `out`, require_usable,
-// require_budget.
+// Throws ConfigError (exit 2) when options.vocab_size > 0 and the tokenizer has ids at or above it
+// (report.tokenizer_vocab): a tokenizer of another model, whose records the workers would skip or refuse.
+void require_vocabulary(const CheckReport& report, const CheckOptions& options);
+
+// `curate_tool check`: check_dataset, print the report (and previews) to `out`, require_vocabulary,
+// require_usable, require_budget.
 void run_check(const CheckOptions& options, std::ostream& out);
 
 // What the dataset is: "JSON Lines" (also " (gzip)"/" (zstd)"), "JSON array", "Parquet", or for a

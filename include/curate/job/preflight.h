@@ -7,6 +7,7 @@
 #include "curate/comm/mpi.h"
 #include "curate/config/options.h"
 #include "curate/data/check.h"
+#include "curate/model/config.h"
 
 namespace curate::service {
 
@@ -21,9 +22,16 @@ data::CheckOptions check_options(const Options& options);
 // on a rank other than 0 when rank 0 failed (rank 0 rethrows its error, and reports it).
 bool resolve_data_options(Options& options, const comm::Comm& comm);
 
+// The gates that read config.json but no weights (also check --config's): model.path is a model
+// folder whose context holds the scored window, and perturb.target (when set) is neither model.path
+// itself (the same folder, or the same safetensors bytes) nor of another shape (config.json's sizes).
+// Returns model.path's config. Throws ConfigError (exit 2), ModelError for an unreadable folder.
+model::ModelConfig require_model_gates(const Options& options);
+
 // Rank 0 at the start of a job: model folders exist (a hub id gets its download command), the
 // profile family is announced, the dataset is checked and the report logged. Throws ModelError for
-// a missing folder, ConfigError for an unknown chat template, DataError when no record is usable.
+// a missing folder, ConfigError for an unknown chat template, a tokenizer with ids outside the model's
+// vocabulary or a failed require_model_gates, DataError when no record is usable.
 void preflight(const Options& options);
 
 // What the job will do, without loading a model (refused, exit 2, when a count select.budget exceeds

@@ -20,6 +20,8 @@ enum class Family : int32_t { kBase = 0, kGaussian = 1, kDirectional = 2 };
 struct CheckpointKey {
   Family family = Family::kBase;
   int32_t index = 0;
+  double max_std = 0;  // Gaussian: > 0 replaces perturb.gaussian_max_std (with_max_std): a searched or
+                       // probed noise scale (perturb.gaussian_max_std = auto, --stage calibrate)
   bool operator==(const CheckpointKey&) const = default;
 };
 std::string describe(

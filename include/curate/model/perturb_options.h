@@ -16,6 +16,10 @@ struct PerturbOptions {
   int gaussian_checkpoints = 8;                // n: cumulative Gaussian checkpoints (difficulty)
   double gaussian_min_std = 2e-3;              // a: standard deviation added at step 1 (absolute, per element)
   double gaussian_max_std = 8e-3;              // b: total standard deviation of checkpoint n
+  bool search_max_std = false;                 // gaussian_max_std = auto: b is searched (job/noise_search.h)
+                                               // from gaussian_max_std's default
+  bool allow_calibration_miss = false;         // a calibration that misses its band uses the closest checkpoint
+                                               // (a warning) instead of stopping the job (exit 3)
   int directional_checkpoints = 8;             // n: checkpoints along the fine-tuning direction (similarity)
   double max_radius = 10.0;                    // R: distance of the last directional checkpoint
   double min_radius = 0.0;                     // r_1; 0 = R / n
@@ -24,6 +28,10 @@ struct PerturbOptions {
 
 // Throws ConfigError naming the option when a value is out of range.
 void validate(const PerturbOptions& options);
+
+// The Gaussian schedule with total std `max_std` at checkpoint n: gaussian_max_std = max_std and
+// gaussian_min_std lowered to max_std where it exceeds it (or n = 1). How a searched b is applied.
+PerturbOptions with_max_std(PerturbOptions options, double max_std);
 
 // Standard deviation added at Gaussian step s (1-based): a for s = 1, sqrt((b² − a²)/(n − 1)) after.
 double gaussian_step_std(const PerturbOptions& options, int step);

@@ -12,6 +12,22 @@ enum class Level { kDebug, kInfo, kWarn, kError, kOff };
 // Parses "debug", "info", "warn", "error", "off"; throws ConfigError otherwise.
 Level parse_level(std::string_view name);
 void set_level(Level level);
+Level level();
+
+// Raises the level to at least `least` while alive, then restores the level it found: ranks that
+// repeat rank 0's computation (the selection) keep its warnings from printing once per rank.
+class LevelScope {
+ public:
+  explicit LevelScope(Level least) : saved_(level()) {
+    if (least > saved_) set_level(least);
+  }
+  ~LevelScope() { set_level(saved_); }
+  LevelScope(const LevelScope&) = delete;
+  LevelScope& operator=(const LevelScope&) = delete;
+
+ private:
+  Level saved_;
+};
 // Prefix every line with "[rank N]" (set once MPI is up).
 void set_rank(int rank);
 

@@ -22,7 +22,8 @@ int64_t ResultSink::replay(const PassPlan& plan, std::vector<uint8_t>& done) {
     if (record_kind(record) != JournalRecord::kUnit) return;
     const UnitResult result = unit_of(record);
     if (result.pass != plan.pass || result.slot < 0 || result.slot >= static_cast<int32_t>(plan.slots.size()) ||
-        result.index < 0 || result.index >= units) {
+        result.index < 0 || result.index >= units ||
+        (plan.pass == Pass::kGradients && result.settings != plan.settings)) {  // of other gradient settings
       return;
     }
     uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) +
@@ -59,6 +60,11 @@ void ResultSink::write_filter(const std::vector<uint8_t>& kept, const std::strin
 
 void ResultSink::write_calibration(const layout::CalibrationTable& table) {
   layout::write_calibration(file_->file(), table);
+  file_->flush();
+}
+
+void ResultSink::drop_gradients() {
+  file_->file().remove(layout::kGradients);
   file_->flush();
 }
 

@@ -26,7 +26,8 @@ class ResultSink {
   // Stores a result: first in the journal (one write), then in the HDF5 file (data, then its done flag).
   void keep(const PassPlan& plan, const UnitResult& result);
   // Folds into the file the journal's units of `plan` whose flag in `done` (as open_pass returned it)
-  // is 0, and sets those flags; then checkpoints if any were folded in. Returns how many.
+  // is 0 (for kGradients: of the plan's settings tag), and sets those flags; then checkpoints if any were folded in.
+  // Returns how many.
   int64_t replay(const PassPlan& plan, std::vector<uint8_t>& done);
   // Syncs the journal and flushes the file.
   void checkpoint();
@@ -38,6 +39,8 @@ class ResultSink {
   void write_filter(const std::vector<uint8_t>& kept, const std::string& method);
   void write_calibration(const layout::CalibrationTable& table);
   void add_pass_cost(Pass pass, const layout::PassCost& cost);
+  // Removes /gradients (--stage gradients --fresh under other gradient settings); flushes.
+  void drop_gradients();
   void flush() { file_->flush(); }
 
   const store::H5File& file() const { return file_->file(); }

@@ -127,8 +127,8 @@ void coordinate(const Options& options, const comm::Comm& comm, const DatasetFac
 
 void run_job(const Options& given, const comm::Comm& comm) {
   check_result_files(given, comm);  // rank 0's verdict: nothing of the user's is written over, moved or removed
-  check_output_paths(given);        // every rank alike: a clash is refused before anything is written
-  if (given.run.plan) {             // rank 0 prints what the job would do; nothing is loaded or written
+  check_output_paths(given);  // every rank alike: a clash is refused before anything is written
+  if (given.run.plan) {       // rank 0 prints what the job would do; nothing is loaded or written
     if (comm.rank() == 0) print_plan(given, comm.size(), std::cout);
     return;
   }

@@ -165,8 +165,7 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
   arrays.score = result.score;
   arrays.candidate = columns.candidate;
 
-  const FolderLock folder(write_target(files.dataset_info).parent_path(),
-                          120);  // writers of the file (its link's target) take turns
+  const FolderLock folder(write_target(files.dataset_info).parent_path(), 120);  // writers of the file (its link's target) take turns
   staged.write(files.dataset_info, select::merge_dataset_info(read_text(files.dataset_info), files.dataset_name,
                                                               files.selected.filename().string(), shape));
   {

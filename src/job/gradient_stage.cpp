@@ -5,6 +5,7 @@
 #include "curate/results/fingerprint.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
+#include "curate/util/option_table.h"
 #include "curate/util/strings.h"
 #include "job/coordinator.h"
 #include "job/gradient_sample.h"
@@ -35,11 +36,16 @@ uint64_t settings_tag(const std::string& fingerprint, const std::vector<uint64_t
 }
 
 [[noreturn]] void refuse_other_settings(const Options& options, const layout::GradientAttrs& stored) {
-  const layout::GradientAttrs wanted = wanted_attrs(options);
-  throw ConfigError(cat(options.run.output, " holds /gradients of other settings (stored: ", stored.fingerprint,
-                        "; wanted: ", wanted.fingerprint,
-                        "): rerun with the stored [gradients] settings to resume or reuse them, or add --fresh to "
-                        "rebuild /gradients alone (the scored passes are kept)"));
+  std::string changes;
+  try {
+    changes = options::describe_changes(options::diff_fingerprints(options::parse_fingerprint(stored.fingerprint),
+                                                                   options::parse_fingerprint(gradient_fingerprint(options))));
+  } catch (const ConfigError& e) {
+    changes = cat(" (", e.what(), ")");
+  }
+  throw ConfigError(cat(options.run.output, " holds /gradients made under other [gradients] settings:", changes,
+                        "\nrerun with the stored settings to resume or reuse them, or add --fresh to rebuild "
+                        "/gradients alone (the scored passes are kept)"));
 }
 
 void require_difficulty(const Options& options, const store::H5File& file) {
@@ -93,7 +99,11 @@ void Coordinator::run_gradients() {
   if (stored) {  // the sample drawn when the group was made (the selection may have changed since)
     for (int64_t position : file.read_i64(layout::kGradientExample)) p.positions.push_back(static_cast<uint64_t>(position));
   } else {
-    p.positions = gradient_sample(read_sample_frame(file), options_.gradients.examples, options_.gradients.numerics.seed);
+    const SampleFrame frame = read_sample_frame(file);
+    p.positions = gradient_sample(frame, options_.gradients.examples, options_.gradients.numerics.seed);
+    log::info(cat("gradients: ", p.positions.size(), " examples sampled (seed ", wanted.seed, ", stratified over ",
+                  frame.cluster.empty() ? "sources; no selection yet" : "sources and the selection's clusters",
+                  "); dim ", wanted.dim, ", params ", wanted.params, ", first ", wanted.tokens, " response tokens"));
   }
   if (p.positions.empty()) {
     throw DataError(cat(options_.run.output, " holds no scored example with a prompt and a response: nothing to "

@@ -66,7 +66,8 @@ set +e
 code=$?
 set -e
 [ $code -eq 2 ] || { cat other.log; fail "other gradient settings gave exit $code, not 2"; }
-grep -q "holds /gradients of other settings" other.log || { cat other.log; fail "no reason for the refusal"; }
+grep -q "holds /gradients made under other \[gradients\] settings" other.log || { cat other.log; fail "no reason for the refusal"; }
+grep -q "gradients.dim: 64 -> 32" other.log || { cat other.log; fail "the refusal does not name the changed setting"; }
 "$same" np1.h5 np3.h5 $gradients || fail "the refused run changed the stored gradients"
 
 "$mpiexec" -n 1 "$dist" --config run.ini --output.path np1.h5 "${stage[@]}" > again.log 2>&1 || { cat again.log; fail "rerun failed"; }

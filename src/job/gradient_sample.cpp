@@ -38,7 +38,8 @@ std::vector<uint64_t> gradient_sample(const SampleFrame& frame, int64_t examples
     std::vector<std::pair<uint64_t, std::size_t>> remainders;  // (remainder numerator, stratum)
     uint64_t given = 0;
     for (const auto& [key, members] : strata) {
-      if (members.size() > std::numeric_limits<uint64_t>::max() / want) throw DistError("gradient_sample: too many records");
+      if (members.size() > std::numeric_limits<uint64_t>::max() / want)
+        throw DistError("gradient_sample: too many records");
       const uint64_t share = want * members.size();
       quota.push_back(share / eligible);
       remainders.push_back({share % eligible, quota.size() - 1});
@@ -52,9 +53,8 @@ std::vector<uint64_t> gradient_sample(const SampleFrame& frame, int64_t examples
   std::size_t s = 0;
   for (const auto& [key, members] : strata) {
     std::mt19937_64 rng(seed ^ (0x9e3779b97f4a7c15ull * (s + 1)));
-    const std::vector<int64_t> picks =
-        select::detail::sample_without_replacement(static_cast<int64_t>(members.size()),
-                                                   static_cast<int64_t>(quota[s]), rng);
+    const std::vector<int64_t> picks = select::detail::sample_without_replacement(static_cast<int64_t>(members.size()),
+                                                                                  static_cast<int64_t>(quota[s]), rng);
     for (int64_t p : picks) sample.push_back(members[static_cast<std::size_t>(p)]);
     ++s;
   }

@@ -13,7 +13,7 @@ namespace curate::service {
 
 // What the sample is drawn from: one entry per record ([N] each; cluster empty without a selection).
 struct SampleFrame {
-  std::vector<uint8_t> status;                          // /examples/status
+  std::vector<uint8_t> status;                           // /examples/status
   std::vector<int64_t> prompt_tokens, reasoning_tokens;  // /examples/*
   std::vector<std::string> source;                       // /examples/source
   std::vector<int64_t> cluster;                          // the selection's /selection/cluster, or empty

@@ -20,8 +20,13 @@ layout::GradientAttrs wanted_attrs(const Options& options) {
   for (const auto& [name, kind] : model::kProjectionKinds) {
     if (kind == g.numerics.projection) projection = name;
   }
-  return {g.numerics.dim, g.numerics.tokens, g.examples, g.numerics.seed, g.numerics.params,
-          projection,     gradient_fingerprint(options)};
+  return {g.numerics.dim,
+          g.numerics.tokens,
+          g.examples,
+          g.numerics.seed,
+          g.numerics.params,
+          projection,
+          gradient_fingerprint(options)};
 }
 
 // FNV-1a over the settings and the sample: the tag of the stage's units (Unit::settings).
@@ -38,8 +43,8 @@ uint64_t settings_tag(const std::string& fingerprint, const std::vector<uint64_t
 [[noreturn]] void refuse_other_settings(const Options& options, const layout::GradientAttrs& stored) {
   std::string changes;
   try {
-    changes = options::describe_changes(options::diff_fingerprints(options::parse_fingerprint(stored.fingerprint),
-                                                                   options::parse_fingerprint(gradient_fingerprint(options))));
+    changes = options::describe_changes(options::diff_fingerprints(
+        options::parse_fingerprint(stored.fingerprint), options::parse_fingerprint(gradient_fingerprint(options))));
   } catch (const ConfigError& e) {
     changes = cat(" (", e.what(), ")");
   }
@@ -50,7 +55,8 @@ uint64_t settings_tag(const std::string& fingerprint, const std::vector<uint64_t
 
 void require_difficulty(const Options& options, const store::H5File& file) {
   if (layout::pass_complete(file, Pass::kDifficulty)) return;
-  throw ConfigError(cat(options.run.output, ": its difficulty pass is not finished; --stage gradients needs every "
+  throw ConfigError(cat(options.run.output,
+                        ": its difficulty pass is not finished; --stage gradients needs every "
                         "example's tokens and status: finish it first (--stage difficulty, profile or all with "
                         "the same configuration)"));
 }
@@ -61,13 +67,15 @@ void require_gradient_input(const Options& options, const std::string& print, ui
                             const std::string& files) {
   const ResumeCheck check = check_resume(options.run.output, print, records, files);
   if (check.kind == ResumeCheck::kMissing && !std::filesystem::exists(journal_path(options))) {
-    throw ConfigError(cat(options.run.output, " does not exist: --stage gradients computes gradients for the examples "
+    throw ConfigError(cat(options.run.output,
+                          " does not exist: --stage gradients computes gradients for the examples "
                           "of a scored result file; run --stage difficulty (or profile, or all) with this "
                           "configuration and output.path first"));
   }
   if (check.kind == ResumeCheck::kOtherConfiguration) {
-    throw ConfigError(check.detail + "; --stage gradients adds to the result file of this configuration's scoring "
-                                     "run: use that run's settings (only [gradients] may differ)");
+    throw ConfigError(check.detail +
+                      "; --stage gradients adds to the result file of this configuration's scoring "
+                      "run: use that run's settings (only [gradients] may differ)");
   }
   if (check.kind != ResumeCheck::kResumable) return;  // a killed run's file: rebuilt from its journal, checked then
   const store::H5File file = store::H5File::open(options.run.output, /*writable=*/false);
@@ -97,7 +105,8 @@ void Coordinator::run_gradients() {
   p.unit_examples = options_.pass.unit_examples;
   p.gradient = wanted;
   if (stored) {  // the sample drawn when the group was made (the selection may have changed since)
-    for (int64_t position : file.read_i64(layout::kGradientExample)) p.positions.push_back(static_cast<uint64_t>(position));
+    for (int64_t position : file.read_i64(layout::kGradientExample))
+      p.positions.push_back(static_cast<uint64_t>(position));
   } else {
     const SampleFrame frame = read_sample_frame(file);
     p.positions = gradient_sample(frame, options_.gradients.examples, options_.gradients.numerics.seed);
@@ -106,7 +115,8 @@ void Coordinator::run_gradients() {
                   "); dim ", wanted.dim, ", params ", wanted.params, ", first ", wanted.tokens, " response tokens"));
   }
   if (p.positions.empty()) {
-    throw DataError(cat(options_.run.output, " holds no scored example with a prompt and a response: nothing to "
+    throw DataError(cat(options_.run.output,
+                        " holds no scored example with a prompt and a response: nothing to "
                         "compute gradients for"));
   }
   p.settings = settings_tag(wanted.fingerprint, p.positions);

@@ -40,7 +40,8 @@ ProjectedGradient GradientEngine::compute(std::span<const int64_t> ids, int64_t 
           .contiguous();
   out.projected.assign(projected.data_ptr<float>(), projected.data_ptr<float>() + projected.numel());
   double squares = 0;  // in tensor order, each tensor's sum in float64
-  for (const torch::Tensor& g : gradient.grads) squares += g.to(torch::kFloat32).to(torch::kFloat64).square().sum().item<double>();
+  for (const torch::Tensor& g : gradient.grads)
+    squares += g.to(torch::kFloat32).to(torch::kFloat64).square().sum().item<double>();
   out.norm = static_cast<float>(std::sqrt(squares));
   return out;
 }

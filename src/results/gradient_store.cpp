@@ -28,13 +28,14 @@ std::vector<uint8_t> RunFile::open_gradients(const PassPlan& plan) {
   if (!std::equal(example.begin(), example.end(), plan.positions.begin(), plan.positions.end(),
                   [](int64_t a, uint64_t b) { return a >= 0 && static_cast<uint64_t>(a) == b; })) {
     throw StoreError(cat(file_.path().string(), ": ", layout::kGradientExample, " holds ", example.size(),
-                         " rows that are not the ", rows, " examples of the stage's plan: the file is damaged; rerun "
+                         " rows that are not the ", rows,
+                         " examples of the stage's plan: the file is damaged; rerun "
                          "with --fresh to rebuild /gradients"));
   }
   std::vector<uint8_t> done = file_.read_u8(layout::kGradientDone);
   if (done.size() != units || file_.dims(layout::kGradientProjected) != std::vector<uint64_t>{rows, dim}) {
-    throw StoreError(cat(file_.path().string(), ": ", layout::kGradients, " does not have ", units, " units of ",
-                         rows, " rows x ", dim, ": the file is damaged; rerun with --fresh to rebuild /gradients"));
+    throw StoreError(cat(file_.path().string(), ": ", layout::kGradients, " does not have ", units, " units of ", rows,
+                         " rows x ", dim, ": the file is damaged; rerun with --fresh to rebuild /gradients"));
   }
   return done;
 }

@@ -197,7 +197,12 @@ PassPlan gradient_plan(uint64_t tag) {
   p.slots = {{model::Family::kBase, 0}};
   p.tokens = 8, p.unit_examples = 2;
   p.positions = {1, 3, 4};
-  p.gradient = {.dim = 2, .tokens = 8, .examples = 3, .seed = 0, .params = "default", .projection = "rademacher",
+  p.gradient = {.dim = 2,
+                .tokens = 8,
+                .examples = 3,
+                .seed = 0,
+                .params = "default",
+                .projection = "rademacher",
                 .fingerprint = "gradients.dim = 2"};
   p.settings = tag;
   p.cut_evenly();

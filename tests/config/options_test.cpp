@@ -51,7 +51,7 @@ TEST(ServiceOptions, UnknownStageIsAConfigError) {
     parsed({"--stage", "score"});
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("stage = 'score' is unknown: use difficulty, profile, select, all or compare"),
+    EXPECT_NE(std::string(e.what()).find("stage = 'score' is unknown: use difficulty, profile, select, all, compare or gradients"),
               std::string::npos)
         << e.what();
   }

@@ -93,8 +93,8 @@ void Coordinator::run_gradients() {
   std::optional<layout::GradientAttrs> stored = layout::read_gradient_attrs(file);
   if (stored && (options_.run.fresh || stored->fingerprint != wanted.fingerprint)) {
     if (!options_.run.fresh) refuse_other_settings(options_, *stored);
-    log::warn(cat("--fresh: removing ", options_.run.output, ":", layout::kGradients, " (", stored->fingerprint,
-                  "); computing it again"));
+    log::warn(cat("--fresh: removing ", options_.run.output, ":", layout::kGradients, " (dim ", stored->dim, ", ",
+                  stored->examples, " examples, params ", stored->params, "); computing it again"));
     sink_->drop_gradients();
     stored.reset();
   }

@@ -101,6 +101,7 @@ options::Group test_table(TestOptions& o) {
            "fake workers return NaN losses for records whose line is divisible by N", Affects::kResults)
       .add("test.fake_fail_line", o.fake_fail_line, "fake workers throw a data error on a unit that holds this line",
            Affects::kResults)
+      .add("test.writer_delay_seconds", o.writer_delay_seconds, "rank 0's writer thread sleeps this long per unit")
       .hidden();
   return g;
 }
@@ -230,6 +231,7 @@ void validate(Options& o) {
   if (o.gradients.examples < 1)
     throw ConfigError(cat("gradients.examples must be >= 1 (got ", o.gradients.examples, ")"));
   if (o.test.fake_unit_seconds < 0) throw ConfigError("test.fake_unit_seconds must not be negative");
+  if (o.test.writer_delay_seconds < 0) throw ConfigError("test.writer_delay_seconds must not be negative");
   if (!(o.run.max_nan_fraction >= 0 && o.run.max_nan_fraction <= 1)) {
     throw ConfigError(cat("run.max_nan_fraction = ", o.run.max_nan_fraction, " must be between 0 and 1"));
   }

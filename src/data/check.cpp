@@ -102,6 +102,34 @@ void check_options(const CheckOptions& options) {
   }
 }
 
+// A Jinja template whose generation prompt ends with the reasoning marker (DeepSeek-R1-Distill's and
+// QwQ's "<think>\n") before responses that begin with it too: the response window would score the
+// marker twice. Empty when not so.
+std::string repeated_think_marker(const ChatTemplate& chat, const CheckOptions& options,
+                                  const std::vector<Example>& sample) {
+  const std::string& begin = options.data.think_begin;
+  if (chat.kind != TemplateKind::kJinja || options.prompt.window != ScoreWindow::kResponse || begin.empty() ||
+      begin == "auto" || sample.front().pretokenized)
+    return {};
+  PromptOptions without_prefix = options.prompt;
+  without_prefix.response_prefix.clear();
+  std::string prompt = render(chat, without_prefix, sample.front()).prompt;
+  prompt.erase(prompt.find_last_not_of(" \t\r\n") + 1);
+  if (!prompt.ends_with(begin)) return {};
+  int64_t repeated = 0;
+  for (const Example& example : sample) {
+    const std::string response =
+        example.response.empty() ? unescape(options.prompt.response_prefix) + example.reasoning : example.response;
+    const auto first = response.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && response.compare(first, begin.size(), begin) == 0) ++repeated;
+  }
+  if (repeated == 0) return {};
+  return cat("the generation prompt of the chat template (", chat.source, ") ends with '", begin, "' and ",
+             thousands(repeated), " of the first ", thousands(static_cast<int64_t>(sample.size())),
+             " responses begin with it too: the scored window starts with the marker twice; give a template "
+             "without it (data.chat_template = file:PATH.jinja) or responses without it");
+}
+
 }  // namespace
 
 std::string sniff_data_file(const std::filesystem::path& path) {
@@ -159,10 +187,9 @@ CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) 
   ChatTemplate chat;
   if (!options.tokenizer.empty()) {
     chat = ChatTemplate::resolve(tokenizer_folder(options.tokenizer), options.prompt.chat_template);
-    report.chat_template = chat.kind == TemplateKind::kChatML   ? "chatml"
-                           : chat.kind == TemplateKind::kLlama3 ? "llama3"
-                                                                : "plain";
+    report.chat_template = chat.name;
     report.template_reason = chat.reason;
+    if (!chat.warning.empty()) report.warnings.push_back(chat.warning);
     tokenizer = Tokenizer::load(options.tokenizer);
   }
   const std::string& begin_raw = options.data.think_begin;
@@ -253,6 +280,8 @@ CheckReport check_dataset(const CheckOptions& given, std::ostream* preview_out) 
   }
 
   if (tokenizer && !sample.empty()) {
+    if (std::string repeated = repeated_think_marker(chat, options, sample); !repeated.empty())
+      report.warnings.push_back(std::move(repeated));
     std::vector<TokenizedExample> tokens(sample.size());
     parallel_for(
         sample.size(), options.threads, [&] { return Tokenizer::Session(*tokenizer); },

@@ -250,7 +250,6 @@ std::string line_id(const RecordIndex& index, std::size_t position) {
   return shard.name + ":" + std::to_string(index.lines[position] - shard.line_base);
 }
 
-
 ParseResult parse_record_of(const std::filesystem::path& file, std::string_view line, int64_t line_number,
                             const DataOptions& options) {
   try {

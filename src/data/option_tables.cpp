@@ -42,7 +42,8 @@ options::Group data_table(DataOptions& o) {
 options::Group prompt_table(PromptOptions& o) {
   options::Group g("[data] prompt");
   const Affects r = Affects::kResults;
-  g.add("data.chat_template", o.chat_template, "auto (tokenizer_config.json), chatml, llama3 or plain", r)
+  g.add("data.chat_template", o.chat_template,
+        "auto (the tokenizer's own Jinja template), chatml, llama3, plain or file:PATH.jinja", r)
       .add("data.system_prompt", o.system_prompt, "auto (the template's default), none, or the text", r)
       .add("data.generation_prompt", o.generation_prompt, "emit the assistant header", r)
       .add("data.response_prefix", o.response_prefix, "text before the reasoning (\\n escapes)", r)

@@ -1,16 +1,13 @@
 #include "curate/data/prompt.h"
 
 #include <algorithm>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
+#include "detail/jinja.h"
 
 namespace curate::data {
 namespace {
-
-constexpr const char* kQwenDefaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
 std::string trim(const std::string& text) {  // Jinja's |trim: Python str.strip()
   const char* space = " \t\n\r\f\v";
@@ -21,69 +18,11 @@ std::string trim(const std::string& text) {  // Jinja's |trim: Python str.strip(
 
 }  // namespace
 
-ChatTemplate ChatTemplate::resolve(const std::filesystem::path& tokenizer_dir, const std::string& name) {
-  ChatTemplate chat;
-  std::string source_template, bos;
-  const auto config_path = tokenizer_dir / "tokenizer_config.json";
-  if (std::ifstream in(config_path); in) {
-    auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (config.is_object()) {
-      if (config.contains("chat_template") && config["chat_template"].is_string()) {
-        source_template = config["chat_template"].get<std::string>();
-      }
-      if (config.contains("bos_token") && config["bos_token"].is_string()) bos = config["bos_token"].get<std::string>();
-      if (config.contains("eos_token")) {  // a string, or an AddedToken object {"content": ...}
-        const auto& eos = config["eos_token"];
-        if (eos.is_string())
-          chat.eos = eos.get<std::string>();
-        else if (eos.is_object() && eos.contains("content") && eos["content"].is_string())
-          chat.eos = eos["content"].get<std::string>();
-      }
-    }
-  }
-  std::string kind = name;
-  chat.reason = "data.chat_template = " + name;
-  if (kind == "auto") {
-    const std::string where = config_path.string();
-    if (source_template.find("<|im_start|>") != std::string::npos) {
-      kind = "chatml";
-      chat.reason = "auto: the chat_template of " + where + " uses <|im_start|>";
-    } else if (source_template.find("<|start_header_id|>") != std::string::npos) {
-      kind = "llama3";
-      chat.reason = "auto: the chat_template of " + where + " uses <|start_header_id|>";
-    } else if (source_template.empty()) {
-      kind = "plain";
-      chat.reason = "auto: " + where + " has no chat_template (a base model?), so messages are joined by blank lines";
-    } else {
-      throw ConfigError(
-          "the chat_template of " + where +
-          " is neither ChatML (<|im_start|>) nor Llama 3 "
-          "(<|start_header_id|>), the formats curate_dist renders: set data.chat_template to chatml, "
-          "llama3 or plain (the data.chat_template choices: auto, chatml, llama3, plain), or pre-tokenize "
-          "the data with the model's own template (data.format = pretokenized)");
-    }
-  }
-  if (kind == "chatml") {
-    chat.kind = TemplateKind::kChatML;
-    if (chat.eos.empty()) chat.eos = "<|im_end|>";
-    if (source_template.find(kQwenDefaultSystem) != std::string::npos) chat.default_system = kQwenDefaultSystem;
-  } else if (kind == "llama3") {
-    chat.kind = TemplateKind::kLlama3;
-    if (chat.eos.empty()) chat.eos = "<|eot_id|>";
-    chat.bos = bos.empty() ? "<|begin_of_text|>" : bos;
-    chat.llama31_dates = source_template.find("Cutting Knowledge Date") != std::string::npos;
-  } else if (kind == "plain") {
-    chat.kind = TemplateKind::kPlain;
-  } else {
-    throw ConfigError("data.chat_template '" + name + "' is unknown: the choices are auto, chatml, llama3 and plain");
-  }
-  return chat;
-}
-
 Rendered render(const ChatTemplate& chat, const PromptOptions& options, const Example& example) {
   std::vector<Message> messages = example.context;
   const bool has_system = !messages.empty() && messages.front().role == "system";
-  if (!has_system && options.system_prompt != "none") {
+  const bool template_default = chat.kind == TemplateKind::kJinja && options.system_prompt == "auto";
+  if (!has_system && options.system_prompt != "none" && !template_default) {
     std::string system = options.system_prompt == "auto" ? chat.default_system : unescape(options.system_prompt);
     if (!system.empty() || (chat.kind == TemplateKind::kLlama3 && chat.llama31_dates)) {
       messages.insert(messages.begin(), Message{"system", system});
@@ -92,6 +31,19 @@ Rendered render(const ChatTemplate& chat, const PromptOptions& options, const Ex
   Rendered out;
   out.prompt = chat.bos;
   switch (chat.kind) {
+    case TemplateKind::kJinja: {
+      std::vector<detail::JinjaMessage> list;
+      for (const auto& m : messages) list.push_back({m.role, m.content});
+      try {
+        out.prompt = chat.jinja->render(list, options.generation_prompt);
+      } catch (const std::exception& e) {
+        throw DataError(cat("line ", example.line, ": the chat template of ", chat.source, " failed: ", e.what(),
+                            "\nfix or drop the record, or set data.chat_template (file:PATH.jinja, chatml, llama3 "
+                            "or plain)"));
+      }
+      out.suffix = example.answer + chat.eos;
+      break;
+    }
     case TemplateKind::kChatML:
       for (const auto& m : messages) out.prompt += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
       if (options.generation_prompt) out.prompt += "<|im_start|>assistant\n";

@@ -16,8 +16,8 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "results/output_plan.h"
 #include "curate/util/terminal.h"
+#include "results/output_plan.h"
 #include "results/pass.h"
 
 namespace curate::service {

@@ -11,7 +11,6 @@
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
-#include "job/weight_broadcaster.h"
 #include "results/output_plan.h"
 
 namespace curate::service {
@@ -28,18 +27,15 @@ int64_t max_prompt_tokens(const Options& options) {
 
 }  // namespace
 
-Worker::Worker(const Options& options)
+Worker::Worker(const Options& options, const Models& models)
     : options_(options),
       tokenizer_(data::Tokenizer::load(options.run.tokenizer)),
       session_(tokenizer_),
       chat_(data::ChatTemplate::resolve(data::tokenizer_folder(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
-      scorer_(options.test.fake_worker || options.run.stage == Stage::kGradients
-                  ? nullptr  // the broadcaster is only needed to load
-                  : std::make_unique<model::CheckpointScorer>(options.engine, make_weight_broadcaster(options).get())),
-      gradients_(options.test.fake_worker || options.run.stage != Stage::kGradients
-                     ? nullptr
-                     : std::make_unique<model::GradientEngine>(options.engine, options.gradients.numerics)),
+      scorer_(options.test.fake_worker || options.run.stage == Stage::kGradients ? nullptr : models.scorer(options)),
+      gradients_(options.test.fake_worker || options.run.stage != Stage::kGradients ? nullptr
+                                                                                    : models.gradients(options)),
       max_prompt_tokens_(max_prompt_tokens(options)) {}
 
 UnitResult Worker::process(const Unit& unit) {

@@ -9,6 +9,7 @@
 #include "curate/data/dataset.h"
 #include "curate/data/prompt.h"
 #include "curate/data/tokenizer.h"
+#include "curate/job/job.h"
 #include "curate/model/checkpoint_scorer.h"
 #include "curate/model/gradient_engine.h"
 #include "job/fake_losses.h"  // test.fake_worker
@@ -18,9 +19,10 @@ namespace curate::service {
 
 class Worker {
  public:
-  // Loads the model, tokenizer and the record index (built by rank 0 beforehand). With
-  // test.fake_worker no model is loaded: see fake_losses() (gradients: fake_losses of gradients.dim values).
-  explicit Worker(const Options& options);
+  // Loads the model (models.scorer, or models.gradients in --stage gradients), tokenizer and the record
+  // index (built by rank 0 beforehand). With test.fake_worker no model is made: see fake_losses()
+  // (gradients: fake_losses of gradients.dim values).
+  Worker(const Options& options, const Models& models);
 
   // Scores one unit. Deterministic: the result depends only on the unit and the options. Throws
   // ModelError when every scored token's loss is ln(vocab) (model::all_losses_uniform): the
@@ -49,8 +51,8 @@ class Worker {
   data::Tokenizer::Session session_;
   data::ChatTemplate chat_;
   data::RecordIndex index_;
-  std::unique_ptr<model::CheckpointScorer> scorer_;   // null with test.fake_worker and in --stage gradients
-  std::unique_ptr<model::GradientEngine> gradients_;  // --stage gradients without test.fake_worker
+  std::unique_ptr<ModelScorer> scorer_;        // null with test.fake_worker and in --stage gradients
+  std::unique_ptr<ModelGradients> gradients_;  // --stage gradients without test.fake_worker
   int64_t max_prompt_tokens_ = 0;  // data.max_prompt_tokens resolved (data::resolve_max_prompt_tokens); 0 = no limit
 };
 

@@ -347,6 +347,7 @@ json summary_json(const ReportData& data) {
   };
   out.update(run_json(data));
   out["sources"] = sources_json(data);
+  out["premise"] = premise_json(data);
   return out;
 }
 
@@ -358,7 +359,8 @@ std::string html_report(const ReportData& data) {
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
          escape(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" + header_html(data) +
          run_facts_html(data) + calibration_html(data) + funnel_html(data) + allocation_html(data) +
-         clusters_html(data) + difficulty_html(data) + loss_html(data) + sources_html(data) + skipped_html(data) +
+         clusters_html(data) + difficulty_html(data) + loss_html(data) + premise_html(data) + sources_html(data) +
+         skipped_html(data) +
          "<footer>Written by curate_dist. One static file: no script, no external "
          "resource.</footer>\n</body>\n</html>\n";
 }

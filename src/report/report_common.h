@@ -1,6 +1,6 @@
 // Pieces shared by the report's sections (internal to curate_report_render): statistics and shared-bin
 // histograms of samples, number formatting, HTML text helpers, and the section renderers of the
-// files report_run.cpp and report_sources.cpp. Every function that takes user text escapes it.
+// files report_run.cpp, report_sources.cpp and report_premise.cpp. Every function that takes user text escapes it.
 #pragma once
 
 #include <algorithm>
@@ -81,5 +81,7 @@ std::string funnel_html(const ReportData& data);
 std::string sources_html(const ReportData& data);
 nlohmann::json run_json(const ReportData& data);      // calibration, passes, settings, fingerprint, links
 nlohmann::json sources_json(const ReportData& data);  // funnel and per-source numbers, example ids
+std::string premise_html(const ReportData& data);     // report_premise.cpp
+nlohmann::json premise_json(const ReportData& data);
 
 }  // namespace curate::report::detail

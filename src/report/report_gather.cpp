@@ -184,7 +184,8 @@ std::vector<std::pair<std::string, std::string>> settings_table(const Options& o
            cat(p.directional_checkpoints, ", ", p.min_radius, "–", p.max_radius)},
           {"filter", cat(select::filter_method_name(o.filter.method), " (k ", o.filter.k, ", keep ", o.filter.keep,
                          ", quantile ", o.filter.quantile, ")")},
-          {"select.method", select::select_method_name(o.select.method)},
+          {"select.method / features",
+           cat(select::select_method_name(o.select.method), " / ", select::select_features_name(o.select.features))},
           {"select.budget", o.select.token_budget > 0       ? cat(o.select.token_budget, " tokens")
                             : o.select.budget.is_fraction() ? cat(o.select.budget.text, " of the candidates")
                                                             : cat(o.select.budget.count, " examples")},
@@ -444,6 +445,7 @@ report::ReportData gather_report(const store::H5File& f, const ReportSettings& s
   std::vector<int32_t> group_of;
   r.sources = funnel(in, x, group_of);
   examples(r.sources, group_of, settings, in, x, result);
+  r.premise = gather_premise(f, settings.select, in, result);
   return r;
 }
 

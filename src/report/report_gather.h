@@ -45,4 +45,11 @@ report::ReportData gather_report(const store::H5File& f, const ReportSettings& s
                                  const select::SelectResult& result, const SelectionFiles& files,
                                  const std::filesystem::path& results, double select_seconds, int ranks);
 
+// The premise test (select/premise.h) of `result`'s loss-pattern clusters on the complete /gradients
+// of `f` (read into `in`), seeded by select.seed; without numbers, a note saying what to run, when the
+// file has no complete /gradients, the method does not cluster, or it clusters on the gradients
+// themselves (select.features = gradients). premise_gather.cpp.
+report::Premise gather_premise(const store::H5File& f, const select::SelectOptions& options, const SelectionColumns& in,
+                               const select::SelectResult& result);
+
 }  // namespace curate::service

@@ -276,4 +276,35 @@ std::string line_chart(const std::vector<LineSeries>& series, const Frame& frame
   return out + legend(items, plot, true) + "</svg>\n";
 }
 
+std::string interval_chart(const std::vector<IntervalRow>& rows, const Frame& frame) {
+  double lo = 0, hi = 0;  // 0 is always on the axis
+  bool any = false;
+  for (const IntervalRow& row : rows) {
+    if (!std::isfinite(row.value) || !std::isfinite(row.low) || !std::isfinite(row.high)) continue;
+    lo = std::min({lo, row.low, row.value});
+    hi = std::max({hi, row.high, row.value});
+    any = true;
+  }
+  if (!any) return no_data(frame);
+  const auto [x0, x1] = with_margin(lo, hi, 0.05);
+  Plot plot(frame, x0, x1, 0, static_cast<double>(rows.size()));
+  plot.left = 190;
+  plot.top = 10;
+  const std::vector<double> ticks = nice_ticks(x0, x1, 6);
+  std::string out = open_svg(frame) + axes(plot, ticks, {}, frame);
+  out += "<path d=\"M" + px(plot.x(0)) + " " + px(plot.top) + "V" + px(plot.bottom) +
+         "\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n";
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const IntervalRow& row = rows[r];
+    const std::string y = px(plot.y(static_cast<double>(rows.size() - r) - 0.5));
+    out += "<text x=\"" + px(plot.left - 8) + "\" y=\"" + y + "\" dy=\"4\" text-anchor=\"end\" fill=\"#333\">" +
+           escape(row.label) + "</text>\n";
+    if (!std::isfinite(row.value) || !std::isfinite(row.low) || !std::isfinite(row.high)) continue;
+    out += "<path d=\"M" + px(plot.x(row.low)) + " " + y + "H" + px(plot.x(row.high)) + "\" stroke=\"" + row.color +
+           "\" stroke-width=\"6\" stroke-linecap=\"round\" opacity=\"0.6\"/>\n<circle cx=\"" + px(plot.x(row.value)) +
+           "\" cy=\"" + y + "\" r=\"4\" fill=\"" + row.color + "\"/>\n";
+  }
+  return out + "</svg>\n";
+}
+
 }  // namespace curate::report::svg

@@ -54,4 +54,14 @@ struct LineSeries {
 // Lines with a marker at every point; both axes span the nice ticks around the finite data.
 std::string line_chart(const std::vector<LineSeries>& series, const Frame& frame);
 
+struct IntervalRow {
+  std::string label;                    // drawn left of the row
+  double value = 0, low = 0, high = 0;  // a dot at value, a bar from low to high; non-finite: the row is empty
+  std::string color;                    // CSS colour (trusted)
+};
+
+// One row per interval on a shared x axis (frame.x_label), a dashed line at 0; the rows' labels take
+// the left 190 px.
+std::string interval_chart(const std::vector<IntervalRow>& rows, const Frame& frame);
+
 }  // namespace curate::report::svg

@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 constexpr std::string_view kGradientPrefix = "gradients.";
 
 // The files a tokenizer is read from (data/tokenizer_load.cpp, data/prompt.cpp), sorted.
-constexpr const char* kTokenizerFiles[] = {"special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"};
+constexpr const char* kTokenizerFiles[] = {"chat_template.jinja", "special_tokens_map.json", "tokenizer.json",
+                                           "tokenizer_config.json"};
 
 bool is_tokenizer_file(const std::string& name) {
   return std::find_if(std::begin(kTokenizerFiles), std::end(kTokenizerFiles),
@@ -123,6 +124,11 @@ InputContent hash_inputs(const Options& o, const ContentHash& dataset, HashCache
   c.model = as_model_error("model.path", o.engine.model, [&] { return folder_print(o.engine.model, cache); });
   c.tokenizer = as_model_error("model.tokenizer", o.run.tokenizer,
                                [&] { return tokenizer_print(o.run.tokenizer, o.engine.model, c.model, cache); });
+  if (o.prompt.chat_template.starts_with("file:")) {  // a user's template decides the prompts as the tokenizer's does
+    const std::string file = o.prompt.chat_template.substr(5);
+    c.tokenizer.push_back(
+        as_model_error("data.chat_template", file, [&] { return hash_one(file, "data.chat_template file", cache); }));
+  }
   c.has_target = !o.engine.target.empty();
   if (c.has_target)
     c.target = as_model_error("perturb.target", o.engine.target, [&] { return folder_print(o.engine.target, cache); });

@@ -78,7 +78,8 @@ void inspect_selections(const store::H5File& file, const std::filesystem::path& 
   out << "selections: " << mine.size() << " made from this file\n";
   for (const auto& [name, facts] : mine) {
     const bool current = name == latest || mine.size() == 1;
-    out << "selection: " << facts.selected << " examples by " << facts.method << " (budget " << facts.budget << " "
+    out << "selection: " << facts.selected << " examples by " << facts.method
+        << (facts.features == "loss" ? "" : " on " + facts.features) << " (budget " << facts.budget << " "
         << facts.budget_unit << ", seed " << facts.seed << ")" << (facts.time.empty() ? "" : " at " + facts.time)
         << ", " << name << (current ? " (latest: /selection points here)" : "") << "\n";
     if (current) {

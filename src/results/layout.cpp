@@ -216,6 +216,7 @@ void write_selection_file(store::H5File& f, const SelectionFacts& facts, const S
   f.create_strings(kOutputs, facts.outputs);
   f.set_attribute(kSelection, attr::kLossNotRising, static_cast<int64_t>(facts.loss_not_rising ? 1 : 0));
   f.set_attribute(kSelection, attr::kMethod, facts.method);
+  f.set_attribute(kSelection, attr::kFeatures, facts.features);
   f.set_attribute(kSelection, attr::kBudget, facts.budget);
   f.set_attribute(kSelection, attr::kBudgetUnit, facts.budget_unit);
   f.set_attribute(kSelection, attr::kBudgetSetting, facts.budget_setting);
@@ -246,6 +247,7 @@ SelectionFacts read_selection_facts(const store::H5File& f) {
   };
   SelectionFacts facts;
   facts.method = text(attr::kMethod);
+  facts.features = f.has_attribute(kSelection, attr::kFeatures) ? text(attr::kFeatures) : "loss";
   facts.budget_unit = text(attr::kBudgetUnit);
   facts.budget_setting = text(attr::kBudgetSetting);
   facts.results = text(attr::kResults);
@@ -274,6 +276,37 @@ std::string linked_selection(const store::H5File& result) { return result.extern
 
 std::vector<std::string> read_selection_list(const store::H5File& result) {
   return result.exists(kSelections) ? result.read_strings(kSelections) : std::vector<std::string>();
+}
+
+GradientState gradient_state(const store::H5File& f) {
+  if (!f.exists(kGradientDone)) return GradientState::kAbsent;
+  const std::vector<uint8_t> done = f.read_u8(kGradientDone);
+  const bool complete = !done.empty() && std::all_of(done.begin(), done.end(), [](uint8_t d) { return d != 0; });
+  return complete ? GradientState::kComplete : GradientState::kIncomplete;
+}
+
+GradientRows read_gradients(const store::H5File& f) {
+  const std::string where = f.path().string();
+  if (gradient_state(f) != GradientState::kComplete) {
+    throw StoreError(cat(where, ": ", kGradients, " is missing or incomplete; run (or resume) --stage gradients"));
+  }
+  GradientRows rows;
+  rows.example = f.read_i64(kGradientExample);
+  const std::vector<uint64_t> dims = f.dims(kGradientProjected);
+  if (dims.size() != 2 || dims[0] != rows.example.size() || dims[1] < 1) {
+    throw StoreError(cat(where, ": ", kGradientProjected, " is not [", rows.example.size(), ", dim] like ",
+                         kGradientExample, "; rerun --stage gradients"));
+  }
+  rows.dim = static_cast<int64_t>(dims[1]);
+  rows.projected = f.read_f32(kGradientProjected);
+  const auto records = static_cast<int64_t>(f.dims(kStatus).at(0));
+  for (std::size_t r = 0; r < rows.example.size(); ++r) {
+    if (rows.example[r] < 0 || rows.example[r] >= records || (r > 0 && rows.example[r] <= rows.example[r - 1])) {
+      throw StoreError(cat(where, ": ", kGradientExample, "[", r, "] = ", rows.example[r],
+                           " is not an ascending row of the ", records, " records; rerun --stage gradients"));
+    }
+  }
+  return rows;
 }
 
 }  // namespace curate::service::layout

@@ -48,7 +48,7 @@
 //   /selection/{cluster i64, score f32, candidate u8} [N]
 //   /selection/allocation     str [rows + 1] the budget split, a header line first
 //   /selection/outputs        str [5] "path<TAB>bytes<TAB>hash" of the files the selection wrote (relative to
-//                             the result file's folder); attrs method, budget, budget_unit, seed,
+//                             the result file's folder); attrs method, features, budget, budget_unit, seed,
 //                             loss_not_rising, results (the result file's name), time (UTC)
 //   (selection files written before these datasets kept allocation and outputs as attributes; still read)
 // The result file's /selection is rewritten by every selection: an external link relative to the
@@ -112,10 +112,11 @@ inline constexpr const char* kInputFiles = "input_files";
 inline constexpr const char* kTokens = "tokens";
 inline constexpr const char* kCheckpoints = "checkpoints";
 inline constexpr const char* kTokenLosses = "token_losses";
-inline constexpr const char* kMethod = "method";  // /filter, /selection
-inline constexpr const char* kKept = "kept";      // /filter
-inline constexpr const char* kChosen = "chosen";  // /calibration
-inline constexpr const char* kTable = "table";    // /calibration
+inline constexpr const char* kMethod = "method";      // /filter, /selection
+inline constexpr const char* kFeatures = "features";  // /selection: select.features ("loss" when absent)
+inline constexpr const char* kKept = "kept";          // /filter
+inline constexpr const char* kChosen = "chosen";      // /calibration
+inline constexpr const char* kTable = "table";        // /calibration
 inline constexpr const char* kMissed = "missed";
 inline constexpr const char* kWarning = "warning";
 inline constexpr const char* kBudget = "budget";  // /selection ...
@@ -243,6 +244,7 @@ std::optional<GradientAttrs> read_gradient_attrs(const store::H5File& f);
 // table of 10,000 sources overflows.
 struct SelectionFacts {
   std::string method, budget_unit, results, time;  // results: the result file's name; time: UTC, ISO 8601
+  std::string features = "loss";                   // select.features (files before it: loss)
   std::string budget_setting;                      // select.budget as written ("10%", "0.1", "40"); "" in old files
   int64_t budget = 0, seed = 0, selected = 0;      // selected: examples (the length of /selection/selected)
   bool loss_not_rising = false;                    // select.h: SelectResult::loss_not_rising
@@ -267,5 +269,17 @@ void link_selection(store::H5File& result, const std::string& selection);
 // made from this result file (relative to its folder; empty before any selection).
 std::string linked_selection(const store::H5File& result);
 std::vector<std::string> read_selection_list(const store::H5File& result);
+
+// What the selection and the report read of --stage gradients (its rows as stored above).
+enum class GradientState { kAbsent, kIncomplete, kComplete };  // no /gradients; a unit not done; every unit done
+GradientState gradient_state(const store::H5File& f);
+struct GradientRows {
+  int64_t dim = 0;               // D
+  std::vector<int64_t> example;  // [G] rows of /examples, ascending
+  std::vector<float> projected;  // [G, D] row-major
+};
+// The rows of a complete /gradients. Throws StoreError naming the file and the dataset when the stage is
+// incomplete, or a dataset is missing, of the wrong shape or names a record outside /examples.
+GradientRows read_gradients(const store::H5File& f);
 
 }  // namespace curate::service::layout

@@ -1,5 +1,10 @@
 #include "results/result_sink.h"
 
+#include <time.h>
+
+#include <chrono>
+#include <stdexcept>
+
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "results/journal_records.h"
@@ -7,15 +12,98 @@
 
 namespace curate::service {
 
-ResultSink::ResultSink(std::unique_ptr<store::Journal> journal, std::unique_ptr<RunFile> file)
-    : journal_(std::move(journal)), file_(std::move(file)) {}
+ResultSink::ResultSink(std::unique_ptr<store::Journal> journal, std::unique_ptr<RunFile> file,
+                       double write_delay_seconds)
+    : journal_(std::move(journal)),
+      file_(std::move(file)),
+      write_delay_seconds_(write_delay_seconds),
+      writer_([this] { write_loop(); }) {}
 
-void ResultSink::keep(const PassPlan& plan, const UnitResult& result) {
-  journal_->append(unit_record(result));
-  file_->store(plan, result);
+ResultSink::~ResultSink() {
+  try {
+    drain();
+  } catch (const std::exception& e) {  // already reported where it was thrown, unless this unwinds
+    log::debug(cat("result writer: ", e.what()));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  writer_.join();
+}
+
+void ResultSink::write_loop() {
+  int64_t units = 0;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return stopping_ || (!queue_.empty() && !error_); });
+    if (stopping_ && (queue_.empty() || error_)) {
+      timespec cpu{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+      log::debug(cat("result writer: ", units, " unit(s) stored, ",
+                     static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec), " s CPU"));
+      return;
+    }
+    Queued unit = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    std::exception_ptr failed;
+    try {
+      if (write_delay_seconds_ > 0) std::this_thread::sleep_for(std::chrono::duration<double>(write_delay_seconds_));
+      journal_->append(unit_record(unit.result));
+      file_->store(*unit.plan, unit.result);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    lock.lock();
+    ++units;
+    busy_ = false;
+    queued_bytes_ -= unit.bytes;
+    if (failed && !error_) error_ = failed;
+    changed_.notify_all();
+  }
+}
+
+void ResultSink::keep(const PassPlan& plan, UnitResult result) {
+  if (!plan_ || plan_->pass != plan.pass || plan_->units() != plan.units()) {
+    throw std::logic_error(cat("ResultSink::keep: ", pass_name(plan.pass), " is not the pass open_pass() opened"));
+  }
+  std::size_t bytes = sizeof(UnitResult);
+  for (const ExampleResult& e : result.examples) bytes += sizeof(ExampleResult) + e.losses.size() * sizeof(float);
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return error_ || queue_.empty() || queued_bytes_ + bytes <= kQueueBytes; });
+  if (error_) std::rethrow_exception(error_);
+  queued_bytes_ += bytes;
+  queue_.push_back({plan_, std::move(result), bytes});
+  changed_.notify_all();
+}
+
+void ResultSink::drain() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return error_ || (queue_.empty() && !busy_); });
+  if (error_) std::rethrow_exception(error_);
+}
+
+std::vector<uint8_t> ResultSink::open_pass(const PassPlan& plan) {
+  drain();
+  plan_ = std::make_shared<const PassPlan>(plan);
+  return file_->open_pass(plan);
+}
+
+void ResultSink::flush() {
+  drain();
+  file_->flush();
+}
+
+const store::H5File& ResultSink::file() {
+  drain();
+  return file_->file();
 }
 
 int64_t ResultSink::replay(const PassPlan& plan, std::vector<uint8_t>& done) {
+  drain();
   int64_t replayed = 0;
   const int64_t units = plan.units();
   store::Journal::read(journal_->path(), [&](std::span<const std::byte> record) {
@@ -41,6 +129,7 @@ int64_t ResultSink::replay(const PassPlan& plan, std::vector<uint8_t>& done) {
 }
 
 void ResultSink::checkpoint() {
+  drain();
   journal_->sync();
   file_->flush();
 }
@@ -52,6 +141,7 @@ void ResultSink::seal() {
 }
 
 void ResultSink::write_filter(const std::vector<uint8_t>& kept, const std::string& method) {
+  drain();
   store::H5File& f = file_->file();
   if (layout::read_filter(f) == kept) return;
   layout::write_filter(f, kept, method);
@@ -59,16 +149,19 @@ void ResultSink::write_filter(const std::vector<uint8_t>& kept, const std::strin
 }
 
 void ResultSink::write_calibration(const layout::CalibrationTable& table) {
+  drain();
   layout::write_calibration(file_->file(), table);
   file_->flush();
 }
 
 void ResultSink::drop_gradients() {
+  drain();
   file_->file().remove(layout::kGradients);
   file_->flush();
 }
 
 void ResultSink::add_pass_cost(Pass pass, const layout::PassCost& cost) {
+  drain();
   layout::add_pass_cost(file_->file(), pass, cost);
   file_->flush();
 }
@@ -83,7 +176,7 @@ std::unique_ptr<ResultSink> open_result_sink(const Options& options, const std::
     journal->sync();
   }
   auto file = std::make_unique<RunFile>(options.run.output, print, records, files);
-  return std::make_unique<ResultSink>(std::move(journal), std::move(file));
+  return std::make_unique<ResultSink>(std::move(journal), std::move(file), options.test.writer_delay_seconds);
 }
 
 }  // namespace curate::service

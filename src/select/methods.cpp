@@ -71,28 +71,6 @@ std::vector<int64_t> rank_by(std::span<const int64_t> items, std::span<const dou
   return ranked;
 }
 
-// Clustering features [n, C]: mean_loss per checkpoint, NaN -> 0, optionally standardised per
-// feature over the group ((x - mean) / std, population std, std 0 -> 1).
-std::vector<float> features(const SelectInput& input, std::span<const int64_t> members, bool standardize) {
-  const auto n = members.size(), dims = static_cast<std::size_t>(input.checkpoints);
-  std::vector<float> x(n * dims);
-  for (std::size_t c = 0; c < dims; ++c) {
-    double sum = 0.0, squares = 0.0;
-    for (std::size_t r = 0; r < n; ++r) {
-      const float v = value(input.mean_loss, input, static_cast<int64_t>(c), members[r]);
-      x[r * dims + c] = std::isfinite(v) ? v : 0.0f;
-      sum += x[r * dims + c];
-    }
-    if (!standardize) continue;
-    const double mean = sum / static_cast<double>(n);
-    for (std::size_t r = 0; r < n; ++r) squares += (x[r * dims + c] - mean) * (x[r * dims + c] - mean);
-    double std = std::sqrt(squares / static_cast<double>(n));
-    if (std == 0.0) std = 1.0;
-    for (std::size_t r = 0; r < n; ++r) x[r * dims + c] = static_cast<float>((x[r * dims + c] - mean) / std);
-  }
-  return x;
-}
-
 int64_t cost(const SelectInput& input, const Group& group, int64_t example) {
   return group.tokens ? input.full_length[static_cast<std::size_t>(example)] : 1;
 }
@@ -133,7 +111,7 @@ std::vector<std::vector<int64_t>> clusters(const SelectInput& input, const Group
   kmeans_options.seed = hash_seed(group.seed, "kmeans");
   kmeans_options.threads = options.threads;
   const KMeansResult fit =
-      kmeans(features(input, group.members, options.standardize), n, input.checkpoints, kmeans_options, sharing);
+      kmeans(cluster_features(input, group.members, options), n, feature_dim(input, options), kmeans_options, sharing);
   std::vector<std::vector<int64_t>> members(static_cast<std::size_t>(kmeans_options.k));
   for (std::size_t r = 0; r < group.members.size(); ++r) {
     members[static_cast<std::size_t>(fit.assign[r])].push_back(group.members[r]);
@@ -260,3 +238,45 @@ void select_group(const SelectInput& input, const Group& group, const SelectOpti
 }
 
 }  // namespace curate::select::detail
+
+namespace curate::select {
+
+int64_t feature_dim(const SelectInput& input, const SelectOptions& options) {
+  return options.features == SelectFeatures::kGradients ? input.gradient_dim : input.checkpoints;
+}
+
+std::vector<float> cluster_features(const SelectInput& input, std::span<const int64_t> members,
+                                    const SelectOptions& options) {
+  const auto n = members.size(), dims = static_cast<std::size_t>(feature_dim(input, options));
+  std::vector<float> x(n * dims);
+  if (options.features == SelectFeatures::kGradients) {
+    for (std::size_t r = 0; r < n; ++r) {
+      const auto row = static_cast<std::size_t>(input.gradient_row[static_cast<std::size_t>(members[r])]);
+      const std::span<const float> g = input.gradients.subspan(row * dims, dims);
+      double squares = 0.0;
+      for (float v : g) squares += static_cast<double>(v) * v;
+      const double scale = squares > 0.0 ? 1.0 / std::sqrt(squares) : 0.0;
+      for (std::size_t c = 0; c < dims; ++c) x[r * dims + c] = static_cast<float>(g[c] * scale);
+    }
+  } else {
+    for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t c = 0; c < dims; ++c) {
+        const float v = detail::value(input.mean_loss, input, static_cast<int64_t>(c), members[r]);
+        x[r * dims + c] = std::isfinite(v) ? v : 0.0f;
+      }
+    }
+  }
+  if (!options.standardize) return x;
+  for (std::size_t c = 0; c < dims; ++c) {
+    double sum = 0.0, squares = 0.0;
+    for (std::size_t r = 0; r < n; ++r) sum += x[r * dims + c];
+    const double mean = sum / static_cast<double>(n);
+    for (std::size_t r = 0; r < n; ++r) squares += (x[r * dims + c] - mean) * (x[r * dims + c] - mean);
+    double std = std::sqrt(squares / static_cast<double>(n));
+    if (std == 0.0) std = 1.0;
+    for (std::size_t r = 0; r < n; ++r) x[r * dims + c] = static_cast<float>((x[r * dims + c] - mean) / std);
+  }
+  return x;
+}
+
+}  // namespace curate::select

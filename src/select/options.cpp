@@ -57,6 +57,7 @@ int64_t Budget::resolve(int64_t candidates) const {
 const char* filter_method_name(FilterMethod method) { return options::name_of(method, kFilterMethods); }
 
 const char* select_method_name(SelectMethod method) { return options::name_of(method, kSelectMethods); }
+const char* select_features_name(SelectFeatures features) { return options::name_of(features, kSelectFeatures); }
 
 options::Group filter_table(FilterOptions& o) {
   options::Group g("[filter]");
@@ -95,6 +96,9 @@ options::Group select_table(SelectOptions& o) {
       .add("select.iterations", o.iterations, "most Lloyd iterations")
       .add("select.init", o.init, "kmeans++, random or auto (kmeans++ while n*k <= 2e8)")
       .add("select.standardize", o.standardize, "scale features per source to zero mean, unit std")
+      .add_enum("select.features", o.features, kSelectFeatures,
+                "temp/s2l k-means features: loss (the loss pattern) or gradients (--stage gradients; every "
+                "candidate needs a gradient row)")
       .add("select.threads", o.threads, "threads of the k-means assignment per rank (0 = all cores)");
   return g;
 }

@@ -62,6 +62,43 @@ void check_input(const SelectInput& input, std::span<const std::string> source_n
   }
 }
 
+// select.features = gradients: every candidate has a row of the projected gradients.
+void check_gradients(const SelectInput& input) {
+  const std::size_t n = input.source.size();
+  if (input.gradient_dim < 1 || input.gradients.empty()) {
+    throw ConfigError(
+        "select.features = gradients needs the projected gradients of --stage gradients, and the result file has "
+        "none: run --stage gradients (with gradients.examples at least the number of candidates), or select with "
+        "select.features = loss");
+  }
+  const auto dim = static_cast<std::size_t>(input.gradient_dim);
+  check_size("gradient_row", input.gradient_row.size(), n, "N");
+  if (input.gradients.size() % dim != 0) {
+    throw DataError(cat("select: ", input.gradients.size(), " gradient values are not rows of ", dim));
+  }
+  const auto rows = static_cast<int64_t>(input.gradients.size() / dim);
+  int64_t candidates = 0, missing = 0, first_missing = -1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (input.gradient_row[i] >= rows) {
+      throw DataError(cat("select: example ", i, " has gradient row ", input.gradient_row[i], " of ", rows));
+    }
+    if (!input.kept[i]) continue;
+    ++candidates;
+    if (input.gradient_row[i] < 0) {
+      ++missing;
+      if (first_missing < 0) first_missing = static_cast<int64_t>(i);
+    }
+  }
+  if (missing > 0) {
+    throw ConfigError(cat("select.features = gradients: ", missing, " of ", candidates,
+                          " candidates have no projected gradient (the first is row ", first_missing, " of /examples;",
+                          " --stage gradients sampled ", rows,
+                          " examples); clustering them by gradient needs every candidate: rerun --stage gradients "
+                          "with gradients.examples >= ",
+                          candidates, ", or select with select.features = loss"));
+  }
+}
+
 double zero_nan(float value) { return std::isnan(value) ? 0.0 : static_cast<double>(value); }
 
 // The reference's assertion (selector.py:431-435): over the candidates, the mean of mean_loss_first
@@ -111,6 +148,8 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
   validate(options);
   const bool tokens = options.token_budget > 0;
   check_input(input, source_names, domain_names, tokens);
+  const bool clusters = options.method == SelectMethod::kTemp || options.method == SelectMethod::kS2l;
+  if (clusters && options.features == SelectFeatures::kGradients) check_gradients(input);
   const std::size_t n = input.source.size();
   const auto last = static_cast<std::size_t>(input.checkpoints - 1) * n;
 

@@ -1,6 +1,7 @@
 #include "selection/columns.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <type_traits>
@@ -20,10 +21,13 @@ class Reader {
  public:
   explicit Reader(const store::H5File& f) : f_(f), records_(f.dims(layout::kStatus).at(0)) {}
 
-  void operator()(std::string_view name, int64_t& checkpoints) {  // "checkpoints"
-    checkpoints = static_cast<int64_t>(f_.dims(layout::path(Pass::kProfile, layout::dataset::kMeanLoss)).at(0));
-    checkpoints_ = static_cast<uint64_t>(checkpoints);
-    (void)name;
+  void operator()(std::string_view name, int64_t& value) {  // "checkpoints" or "gradient_dim"
+    if (name == "gradient_dim") {
+      value = gradients().dim;
+      return;
+    }
+    value = static_cast<int64_t>(f_.dims(layout::path(Pass::kProfile, layout::dataset::kMeanLoss)).at(0));
+    checkpoints_ = static_cast<uint64_t>(value);
   }
   void operator()(std::string_view name, std::vector<std::string>& column) {
     column = name == "id" ? layout::read_ids(f_) : f_.read_strings(examples(name));
@@ -35,6 +39,13 @@ class Reader {
     column = name_ids(values);
   }
   void operator()(std::string_view name, std::vector<int64_t>& column) {
+    if (name == "gradient_row") {
+      column.assign(records_, -1);
+      const std::vector<int64_t>& example = gradients().example;
+      for (std::size_t r = 0; r < example.size(); ++r)
+        column[static_cast<std::size_t>(example[r])] = static_cast<int64_t>(r);
+      return;
+    }
     column = name == "line" ? layout::read_lines(f_) : f_.read_i64(examples(name));
     check(name, column.size());
   }
@@ -54,7 +65,9 @@ class Reader {
     for (std::size_t i = 0; i < status.size(); ++i) column[i] = column[i] && example_ok(status[i]);
   }
   void operator()(std::string_view name, std::vector<float>& column) {
-    if (name == "difficulty") {
+    if (name == "gradients") {
+      column = std::move(gradients().projected);
+    } else if (name == "difficulty") {
       column = f_.read_f32(layout::path(Pass::kDifficulty, layout::dataset::kMeanLoss));  // [1, N]
       check(name, column.size());
     } else {  // a profile table: [C, K] rows spread to [C, N]
@@ -73,22 +86,39 @@ class Reader {
                            " records: the file is damaged; rescore it with --fresh"));
     }
   }
+  // The rows of a complete --stage gradients, read once; none (D = 0) when it is absent or incomplete.
+  layout::GradientRows& gradients() {
+    if (!gradients_) {
+      gradients_.emplace();
+      if (layout::gradient_state(f_) == layout::GradientState::kComplete) *gradients_ = layout::read_gradients(f_);
+    }
+    return *gradients_;
+  }
   const store::H5File& f_;
   uint64_t records_ = 0, checkpoints_ = 0;
+  std::optional<layout::GradientRows> gradients_;
 };
 
 // Sends each column from rank 0 to every rank.
 class Sharer {
  public:
-  explicit Sharer(const comm::Comm& comm) : comm_(comm) {}
-  void operator()(std::string_view, int64_t& value) {
+  Sharer(const comm::Comm& comm, bool gradients) : comm_(comm), gradients_(gradients) {}
+  void operator()(std::string_view name, int64_t& value) {
+    if (skipped(name)) {
+      if (comm_.rank() != 0) value = 0;
+      return;
+    }
     std::vector<int64_t> one{value};
     comm_.broadcast(one);
     value = one.at(0);
   }
   template <typename T>
-  void operator()(std::string_view, std::vector<T>& column) {
+  void operator()(std::string_view name, std::vector<T>& column) {
     static_assert(std::is_trivially_copyable_v<T>);
+    if (skipped(name)) {
+      if (comm_.rank() != 0) column.clear();
+      return;
+    }
     comm_.broadcast(column);
   }
   void operator()(std::string_view, std::vector<std::string>& column) {
@@ -107,7 +137,9 @@ class Sharer {
   }
 
  private:
+  bool skipped(std::string_view name) const { return !gradients_ && name.starts_with("gradient"); }
   const comm::Comm& comm_;
+  bool gradients_ = true;
 };
 
 }  // namespace
@@ -138,8 +170,8 @@ SelectionColumns read_columns(const store::H5File& f) {
   return columns;
 }
 
-void share_columns(const comm::Comm& comm, SelectionColumns& columns) {
-  Sharer sharer(comm);
+void share_columns(const comm::Comm& comm, SelectionColumns& columns, bool gradients) {
+  Sharer sharer(comm, gradients);
   columns.for_each(sharer);
 }
 

@@ -33,6 +33,10 @@ struct SelectionColumns {
   std::vector<int64_t> prompt_tokens, reasoning_tokens, full_length;  // [N]
   std::vector<float> difficulty;                                      // [N] the difficulty pass's mean loss
   std::vector<float> mean_loss, mean_loss_first;                      // [C, N] profile means, NaN: not profiled
+  // A complete --stage gradients (layout.h /gradients), else D = 0 and both empty.
+  int64_t gradient_dim = 0;           // D
+  std::vector<int64_t> gradient_row;  // [N] row of `gradients` of each record, -1: not sampled
+  std::vector<float> gradients;       // [G, D] projected gradients
 
   // visit(name, member) for every column, in this order (the order columns are read and sent).
   template <typename Visitor>
@@ -50,6 +54,9 @@ struct SelectionColumns {
     visit("difficulty", difficulty);
     visit("mean_loss", mean_loss);
     visit("mean_loss_first", mean_loss_first);
+    visit("gradient_dim", gradient_dim);
+    visit("gradient_row", gradient_row);
+    visit("gradients", gradients);
   }
 
   std::size_t records() const { return status.size(); }
@@ -63,7 +70,10 @@ struct SelectionColumns {
             full_length,
             std::span<const float>(difficulty).first(records()),
             mean_loss,
-            mean_loss_first};
+            mean_loss_first,
+            gradient_dim,
+            gradient_row,
+            gradients};
   }
 };
 
@@ -72,8 +82,10 @@ struct SelectionColumns {
 // of an unreadable version, or a column is missing or of the wrong length (naming it).
 SelectionColumns read_columns(const store::H5File& f);
 
-// Collective: rank 0's columns on every rank.
-void share_columns(const comm::Comm& comm, SelectionColumns& columns);
+// Collective: rank 0's columns on every rank. The gradient columns ([G, D] floats: 64 MiB at the default
+// 2,000 x 8,192) only with `gradients` (select.features = gradients clusters on them); without, the other
+// ranks get none (D = 0) and rank 0 keeps its own for the report.
+void share_columns(const comm::Comm& comm, SelectionColumns& columns, bool gradients = true);
 
 // Ids of `values` into their sorted distinct names.
 NamedIds name_ids(const std::vector<std::string>& values);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "curate/store/hdf5.h"
+#include "curate/util/atomic_file.h"
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
 #include "results/layout.h"
@@ -22,14 +23,6 @@ namespace curate::service {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool same_file(const fs::path& a, const fs::path& b) {
-  struct stat sa {
-  }, sb{};
-  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0)
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  return fs::weakly_canonical(a) == fs::weakly_canonical(b);
-}
 
 bool inside(const fs::path& file, const fs::path& folder) {
   if (folder.empty()) return false;

@@ -147,6 +147,7 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
 
   layout::SelectionFacts facts;
   facts.method = method;
+  facts.features = select::select_features_name(options.features);
   facts.budget = options.token_budget > 0 ? options.token_budget : result.budget;  // a fraction: of the candidates
   facts.budget_setting = options.budget.text;                                      // as written: "10%" or "40"
   facts.budget_unit = options.token_budget > 0 ? "tokens" : "examples";
@@ -165,7 +166,8 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
   arrays.score = result.score;
   arrays.candidate = columns.candidate;
 
-  const FolderLock folder(write_target(files.dataset_info).parent_path(), 120);  // writers of the file (its link's target) take turns
+  const FolderLock folder(write_target(files.dataset_info).parent_path(),
+                          120);  // writers of the file (its link's target) take turns
   staged.write(files.dataset_info, select::merge_dataset_info(read_text(files.dataset_info), files.dataset_name,
                                                               files.selected.filename().string(), shape));
   {

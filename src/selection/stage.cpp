@@ -56,6 +56,38 @@ void check_configuration(const store::H5File& file, const Options& options, cons
   }
 }
 
+// select.features = gradients clusters on /gradients: refused on rank 0, naming the file, when it is
+// absent or incomplete, or when a candidate has no row (naming the first by id and line).
+void check_gradient_features(const store::H5File& file, const select::SelectOptions& options,
+                             const SelectionColumns& columns) {
+  const bool clusters = options.method == select::SelectMethod::kTemp || options.method == select::SelectMethod::kS2l;
+  if (!clusters || options.features != select::SelectFeatures::kGradients) return;
+  const layout::GradientState state = layout::gradient_state(file);
+  if (state != layout::GradientState::kComplete) {
+    throw ConfigError(cat("select.features = gradients clusters on the projected gradients, and ", file.path().string(),
+                          state == layout::GradientState::kAbsent ? " has none: run --stage gradients first"
+                                                                  : "'s --stage gradients is incomplete: resume it",
+                          " (gradients.examples at least the number of candidates), or select with "
+                          "select.features = loss"));
+  }
+  int64_t candidates = 0, missing = 0;
+  std::size_t first = 0;
+  for (std::size_t i = 0; i < columns.records(); ++i) {
+    if (!columns.candidate[i]) continue;
+    ++candidates;
+    if (columns.gradient_row[i] < 0 && missing++ == 0) first = i;
+  }
+  if (missing > 0) {
+    throw ConfigError(cat("select.features = gradients: ", missing, " of ", candidates, " candidates of ",
+                          file.path().string(), " have no projected gradient (the first: id '", columns.id[first],
+                          "', line ", columns.line[first], "; --stage gradients sampled ",
+                          columns.gradients.size() / static_cast<std::size_t>(columns.gradient_dim),
+                          " examples); clustering them by gradient needs every candidate: rerun --stage gradients "
+                          "with gradients.examples >= ",
+                          candidates, ", or select with select.features = loss"));
+  }
+}
+
 }  // namespace
 
 void run_selection(const Options& options, const comm::Comm& comm) {
@@ -72,6 +104,7 @@ void run_selection(const Options& options, const comm::Comm& comm) {
       check_configuration(*file, options, files.run);
       check_selection_owner(files.selection);
       columns = read_columns(*file);
+      check_gradient_features(*file, options.select, columns);
     } catch (const Error& e) {
       error = std::current_exception();
       failure = e.what();
@@ -82,7 +115,7 @@ void run_selection(const Options& options, const comm::Comm& comm) {
     if (error) std::rethrow_exception(error);
     return;  // rank 0 reports it
   }
-  share_columns(comm, columns);
+  share_columns(comm, columns, options.select.features == select::SelectFeatures::kGradients);
   const MpiRowSharing sharing(comm);
   const auto start = std::chrono::steady_clock::now();
   const select::SelectResult result = select::select(columns.select_input(), columns.source.names, columns.domain.names,
@@ -97,8 +130,9 @@ void run_selection(const Options& options, const comm::Comm& comm) {
                           result, options.select, source, report);
   file.reset();  // the result file is reopened for writing, to point /selection at this selection
   relink_selection(files.run.result, files.selection);
-  log::info(cat("selection (", select::select_method_name(options.select.method), "): ", result.selected.size(), " of ",
-                report.kept, " candidates -> ", files.selection.selected.string(), " (",
+  log::info(cat("selection (", select::select_method_name(options.select.method),
+                options.select.features == select::SelectFeatures::kGradients ? " on gradients" : "", "): ",
+                result.selected.size(), " of ", report.kept, " candidates -> ", files.selection.selected.string(), " (",
                 options.exported.format == "input" ? "the records as they are" : options.exported.format, "); ids ",
                 files.selection.ids.string(), ", scores ", files.selection.scores.string(), ", report ",
                 files.selection.report.string()));

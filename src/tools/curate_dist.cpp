@@ -1,5 +1,6 @@
 // curate_dist: the distributed scoring job. `mpirun -np N curate_dist --config run.ini`.
-// Built without libtorch (no CURATE_HAVE_TORCH) it runs only --stage select and --plan.
+// Built without libtorch (no CURATE_HAVE_TORCH) it scores only with test.fake_worker (no model):
+// otherwise --stage select, --stage compare and --plan.
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -7,22 +8,16 @@
 
 #include "curate/comm/mpi.h"
 #include "curate/config/options.h"
-#include "curate/job/select_job.h"
-#ifdef CURATE_HAVE_TORCH
 #include "curate/job/job.h"
-#include "curate/model/checkpoint_scorer.h"
+#ifdef CURATE_HAVE_TORCH
+#include "curate/job/torch_scorer.h"
 #endif
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 
 namespace {
 
-#ifdef CURATE_HAVE_TORCH
-extern "C" void on_signal(int) { curate::service::request_stop(); }
-#else
-// As in the torch build's --stage select: the selection has no stop point, so a signal lets it finish.
-extern "C" void on_signal(int) {}
-#endif
+extern "C" void on_signal(int) { curate::service::request_stop(); }  // the selection has no stop point: it finishes
 
 }  // namespace
 
@@ -40,15 +35,14 @@ int main(int argc, char** argv) {
     service::validate(options);
 #ifdef CURATE_HAVE_TORCH
     model::resolve_auto_device(options.engine);  // score.device/dtype = auto: what this rank's node has
+    const service::Models models = service::torch_models();
+#else
+    const service::Models models;  // no model: test.fake_worker ranks only
 #endif
     log::set_level(log::parse_level(options.run.log_level));
     if (comm.rank() != 0 && options.run.log_level == "info") log::set_level(log::Level::kWarn);  // workers stay quiet
     if (comm.size() > 1) log::set_rank(comm.rank());
-#ifdef CURATE_HAVE_TORCH
-    service::run_job(options, comm);
-#else
-    service::run_select_job(options, comm);
-#endif
+    service::run_job(options, comm, models);
     return kExitOk;
   } catch (const std::exception& e) {
     return log::exit_code_logged(e, /*quiet=*/comm.rank() != 0 && exit_code_of(e) == kExitConfig);  // rank 0 says it

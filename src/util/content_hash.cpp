@@ -146,7 +146,8 @@ std::vector<FileHash> folder_print(const std::filesystem::path& dir, HashCache* 
   if (!fs::is_directory(dir, error)) throw DataError("'" + dir.string() + "' is not a folder: cannot fingerprint it");
   static const char* const kNamed[] = {
       "config.json",           "generation_config.json",  "tokenizer.json",
-      "tokenizer_config.json", "special_tokens_map.json", "model.safetensors.index.json"};
+      "tokenizer_config.json", "special_tokens_map.json", "model.safetensors.index.json",
+      "chat_template.jinja"};
   std::vector<std::string> names;
   for (const char* name : kNamed) {
     if (fs::is_regular_file(dir / name, error)) names.emplace_back(name);

@@ -230,13 +230,26 @@ TEST(Check, MarkersThatNeverMatchWarnAndSuggestTheOnesFound) {
 TEST(Check, ChatTemplateAndWhy) {
   ScratchDir dir;
   write_file(dir / "d.jsonl", kFlat + "\n");
-  const CheckReport qwen = check_dataset(on(dir / "d.jsonl", tokenizer_dir("qwen3")));
-  EXPECT_EQ(qwen.chat_template, "chatml");
-  EXPECT_NE(qwen.template_reason.find("auto: the chat_template of"), std::string::npos) << qwen.template_reason;
-  EXPECT_NE(qwen.template_reason.find("uses <|im_start|>"), std::string::npos) << qwen.template_reason;
+  CheckOptions options = on(dir / "d.jsonl", tokenizer_dir("qwen3"));
+  const CheckReport qwen = check_dataset(options);
+  EXPECT_EQ(qwen.chat_template, "tokenizer");
+  EXPECT_EQ(qwen.template_reason, "the tokenizer's own: the chat template of " +
+                                      (tokenizer_dir("qwen3") / "tokenizer_config.json").string() +
+                                      ", rendered as Jinja");
+  EXPECT_TRUE(has_line(describe(qwen, options), "chat template: tokenizer (the tokenizer's own: the chat template of "))
+      << describe(qwen, options)[0];
   CheckOptions forced = on(dir / "d.jsonl", tokenizer_dir("qwen3"));
   forced.prompt.chat_template = "llama3";
-  EXPECT_EQ(check_dataset(forced).template_reason, "data.chat_template = llama3");
+  const CheckReport llama = check_dataset(forced);
+  EXPECT_EQ(llama.chat_template, "llama3");
+  EXPECT_EQ(llama.template_reason, "configured: data.chat_template = llama3");
+  forced.prompt.chat_template = "file:" + (dir / "mine.jinja").string();
+  write_file(dir / "mine.jinja", "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}");
+  const CheckReport file = check_dataset(forced);
+  EXPECT_EQ(file.chat_template, forced.prompt.chat_template);
+  EXPECT_EQ(file.template_reason,
+            "a file: data.chat_template = " + forced.prompt.chat_template + ", rendered as Jinja");
+  EXPECT_TRUE(has_line(describe(file, forced), "chat template: file:")) << describe(file, forced)[0];
 
   // No chat_template at all (a base model): plain, said so, and a warning.
   const CheckReport plain = check_dataset(on(dir / "d.jsonl", kFixtures / "byte_level"));
@@ -245,19 +258,77 @@ TEST(Check, ChatTemplateAndWhy) {
   EXPECT_EQ(plain.warnings.size(), 1u);
 }
 
-TEST(Check, UnknownChatTemplateIsAnErrorNamingTheChoices) {
+TEST(Check, ATemplateOtherThanTheTokenizersOwnIsAWarningNamingBoth) {
   ScratchDir dir;
   write_file(dir / "d.jsonl", kFlat + "\n");
-  // DeepSeek-R1-Distill's template: neither ChatML nor Llama 3.
-  const auto tok = tokenizer_with_template(
-      dir, "{% for m in messages %}{{'<\xEF\xBD\x9CUser\xEF\xBD\x9C>' + m['content']}}{% endfor %}");
-  EXPECT_THROW_WITH(check_dataset(on(dir / "d.jsonl", tok)), ConfigError, "neither ChatML", "data.chat_template",
-                    "auto, chatml, llama3, plain");
+  CheckOptions options = on(dir / "d.jsonl", tokenizer_dir("llama3_1"));
+  options.prompt.chat_template = "chatml";
+  const CheckReport r = check_dataset(options);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  const std::string& warning = r.warnings[0];
+  for (const std::string& part :
+       {std::string("data.chat_template = chatml renders prompts unlike the tokenizer's own chat template ("),
+        (tokenizer_dir("llama3_1") / "tokenizer_config.json").string(), std::string("<|im_start|>user\\x0aQ"),
+        std::string("<|begin_of_text|><|start_header_id|>user"), std::string("set data.chat_template = auto")}) {
+    EXPECT_NE(warning.find(part), std::string::npos) << part << "\n" << warning;
+  }
+  EXPECT_TRUE(has_line(describe(r, options), "warning: data.chat_template = chatml renders prompts unlike"));
+  // The built-in llama3 renders as the Llama 3.1 fixture's own template, and chatml as Qwen3's: no warning.
+  options.prompt.chat_template = "llama3";
+  EXPECT_TRUE(check_dataset(options).warnings.empty());
+  CheckOptions qwen = on(dir / "d.jsonl", tokenizer_dir("qwen3"));
+  qwen.prompt.chat_template = "chatml";
+  EXPECT_TRUE(check_dataset(qwen).warnings.empty());
+}
+
+TEST(Check, UnknownOrBrokenChatTemplateIsAnErrorNamingIt) {
+  ScratchDir dir;
+  write_file(dir / "d.jsonl", kFlat + "\n");
+  const auto tok = tokenizer_with_template(dir, "{% for m in messages %}{{ m['content'] }{% endfor %}");
+  EXPECT_THROW_WITH(check_dataset(on(dir / "d.jsonl", tok)), ConfigError,
+                    "the chat template of " + (tok / "tokenizer_config.json").string() + " cannot be parsed",
+                    "file:PATH.jinja");
   CheckOptions named = on(dir / "d.jsonl", tok);
   named.prompt.chat_template = "deepseek";
-  EXPECT_THROW_WITH(check_dataset(named), ConfigError, "'deepseek' is unknown", "auto, chatml, llama3 and plain");
-  named.prompt.chat_template = "chatml";  // an explicit choice overrides the file's template
+  EXPECT_THROW_WITH(check_dataset(named), ConfigError, "'deepseek' is unknown",
+                    "auto (the tokenizer's own), chatml, llama3, plain and file:PATH.jinja");
+  named.prompt.chat_template = "chatml";  // an explicit choice overrides the folder's template
   EXPECT_EQ(check_dataset(named).chat_template, "chatml");
+  named.prompt.chat_template = "file:" + (dir / "missing.jinja").string();
+  EXPECT_THROW_WITH(check_dataset(named), ConfigError, "cannot read", "missing.jinja");
+}
+
+TEST(Check, AGenerationPromptEndingWithTheMarkerBeforeResponsesHoldingItIsAWarning) {
+  // DeepSeek-R1-Distill's generation prompt ends with "<think>\n"; responses written "<think>\n..." repeat it.
+  ScratchDir dir;
+  write_file(
+      dir / "d.jsonl",
+      R"({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nR\n</think>\n\nA"}]})"
+      "\n");
+  const auto tok = tokenizer_with_template(
+      dir, "{% for m in messages %}{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}");
+  const CheckReport r = check_dataset(on(dir / "d.jsonl", tok));
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("ends with '<think>' and 1 of the first 1 responses begin with it too"),
+            std::string::npos)
+      << r.warnings[0];
+  const auto plain = tokenizer_with_template(dir, "{% for m in messages %}{{ m['content'] }}{% endfor %}");
+  EXPECT_TRUE(check_dataset(on(dir / "d.jsonl", plain)).warnings.empty());
+}
+
+TEST(Check, ATemplateErrorOnARecordNamesTheLineAndTheEngineMessage) {
+  ScratchDir dir;
+  write_file(dir / "d.jsonl",
+             kMessages + "\n" +
+                 R"({"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"},)"
+                 R"( {"role": "assistant", "content": "R"}]})"
+                 "\n");
+  const auto tok = tokenizer_with_template(dir,
+                                           "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role "
+                                           "not supported') }}{% endif %}{% for m in messages %}{{ m['content'] }}"
+                                           "{% endfor %}");
+  EXPECT_THROW_WITH(check_dataset(on(dir / "d.jsonl", tok)), DataError, "line 2: the chat template of ",
+                    (tok / "tokenizer_config.json").string(), "System role not supported");
 }
 
 TEST(Check, PreviewShowsThePromptAndMarksTheWindows) {

@@ -194,16 +194,22 @@ TEST(RecordIndex, CarriesTheContentHashAndSeesAnEditWithItsMtimeSetBack) {
   EXPECT_EQ(again.content, hash_file(dir / "d.jsonl"));
 }
 
-TEST(ChatTemplate, MatchesTransformersApplyChatTemplate) {
+TEST(ChatTemplate, NamedTemplatesMatchTransformersApplyChatTemplate) {
   std::istringstream lines(read_file(CURATE_TEST_SOURCE_DIR "/data/fixtures/chat_templates.jsonl"));
   std::string line;
   int checked = 0;
   while (std::getline(lines, line)) {
     auto json = nlohmann::json::parse(line);
-    ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir(json["tokenizer"].get<std::string>()), "auto");
+    // The built-in names keep their bytes (the same as transformers' for these two tokenizers), and
+    // auto renders the tokenizer's own template as Jinja to the same bytes.
+    const std::string tokenizer = json["tokenizer"].get<std::string>();
+    const ChatTemplate named =
+        ChatTemplate::resolve(tokenizer_dir(tokenizer), tokenizer == "qwen3" ? "chatml" : "llama3");
+    const ChatTemplate own = ChatTemplate::resolve(tokenizer_dir(tokenizer), "auto");
     Example example;
     for (const auto& m : json["messages"]) example.context.push_back({m["role"], m["content"]});
-    EXPECT_EQ(render(chat, {}, example).prompt, json["prompt"].get<std::string>()) << line;
+    EXPECT_EQ(render(named, {}, example).prompt, json["prompt"].get<std::string>()) << line;
+    EXPECT_EQ(render(own, {}, example).prompt, json["prompt"].get<std::string>()) << line;
     ++checked;
   }
   EXPECT_EQ(checked, 6);
@@ -211,7 +217,7 @@ TEST(ChatTemplate, MatchesTransformersApplyChatTemplate) {
 }
 
 TEST(ChatTemplate, SystemPromptAndResponsePrefixOptions) {
-  ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir("qwen3"), "auto");
+  ChatTemplate chat = ChatTemplate::resolve(tokenizer_dir("qwen3"), "chatml");
   Example example;
   example.context = {{"user", "Q"}};
   example.reasoning = "R";
@@ -256,7 +262,8 @@ TEST(Assemble, ReasoningStartsAfterThePromptTokens) {
   EXPECT_EQ(t.ids, tokenizer.encode(prompt + example.reasoning));
   EXPECT_EQ(t.reasoning_start, static_cast<int64_t>(tokenizer.encode(prompt).size()));
   EXPECT_EQ(tokenizer.decode(std::span(t.ids).subspan(t.reasoning_start)), example.reasoning);
-  EXPECT_EQ(t.full_length, static_cast<int64_t>(t.ids.size() + tokenizer.encode("4<|im_end|>\n").size()));
+  // The tokenizer's own template: the answer and its eos_token follow the reasoning (as in the response window).
+  EXPECT_EQ(t.full_length, static_cast<int64_t>(t.ids.size() + tokenizer.encode("4<|im_end|>").size()));
 
   // A merge across the boundary: the straddling token counts as reasoning.
   PromptOptions plain;

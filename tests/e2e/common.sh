@@ -44,6 +44,20 @@ datasets="$h5_examples_status $h5_examples_line $h5_examples_id $h5_examples_sou
   $h5_profile_distance $h5_profile_done $h5_filter_kept $h5_selection_selected $h5_selection_cluster
   $h5_selection_score $h5_selection_candidate"
 
+# run NAME ARGS...: curate_dist (as $dist, under $mpiexec) on 2 ranks with run.ini, log in NAME.log, exit
+# status in $code; expect CODE NAME WHAT and has NAME TEXT WHAT check them (scripts may define their own run).
+run() {
+  local name=$1
+  shift
+  code=0
+  "$mpiexec" -n 2 "$dist" --config run.ini "$@" > "$name.log" 2>&1 || code=$?
+}
+expect() {  # expect CODE NAME WHAT: the last run exited CODE
+  [ "$code" -eq "$1" ] || { cat "$2.log"; fail "$3: exit $code, expected $1"; }
+}
+has() {  # has NAME TEXT WHAT: NAME.log holds TEXT (fixed string)
+  grep -qF -- "$2" "$1.log" || { cat "$1.log"; fail "$3: the log lacks '$2'"; }
+}
 
 # rank_pid MPIEXEC_PID RANK: the pid of that rank's process (empty once the job has ended).
 rank_pid() {

@@ -72,6 +72,29 @@ for stage in "difficulty pass:" "profile pass:" "profile pass done"; do
 done
 echo "ok: kill -9 of rank 0 during the difficulty pass, the profile pass and the selection, each resumed to the same result"
 
+# A kill -9 of rank 0 while its writer queue holds units: each unit waits 0.3 s in the writer (a slow
+# disk), so two seconds into each pass the workers have delivered units that are in neither the
+# journal nor the file. The resumed run (no delay) schedules them again.
+for stage in "difficulty pass:" "profile pass:"; do
+  out=q$(echo "$stage" | tr -dc a-z).h5
+  timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path "$out" --test.writer_delay_seconds 0.3 \
+    > "$out.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 1200); do
+    grep -q "$stage" "$out.log" 2>/dev/null && break
+    sleep 0.01
+  done
+  sleep 2
+  victim=$(rank_pid "$(pgrep -P $pid)" 0)
+  [ -n "$victim" ] || fail "the run with a slow writer ended before the kill in the '$stage'"
+  kill -9 "$victim"
+  set +e
+  wait $pid
+  set -e
+  resume_same "$out" "a kill with units queued for the writer ('$stage')"
+done
+echo "ok: kill -9 of rank 0 with units queued for its writer thread, resumed to the same result"
+
 # Stage by stage: the finished difficulty stage removes its journal; a kill in the profile stage that
 # follows must not lose it (the run keeps a copy of the finished file until it ends).
 "$mpiexec" -n 3 "$dist" --config run.ini --output.path st.h5 --stage difficulty > st.first.log 2>&1 \

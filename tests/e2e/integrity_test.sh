@@ -10,19 +10,6 @@ head -n 96 data.jsonl > small.jsonl
 cp -r "$tokenizer" tok
 sed -i "s|^tokenizer = .*|tokenizer = tok|; s|^path = data.jsonl|path = small.jsonl|" run.ini
 
-# run NAME ARGS...: curate_dist on 2 ranks, log in NAME.log, exit status in $code.
-run() {
-  local name=$1
-  shift
-  code=0
-  "$mpiexec" -n 2 "$dist" --config run.ini "$@" > "$name.log" 2>&1 || code=$?
-}
-expect() {  # expect CODE NAME WHAT: the last run exited CODE
-  [ "$code" -eq "$1" ] || { cat "$2.log"; fail "$3: exit $code, expected $1"; }
-}
-has() {  # has NAME TEXT WHAT: NAME.log holds TEXT (fixed string)
-  grep -qF -- "$2" "$1.log" || { cat "$1.log"; fail "$3: the log lacks '$2'"; }
-}
 # st_edit FILE MODE: rewrites a float32 safetensors file in place: nan-row (one NaN in row 7 of the
 # embedding), nan-weight (one NaN in layer 1's q_proj), scale (every value x 1e30).
 st_edit() {

@@ -62,6 +62,14 @@ code=$?
 set -e
 [ "$code" -eq 2 ] && grep -q "vicuna.*chatml, llama3" tpl.log || { cat tpl.log; fail "unknown template: exit $code"; }
 
+# A configured template unlike the tokenizer's own: a warning of --plan (as of rank 0's preflight) naming both.
+mkdir -p tok_chat && cp "$tokenizer/tokenizer.json" tok_chat/
+printf '%s' '{"chat_template": "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"}' > tok_chat/tokenizer_config.json
+"$mpiexec" -n 1 "$dist" --config run.ini --model.tokenizer tok_chat --data.chat_template chatml --output.path warn.h5 --plan > warn.log 2>&1 \
+  || { cat warn.log; fail "--plan with a configured template"; }
+grep -q "warning: data.chat_template = chatml renders prompts unlike the tokenizer's own chat template (tok_chat/tokenizer_config.json)" warn.log \
+  || { cat warn.log; fail "no warning for a template unlike the tokenizer's own"; }
+
 # curate_tool check with the job's options, one preview.
 "$tool" check --config run.ini --preview 1 > check.log 2>&1 || { cat check.log; fail "curate_tool check --config failed"; }
 grep -q "600 usable" check.log && grep -q "^---- preview 1: line 1" check.log && grep -q "scored window (" check.log \

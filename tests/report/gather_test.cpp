@@ -76,5 +76,91 @@ TEST(ReportGatherTest, TheReportStaysSmallWithManySources) {
   EXPECT_EQ(report::summary_json(g.data).at("sources").size(), 1500u);  // every group, in the summary
 }
 
+// 96 records in two groups of 48 (source and domain both follow i % 2), clustered into 4 clusters each.
+SyntheticRun clustered_run(const std::filesystem::path& folder) {
+  SyntheticRun run;
+  run.folder = folder;
+  run.records = 96;
+  run.sources = 2;
+  run.write();
+  run.options.select.budget = 8;
+  run.options.select.k_rule = select::KRule::kCandidates;
+  run.options.select.per_cluster = 12;
+  return run;
+}
+
+// A gradient of `dim` values along one axis per (group, cluster), plus a small deterministic wobble.
+std::vector<float> planted_gradient(int64_t axis, int64_t i, int64_t dim) {
+  std::vector<float> row(static_cast<std::size_t>(dim));
+  for (int64_t k = 0; k < dim; ++k) row[static_cast<std::size_t>(k)] = 0.2f * std::sin(static_cast<float>(i * 31 + k));
+  row[static_cast<std::size_t>(axis % dim)] += 1.0f;
+  return row;
+}
+
+TEST(ReportGatherTest, ThePremiseHoldsWhenGradientsFollowTheLossClusters) {
+  ScratchDir dir;
+  SyntheticRun run = clustered_run(dir.path());
+  Gathered before = gather(run, (dir / "a.jsonl").string());
+  EXPECT_EQ(before.data.premise.state, "absent");
+  EXPECT_NE(before.data.premise.note.find("--stage gradients"), std::string::npos);
+  const nlohmann::json absent = report::summary_json(before.data).at("premise");
+  EXPECT_TRUE(absent.at("verdict").is_null());
+  EXPECT_TRUE(absent.at("clusterings").empty());  // never numbers without gradients
+
+  std::vector<int64_t> sampled;  // every third record
+  for (int64_t i = 0; i < 96; i += 3) sampled.push_back(i);
+  const std::vector<int32_t> cluster = before.result.cluster;
+  run.write_gradients(sampled, 64, [&](int64_t i) {
+    return planted_gradient((i % 2) * 8 + cluster[static_cast<std::size_t>(i)], i, 64);
+  });
+  const Gathered g = gather(run, (dir / "a.jsonl").string());
+  ASSERT_EQ(g.result.cluster, cluster);  // the gradients do not change a loss-pattern selection
+  const report::Premise& p = g.data.premise;
+  EXPECT_EQ(p.state, "tested");
+  EXPECT_EQ(p.sampled, 32);
+  EXPECT_EQ(p.examples, 32);
+  EXPECT_EQ(p.groups, 2);
+  EXPECT_EQ(p.dim, 64);
+  ASSERT_EQ(p.clusterings.size(), 3u);
+  EXPECT_GT(p.clusterings[0].gap_low, 0.3);
+  EXPECT_TRUE(p.holds) << p.verdict;
+  const nlohmann::json json = report::summary_json(g.data).at("premise");
+  EXPECT_EQ(json.at("holds"), true);
+  EXPECT_EQ(json.at("clusterings").at(0).at("name"), "loss-pattern clusters");
+  EXPECT_DOUBLE_EQ(json.at("clusterings").at(0).at("gap_interval").at(0).get<double>(), p.clusterings[0].gap_low);
+  const std::string html = report::html_report(g.data);
+  EXPECT_NE(html.find("The premise holds on this run"), std::string::npos);
+  EXPECT_NE(html.find("<section id=\"premise\">"), std::string::npos);
+}
+
+TEST(ReportGatherTest, ThePremiseIsNotTestedOnAnIncompleteStageOrOnGradientClusters) {
+  ScratchDir dir;
+  SyntheticRun run = clustered_run(dir.path());
+  std::vector<int64_t> every(96);
+  for (int64_t i = 0; i < 96; ++i) every[static_cast<std::size_t>(i)] = i;
+  run.write_gradients(
+      every, 8, [](int64_t i) { return planted_gradient(i % 8, i, 8); }, /*complete=*/false);
+  EXPECT_EQ(gather(run, (dir / "a.jsonl").string()).data.premise.state, "incomplete");
+
+  std::filesystem::create_directories(dir / "b");
+  SyntheticRun complete = clustered_run(dir / "b");
+  complete.write_gradients(every, 8, [](int64_t i) { return planted_gradient(i % 8, i, 8); });
+  complete.options.select.features = select::SelectFeatures::kGradients;
+  const Gathered g = gather(complete, (dir / "b" / "a.jsonl").string());
+  EXPECT_EQ(g.data.premise.state, "gradient features");
+  EXPECT_TRUE(g.data.premise.clusterings.empty());
+
+  std::filesystem::create_directories(dir / "c");
+  SyntheticRun two = clustered_run(dir / "c");
+  two.write_gradients({0, 1}, 8, [](int64_t i) { return planted_gradient(i % 8, i, 8); });  // one per source
+  const Gathered few = gather(two, (dir / "c" / "a.jsonl").string());
+  EXPECT_EQ(few.data.premise.state, "untestable");
+  EXPECT_NE(few.data.premise.note.find("cannot be tested"), std::string::npos) << few.data.premise.note;
+  const nlohmann::json json = report::summary_json(few.data).at("premise");
+  EXPECT_TRUE(json.at("holds").is_null());
+  EXPECT_TRUE(json.at("clusterings").empty());
+  EXPECT_NE(report::html_report(few.data).find("cannot be tested"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace curate::service

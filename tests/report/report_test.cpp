@@ -104,6 +104,38 @@ TEST(Report, HtmlEscapesUserTextAndShowsTheAllocation) {
   expect_no_external_resources(html);
 }
 
+TEST(Report, ThePremiseSectionShowsNumbersOnlyWhenTested) {
+  ReportData d = small_report();
+  d.premise.note = "run --stage gradients <now>";
+  std::string html = html_report(d);
+  EXPECT_NE(html.find("<section id=\"premise\">"), std::string::npos);
+  EXPECT_NE(html.find("run --stage gradients &lt;now&gt;"), std::string::npos);
+  json j = json::parse(summary_json(d).dump());
+  EXPECT_EQ(j["premise"]["state"], "absent");
+  EXPECT_TRUE(j["premise"]["holds"].is_null());
+  EXPECT_TRUE(j["premise"]["verdict"].is_null());
+
+  d.premise.state = "tested";
+  d.premise.holds = false;
+  d.premise.verdict = "The premise does not hold on this run: <numbers>";
+  PremiseClustering loss;
+  loss.name = "loss-pattern clusters";
+  loss.same_cluster = 0.25, loss.other_cluster = 0.2, loss.random = 0.1;
+  loss.gap = 0.15, loss.gap_low = 0.1, loss.gap_high = 0.2;
+  loss.gap_other = 0.05, loss.gap_other_low = -0.01, loss.gap_other_high = 0.11;
+  loss.spearman = -0.2;
+  d.premise.clusterings = {loss, PremiseClustering{"random clusters (control)"}};
+  html = html_report(d);
+  EXPECT_NE(html.find("<p class=\"warn\">The premise does not hold on this run: &lt;numbers&gt;</p>"),
+            std::string::npos);
+  EXPECT_NE(html.find("0.05 <span class=\"note\">[-0.01, 0.11]</span>"), std::string::npos);
+  EXPECT_NE(html.find("aria-label=\"gap of the gradient cosine"), std::string::npos);
+  j = json::parse(summary_json(d).dump());
+  EXPECT_EQ(j["premise"]["holds"], false);
+  EXPECT_EQ(j["premise"]["clusterings"][0]["gap_other_interval"], json({-0.01, 0.11}));
+  EXPECT_TRUE(j["premise"]["clusterings"][1]["gap"].is_null());  // NaN: null, never a made-up number
+}
+
 TEST(Report, EmptyAndNaNInputsSayNoData) {
   ReportData empty;
   std::string html = html_report(empty);

@@ -137,6 +137,26 @@ TEST_F(FingerprintTest, TheCacheAnswersUnchangedFilesAndRehashesChangedOnes) {
   EXPECT_EQ(cache.hashed(), 1);
 }
 
+TEST_F(FingerprintTest, TheChatTemplateFilesAreInTheTokenizerContent) {
+  // data.chat_template = file:PATH: the file's bytes decide the prompts, as the tokenizer's template does.
+  Options o = options_;
+  write_file(dir_ / "mine.jinja", "{{ messages[0]['content'] }}");
+  o.prompt.chat_template = "file:" + (dir_ / "mine.jinja").string();
+  const std::string first = print(o);
+  const std::string first_files = input_files_text(content_);
+  write_file(dir_ / "mine.jinja", "{{ messages[0]['content'] }}!");
+  const std::string second = print(o);
+  ASSERT_NE(second, first);
+  const std::string why = explain_difference(first, first_files, second, input_files_text(content_));
+  EXPECT_NE(why.find("tokenizer.content: "), std::string::npos) << why;
+  EXPECT_NE(why.find("data.chat_template file"), std::string::npos) << why;
+
+  // chat_template.jinja in the tokenizer folder (transformers' form) is a tokenizer file.
+  const std::string before = print(options_);
+  write_file(dir_ / "base/chat_template.jinja", "{{ messages }}");
+  EXPECT_NE(print(options_), before);
+}
+
 TEST_F(FingerprintTest, AMissingModelFolderIsAModelError) {
   Options o = options_;
   o.engine.model = o.run.tokenizer = (dir_ / "absent").string();

@@ -76,6 +76,7 @@ TEST_F(ResultSinkTest, KeepWritesTheJournalThenTheFile) {
   std::vector<uint8_t> done = sink->open_pass(plan_);
   EXPECT_EQ(done, std::vector<uint8_t>(3, 0));
   sink->keep(plan_, result_of(plan_, 1));
+  sink->drain();  // keep() only queues it for the writer thread
   const auto records = journal_records(journal_path(options_));
   ASSERT_EQ(records.size(), 2u);
   ASSERT_EQ(record_kind(records[1]), JournalRecord::kUnit);
@@ -135,6 +136,7 @@ TEST_F(ResultSinkTest, ReplaySkipsUnitsOfOtherPasses) {
   UnitResult other = result_of(plan_, 0);
   other.pass = Pass::kCalibration;
   sink->keep(plan_, result_of(plan_, 1));
+  sink->drain();
   store::Journal(journal_path(options_)).append(unit_record(other));
   std::vector<uint8_t> done(3, 0);
   EXPECT_EQ(sink->replay(plan_, done), 1);
@@ -155,6 +157,35 @@ TEST_F(ResultSinkTest, SealMarksTheJournalCleanSoTheFileIsTrusted) {
   const OutputPlan decision = prepare_output(options_, kPrint, kRecords);
   EXPECT_FALSE(decision.new_journal || decision.snapshot || decision.restore_base);
   EXPECT_TRUE(std::filesystem::exists(options_.run.output));
+}
+
+TEST_F(ResultSinkTest, UnitsStillQueuedAreStoredInOrderBeforeTheSinkCloses) {
+  options_.test.writer_delay_seconds = 0.01;  // a slow disk: keep() returns before the writer stores
+  {
+    auto sink = open();
+    sink->open_pass(plan_);
+    for (int64_t u : {2, 0, 1}) sink->keep(plan_, result_of(plan_, u));
+  }  // no checkpoint: the destructor stores what is queued
+  const auto records = journal_records(journal_path(options_));
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(unit_of(records[1]).index, 2);
+  EXPECT_EQ(unit_of(records[2]).index, 0);
+  EXPECT_EQ(unit_of(records[3]).index, 1);
+}
+
+TEST_F(ResultSinkTest, TheWritersErrorIsRethrownByDrainAndEveryLaterCall) {
+  auto sink = open();
+  sink->open_pass(plan_);
+  UnitResult stray = result_of(plan_, 0);
+  stray.index = 7;  // beyond the plan's 3 units: RunFile::store refuses it
+  sink->keep(plan_, result_of(plan_, 0));
+  sink->keep(plan_, stray);
+  EXPECT_THROW_WITH(sink->drain(), DistError, "unit 7");
+  EXPECT_THROW_WITH(sink->keep(plan_, result_of(plan_, 1)), DistError, "unit 7");
+  EXPECT_THROW_WITH(sink->checkpoint(), DistError, "unit 7");
+  const auto records = journal_records(journal_path(options_));
+  ASSERT_EQ(records.size(), 3u);  // the stray unit reached the journal (the file refused it); unit 1 nothing
+  EXPECT_EQ(unit_of(records[1]).index, 0);
 }
 
 TEST_F(ResultSinkTest, WriteFilterStoresTheKeptSetAndItsCount) {

@@ -353,6 +353,49 @@ TEST(Select, SameBitsAcrossRankCountsAndNameOrder) {
   }
 }
 
+// select.features = gradients: 60 examples of one source whose loss patterns form 3 groups and whose
+// gradients point along (i % 4): the clusters follow the gradients, the same bits on 1 and 3 ranks, and
+// a candidate without a gradient row is refused.
+TEST(Select, GradientFeaturesClusterOnTheGradientsOnAnyNumberOfRanks) {
+  Examples e;
+  for (int i = 0; i < 60; ++i) {
+    const auto band = static_cast<float>(i / 20) * 5.0f;
+    e.add(0, {band + 0.01f * static_cast<float>(i % 7), band + 1.0f});
+  }
+  std::vector<float> gradients;
+  std::vector<int64_t> row(60);
+  for (int i = 0; i < 60; ++i) {
+    for (int k = 0; k < 8; ++k) gradients.push_back(k == i % 4 ? 2.0f : 0.01f * static_cast<float>((i + k) % 3));
+    row[static_cast<std::size_t>(i)] = i;
+  }
+  SelectOptions options = options_for("temp", 8, /*per_cluster=*/15);  // k = 4
+  options.features = SelectFeatures::kGradients;
+  SelectInput input = e.view();
+  input.gradient_dim = 8;
+  input.gradient_row = row;
+  input.gradients = gradients;
+  const SelectResult alone = select(input, kOneSource, kOneDomain, options);
+  for (std::size_t i = 0; i < 60; ++i) {
+    for (std::size_t j = 0; j < 60; ++j)
+      EXPECT_EQ(alone.cluster[i] == alone.cluster[j], i % 4 == j % 4) << i << " " << j;
+  }
+  const auto shared = ThreadRanks::run<SelectResult>(
+      3, [&](const RowSharing& sharing) { return select(input, kOneSource, kOneDomain, options, &sharing); });
+  for (const SelectResult& r : shared) {
+    EXPECT_EQ(r.selected, alone.selected);
+    EXPECT_EQ(r.cluster, alone.cluster);
+  }
+  options.features = SelectFeatures::kLoss;
+  EXPECT_NE(select(input, kOneSource, kOneDomain, options).cluster, alone.cluster);
+  options.features = SelectFeatures::kGradients;
+  row[7] = -1;
+  EXPECT_THROW(select(input, kOneSource, kOneDomain, options), ConfigError);
+  input.gradient_dim = 0;
+  EXPECT_THROW(select(input, kOneSource, kOneDomain, options), ConfigError);
+  options.method = SelectMethod::kRandom;  // a method that does not cluster ignores the features
+  EXPECT_NO_THROW(select(input, kOneSource, kOneDomain, options));
+}
+
 TEST(Select, BadInputThrows) {
   const Examples e = five();
   try {

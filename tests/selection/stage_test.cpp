@@ -63,7 +63,7 @@ TEST_F(SelectionStageTest, ColumnsAreReadOnceAndViewedBySelect) {
   EXPECT_EQ(input.full_length[3], columns.full_length[3]);
   int visited = 0;
   columns.for_each([&](std::string_view, auto&) { ++visited; });
-  EXPECT_EQ(visited, 13);
+  EXPECT_EQ(visited, 16);
 }
 
 TEST_F(SelectionStageTest, WritesEveryFileOfTheSelectionAndLeavesNoLockOrTemporary) {
@@ -142,6 +142,87 @@ TEST_F(SelectionStageTest, TheLinkFollowsTheResultFileWhenItIsRenamedAndMoved) {
   EXPECT_EQ(result.read_i64(layout::kSelected).size(), 6u);  // HDF5 follows it relative to the result file
   const std::string text = inspect_text(moved.run.output);
   EXPECT_NE(text.find("../picks/s.selection.h5 (latest"), std::string::npos) << text;
+}
+
+// 96 records in two groups of 48 (source and domain both follow i % 2), k = 4 clusters per group. The
+// gradients point along (i / 2) % 4: a partition the loss patterns do not follow.
+class GradientFeaturesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    run_.folder = dir_.path();
+    run_.records = 96;
+    run_.sources = 2;
+    run_.write();
+    run_.options.select.budget = 8;
+    run_.options.select.k_rule = select::KRule::kCandidates;
+    run_.options.select.per_cluster = 12;
+  }
+  static std::vector<float> gradient(int64_t i) {
+    std::vector<float> row(16, 0.0f);
+    row[static_cast<std::size_t>((i / 2) % 4)] = 1.0f + 0.01f * static_cast<float>(i % 5);
+    row[8 + static_cast<std::size_t>(i % 8)] = 0.05f;
+    return row;
+  }
+  std::vector<int64_t> every(int64_t step = 1) const {
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < run_.records; i += step) rows.push_back(i);
+    return rows;
+  }
+  select::SelectResult select_on_file() const {
+    SelectionColumns columns = read_columns(store::H5File::open(run_.options.run.output, false));
+    return select::select(columns.select_input(), columns.source.names, columns.domain.names, run_.options.select);
+  }
+  ScratchDir dir_;
+  SyntheticRun run_;
+  const comm::Comm comm_ = comm::Comm::world();
+};
+
+// Whether rows i and j share a cluster exactly when they share the gradient direction, in each group.
+bool follows_gradients(const std::vector<int32_t>& cluster) {
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    for (std::size_t j = i % 2; j < cluster.size(); j += 2) {
+      if ((cluster[i] == cluster[j]) != ((i / 2) % 4 == (j / 2) % 4)) return false;
+    }
+  }
+  return true;
+}
+
+TEST_F(GradientFeaturesTest, GradientFeaturesClusterOnTheGradientsAndLossFeaturesDoNot) {
+  run_.write_gradients(every(), 16, gradient);
+  const select::SelectResult loss = select_on_file();
+  EXPECT_FALSE(follows_gradients(loss.cluster));
+  run_.options.select.features = select::SelectFeatures::kGradients;
+  const select::SelectResult on_gradients = select_on_file();
+  EXPECT_TRUE(follows_gradients(on_gradients.cluster));
+  EXPECT_EQ(on_gradients.selected.size(), 8u);
+  // The stage records the features in the selection file and inspect shows them.
+  run_selection(run_.options, comm_);
+  const OutputFiles files = OutputFiles::of(run_.options);
+  EXPECT_EQ(layout::read_selection_facts(store::H5File::open(files.selection.selection, false)).features, "gradients");
+  EXPECT_NE(inspect_text(run_.options.run.output).find("examples by temp on gradients"), std::string::npos);
+}
+
+TEST_F(GradientFeaturesTest, GradientFeaturesAreRefusedWithoutAGradientForEveryCandidate) {
+  run_.options.select.features = select::SelectFeatures::kGradients;
+  try {
+    run_selection(run_.options, comm_);
+    FAIL() << "no /gradients: refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("has none: run --stage gradients first"), std::string::npos) << e.what();
+  }
+  run_.write_gradients(every(3), 16, gradient);
+  try {
+    run_selection(run_.options, comm_);
+    FAIL() << "two thirds of the candidates lack a gradient: refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("64 of 96 candidates of"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("have no projected gradient (the first: id 'rec-1', line 2; --stage "
+                                         "gradients sampled 32 examples)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("gradients.examples >= 96"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(OutputFiles::of(run_.options).selection.selection));
 }
 
 TEST(SelectionScaleTest, TenThousandSourcesKeepTheirTablesInDatasets) {

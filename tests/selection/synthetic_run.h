@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,33 @@ struct SyntheticRun {
     f.write(layout::path(service::Pass::kProfile, layout::dataset::kExample), {0}, {n},
             std::span<const int64_t>(example));
     layout::write_filter(f, std::vector<uint8_t>(n, 1), "none");
+    f.flush();
+  }
+
+  // Adds /gradients as --stage gradients writes it (layout.h): the records `examples` (ascending), row r
+  // gradient(examples[r]) of `dim` values; with `complete` false, its last unit is not done.
+  void write_gradients(const std::vector<int64_t>& examples, int64_t dim,
+                       const std::function<std::vector<float>(int64_t)>& gradient, bool complete = true) const {
+    namespace layout = service::layout;
+    store::H5File f = store::H5File::open(options.run.output, /*writable=*/true);
+    const auto g = static_cast<uint64_t>(examples.size()), d = static_cast<uint64_t>(dim);
+    std::vector<float> projected, norm;
+    for (int64_t i : examples) {
+      const std::vector<float> row = gradient(i);
+      projected.insert(projected.end(), row.begin(), row.end());
+      norm.push_back(1.0f);
+    }
+    f.create_i64(layout::kGradientExample, {g});
+    f.write(layout::kGradientExample, {0}, {g}, std::span<const int64_t>(examples));
+    f.create_f32(layout::kGradientProjected, {g, d}, {1, d});
+    f.write(layout::kGradientProjected, {0, 0}, {g, d}, std::span<const float>(projected));
+    f.create_f32(layout::kGradientNorm, {g}, {g});
+    f.write(layout::kGradientNorm, {0}, {g}, std::span<const float>(norm));
+    std::vector<uint8_t> done = {1, 1, static_cast<uint8_t>(complete ? 1 : 0)};
+    f.create_u8(layout::kGradientDone, {3});
+    f.write(layout::kGradientDone, {0}, {3}, std::span<const uint8_t>(done));
+    f.set_attribute(layout::kGradients, "dim", dim);
+    f.set_attribute(layout::kGradients, "examples", static_cast<int64_t>(g));
     f.flush();
   }
 };

@@ -242,10 +242,11 @@ TEST(CurateToolCheck, ReportsPreviewsAndExitCodes) {
       run_tool("check --tokenizer " + curate::testing::tokenizer_dir("qwen3").string() + " --input " +
                (dir / "d.jsonl").string() + " --preview 1 --data.think_begin '<think>' --data.think_end '</think>'");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  for (const char* needle : {"2 records, 1 usable, 1 skipped", "formats (data.format = auto): messages 1",
-                             "skipped: malformed_json 1 (first: line 2, not valid JSON)",
-                             "chat template: chatml (auto:", "found in 1 of 1 assistant texts",
-                             "---- preview 1: line 1", "<|im_start|>user\nWhat is 2+2?", "scored window ("}) {
+  for (const char* needle :
+       {"2 records, 1 usable, 1 skipped", "formats (data.format = auto): messages 1",
+        "skipped: malformed_json 1 (first: line 2, not valid JSON)",
+        "chat template: tokenizer (the tokenizer's own: the chat template of ", "found in 1 of 1 assistant texts",
+        "---- preview 1: line 1", "<|im_start|>user\nWhat is 2+2?", "scored window ("}) {
     EXPECT_NE(ok.output.find(needle), std::string::npos) << needle << "\n" << ok.output;
   }
   write_file(dir / "none.jsonl", "{\"text\": \"a\"}\n");
@@ -255,7 +256,9 @@ TEST(CurateToolCheck, ReportsPreviewsAndExitCodes) {
   auto unknown = run_tool("check --input " + (dir / "d.jsonl").string() + " --tokenizer " +
                           curate::testing::tokenizer_dir("qwen3").string() + " --data.chat_template vicuna");
   EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
-  EXPECT_NE(unknown.output.find("auto, chatml, llama3 and plain"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("auto (the tokenizer's own), chatml, llama3, plain and file:PATH.jinja"),
+            std::string::npos)
+      << unknown.output;
   write_file(dir / "a.json", "[{\"prompt\": \"p\", \"reasoning\": \"r\"}]");
   auto array = run_tool("check --input " + (dir / "a.json").string());  // read as it is, no conversion asked
   EXPECT_EQ(array.exit_code, 0) << array.output;

@@ -86,6 +86,7 @@ struct TestOptions {
   double fake_unit_seconds = 0;  // fake workers also sleep this long per unit (a GPU's unit time)
   int64_t fake_fail_line = 0;    // > 0: fake workers throw DataError for a unit holding this line (a record that fails)
   int64_t fake_nan_every = 0;    // > 0: fake workers return NaN losses for records whose line is divisible by this
+  double writer_delay_seconds = 0;  // rank 0's writer thread sleeps this long per unit (a slow disk; ResultSink)
 };
 
 // [gradients] --stage gradients: which examples, and the numerics (model/gradient_options.h). Never part

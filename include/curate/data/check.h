@@ -50,7 +50,7 @@ struct CheckReport {
   std::map<std::string, int64_t> formats;  // usable records by format (sharegpt, messages, flat, pretokenized)
   std::map<std::string, int64_t> sources;  // usable records by source (the data.source_field value)
   std::map<std::string, Skips> skipped;    // by skip_reason_name
-  std::string chat_template;               // chatml, llama3 or plain (empty without a tokenizer)
+  std::string chat_template;               // ChatTemplate::name (empty without a tokenizer)
   std::string template_reason;             // why that template
   int64_t marker_records = 0;              // usable records whose text holds data.think_begin
   int64_t marker_candidates = 0;  // usable records whose reasoning comes from an assistant text (not a reasoning field)

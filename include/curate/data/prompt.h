@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,7 +26,7 @@ inline constexpr std::pair<const char*, ScoreWindow> kScoreWindows[] = {{"respon
 
 // Text options understand the escapes \n, \t, \r and \\.
 struct PromptOptions {
-  std::string chat_template = "auto";           // auto (from tokenizer_config.json), chatml, llama3 or plain
+  std::string chat_template = "auto";           // auto (the tokenizer's own), chatml, llama3, plain or file:PATH
   std::string system_prompt = "auto";           // auto: the template's default system message if any; none; or the text
   bool generation_prompt = true;                // emit the assistant header before the response
   std::string response_prefix;                  // text between the header and the reasoning ("<think>\n"; M23K:
@@ -37,20 +38,35 @@ struct PromptOptions {
 ScoreWindow parse_score_window(const std::string& name);
 const char* score_window_name(ScoreWindow window);
 
-enum class TemplateKind { kChatML, kLlama3, kPlain };
+namespace detail {
+class JinjaTemplate;
+}
+
+enum class TemplateKind { kChatML, kLlama3, kPlain, kJinja };
 
 struct ChatTemplate {
   TemplateKind kind = TemplateKind::kPlain;
-  std::string bos;             // emitted once at the start (Llama 3: <|begin_of_text|>)
-  std::string default_system;  // Qwen2.5's "You are Qwen, ..." when its template injects one
-  bool llama31_dates = false;  // Llama 3.1 templates open the system turn with knowledge/today dates
+  std::string name = "plain";  // what renders: "tokenizer" (its own Jinja template), chatml, llama3, plain, file:PATH
+  std::string source;          // kJinja: where the template came from (tokenizer_config.json, chat_template.jinja
+                               // or the user's file); errors name it
+  std::string bos;             // chatml/llama3: emitted once at the start (Llama 3: <|begin_of_text|>)
+  std::string default_system;  // Qwen2.5's "You are Qwen, ..." when its template injects one (chatml)
+  bool llama31_dates = false;  // Llama 3.1 templates open the system turn with knowledge/today dates (llama3)
   std::string eos;             // eos_token of tokenizer_config.json; else <|im_end|> (ChatML), <|eot_id|> (Llama 3)
-  std::string reason;          // why this template: "data.chat_template = llama3", "auto: ... contains <|im_start|>"
+  std::string reason;          // why this template: "the tokenizer's own: the chat_template of ...",
+                               // "configured: data.chat_template = llama3", "a file: data.chat_template = file:..."
+  std::string warning;         // a configured template or file that renders prompts unlike the tokenizer's own,
+                               // naming both (check, --plan and rank 0 print it); empty otherwise
+  std::shared_ptr<const detail::JinjaTemplate> jinja;  // kJinja: the parsed template, shared by copies
 
-  // From `<dir>/tokenizer_config.json` (chat_template, bos_token) and `options.chat_template`.
-  // Throws ConfigError for an unknown template name, and for `auto` when tokenizer_config.json has a
-  // chat template that is neither ChatML nor Llama 3 (never a silent fallback to plain); `auto`
-  // without any chat template (a base model's folder) is plain, with the reason saying so.
+  // From the tokenizer folder and `name` (data.chat_template):
+  //   auto: the tokenizer's own template (chat_template.jinja, else tokenizer_config.json's chat_template, a
+  //     string or the list of named templates, of which "default"), rendered as Jinja; a folder without one
+  //     (a base model's) is plain, with the reason saying so;
+  //   chatml, llama3, plain: the built-in renderings; file:PATH: the user's Jinja template.
+  // The special tokens (bos_token, eos_token, ..., strings or AddedToken objects) come from
+  // tokenizer_config.json. Throws ConfigError for an unknown name, an unreadable file or a template minja
+  // cannot parse (naming the template's source and minja's message).
   static ChatTemplate resolve(const std::filesystem::path& tokenizer_dir, const std::string& name);
 };
 
@@ -59,6 +75,12 @@ struct Rendered {
   std::string suffix;  // what follows the reasoning (answer, end of turn); counted, never scored
 };
 
+// The prompt side of `example` (its context: system, user and earlier assistant turns) in `chat`'s
+// format, then data.response_prefix. A Jinja template gets add_generation_prompt =
+// options.generation_prompt and a system message only when data.system_prompt is a text (auto and
+// none leave the template's own default). Throws DataError naming chat.source, the record's line and
+// minja's message when a Jinja template fails (raise_exception, an undefined method, ...).
+// Thread-safe.
 Rendered render(const ChatTemplate& chat, const PromptOptions& options, const Example& example);
 
 struct TokenizedExample {

@@ -92,6 +92,31 @@ struct SourceView {
   std::vector<ExampleView> examples;  // a handful per status, in the order shown
 };
 
+// The test of the method's premise (select/premise.h) for one clustering of the sampled examples.
+// Cosines are of projected gradients, means over pairs; NaN where a mean has no pair.
+struct PremiseClustering {
+  std::string name;  // "loss-pattern clusters", "random clusters (control)", "difficulty clusters (control)"
+  int64_t same_pairs = 0, other_pairs = 0, random_pairs = 0, spearman_pairs = 0;
+  double same_cluster = NAN, other_cluster = NAN, random = NAN;       // mean cosine: same cluster, same source
+                                                                      // other cluster, every pair
+  double gap = NAN, gap_low = NAN, gap_high = NAN;                    // same_cluster - random, 95% bootstrap interval
+  double gap_other = NAN, gap_other_low = NAN, gap_other_high = NAN;  // same_cluster - other_cluster
+  double spearman = NAN;  // rank correlation of the clustering's distance and the cosine; NaN: none
+};
+
+// Does the selection's premise hold on this run: do examples in one loss-pattern cluster have
+// similar gradients? Numbers only when state is "tested"; otherwise `note` says why and what to run.
+struct Premise {
+  std::string state = "absent";  // absent | incomplete | not clustered | gradient features | untestable | tested
+  std::string note;              // what to do, when not tested
+  int64_t sampled = 0;           // examples with a projected gradient (--stage gradients)
+  int64_t examples = 0, groups = 0, clusters = 0;  // analysed: in a loss-pattern cluster, nonzero gradient
+  int64_t dim = 0;                                 // projected dimension
+  std::vector<PremiseClustering> clusterings;      // loss-pattern clusters first, then the two controls
+  bool holds = false;                              // the loss-pattern gap's interval lies above 0
+  std::string verdict;                             // the sentence, with the numbers
+};
+
 // Everything the report shows. Plain data: the selection stage fills it, the functions below only read.
 struct ReportData {
   // Run description, shown as given.
@@ -131,6 +156,7 @@ struct ReportData {
   std::string fingerprint;                                    // the result file's configuration fingerprint
   std::string device;                                         // score.device (GPU-hours are shown for cuda devices)
   std::vector<std::pair<std::string, std::string>> links;     // output files: label, name relative to the report
+  Premise premise;                                            // the premise test (--stage gradients)
 };
 
 // Per-source sections shown in full (charts and examples): the kMaxSourceViews sources with the most
@@ -162,7 +188,11 @@ std::vector<std::size_t> spread_pick(std::span<const std::size_t> members, std::
 //   clusters {count, with_selected, sizes {count, nan, min, max, mean, p10, p50, p90},
 //             histogram {edges, all, with_selected}};
 //   difficulty {all {…stats}, selected {…stats}, histogram {edges, all, selected}};
-//   loss_profile {x, x_label, mean_all, mean_selected}; skipped {reason: count}.
+//   loss_profile {x, x_label, mean_all, mean_selected}; skipped {reason: count};
+//   premise {state, note, sampled, examples, groups, clusters, dim, holds, verdict, clusterings [{name,
+//            same_cluster, other_cluster, random, gap, gap_interval [low, high], gap_other,
+//            gap_other_interval, spearman, pairs {same, other, random, spearman}}]} (holds and verdict
+//            null, clusterings empty, unless state is "tested").
 // Histograms share their bins: counts[i] counts the values in [edges[i], edges[i+1]) (the last bin
 // is closed); cluster-size edges are half-integers so each bin holds whole sizes. NaN is written as
 // null; statistics of an empty sample are null.

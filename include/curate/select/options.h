@@ -50,6 +50,15 @@ enum class KRule {
 inline constexpr std::pair<const char*, KRule> kKRules[] = {{"allocated", KRule::kAllocated},
                                                             {"candidates", KRule::kCandidates}};
 
+// select.features: what the per-source k-means of temp and s2l clusters on.
+enum class SelectFeatures {
+  kLoss,       // the mean loss at each profile checkpoint (the method's loss pattern)
+  kGradients,  // the projected gradients of --stage gradients (every candidate must have one)
+};
+inline constexpr std::pair<const char*, SelectFeatures> kSelectFeatures[] = {{"loss", SelectFeatures::kLoss},
+                                                                             {"gradients", SelectFeatures::kGradients}};
+const char* select_features_name(SelectFeatures features);
+
 // select.budget as written: a count of examples ("1000") or a fraction of the usable candidates
 // ("10%", "0.1"), kept as an exact ratio so that every rank and rerun resolves it to the same count.
 struct Budget {
@@ -84,7 +93,8 @@ struct SelectOptions {
   int iterations = 20;        // temp/s2l: most Lloyd iterations of the k-means
   std::string init = "auto";  // kmeans++ | random | auto (kmeans++ when n*k <= 2e8)
   bool standardize = false;   // temp/s2l: features scaled per source to zero mean, unit std
-  int threads = 1;            // CPU threads of the k-means assignment step (0 = all cores); never changes results
+  SelectFeatures features = SelectFeatures::kLoss;  // temp/s2l: what the k-means clusters on
+  int threads = 1;  // CPU threads of the k-means assignment step (0 = all cores); never changes results
 };
 
 // How the selected records are written (keys `select.format`, `select.response_template`,

@@ -26,6 +26,10 @@ struct SelectInput {
   std::span<const float> difficulty;          // [N] mean loss of the first 100 tokens at the difficulty checkpoint
   std::span<const float> mean_loss;           // [C, N] mean loss of the first 1,000 reasoning tokens
   std::span<const float> mean_loss_first;     // [C, N] mean loss of the first 100 reasoning tokens
+  // The projected gradients of --stage gradients (select.features = gradients clusters on them).
+  int64_t gradient_dim = 0;               // D; 0: none
+  std::span<const int64_t> gradient_row;  // [N] row of `gradients` of each example, -1: not sampled
+  std::span<const float> gradients;       // [G, D] row-major
 };
 
 struct SelectResult {
@@ -41,6 +45,15 @@ struct SelectResult {
                                           // resolved against the candidates (resolved_budget)
   std::string shortfall;                  // why fewer examples (or tokens) than the budget were selected; "" when met
 };
+
+// The rows the per-source k-means of temp and s2l clusters, [members, feature_dim] row-major, for
+// `members` (example indices of one group): select.features = loss gives the C mean_loss values (NaN
+// -> 0); gradients gives the example's projected gradient scaled to unit length (k-means then follows
+// the cosine). With select.standardize, each feature is then standardised over the members ((x - mean)
+// / std, population std, std 0 -> 1). Every member must have a gradient row under gradients.
+std::vector<float> cluster_features(const SelectInput& input, std::span<const int64_t> members,
+                                    const SelectOptions& options);
+int64_t feature_dim(const SelectInput& input, const SelectOptions& options);  // C or D
 
 // select.token_budget when set, else select.budget resolved against the candidates (kept examples):
 // a count as given, a fraction as Budget::resolve.
@@ -58,7 +71,7 @@ std::string budget_shortfall(const SelectInput& input, const SelectResult& resul
 // Within a group, by method:
 //   temp: nothing when allocated 0, everything when allocated >= capacity (within_path); otherwise
 //     k-means (k by select.k_rule, default max(1, allocated / per_cluster), at most the candidates) of
-//     the C mean_loss values (optionally standardised per feature over the source), then
+//     cluster_features (the C mean_loss values, or the projected gradients), then
 //     pick_in_clusters (within.h) on the first and last mean_loss; under a token budget, budget
 //     still left goes to the other candidates at random.
 //   Baselines on the same allocation: random; longest (reasoning_tokens); middle-perplexity
@@ -71,7 +84,8 @@ std::string budget_shortfall(const SelectInput& input, const SelectResult& resul
 // processes sharing k-means rows (`sharing`, collective: every rank calls select identically) or
 // threads: random streams are seeded by hash_seed(seed, source name).
 // A selection that misses its budget sets result.shortfall (budget_shortfall) and logs it as a warning.
-// Throws ConfigError for invalid options, DataError for inconsistent sizes or ids.
+// Throws ConfigError for invalid options, and under select.features = gradients when there are no
+// gradient rows or a candidate has none (naming how many); DataError for inconsistent sizes or ids.
 SelectResult select(const SelectInput& input, std::span<const std::string> source_names,
                     std::span<const std::string> domain_names, const SelectOptions& options,
                     const RowSharing* sharing = nullptr);

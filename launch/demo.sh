@@ -3,7 +3,8 @@
 # the two small trained Qwen2 models of configs/demo (launch/train_demo_models.py made them) score 430
 # reasoning records with 3 MPI ranks (calibration, difficulty pass, filter, profile pass) into
 # build/demo/run.h5, 40 are selected into build/demo/run.selected.jsonl with a report
-# build/demo/run.report.html, and the file is summarised.
+# build/demo/run.report.html, then --stage gradients adds the projected gradients of 40 sampled examples
+# (configs/demo.ini [gradients]; /gradients in run.h5), and the file is summarised.
 # --ab (first argument): then also `--stage compare` (temp, random and longest, 2 seeds, configs/demo.ini
 # [compare]) into build/demo/run.compare/ and the A/B fine-tune of launch/ab.sh on CPU with LLaMA-Factory
 # (launch/setup_llamafactory.sh makes its venv, from PyPI the first time): tables in
@@ -19,6 +20,8 @@ tool="$build/src/tools/curate_tool"
 mkdir -p build/demo
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@"
+mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@" \
+  --stage gradients
 echo
 "$tool" inspect build/demo/run.h5
 echo

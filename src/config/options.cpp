@@ -24,15 +24,16 @@ using options::Affects;
 constexpr std::pair<const char*, Stage> kStages[] = {
     {"difficulty", Stage::kDifficulty}, {"profile", Stage::kProfile},
     {"select", Stage::kSelect},         {"all", Stage::kAll},
-    {"compare", Stage::kCompare},       {"calibrate", Stage::kCalibrate}};
+    {"compare", Stage::kCompare},       {"calibrate", Stage::kCalibrate},
+    {"gradients", Stage::kGradients}};
 
 options::Group general_table(Options& o) {
   options::Group g("general");
   g.add_enum(
        "stage", o.run.stage, kStages,
        "difficulty, profile, select, all (difficulty, filter, profile, select) or compare (compare.methods x seeds "
-       "from a finished file, with a comparison page) or calibrate (search perturb.gaussian_max_std on the "
-       "calibration sample and print it)")
+       "from a finished file, with a comparison page), calibrate (search perturb.gaussian_max_std on the "
+       "calibration sample and print it) or gradients (projected gradients of a sample of a scored file's examples)")
       .switch_flag("fresh", o.run.fresh, "move an output file of another configuration aside and start over")
       .switch_flag("plan", o.run.plan,
                    "print what the job will do (examples, tokens, units, result size, "
@@ -134,6 +135,13 @@ std::vector<options::Group> option_groups(Options& o) {
                "the selected records, JSONL (default: OUTPUT stem + .selected.jsonl[.gz|.zst])");
   groups.push_back(std::move(exported));
   groups.push_back(compare::compare_table(o.compare));
+  options::Group gradients = model::gradient_table(o.gradients.numerics);
+  gradients
+      .add("gradients.examples", o.gradients.examples,
+           "examples of --stage gradients: a seeded sample stratified over sources and the selection's clusters",
+           Affects::kResults)
+      .add("gradients.seed", o.gradients.numerics.seed, "seed of the sample and of the projection", Affects::kResults);
+  groups.push_back(std::move(gradients));
   groups.push_back(plan_table(o.plan));
   groups.push_back(test_table(o.test));
   return groups;
@@ -220,6 +228,9 @@ void validate(Options& o) {
   if (o.pass.calibration_samples <= 0 || !(o.pass.calibration_low < o.pass.calibration_high)) {
     throw ConfigError("pass.calibration_samples must be positive and calibration_low < calibration_high");
   }
+  model::validate(o.gradients.numerics);
+  if (o.gradients.examples < 1)
+    throw ConfigError(cat("gradients.examples must be >= 1 (got ", o.gradients.examples, ")"));
   if (o.test.fake_unit_seconds < 0) throw ConfigError("test.fake_unit_seconds must not be negative");
   if (o.test.writer_delay_seconds < 0) throw ConfigError("test.writer_delay_seconds must not be negative");
   if (!(o.run.max_nan_fraction >= 0 && o.run.max_nan_fraction <= 1)) {

@@ -21,15 +21,20 @@ namespace {
 
 // A pass's running totals over this run, and its progress lines.
 struct PassProgress {
-  explicit PassProgress(double now) : start(now), last_report(now), last_flush(now) {}
+  PassProgress(double now, int64_t cap) : start(now), last_report(now), last_flush(now), cap(cap) {}
 
   int64_t total = 0, already = 0, stored = 0, examples = 0, tokens = 0;
   double start, last_report, last_flush;  // clock readings (Crew::now)
+  int64_t cap;                            // the pass's tokens per example
 
   void add(const UnitResult& result) {
     ++stored;
     examples += static_cast<int64_t>(result.examples.size());
-    for (const auto& e : result.examples) tokens += static_cast<int64_t>(e.losses.size());
+    for (const auto& e : result.examples) {  // gradients: the losses are the projection; count the loss's tokens
+      tokens += result.pass != Pass::kGradients ? static_cast<int64_t>(e.losses.size())
+                : e.losses.empty()              ? 0
+                                                : std::min(e.reasoning_tokens, cap);
+    }
   }
   std::string line(std::string_view name, const std::string& slowest, double now) const {
     const double elapsed = std::max(now - start, 1e-9), rate = static_cast<double>(stored) / elapsed;
@@ -125,13 +130,17 @@ std::unique_ptr<Coordinator> Coordinator::create(const Options& options, Crew cr
   log::info(cat("input fingerprint: ", cache.hashed(), " file(s) hashed, ", cache.reused(), " unchanged (",
                 hash_cache_path(options).string(), ") in ", format_seconds(crew.now() - start)));
   const std::string print = fingerprint(options, content);
+  if (options.run.stage == Stage::kGradients)
+    require_gradient_input(options, print, records, input_files_text(content));
   std::unique_ptr<ResultSink> sink;  // none when the run only re-selects: the file is not written or copied
   if (stage_stored(options, print, records)) {
     log::info(cat(options.run.output, ": every pass of --stage ", stage_name(options.run.stage),
                   " is already stored; nothing to score, the file is not written",
                   options.run.stage == Stage::kAll ? "; selecting again" : ""));
   } else {
-    sink = open_result_sink(options, print, records, input_files_text(content));
+    Options opening = options;  // --stage gradients --fresh rebuilds /gradients alone (run_gradients), never the file
+    if (options.run.stage == Stage::kGradients) opening.run.fresh = false;
+    sink = open_result_sink(opening, print, records, input_files_text(content));
   }
   return std::make_unique<Coordinator>(options, std::move(crew), records, std::move(lock), std::move(sink));
 }
@@ -155,6 +164,11 @@ void Coordinator::run() {
     finish();
     sink_->flush();
     return print_calibrated_std();
+  }
+  if (stage == Stage::kGradients) {
+    run_gradients();
+    finish();
+    return sink_->flush();
   }
   if (scores_difficulty(stage)) {
     run_pass(difficulty_plan(gaussian_checkpoint()));
@@ -370,7 +384,7 @@ void Coordinator::queue_units(const PassPlan& p, const std::vector<uint8_t>& don
   for (std::size_t slot = 0; slot < p.slots.size(); ++slot) {
     for (int64_t u = 0; u < units; ++u) {
       if (done[slot * static_cast<std::size_t>(units) + static_cast<std::size_t>(u)]) continue;
-      Unit unit{p.pass, static_cast<int32_t>(slot), u, p.slots[slot], p.tokens, {}};
+      Unit unit{p.pass, static_cast<int32_t>(slot), u, p.slots[slot], p.tokens, {}, p.settings};
       unit.positions.assign(p.positions.begin() + p.bounds[static_cast<std::size_t>(u)],
                             p.positions.begin() + p.bounds[static_cast<std::size_t>(u) + 1]);
       scheduler_.add(std::move(unit));
@@ -382,7 +396,7 @@ void Coordinator::run_pass(const PassPlan& p) {
   std::vector<uint8_t> done = sink_->open_pass(p);
   sink_->replay(p, done);
   queue_units(p, done);
-  PassProgress progress(now_());
+  PassProgress progress(now_(), p.tokens);
   progress.total = static_cast<int64_t>(p.slots.size()) * p.units();
   progress.already = progress.total - static_cast<int64_t>(scheduler_.pending());
   const std::string_view name = pass_name(p.pass);
@@ -394,6 +408,8 @@ void Coordinator::run_pass(const PassPlan& p) {
   const auto store = [&](const UnitResult& result) {
     if (result.pass != p.pass)
       throw DistError(cat("result of pass ", pass_name(result.pass), " arrived during pass ", name));
+    if (result.settings != p.settings)
+      throw DistError(cat("result of ", name, " unit ", result.index, " of other settings"));
     sink_->keep(p, result);
     progress.add(result);
     nan.add(result);  // after keep: the unit is stored when the limit stops the run

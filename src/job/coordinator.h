@@ -41,7 +41,9 @@ class Coordinator {
   // (OUTPUT.lock), the run's fingerprint (the inputs hashed once, by content; `dataset` is the record
   // index's content hash), the result sink (open_result_sink: output plan, journal, result file) and
   // the scheduler. No sink when the result file already stores every pass of the stage (stage_stored):
-  // run() then only stops the workers. Throws ConfigError, ModelError (an input that cannot be read) or StoreError.
+  // run() then only stops the workers. --stage gradients first requires the scored result file of this
+  // configuration (ConfigError otherwise, before anything is written; require_gradient_input). Throws ConfigError,
+  // ModelError (an input that cannot be read) or StoreError.
   static std::unique_ptr<Coordinator> create(const Options& options, Crew crew, uint64_t records,
                                              const ContentHash& dataset);
   // A coordinator over a prepared sink (what create() ends with; tests pass their own `lock`, may be null).
@@ -75,6 +77,8 @@ class Coordinator {
   void print_calibrated_std() const;
   void run_pass(const PassPlan& p);
   void queue_units(const PassPlan& p, const std::vector<uint8_t>& done);
+  // --stage gradients (gradient_stage.cpp): the sample's plan under the stage's settings, then its pass.
+  void run_gradients();
 
   // Seconds on the crew's clock since the reading `start`.
   double elapsed_since(double start) const { return now_() - start; }
@@ -90,5 +94,11 @@ class Coordinator {
   std::optional<double> searched_std_;     // perturb.gaussian_max_std found by the noise search (or stored)
   std::vector<NoiseProbe> search_probes_;  // this run's search, stored with the calibration table
 };
+
+// --stage gradients adds /gradients to an existing result file: throws ConfigError (exit 2) when
+// options.run.output is missing, holds another configuration, its difficulty pass is unfinished, or (without
+// --fresh) its /gradients were made under other gradient settings. `print`/`files`: as for check_resume.
+void require_gradient_input(const Options& options, const std::string& print, uint64_t records,
+                            const std::string& files);
 
 }  // namespace curate::service

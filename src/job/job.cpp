@@ -46,10 +46,10 @@ std::optional<DatasetFacts> index_dataset(const Options& options, const comm::Co
 }
 
 // Ranks 1..: score units until rank 0 says stop, then join the selection if it says so.
-void serve(const Options& options, const comm::Comm& comm, const ModelScorerFactory& make_scorer) {
+void serve(const Options& options, const comm::Comm& comm, const Models& models) {
   std::unique_ptr<Worker> worker;
   try {
-    worker = std::make_unique<Worker>(options, make_scorer);
+    worker = std::make_unique<Worker>(options, models);
   } catch (const std::exception& e) {
     comm::Writer message;
     encode(message, Failure{exit_code_of(e), cat("rank ", comm.rank(), " cannot start: ", e.what())});
@@ -92,14 +92,14 @@ void wind_down(Coordinator& coordinator, const Error& e, const comm::Comm& comm)
 
 // Rank 0: the scoring passes, then (stage all) the selection.
 void coordinate(const Options& options, const comm::Comm& comm, const DatasetFacts& dataset,
-                const ModelScorerFactory& make_scorer) {
+                const Models& models) {
   MpiWorkerLink link(comm);  // outlives the coordinator: its Outbox waits for units in flight
   std::unique_ptr<Worker> local;
   std::unique_ptr<Coordinator> coordinator;
   try {
     LocalScorer scorer;
     if (comm.size() == 1) {  // rank 0 scores itself when it is the only rank
-      local = std::make_unique<Worker>(options, make_scorer);
+      local = std::make_unique<Worker>(options, models);
       scorer = [&local](const Unit& unit) { return local->score(unit); };
     }
     coordinator = Coordinator::create(options, Crew{link, std::move(scorer)}, dataset.records, dataset.content);
@@ -126,7 +126,7 @@ void coordinate(const Options& options, const comm::Comm& comm, const DatasetFac
 
 }  // namespace
 
-void run_job(const Options& given, const comm::Comm& comm, const ModelScorerFactory& make_scorer) {
+void run_job(const Options& given, const comm::Comm& comm, const Models& models) {
   check_result_files(given, comm);  // rank 0's verdict: nothing of the user's is written over, moved or removed
   check_output_paths(given);        // every rank alike: a clash is refused before anything is written
   if (given.run.plan) {             // rank 0 prints what the job would do; nothing is loaded or written
@@ -134,9 +134,9 @@ void run_job(const Options& given, const comm::Comm& comm, const ModelScorerFact
     return;
   }
   const bool scores = given.run.stage != Stage::kSelect && given.run.stage != Stage::kCompare;
-  if (scores && !make_scorer && !given.test.fake_worker) {
+  if (scores && models.empty() && !given.test.fake_worker) {
     throw ConfigError(cat("--stage ", stage_name(given.run.stage),
-                          " scores with a model, but this curate_dist was built without libtorch "
+                          " computes with a model, but this curate_dist was built without libtorch "
                           "(-DCURATE_WITH_TORCH=OFF): it runs only --stage select, --stage compare and --plan. Score "
                           "with the curate_dist of a build configured with -DCURATE_WITH_TORCH=ON (launch/setup.sh)"));
   }
@@ -146,8 +146,8 @@ void run_job(const Options& given, const comm::Comm& comm, const ModelScorerFact
   if (options.run.stage == Stage::kCompare) return compare::run_compare(options, comm);
   const std::optional<DatasetFacts> dataset = index_dataset(options, comm);
   if (!dataset) return;  // rank 0 reports why
-  if (comm.rank() != 0) return serve(options, comm, make_scorer);
-  coordinate(options, comm, *dataset, make_scorer);
+  if (comm.rank() != 0) return serve(options, comm, models);
+  coordinate(options, comm, *dataset, models);
 }
 
 }  // namespace curate::service

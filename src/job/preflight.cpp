@@ -237,6 +237,15 @@ void print_plan(const Options& o, int ranks, std::ostream& out) {
   data::require_usable(r, options);
   data::require_budget(r, options);
   if (r.sampled == 0) throw DataError("--plan: no example could be tokenized to count tokens");
+  if (o.run.stage == Stage::kGradients) {  // adds /gradients to the scored file; no scoring pass runs
+    const int64_t g = std::min<int64_t>(static_cast<int64_t>(r.usable), o.gradients.examples);
+    out << "plan (--stage gradients, into the scored file " << o.run.output << "): about " << g
+        << " examples (gradients.examples " << o.gradients.examples << ", stratified), each one forward and backward "
+        << "pass over its prompt and first " << o.gradients.numerics.tokens << " response tokens, projected to dim "
+        << o.gradients.numerics.dim << "; " << (g + o.pass.unit_examples - 1) / o.pass.unit_examples << " units of "
+        << o.pass.unit_examples << " examples; on CPU the projection dominates (docs/PERFORMANCE.md)\n";
+    return;
+  }
 
   const double n = static_cast<double>(r.usable);
   const double difficulty_per = r.mean_prompt_tokens + r.mean_first_window;

@@ -19,10 +19,23 @@ class CheckpointModelScorer final : public ModelScorer {
   model::CheckpointScorer scorer_;
 };
 
+class GradientEngineAdapter final : public ModelGradients {
+ public:
+  explicit GradientEngineAdapter(const Options& options) : engine_(options.engine, options.gradients.numerics) {}
+  int64_t vocab_size() const override { return engine_.vocab_size(); }
+  model::ProjectedGradient compute(std::span<const int64_t> ids, int64_t prompt_length) override {
+    return engine_.compute(ids, prompt_length);
+  }
+
+ private:
+  model::GradientEngine engine_;
+};
+
 }  // namespace
 
-ModelScorerFactory checkpoint_scorers() {
-  return [](const Options& options) { return std::make_unique<CheckpointModelScorer>(options); };
+Models torch_models() {
+  return {[](const Options& options) { return std::make_unique<CheckpointModelScorer>(options); },
+          [](const Options& options) { return std::make_unique<GradientEngineAdapter>(options); }};
 }
 
 }  // namespace curate::service

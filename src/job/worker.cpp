@@ -27,13 +27,15 @@ int64_t max_prompt_tokens(const Options& options) {
 
 }  // namespace
 
-Worker::Worker(const Options& options, const ModelScorerFactory& make_scorer)
+Worker::Worker(const Options& options, const Models& models)
     : options_(options),
       tokenizer_(data::Tokenizer::load(options.run.tokenizer)),
       session_(tokenizer_),
       chat_(data::ChatTemplate::resolve(data::tokenizer_folder(options.run.tokenizer), options.prompt.chat_template)),
       index_(data::load_or_build_index(options.run.dataset, index_cache_path(options))),
-      scorer_(options.test.fake_worker ? nullptr : make_scorer(options)),
+      scorer_(options.test.fake_worker || options.run.stage == Stage::kGradients ? nullptr : models.scorer(options)),
+      gradients_(options.test.fake_worker || options.run.stage != Stage::kGradients ? nullptr
+                                                                                    : models.gradients(options)),
       max_prompt_tokens_(max_prompt_tokens(options)) {}
 
 UnitResult Worker::process(const Unit& unit) {
@@ -41,6 +43,7 @@ UnitResult Worker::process(const Unit& unit) {
   result.pass = unit.pass;
   result.slot = unit.slot;
   result.index = unit.index;
+  result.settings = unit.settings;
   result.measure = scorer_ ? scorer_->use_checkpoint(unit.checkpoint) : 0.1 * unit.checkpoint.index;
 
   std::vector<std::size_t> positions(unit.positions.begin(), unit.positions.end());
@@ -71,7 +74,8 @@ UnitResult Worker::process(const Unit& unit) {
     }
     bool in_vocabulary = true;
     for (data::TokenId id : tokens.ids)
-      in_vocabulary = in_vocabulary && id >= 0 && (!scorer_ || id < scorer_->vocab_size());
+      in_vocabulary = in_vocabulary && id >= 0 && (!scorer_ || id < scorer_->vocab_size()) &&
+                      (!gradients_ || id < gradients_->vocab_size());
     if (!in_vocabulary) {
       out.status = skip_status(data::SkipReason::kBadTokenIds);
       continue;
@@ -83,6 +87,10 @@ UnitResult Worker::process(const Unit& unit) {
     if (begin < 0 || end <= begin) continue;  // nothing to score: losses stay empty
     requests.push_back({ids[i], begin, end});
     requested.push_back(i);
+  }
+  if (unit.pass == Pass::kGradients) {
+    compute_gradients(result, requested, requests);
+    return result;
   }
   if (!scorer_) {  // test.fake_worker
     for (const ExampleResult& out : result.examples) {
@@ -103,6 +111,21 @@ UnitResult Worker::process(const Unit& unit) {
   for (std::size_t k = 0; k < requested.size(); ++k) result.examples[requested[k]].losses = std::move(losses[k]);
   require_not_uniform(result, unit.checkpoint);
   return result;
+}
+
+void Worker::compute_gradients(UnitResult& result, const std::vector<std::size_t>& requested,
+                               const std::vector<model::ScoreRequest>& requests) {
+  for (std::size_t k = 0; k < requested.size(); ++k) {
+    ExampleResult& out = result.examples[requested[k]];
+    if (!gradients_) {  // test.fake_worker: values that depend only on the record
+      out.losses = fake_losses(out.line, {}, options_.gradients.numerics.dim);
+      out.norm = static_cast<float>(out.line);
+      continue;
+    }
+    model::ProjectedGradient g = gradients_->compute(requests[k].ids, requests[k].begin + 1);
+    out.losses = std::move(g.projected);
+    out.norm = g.norm;
+  }
 }
 
 UnitResult Worker::score(const Unit& unit) {
@@ -126,6 +149,7 @@ UnitResult Worker::process_one_by_one(const Unit& unit, const std::exception& er
     try {
       UnitResult alone = process(one);
       result.pass = alone.pass, result.slot = alone.slot, result.index = alone.index, result.measure = alone.measure;
+      result.settings = alone.settings;
       result.examples.push_back(std::move(alone.examples.at(0)));
     } catch (const std::exception& again) {
       ++failed;
@@ -138,7 +162,7 @@ UnitResult Worker::process_one_by_one(const Unit& unit, const std::exception& er
     }
   }
   if (failed == unit.positions.size()) throw;
-  result.pass = unit.pass, result.slot = unit.slot, result.index = unit.index;
+  result.pass = unit.pass, result.slot = unit.slot, result.index = unit.index, result.settings = unit.settings;
   return result;
 }
 

@@ -138,11 +138,42 @@ ExampleGradient example_gradient(const CausalLM& model, std::span<const Selected
 
 int64_t projection_block_rows(int64_t dim) { return std::max<int64_t>(1, kBlockEntries / dim); }
 
+namespace {
+
+// project_gradient's rademacher blocks on the CPU in one pass per column (no int64 temporaries): for
+// column j, the block's products ±g[r] in the tree order of sum_rows, then out[j] += the column's sum.
+// The same float32 operations on the same values as the tensor formulation: the same bits.
+void add_rademacher_block_cpu(float* out, const float* g, int64_t count, int64_t dim, uint64_t stream) {
+  at::parallel_for(0, dim, 64, [&](int64_t begin, int64_t end) {
+    std::vector<float> column(static_cast<std::size_t>(count));
+    for (int64_t j = begin; j < end; ++j) {
+      for (int64_t r = 0; r < count; ++r) {
+        const uint64_t h = counter_hash(stream, static_cast<uint64_t>(r * dim + j));
+        column[static_cast<std::size_t>(r)] = (h >> 63) ? -g[r] : g[r];  // sign bit set -> -1
+      }
+      for (int64_t n = count; n > 1;) {
+        const int64_t half = n / 2;
+        for (int64_t i = 0; i < half; ++i)
+          column[static_cast<std::size_t>(i)] += column[static_cast<std::size_t>(n - half + i)];
+        n -= half;
+      }
+      out[j] += column[0];
+    }
+  });
+}
+
+}  // namespace
+
 torch::Tensor project_gradient(std::span<const torch::Tensor> grads, const ProjectionSpec& spec) {
+  return project_gradient(grads, spec, /*tensor_ops=*/false);
+}
+
+torch::Tensor project_gradient(std::span<const torch::Tensor> grads, const ProjectionSpec& spec, bool tensor_ops) {
   if (spec.dim < 1) throw ConfigError(cat("projection dimension must be >= 1 (got ", spec.dim, ")"));
   if (grads.empty()) throw ModelError("no gradient tensors to project");
   torch::NoGradGuard no_grad;
   const torch::Device device = grads[0].device();
+  const bool loop = !tensor_ops && device.is_cpu() && spec.kind == ProjectionKind::kRademacher;
   const int64_t rows = projection_block_rows(spec.dim);
   torch::Tensor out = torch::zeros({spec.dim}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
   for (std::size_t k = 0; k < grads.size(); ++k) {
@@ -151,6 +182,11 @@ torch::Tensor project_gradient(std::span<const torch::Tensor> grads, const Proje
     for (int64_t b = 0; b * rows < size; ++b) {
       const int64_t count = std::min(rows, size - b * rows);
       const uint64_t stream = block_stream(spec.seed, k, static_cast<uint64_t>(b));
+      if (loop) {
+        const torch::Tensor g = flat.slice(0, b * rows, b * rows + count).to(torch::kFloat32).contiguous();
+        add_rademacher_block_cpu(out.data_ptr<float>(), g.data_ptr<float>(), count, spec.dim, stream);
+        continue;
+      }
       torch::Tensor m;
       if (spec.kind == ProjectionKind::kRademacher) {
         torch::Tensor hashes = counter_hashes(stream, 0, count * spec.dim, device);

@@ -26,15 +26,14 @@ torch::Tensor shift_right(const torch::Tensor& x, int bits) {
   return x.bitwise_right_shift(bits).bitwise_and_(as_signed((uint64_t{1} << (64 - bits)) - 1));
 }
 
-// SplitMix64 output for counter `index` of `stream`.
+}  // namespace
+
 uint64_t counter_hash(uint64_t stream, uint64_t index) {
   uint64_t x = stream + (index + 1) * kGamma;
   x = (x ^ (x >> 30)) * kMul1;
   x = (x ^ (x >> 27)) * kMul2;
   return x ^ (x >> 31);
 }
-
-}  // namespace
 
 torch::Tensor counter_hashes(uint64_t stream, int64_t first, int64_t count, torch::Device device) {
   torch::NoGradGuard no_grad;

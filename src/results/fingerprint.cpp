@@ -15,6 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr std::string_view kGradientPrefix = "gradients.";
+
 // The files a tokenizer is read from (data/tokenizer_load.cpp, data/prompt.cpp), sorted.
 constexpr const char* kTokenizerFiles[] = {"chat_template.jinja", "special_tokens_map.json", "tokenizer.json",
                                            "tokenizer_config.json"};
@@ -145,8 +147,19 @@ options::Fingerprint fingerprint_entries(const Options& o, const InputContent& c
   options::Fingerprint out = content_entries(content);
   out.push_back({"perturb.noise_version", model::kNoiseVersion});
   Options bound = o;  // the tables bind non-const fields; they are only read here
-  for (options::Setting& s : options::results_entries(option_groups(bound))) out.push_back(std::move(s));
+  for (options::Setting& s : options::results_entries(option_groups(bound))) {
+    if (!s.key.starts_with(kGradientPrefix)) out.push_back(std::move(s));  // /gradients keeps its own
+  }
   return out;
+}
+
+std::string gradient_fingerprint(const Options& o) {
+  options::Fingerprint out{{"gradients.projection_version", model::kProjectionVersion}};
+  Options bound = o;
+  for (options::Setting& s : options::results_entries(option_groups(bound))) {
+    if (s.key.starts_with(kGradientPrefix)) out.push_back(std::move(s));
+  }
+  return options::format_fingerprint(out);
 }
 
 std::string fingerprint(const Options& o, const InputContent& content) {

@@ -195,6 +195,12 @@ void write_inspection(const std::filesystem::path& path, std::ostream& out) {
     }
     if (file.exists(layout::path(pass, layout::dataset::kDone))) inspect_pass(file, pass, records, out);
   }
+  if (const std::optional<layout::GradientAttrs> g = layout::read_gradient_attrs(file)) {
+    const std::vector<uint8_t> done = file.read_u8(layout::kGradientDone);
+    out << "gradients: " << std::count(done.begin(), done.end(), uint8_t{1}) << "/" << done.size() << " units, "
+        << file.dims(layout::kGradientExample).at(0) << " examples, dim " << g->dim << ", params " << g->params << ", "
+        << g->tokens << " tokens, " << g->projection << " projection, seed " << g->seed << "\n";
+  }
   inspect_selections(file, path, out);
 }
 

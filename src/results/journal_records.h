@@ -5,7 +5,8 @@
 //   kBase  'B'  the same, for a run that started from the copy OUTPUT.base of a finished result file
 //               (one record, so that a kill cannot keep the copy without the journal saying so)
 //   kUnit  'U'  one unit's UnitResult in its kResult message encoding (protocol.h encode(): int32/int64/
-//               double in the host's native byte order, u64-length-prefixed strings and vectors)
+//               double in the host's native byte order, u64-length-prefixed strings and vectors; the
+//               gradient stage's units, pass code 3, add each example's norm and the settings tag)
 //   kClean 'C'  nothing: the result file was flushed and fsync'ed by a run that then ended cleanly
 // A journal is header, units, and at most one kClean at its end. Readers skip records of any other
 // kind and empty records. These bytes are the on-disk format: existing journals must keep replaying.

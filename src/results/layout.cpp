@@ -170,6 +170,29 @@ std::optional<PassCost> read_pass_cost(const store::H5File& f, Pass pass) {
                   attribute("scored_tokens"), attribute("ranks")};
 }
 
+void write_gradient_attrs(store::H5File& f, const GradientAttrs& a) {
+  f.set_attribute(kGradients, attr::kDim, a.dim);
+  f.set_attribute(kGradients, attr::kTokens, a.tokens);
+  f.set_attribute(kGradients, attr::kExamples, a.examples);
+  f.set_attribute(kGradients, attr::kSeed, static_cast<int64_t>(a.seed));  // the bits of the uint64
+  f.set_attribute(kGradients, attr::kParams, a.params);
+  f.set_attribute(kGradients, attr::kProjection, a.projection);
+  f.set_attribute(kGradients, attr::kFingerprint, a.fingerprint);  // last: its presence says the others are there
+}
+
+std::optional<GradientAttrs> read_gradient_attrs(const store::H5File& f) {
+  if (!f.exists(kGradients) || !f.has_attribute(kGradients, attr::kFingerprint)) return std::nullopt;
+  GradientAttrs a;
+  a.dim = f.int_attribute(kGradients, attr::kDim);
+  a.tokens = f.int_attribute(kGradients, attr::kTokens);
+  a.examples = f.int_attribute(kGradients, attr::kExamples);
+  a.seed = static_cast<uint64_t>(f.int_attribute(kGradients, attr::kSeed));
+  a.params = f.string_attribute(kGradients, attr::kParams);
+  a.projection = f.string_attribute(kGradients, attr::kProjection);
+  a.fingerprint = f.string_attribute(kGradients, attr::kFingerprint);
+  return a;
+}
+
 std::vector<float> read_profile_table(const store::H5File& f, std::string_view name, uint64_t records) {
   const std::string table_path = path(Pass::kProfile, name);
   const std::vector<int64_t> example = f.read_i64(path(Pass::kProfile, dataset::kExample));

@@ -43,7 +43,10 @@
 //                                      base model (model/gradients.h project_gradient), row r for example[r]
 //   /gradients/norm           f32 [G]  ‖gradient‖ before the projection
 //   /gradients/done           u8 [U]   unit u is stored (written after its rows)
-//   /gradients                attrs dim, params, tokens, seed, examples (the settings that made it)
+//   /gradients                attrs dim, params, tokens, seed, examples (the settings that made it), projection
+//                             (rademacher or gaussian), fingerprint (fingerprint.h gradient_fingerprint:
+//                             a rerun under other settings is refused, or rebuilds the group with --fresh)
+//   (also attrs wall_ms, worker_ms, scored_examples, scored_tokens, ranks once a run completes it, as a pass)
 // SEL.selection.h5 (each selection's own file; output_files.h names it):
 //   /selection/selected       i64 [S]  line numbers (/examples/line) of the selected examples, ascending
 //   /selection/{cluster i64, score f32, candidate u8} [N]
@@ -129,6 +132,10 @@ inline constexpr const char* kResults = "results";
 inline constexpr const char* kTime = "time";
 inline constexpr const char* kAllocationV1 = "allocation";  // selection files before /selection/allocation
 inline constexpr const char* kOutputsV1 = "outputs";        // ... and /selection/outputs
+inline constexpr const char* kDim = "dim";                  // /gradients ...
+inline constexpr const char* kParams = "params";
+inline constexpr const char* kExamples = "examples";
+inline constexpr const char* kProjection = "projection";
 }  // namespace attr
 
 // Datasets of a pass group (path(pass, name)).
@@ -232,6 +239,18 @@ std::optional<PassCost> read_pass_cost(const store::H5File& f, Pass pass);
 // spread over all records by /profile/example: [C, records], NaN where the pass scored nothing.
 // Throws StoreError naming the dataset when the rows do not fit the records (damaged file).
 std::vector<float> read_profile_table(const store::H5File& f, std::string_view name, uint64_t records);
+
+// The settings that made /gradients (its attributes).
+struct GradientAttrs {
+  int64_t dim = 0, tokens = 0, examples = 0;  // examples: gradients.examples (the sample may hold fewer)
+  uint64_t seed = 0;
+  std::string params, projection, fingerprint;
+  bool operator==(const GradientAttrs&) const = default;
+};
+void write_gradient_attrs(store::H5File& f, const GradientAttrs& attrs);
+// The attributes of /gradients, or nothing when the group is missing or was cut off before they were
+// written (its datasets are then no stage's: rebuild them).
+std::optional<GradientAttrs> read_gradient_attrs(const store::H5File& f);
 
 // What a selection file (SEL.selection.h5) says about its selection, besides the per-example columns.
 // Tables are datasets, not attributes: an attribute lives in the object header (64 KiB), which a

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "curate/data/dataset.h"
+#include "curate/results/fingerprint.h"
 #include "curate/store/journal.h"
 #include "curate/util/atomic_file.h"
 #include "curate/util/content_hash.h"
@@ -138,6 +139,11 @@ bool stage_stored(const Options& options, const std::string& print, uint64_t rec
   if (check_resume(options.run.output, print, records).kind != ResumeCheck::kResumable) return false;
   const store::H5File file = store::H5File::open(options.run.output, /*writable=*/false);
   const Stage stage = options.run.stage;
+  if (stage == Stage::kGradients) {
+    const std::optional<layout::GradientAttrs> stored = layout::read_gradient_attrs(file);
+    return stored && stored->fingerprint == gradient_fingerprint(options) &&
+           layout::pass_complete(file, Pass::kGradients);
+  }
   return (!scores_difficulty(stage) || layout::pass_complete(file, Pass::kDifficulty)) &&
          (!scores_profile(stage) || layout::pass_complete(file, Pass::kProfile));
 }

@@ -11,11 +11,13 @@
 
 namespace curate::service {
 
-enum class Pass : int32_t { kCalibration = 0, kDifficulty = 1, kProfile = 2 };
+// kGradients: --stage gradients (not a scoring pass: its unit results carry projected gradients, and its
+// group has its own layout, layout.h); kPasses lists the scoring passes only.
+enum class Pass : int32_t { kCalibration = 0, kDifficulty = 1, kProfile = 2, kGradients = 3 };
 
 inline constexpr Pass kPasses[] = {Pass::kCalibration, Pass::kDifficulty, Pass::kProfile};
 
-// "calibration", "difficulty" or "profile".
+// "calibration", "difficulty", "profile" or "gradients".
 constexpr std::string_view pass_name(Pass pass) {
   switch (pass) {
     case Pass::kCalibration:
@@ -24,15 +26,17 @@ constexpr std::string_view pass_name(Pass pass) {
       return "difficulty";
     case Pass::kProfile:
       return "profile";
+    case Pass::kGradients:
+      return "gradients";
   }
   return "unknown";
 }
 
 // The pass of a stable code read from a message or journal; throws DistError for any other value.
 inline Pass pass_from_code(int32_t code) {
-  if (code < 0 || code > static_cast<int32_t>(Pass::kProfile)) {
+  if (code < 0 || code > static_cast<int32_t>(Pass::kGradients)) {
     throw DistError("malformed unit: pass code " + std::to_string(code) +
-                    " is none of 0 (calibration), 1 (difficulty), 2 (profile)");
+                    " is none of 0 (calibration), 1 (difficulty), 2 (profile), 3 (gradients)");
   }
   return static_cast<Pass>(code);
 }

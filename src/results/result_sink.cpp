@@ -110,7 +110,8 @@ int64_t ResultSink::replay(const PassPlan& plan, std::vector<uint8_t>& done) {
     if (record_kind(record) != JournalRecord::kUnit) return;
     const UnitResult result = unit_of(record);
     if (result.pass != plan.pass || result.slot < 0 || result.slot >= static_cast<int32_t>(plan.slots.size()) ||
-        result.index < 0 || result.index >= units) {
+        result.index < 0 || result.index >= units ||
+        (plan.pass == Pass::kGradients && result.settings != plan.settings)) {  // of other gradient settings
       return;
     }
     uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) +
@@ -154,7 +155,14 @@ void ResultSink::write_calibration(const layout::CalibrationTable& table) {
 }
 
 void ResultSink::write_noise_search(const layout::NoiseSearchTable& search) {
+  drain();
   layout::write_noise_search(file_->file(), search);
+  file_->flush();
+}
+
+void ResultSink::drop_gradients() {
+  drain();
+  file_->file().remove(layout::kGradients);
   file_->flush();
 }
 

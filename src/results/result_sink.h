@@ -46,7 +46,8 @@ class ResultSink {
   // every later call: the files hold what was stored before it).
   void drain();
   // Folds into the file the journal's units of `plan` whose flag in `done` (as open_pass returned it)
-  // is 0, and sets those flags; then checkpoints if any were folded in. Returns how many.
+  // is 0 (for kGradients: of the plan's settings tag), and sets those flags; then checkpoints if any were folded in.
+  // Returns how many.
   int64_t replay(const PassPlan& plan, std::vector<uint8_t>& done);
   // Syncs the journal and flushes the file.
   void checkpoint();
@@ -59,6 +60,8 @@ class ResultSink {
   void write_calibration(const layout::CalibrationTable& table);
   void write_noise_search(const layout::NoiseSearchTable& search);
   void add_pass_cost(Pass pass, const layout::PassCost& cost);
+  // Removes /gradients (--stage gradients --fresh under other gradient settings); flushes.
+  void drop_gradients();
   void flush();
 
   // The result file, after drain().

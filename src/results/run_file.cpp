@@ -111,6 +111,7 @@ uint64_t loss_chunk_rows(uint64_t tokens, uint64_t type_size, int64_t unit_examp
 }
 
 std::vector<uint8_t> RunFile::open_pass(const PassPlan& plan) {
+  if (plan.pass == Pass::kGradients) return open_gradients(plan);
   const uint64_t rows = plan.positions.size(), slots = plan.slots.size();
   const std::string g = layout::group(plan.pass);
   const auto at = [&](std::string_view name) { return layout::path(plan.pass, name); };
@@ -236,6 +237,7 @@ void RunFile::store_examples(std::span<const uint64_t> rows, const UnitResult& r
 }
 
 void RunFile::store(const PassPlan& plan, const UnitResult& result) {
+  if (plan.pass == Pass::kGradients) return store_gradients(plan, result);
   const std::string g = layout::group(plan.pass);
   const auto at = [&](std::string_view name) { return layout::path(plan.pass, name); };
   const uint64_t n = result.examples.size(), slot = static_cast<uint64_t>(result.slot), slots = plan.slots.size();

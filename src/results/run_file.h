@@ -25,6 +25,8 @@ struct PassPlan {
   int64_t unit_examples = 64;                        // chunk rows of the datasets
   std::vector<int64_t> bounds;                       // unit u covers positions[bounds[u], bounds[u + 1])
   TokenLosses token_losses = TokenLosses::kFloat32;  // per-token tensor: float32, float16 or not stored
+  layout::GradientAttrs gradient;                    // kGradients: the settings /gradients records (dim: row width)
+  uint64_t settings = 0;                             // kGradients: the tag its units carry (Unit::settings)
 
   int64_t units() const { return static_cast<int64_t>(bounds.size()) - 1; }
   // Splits positions into units of `unit_examples` each (the last may be shorter).
@@ -80,6 +82,9 @@ class RunFile {
 
  private:
   void store_examples(std::span<const uint64_t> rows, const UnitResult& result);
+  // open_pass and store of Pass::kGradients (gradient_store.cpp): /gradients/{example, projected, norm, done}.
+  std::vector<uint8_t> open_gradients(const PassPlan& plan);
+  void store_gradients(const PassPlan& plan, const UnitResult& result);
   store::H5File file_;
   uint64_t records_;
 };

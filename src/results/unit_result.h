@@ -23,6 +23,7 @@ struct Unit {
   model::CheckpointKey checkpoint;
   int64_t tokens = 0;               // reasoning tokens to score per example
   std::vector<uint64_t> positions;  // record index positions, ascending
+  uint64_t settings = 0;            // kGradients only (encoded only then): the stage's tag, echoed in the result
 };
 
 struct ExampleResult {
@@ -30,7 +31,9 @@ struct ExampleResult {
   int64_t line = 0;
   std::string id, source, domain;
   int64_t prompt_tokens = 0, reasoning_tokens = 0, full_length = 0;
-  std::vector<float> losses;  // first min(tokens, reasoning_tokens) reasoning-token losses
+  std::vector<float> losses;  // first min(tokens, reasoning_tokens) reasoning-token losses; kGradients: the
+                              // projected gradient [gradients.dim] (empty for a skipped example)
+  float norm = 0;             // kGradients only (encoded only then): ‖gradient‖ before the projection
 };
 
 struct UnitResult {
@@ -39,6 +42,8 @@ struct UnitResult {
   int64_t index = 0;
   double measure = 0;                   // checkpoint distance (directional) or noise std (Gaussian)
   std::vector<ExampleResult> examples;  // in the order of Unit::positions
+  uint64_t settings = 0;                // kGradients only (encoded only then): Unit::settings, so that a
+                                        // journal's units of other gradient settings are never replayed
 };
 
 inline void encode(comm::Writer& w, const Unit& u) {
@@ -49,6 +54,7 @@ inline void encode(comm::Writer& w, const Unit& u) {
       .put(u.checkpoint.index)
       .put(u.checkpoint.max_std);
   w.put(u.tokens).put(u.positions);
+  if (u.pass == Pass::kGradients) w.put(u.settings);
 }
 
 inline Unit decode_unit(comm::Reader& r) {
@@ -61,6 +67,7 @@ inline Unit decode_unit(comm::Reader& r) {
   u.checkpoint.max_std = r.get<double>();
   u.tokens = r.get<int64_t>();
   u.positions = r.get_vector<uint64_t>();
+  if (u.pass == Pass::kGradients) u.settings = r.get<uint64_t>();
   return u;
 }
 
@@ -69,7 +76,9 @@ inline void encode(comm::Writer& w, const UnitResult& u) {
   for (const auto& e : u.examples) {
     w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
     w.put(e.prompt_tokens).put(e.reasoning_tokens).put(e.full_length).put(e.losses);
+    if (u.pass == Pass::kGradients) w.put(e.norm);
   }
+  if (u.pass == Pass::kGradients) w.put(u.settings);
 }
 
 inline UnitResult decode_result(comm::Reader& r) {
@@ -94,7 +103,9 @@ inline UnitResult decode_result(comm::Reader& r) {
     e.reasoning_tokens = r.get<int64_t>();
     e.full_length = r.get<int64_t>();
     e.losses = r.get_vector<float>();
+    if (u.pass == Pass::kGradients) e.norm = r.get<float>();
   }
+  if (u.pass == Pass::kGradients) u.settings = r.get<uint64_t>();
   return u;
 }
 

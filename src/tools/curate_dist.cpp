@@ -31,14 +31,14 @@ int run(int argc, char** argv, const curate::comm::Comm& comm, curate::service::
     service::validate(options);
 #ifdef CURATE_HAVE_TORCH
     model::resolve_auto_device(options.engine);  // score.device/dtype = auto: what this rank's node has
-    const service::ModelScorerFactory make_scorer = service::checkpoint_scorers();
+    const service::Models models = service::torch_models();
 #else
-    const service::ModelScorerFactory make_scorer;  // no model: test.fake_worker ranks only
+    const service::Models models;  // no model: test.fake_worker ranks only
 #endif
     log::set_level(log::parse_level(options.run.log_level));
     if (comm.rank() != 0 && options.run.log_level == "info") log::set_level(log::Level::kWarn);  // workers stay quiet
     if (comm.size() > 1) log::set_rank(comm.rank());
-    service::run_job(options, comm, make_scorer);
+    service::run_job(options, comm, models);
     return kExitOk;
   } catch (const std::exception& e) {
     return log::exit_code_logged(e, /*quiet=*/comm.rank() != 0 && exit_code_of(e) == kExitConfig);  // rank 0 says it

@@ -51,8 +51,8 @@ TEST(ServiceOptions, UnknownStageIsAConfigError) {
     parsed({"--stage", "score"});
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find(
-                  "stage = 'score' is unknown: use difficulty, profile, select, all, compare or calibrate"),
+    EXPECT_NE(std::string(e.what()).find("stage = 'score' is unknown: use difficulty, profile, select, all, compare, "
+                                         "calibrate or gradients"),
               std::string::npos)
         << e.what();
   }

@@ -184,6 +184,21 @@ torch::Tensor flat_cat(const std::vector<torch::Tensor>& tensors) {
 
 class GradientProjection : public ::testing::TestWithParam<ProjectionKind> {};
 
+// Rademacher on the CPU runs a plain loop; it must give the tensor formulation's bits (partial
+// blocks, odd row counts, a bfloat16 gradient, several threads).
+TEST(GradientProjectionLoop, SameBitsAsTheTensorFormulation) {
+  std::vector<torch::Tensor> grads = random_gradient(5);
+  grads.push_back(torch::randn({999}).to(torch::kBFloat16));
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  for (const int64_t dim : {1, 7, 512, 8192}) {
+    const ProjectionSpec spec{.dim = dim, .kind = ProjectionKind::kRademacher, .seed = 11};
+    EXPECT_TRUE(torch::equal(project_gradient(grads, spec), project_gradient(grads, spec, /*tensor_ops=*/true)))
+        << "dim " << dim;
+  }
+  at::set_num_threads(threads);
+}
+
 TEST_P(GradientProjection, SameBitsTwiceAndOnAnyThreadCount) {
   const ProjectionSpec spec{.dim = 512, .kind = GetParam(), .seed = 7};
   auto grads = random_gradient(1);

@@ -165,3 +165,31 @@ TEST_F(FingerprintTest, AMissingModelFolderIsAModelError) {
 
 }  // namespace
 }  // namespace curate::service
+
+namespace curate::service {
+namespace {
+
+// --stage gradients adds to a scored file: its [gradients] keys never change the file's fingerprint,
+// only the group's own (gradient_fingerprint), which holds each of them and the generator's version.
+TEST_F(FingerprintTest, GradientSettingsHaveTheirOwnFingerprint) {
+  const std::string first = print(options_), gradients = gradient_fingerprint(options_);
+  Options other = options_;
+  other.gradients.examples = 7;
+  other.gradients.numerics.dim = 32;
+  other.gradients.numerics.seed = 3;
+  other.gradients.numerics.params = "all";
+  other.gradients.numerics.tokens = 5;
+  other.gradients.numerics.projection = model::ProjectionKind::kGaussian;
+  EXPECT_EQ(print(other), first);
+  EXPECT_EQ(first.find("gradients."), std::string::npos);
+  const std::vector<options::Change> changes = options::diff_fingerprints(
+      options::parse_fingerprint(gradients), options::parse_fingerprint(gradient_fingerprint(other)));
+  EXPECT_EQ(changes.size(), 6u);
+  EXPECT_NE(gradients.find(model::kProjectionVersion), std::string::npos);
+  other.engine.perturb.seed = 9;  // a setting of the file is not the group's
+  other.gradients = options_.gradients;
+  EXPECT_EQ(gradient_fingerprint(other), gradients);
+}
+
+}  // namespace
+}  // namespace curate::service

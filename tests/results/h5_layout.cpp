@@ -22,12 +22,27 @@ std::string variable(const std::string& path) {
 int main() {
   namespace layout = curate::service::layout;
   using curate::service::Pass;
-  std::vector<std::string> paths = {layout::kStatus,          layout::kLine,       layout::kId,
-                                    layout::kSource,          layout::kDomain,     layout::kPromptTokens,
-                                    layout::kReasoningTokens, layout::kFullLength, layout::kFilterKept,
-                                    layout::kSelected,        layout::kCluster,    layout::kScore,
-                                    layout::kCandidate,       layout::kAllocation, layout::kOutputs,
-                                    layout::kSelections};
+  std::vector<std::string> paths = {layout::kStatus,
+                                    layout::kLine,
+                                    layout::kId,
+                                    layout::kSource,
+                                    layout::kDomain,
+                                    layout::kPromptTokens,
+                                    layout::kReasoningTokens,
+                                    layout::kFullLength,
+                                    layout::kFilterKept,
+                                    layout::kSelected,
+                                    layout::kCluster,
+                                    layout::kScore,
+                                    layout::kCandidate,
+                                    layout::kAllocation,
+                                    layout::kOutputs,
+                                    layout::kSelections,
+                                    layout::kGradients,
+                                    layout::kGradientExample,
+                                    layout::kGradientProjected,
+                                    layout::kGradientNorm,
+                                    layout::kGradientDone};
   for (Pass pass : curate::service::kPasses) paths.push_back(layout::group(pass));
   for (Pass pass : curate::service::kPasses) {
     for (const char* name : {layout::dataset::kDone, layout::dataset::kLoss, layout::dataset::kSample,

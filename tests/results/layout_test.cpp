@@ -15,7 +15,8 @@ TEST(LayoutTest, PassPathsComeFromThePass) {
   EXPECT_EQ(layout::group(Pass::kCalibration), "/calibration");
   EXPECT_EQ(layout::path(Pass::kDifficulty, layout::dataset::kMeanLoss), "/difficulty/mean_loss");
   EXPECT_EQ(layout::path(Pass::kProfile, layout::dataset::kExample), "/profile/example");
-  EXPECT_THROW(pass_from_code(3), DistError);
+  EXPECT_THROW(pass_from_code(4), DistError);
+  EXPECT_EQ(pass_from_code(3), Pass::kGradients);
   EXPECT_EQ(pass_from_code(2), Pass::kProfile);
 }
 

@@ -216,3 +216,68 @@ TEST(JournalRecordsTest, BytesAreTheOnDiskFormat) {
 
 }  // namespace
 }  // namespace curate::service
+
+namespace curate::service {
+namespace {
+
+// --stage gradients: rows and norms land under /gradients with their done flag, the journal carries
+// the norm and the settings tag, and a replay keeps only the units of the plan's tag.
+PassPlan gradient_plan(uint64_t tag) {
+  PassPlan p;
+  p.pass = Pass::kGradients;
+  p.slots = {{model::Family::kBase, 0}};
+  p.tokens = 8, p.unit_examples = 2;
+  p.positions = {1, 3, 4};
+  p.gradient = {.dim = 2,
+                .tokens = 8,
+                .examples = 3,
+                .seed = 0,
+                .params = "default",
+                .projection = "rademacher",
+                .fingerprint = "gradients.dim = 2"};
+  p.settings = tag;
+  p.cut_evenly();
+  return p;
+}
+
+UnitResult gradient_result(const PassPlan& p, int64_t index) {
+  UnitResult r;
+  r.pass = Pass::kGradients, r.index = index, r.settings = p.settings;
+  for (int64_t row = p.bounds[static_cast<std::size_t>(index)]; row < p.bounds[static_cast<std::size_t>(index) + 1];
+       ++row) {
+    ExampleResult e;
+    e.line = row + 10;
+    e.losses = {static_cast<float>(row), -static_cast<float>(row)};
+    e.norm = 0.5f + static_cast<float>(row);
+    r.examples.push_back(e);
+  }
+  return r;
+}
+
+TEST_F(ResultSinkTest, GradientUnitsAreStoredAndReplayedOnlyUnderTheirTag) {
+  const PassPlan plan = gradient_plan(7);
+  {
+    auto sink = open();
+    EXPECT_EQ(sink->open_pass(plan), std::vector<uint8_t>(2, 0));
+    sink->keep(plan, gradient_result(plan, 1));
+    EXPECT_EQ(layout::read_gradient_attrs(sink->file()), plan.gradient);
+    EXPECT_EQ(sink->file().read_f32(layout::kGradientProjected)[4], 2.0f);  // row 2 = unit 1's only example
+    EXPECT_EQ(sink->file().read_f32(layout::kGradientNorm)[2], 2.5f);
+    EXPECT_EQ(sink->file().read_u8(layout::kGradientDone), (std::vector<uint8_t>{0, 1}));
+    const PassPlan other = gradient_plan(8);  // the same unit under other settings, journaled only
+    store::Journal(journal_path(options_)).append(unit_record(gradient_result(other, 0)));
+    sink->checkpoint();
+  }  // killed
+  prepare_output(options_, kPrint, kRecords);
+  auto sink = open();
+  std::vector<uint8_t> done = sink->open_pass(plan);
+  EXPECT_EQ(sink->replay(plan, done), 1);  // unit 1; unit 0 of tag 8 is not this plan's
+  EXPECT_EQ(done, (std::vector<uint8_t>{0, 1}));
+  const std::vector<float> norm = sink->file().read_f32(layout::kGradientNorm);
+  EXPECT_EQ(norm[2], 2.5f);
+  EXPECT_TRUE(std::isnan(norm[0]));
+  EXPECT_EQ(sink->file().read_i64(layout::kGradientExample), (std::vector<int64_t>{1, 3, 4}));
+}
+
+}  // namespace
+}  // namespace curate::service

@@ -13,6 +13,7 @@
 #include "curate/data/prompt.h"
 #include "curate/data/record.h"
 #include "curate/model/checkpoint_scorer.h"
+#include "curate/model/gradient_options.h"
 #include "curate/select/options.h"
 #include "curate/util/option_table.h"
 
@@ -20,8 +21,9 @@ namespace curate::service {
 
 // --stage: which passes this run does. kAll: difficulty, filter, profile, select;
 // kCompare: one selection per compare.methods x seed from a finished file, and the comparison page;
-// kCalibrate: the noise search and the calibration only (prints perturb.gaussian_max_std)
-enum class Stage { kDifficulty, kProfile, kSelect, kAll, kCompare, kCalibrate };
+// kCalibrate: the noise search and the calibration only (prints perturb.gaussian_max_std);
+// kGradients: projected SFT-loss gradients of a sample of a scored file's examples (issue 28, /gradients)
+enum class Stage { kDifficulty, kProfile, kSelect, kAll, kCompare, kCalibrate, kGradients };
 const char* stage_name(Stage stage);
 inline bool scores_difficulty(Stage s) { return s == Stage::kAll || s == Stage::kDifficulty; }
 inline bool scores_profile(Stage s) { return s == Stage::kAll || s == Stage::kProfile; }
@@ -88,6 +90,13 @@ struct TestOptions {
   double writer_delay_seconds = 0;  // rank 0's writer thread sleeps this long per unit (a slow disk; ResultSink)
 };
 
+// [gradients] --stage gradients: which examples, and the numerics (model/gradient_options.h). Never part
+// of the result file's fingerprint: the stage's own (fingerprint.h gradient_fingerprint) is kept on /gradients.
+struct GradientStageOptions {
+  int64_t examples = 2000;  // sampled examples (stratified over sources and the selection's clusters); all if fewer
+  model::GradientOptions numerics;  // tokens, params, dim, projection, seed (also the sample's seed)
+};
+
 struct Options {
   RunOptions run;
   PassOptions pass;
@@ -101,6 +110,7 @@ struct Options {
   PlanOptions plan;                 // [plan] throughput table of --plan
   select::ExportOptions exported;   // [select] format, response_template, compress: how the records are written
   compare::CompareOptions compare;  // [compare] --stage compare and the A/B fine-tune it plans
+  GradientStageOptions gradients;   // [gradients] --stage gradients
 };
 
 // The option table of a run, bound to `options`: one group per component, in --help order.

@@ -1,7 +1,7 @@
 // A curate_dist job: rank 0 indexes the dataset, plans the passes, hands out work units and writes
 // the HDF5 file; every other rank is a worker holding one checkpoint at a time. With one rank, rank 0
 // also does the work. Rerunning the same configuration resumes from the file.
-// Torch-free (curate_job_core): the model comes in through a ModelScorerFactory, so that a build
+// Torch-free (curate_job_core): the model comes in through Models (factories), so that a build
 // without libtorch runs --plan, --stage select/compare and the whole job with test.fake_worker ranks,
 // each a few MiB (docs/PERFORMANCE.md, "Coordinator under fan-in").
 #pragma once
@@ -15,6 +15,7 @@
 #include "curate/comm/mpi.h"
 #include "curate/config/options.h"
 #include "curate/model/checkpoint_scorer.h"
+#include "curate/model/gradient_engine.h"
 #include "curate/util/error.h"
 
 namespace curate::service {
@@ -29,16 +30,33 @@ class ModelScorer {
   virtual std::vector<std::vector<float>> score(std::span<const model::ScoreRequest> requests) = 0;
 };
 
-// Makes a scoring rank's ModelScorer; collective over the scoring ranks when the weights are
-// broadcast (make_weight_broadcaster). Empty in a build without libtorch: then run_job refuses every
-// stage that scores, unless test.fake_worker (whose workers load no model).
+// What a worker computes --stage gradients with: one example's projected SFT-loss gradient at the base
+// model, as model::GradientEngine (whose contract each function follows; torch_scorer.h adapts it).
+class ModelGradients {
+ public:
+  virtual ~ModelGradients() = default;
+  virtual int64_t vocab_size() const = 0;
+  virtual model::ProjectedGradient compute(std::span<const int64_t> ids, int64_t prompt_length) = 0;
+};
+
+// Makes a scoring rank's ModelScorer (collective over the scoring ranks when the weights are
+// broadcast: make_weight_broadcaster) or ModelGradients (--stage gradients).
 using ModelScorerFactory = std::function<std::unique_ptr<ModelScorer>(const Options&)>;
+using ModelGradientsFactory = std::function<std::unique_ptr<ModelGradients>(const Options&)>;
+
+// The model side of a worker. Empty in a build without libtorch: then run_job refuses every stage
+// that computes with a model, unless test.fake_worker (whose workers load no model).
+struct Models {
+  ModelScorerFactory scorer;
+  ModelGradientsFactory gradients;
+  bool empty() const { return !scorer || !gradients; }
+};
 
 // Runs the job on this rank (collective); returns when all passes are stored or after a requested
 // stop (then throws Interrupted). Failures throw curate::Error subclasses. Throws ConfigError (exit 2),
-// before anything is read or written, when the stage scores and `make_scorer` is empty without
-// test.fake_worker.
-void run_job(const Options& options, const comm::Comm& comm, const ModelScorerFactory& make_scorer);
+// before anything is read or written, when the stage computes with a model and `models` is empty
+// without test.fake_worker.
+void run_job(const Options& options, const comm::Comm& comm, const Models& models);
 
 // Asks the job to stop at the next unit boundary (async-signal-safe: sets a flag).
 void request_stop() noexcept;

@@ -1,5 +1,5 @@
-// Settings of the per-example gradients (issue 28; torch-free; see gradients.h). Not yet read by
-// curate_dist: a later `--stage gradients` binds gradient_table() and supplies the seed (run.seed).
+// Settings of the per-example gradients (issue 28; torch-free; see gradients.h). curate_dist's
+// `--stage gradients` binds gradient_table() and adds gradients.examples and gradients.seed (the seed).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,7 @@ struct GradientOptions {
   std::string params = "default";  // "default", "all", or a comma-separated list of parameter names
   int64_t dim = 8192;              // projected dimension
   ProjectionKind projection = ProjectionKind::kRademacher;
-  uint64_t seed = 0;  // projection seed (curate_dist: run.seed)
+  uint64_t seed = 0;  // projection seed (curate_dist: gradients.seed, also the sample's)
 };
 
 // Throws ConfigError naming the option when a value is out of range.

@@ -20,6 +20,8 @@ torch::Tensor standard_normal(uint64_t stream, int64_t first, int64_t count, tor
 
 // The definition, one value at a time on the host (reference for tests; slow).
 float standard_normal_at(uint64_t stream, uint64_t index);
+// The SplitMix64 output for counter `index` of `stream`: element `index - first` of counter_hashes.
+uint64_t counter_hash(uint64_t stream, uint64_t index);
 
 // The integer step of the device path, as tensor operations: SplitMix64 outputs of counters
 // [first, first + count) as int64 bit patterns [count] on `device`. (The CPU path computes the same

@@ -19,7 +19,7 @@ options::Group perturb_table(PerturbOptions& options);
 options::Group score_table(EngineOptions& options);
 
 // [gradients]: the per-example gradients of issue 28 (tokens, params, dim, projection), all
-// results-affecting. The seed is added by the program (curate_dist: run.seed).
+// results-affecting. The seed is added by the program (curate_dist: gradients.seed, with gradients.examples).
 options::Group gradient_table(GradientOptions& options);
 
 }  // namespace curate::model

@@ -40,6 +40,10 @@ options::Fingerprint content_entries(const InputContent& content);
 // computation.
 options::Fingerprint fingerprint_entries(const Options& options, const InputContent& content);
 std::string fingerprint(const Options& options, const InputContent& content);  // format_fingerprint(...)
+// fingerprint_entries leave out the [gradients] keys: --stage gradients adds to a scored file without
+// changing its fingerprint. This is theirs (and the projection generator's version), kept on /gradients:
+// a rerun with other gradient settings is refused, or rebuilds /gradients alone with --fresh.
+std::string gradient_fingerprint(const Options& options);
 
 // The per-file prints behind the content keys, one "role\tname\tsize\thash" line per file (role:
 // model, tokenizer, target). Stored beside the fingerprint so that a refusal names the changed files.

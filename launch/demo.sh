@@ -3,8 +3,9 @@
 # the two small trained Qwen2 models of configs/demo (launch/train_demo_models.py made them) score 430
 # reasoning records with 3 MPI ranks (calibration, difficulty pass, filter, profile pass) into
 # build/demo/run.h5, 40 are selected into build/demo/run.selected.jsonl with a report
-# build/demo/run.report.html, then --stage gradients adds the projected gradients of 40 sampled examples
-# (configs/demo.ini [gradients]; /gradients in run.h5), and the file is summarised.
+# build/demo/run.report.html, then --stage gradients adds the projected gradients of 160 sampled examples
+# (configs/demo.ini [gradients]; /gradients in run.h5), the selection is made again so that the report
+# shows the premise test (similar loss patterns, similar gradients?), and the file is summarised.
 # --ab (first argument): then also `--stage compare` (temp, random and longest, 2 seeds, configs/demo.ini
 # [compare]) into build/demo/run.compare/ and the A/B fine-tune of launch/ab.sh on CPU with LLaMA-Factory
 # (launch/setup_llamafactory.sh makes its venv, from PyPI the first time): tables in
@@ -22,6 +23,9 @@ mkdir -p build/demo
 mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@"
 mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@" \
   --stage gradients
+# The same selection again, now with /gradients beside it: the report's premise test gets its numbers.
+mpirun --oversubscribe -np "${CURATE_DEMO_RANKS:-3}" "$build/src/tools/curate_dist" --config configs/demo.ini "$@" \
+  --stage select
 echo
 "$tool" inspect build/demo/run.h5
 echo

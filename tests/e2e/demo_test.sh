@@ -111,3 +111,25 @@ if clustered < 2:
     fail("fewer than two sources were clustered")
 print("ok: the demo calibrates in the band, allocates by non-zero scores and separates its sources")
 PY
+
+# The premise test (issue 28) as launch/demo.sh makes it: --stage gradients, then the selection again.
+for stage in gradients select; do
+  "$mpiexec" -np 3 "$dist" --config configs/demo.ini --output.path "$work/run.h5" --stage $stage \
+    > "$work/$stage.log" 2>&1 || { cat "$work/$stage.log"; fail "the demo's --stage $stage failed"; }
+done
+python3 - "$work/run.summary.json" <<'PY'
+import json, math, sys
+p = json.load(open(sys.argv[1]))["premise"]
+if p["state"] != "tested":
+    sys.exit("FAIL: the demo's premise test is '%s': %s" % (p["state"], p["note"]))
+names = [c["name"] for c in p["clusterings"]]
+if len(names) != 3:
+    sys.exit("FAIL: the premise test lacks its controls: %s" % names)
+for c in p["clusterings"]:
+    for key in ("same_cluster", "random", "gap", "spearman"):
+        if c[key] is None or not math.isfinite(c[key]) or abs(c[key]) > (2 if key == "gap" else 1):
+            sys.exit("FAIL: %s's %s is %s" % (c["name"], key, c[key]))
+    if c["pairs"]["same"] <= 0:
+        sys.exit("FAIL: %s has no same-cluster pair among %d sampled examples" % (c["name"], p["sampled"]))
+print("ok: premise test on %d sampled examples (%s): %s" % (p["sampled"], ", ".join(names), p["verdict"]))
+PY

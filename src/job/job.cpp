@@ -91,8 +91,7 @@ void wind_down(Coordinator& coordinator, const Error& e, const comm::Comm& comm)
 }
 
 // Rank 0: the scoring passes, then (stage all) the selection.
-void coordinate(const Options& options, const comm::Comm& comm, const DatasetFacts& dataset,
-                const Models& models) {
+void coordinate(const Options& options, const comm::Comm& comm, const DatasetFacts& dataset, const Models& models) {
   MpiWorkerLink link(comm);  // outlives the coordinator: its Outbox waits for units in flight
   std::unique_ptr<Worker> local;
   std::unique_ptr<Coordinator> coordinator;

@@ -82,7 +82,8 @@ options::Group nll_table(model::NllOptions& o) {
       .add("family", o.family, "checkpoint family: base, gaussian or directional")
       .add("checkpoint", o.checkpoint, "checkpoint index (1..n) of the family")
       .add("perturb.target", o.target, "fine-tuned model folder (directional)")
-      .add("perturb.seed", o.perturb.seed, "noise seed (curate_dist's run.seed)");
+      .add("run.seed", o.perturb.seed, "noise seed, as curate_dist's")
+      .alias("perturb.seed");
   return g;
 }
 

@@ -2,7 +2,11 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <vector>
 
 #include "support/test_support.h"
 
@@ -18,8 +22,8 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-Result run_tool(const std::string& args) {
-  std::string command = std::string(CURATE_TOOL_PATH) + " " + args + " 2>&1";
+Result run_command(const std::string& line) {
+  std::string command = line + " 2>&1";
   std::FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[4096];
@@ -27,6 +31,8 @@ Result run_tool(const std::string& args) {
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
+
+Result run_tool(const std::string& args) { return run_command(std::string(CURATE_TOOL_PATH) + " " + args); }
 
 TEST(CurateToolNll, MatchesGoldenAndKeepsOtherKeysInOrder) {
   ScratchDir dir;
@@ -274,6 +280,56 @@ TEST(CurateToolCheck, ReportsPreviewsAndExitCodes) {
                                       << "\n[select]\nbudget = 10%\n";
   auto fraction = run_tool("check --config " + (dir / "fraction.ini").string());
   EXPECT_EQ(fraction.exit_code, 0) << fraction.output;
+}
+
+// One vocabulary (issue 26): every dotted option of every curate_tool subcommand is an option of
+// curate_dist, with the same default where both --help texts show one.
+TEST(CurateTool, EverySubcommandSpeaksCurateDistsOptionNames) {
+  const std::regex option(R"(^\s+--([a-z_]+\.[a-z_]+)(?: arg)?(?: \(=([^)]*)\))?)");
+  // name -> default ("" when none shown); an older name ("the same as --x (older name)") is left out.
+  auto options_of = [&](const Result& help) {
+    std::map<std::string, std::string> found;
+    std::vector<std::string> lines;
+    std::istringstream in(help.output);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    std::smatch m;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (!std::regex_search(lines[i], m, option)) continue;
+      std::string entry = lines[i];  // the option's line and its wrapped description
+      for (std::size_t j = i + 1; j < lines.size() && lines[j].find("--") == std::string::npos && !lines[j].empty();
+           ++j)
+        entry += " " + lines[j];
+      if (entry.find("(older name)") == std::string::npos) found[m[1]] = m[2];
+    }
+    return found;
+  };
+  const Result dist_help = run_command(std::string(CURATE_DIST_PATH) + " --help");
+  ASSERT_EQ(dist_help.exit_code, 0) << dist_help.output;
+  const auto dist = options_of(dist_help);
+  ASSERT_GT(dist.size(), 50u) << dist_help.output;
+
+  std::vector<std::string> commands;
+  std::istringstream lines(run_tool("--help").output);
+  const std::regex command(R"(^  ([a-z-]+) )");
+  std::smatch m;
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_search(line, m, command)) commands.push_back(m[1]);
+  }
+  ASSERT_GE(commands.size(), 9u);
+  int checked = 0;
+  for (const std::string& name : commands) {
+    const Result help = run_tool(name + " --help");
+    ASSERT_EQ(help.exit_code, 0) << name << ": " << help.output;
+    for (const auto& [key, value] : options_of(help)) {
+      ++checked;
+      const auto it = dist.find(key);
+      ASSERT_NE(it, dist.end()) << "curate_tool " << name << " --" << key << " is no option of curate_dist";
+      if (!value.empty() && !it->second.empty()) {
+        EXPECT_EQ(value, it->second) << "curate_tool " << name << " --" << key << "'s default";
+      }
+    }
+  }
+  EXPECT_GT(checked, 20);
 }
 
 }  // namespace

@@ -109,5 +109,12 @@ run_or_print() {
     kill -0 "$_mpirun_pid" 2>/dev/null || break
   done
   rc=0; wait "$_mpirun_pid" || rc=$?
+  # orte_execute_quiet also silences mpirun's "exited on signal" notice: say it here (130 is
+  # curate_dist's own clean stop).
+  if [ "$rc" -gt 128 ] && [ "$rc" -ne 130 ]; then
+    echo "$name: a rank ended on signal $((rc - 128)) ($(kill -l "$((rc - 128))" 2>/dev/null || echo unknown))" \
+      "before curate_dist could report (killed, out of memory, or a crash); rerun the same command to" \
+      "resume: every stored unit is kept" >&2
+  fi
   exit "$rc"
 }

@@ -2,7 +2,8 @@
 # Test of the one-node and hostfile launchers: launch/run_local.sh with 1, 2 and 4 CPU ranks gives
 # bitwise the same results (and the same selected examples); --dry-run prints the command and runs
 # nothing; launch/bind_gpu.sh gives rank L the GPU L mod G; SIGTERM to the launcher exits 130 and the
-# rerun resumes to the same result; a bad curate_dist option exits 2 through the launcher;
+# rerun resumes to the same result; a bad curate_dist option exits 2 through the launcher; a rank
+# killed by SIGKILL exits 137 with the signal named;
 # launch/run_hosts.sh with a hostfile `localhost slots=4` (5 ranks) gives the same result.
 #   launch_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR
 set -euo pipefail
@@ -69,6 +70,14 @@ same_result np1 stopped
 code=0; "$run_local" -n 2 -- --config run.ini --output.path bad.h5 --run.seed x > bad.log 2>&1 || code=$?
 [ $code -eq 2 ] || { cat bad.log; fail "a bad curate_dist option exited $code through run_local.sh, expected 2"; }
 echo "ok: SIGTERM exits 130 and resumes to the same result; curate_dist's exit code passes through"
+
+# A rank killed outright (out of memory, kill -9): mpirun's own notice is silenced by
+# orte_execute_quiet, so the launcher names the signal and keeps the code (128 + 9).
+printf '#!/bin/sh\nkill -9 $$\n' > killed_dist && chmod +x killed_dist
+code=0; "$run_local" -n 2 --dist "$PWD/killed_dist" -- --config run.ini > killed.log 2>&1 || code=$?
+[ $code -eq 137 ] || { cat killed.log; fail "a rank killed by SIGKILL exited $code through run_local.sh, expected 137"; }
+grep -q "a rank ended on signal 9 (KILL)" killed.log || { cat killed.log; fail "run_local.sh did not name the signal"; }
+echo "ok: a rank killed by a signal exits 128 + N with the signal named"
 
 # Several hosts: a hostfile with one host of 4 slots gives 4 workers and the coordinator.
 echo "localhost slots=4  # one node, 4 GPUs" > hostfile

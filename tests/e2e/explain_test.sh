@@ -23,12 +23,14 @@ grep -q "^--- reasoning (scored)$" explain.out && grep -q "^verdict: selected$" 
   || { cat explain.out; fail "the text or the verdict"; }
 line=$(sed -n 's/^example [^:]*: line \([0-9]*\) of .*/\1/p' explain.out)
 "$tool" explain run.h5 --line "$line" > line.out 2>&1 || { cat line.out; fail "explain RUN.h5 --line N"; }
-cmp explain.out line.out || fail "--line $line after the file explains another example than its id"
-"$tool" explain run.h5 "$id" --pass.difficulty_tokens 7 | grep -q "(mean over the first 7 scored tokens)" \
-  || fail "a --section.key value does not go over the recorded settings"
+diff <(grep -v '^selection: ' explain.out) <(grep -v '^selection: ' line.out) \
+  || fail "--line $line after the file explains another example than its id"  # the selection's path is relative
+"$tool" explain run.h5 "$id" --pass.difficulty_tokens 7 > override.out 2>&1 || { cat override.out; fail "an override"; }
+grep -q "(mean over the first 7 scored tokens)" override.out || fail "a --section.key value does not go over the recorded settings"
 "$tool" explain --config run.ini --output.path run.h5 --id "$id" > config.out 2>&1 || { cat config.out; fail "the --config form"; }
 grep -q "^verdict: selected$" config.out || { cat config.out; fail "the --config form's verdict"; }
-h5dump -a /settings run.h5 | grep -q "path = $work/data.jsonl" || fail "the file does not record the dataset's absolute path"
+h5dump -a /settings run.h5 > settings.txt
+grep -q "^ *path = $work/data.jsonl$" settings.txt || { cat settings.txt; fail "the file does not record the dataset's absolute path"; }
 echo "ok: explain RUN.h5 ID with the recorded settings, from another folder; --line, overrides and --config agree"
 
 # 2. --help names the positional form.
@@ -45,7 +47,8 @@ set -e
 [ "$code" -eq 3 ] || { cat moved.log; fail "explain with the dataset moved: exit $code, expected 3"; }
 grep -q "the dataset $work/data.jsonl that run.h5 was scored from is missing (moved or deleted): give its new place with --data.path PATH" moved.log \
   || { cat moved.log; fail "the refusal does not name the dataset and --data.path"; }
-"$tool" explain run.h5 "$id" --data.path moved.jsonl | grep -q "^verdict: selected$" || fail "--data.path of the moved dataset"
+"$tool" explain run.h5 "$id" --data.path moved.jsonl > found.out 2>&1 || { cat found.out; fail "--data.path of the moved dataset"; }
+grep -q "^verdict: selected$" found.out || { cat found.out; fail "--data.path of the moved dataset: no verdict"; }
 mv moved.jsonl data.jsonl
 echo "ok: a moved dataset is refused with exit 3 naming it and --data.path, which finds it"
 
@@ -55,7 +58,10 @@ rows() { grep -o '<tr><td>' "$1" | wc -l; }
 grep -q "<tr><td>$id</td>" run.examples.html || fail "the page lacks $id"
 grep -q "curate_tool explain $work/run.h5 ID" run.examples.html || fail "the page does not name explain"
 grep -q '<a href="run.examples.html">' run.report.html || fail "the report does not link the page"
-listed() { h5dump -d /selection/outputs run.selection.h5 | grep -o "\"run.examples.html"$'\t'"[0-9]*" | cut -f2; }
+listed() {
+  h5dump -d /selection/outputs run.selection.h5 > outputs.txt
+  grep -o "\"run.examples.html"$'\t'"[0-9]*" outputs.txt | cut -f2
+}
 [ "$(listed)" = "$(stat -c %s run.examples.html)" ] || fail "the selection file does not list the page with its size"
 before=$(cksum < run.examples.html)
 

@@ -37,6 +37,18 @@ std::string explained(const Options& job, const std::string& id) {
   return out.str();
 }
 
+// Makes `folder` the current folder until destroyed.
+class CurrentFolder {
+ public:
+  explicit CurrentFolder(const fs::path& folder) : before_(fs::current_path()) { fs::current_path(folder); }
+  ~CurrentFolder() { fs::current_path(before_); }
+  CurrentFolder(const CurrentFolder&) = delete;
+  CurrentFolder& operator=(const CurrentFolder&) = delete;
+
+ private:
+  fs::path before_;
+};
+
 class ExplainTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -49,22 +61,19 @@ class ExplainTest : public ::testing::Test {
 };
 
 TEST_F(ExplainTest, TheRecordedSettingsExplainAnExampleWholeFromAnyFolder) {
-  run_selection(run_.options, comm_);
+  const CurrentFolder in_run(dir_.path());  // the run names its files relative to its folder, as users do
+  Options relative = run_.options;
+  relative.run.dataset = "data.jsonl";
+  relative.run.output = "r.h5";
+  relative.run.selected = "r.selected.jsonl";
+  run_selection(relative, comm_);
   const std::string settings = layout::read_settings(store::H5File::open(run_.options.run.output, false));
   EXPECT_NE(settings.find("[data]\npath = " + fs::absolute(run_.options.run.dataset).string() + "\n"),
             std::string::npos)
       << settings;
-  const fs::path here = fs::current_path();
   fs::create_directories(dir_ / "elsewhere");
-  fs::current_path(dir_ / "elsewhere");  // relative paths would now miss; the recorded ones are absolute
-  std::string text;
-  try {
-    text = explained(recorded("../r.h5"), "rec-4");
-  } catch (...) {
-    fs::current_path(here);
-    throw;
-  }
-  fs::current_path(here);
+  const CurrentFolder elsewhere(dir_ / "elsewhere");  // relative paths would now miss; the recorded ones are absolute
+  const std::string text = explained(recorded("../r.h5"), "rec-4");
   EXPECT_NE(text.find("example rec-4: line 5 of " + fs::absolute(run_.options.run.dataset).string()), std::string::npos)
       << text;
   EXPECT_NE(text.find("--- reasoning (scored)\nreasoning 4\n"), std::string::npos) << text;

@@ -25,6 +25,13 @@ line=$(sed -n 's/^example [^:]*: line \([0-9]*\) of .*/\1/p' explain.out)
 "$tool" explain run.h5 --line "$line" > line.out 2>&1 || { cat line.out; fail "explain RUN.h5 --line N"; }
 diff <(grep -v '^selection: ' explain.out) <(grep -v '^selection: ' line.out) \
   || fail "--line $line after the file explains another example than its id"  # the selection's path is relative
+"$tool" explain run.h5 --id "$id" > id.out 2>&1 || { cat id.out; fail "explain RUN.h5 --id ID"; }
+diff <(grep -v '^selection: ' explain.out) <(grep -v '^selection: ' id.out) || fail "--id after the file explains another example"
+set +e
+"$tool" explain run.h5 "$id" --id 1 > twice.log 2>&1
+code=$?
+set -e
+[ "$code" -eq 2 ] && grep -q "explain: the id is given twice ('$id' and --id 1)" twice.log || { cat twice.log; fail "an id given twice: exit $code"; }
 "$tool" explain run.h5 "$id" --pass.difficulty_tokens 7 > override.out 2>&1 || { cat override.out; fail "an override"; }
 grep -q "(mean over the first 7 scored tokens)" override.out || fail "a --section.key value does not go over the recorded settings"
 "$tool" explain --config run.ini --output.path run.h5 --id "$id" > config.out 2>&1 || { cat config.out; fail "the --config form"; }

@@ -24,19 +24,22 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.text{font-size:.92em;color:#333;max-width:48em;white-space:pre-wrap;overflow-wrap:anywhere}
 )";
 
-// Filters the rows by the search box's text, case-insensitive, against every cell of a row. The box is
-// hidden until this runs, so without JavaScript the page is a plain table.
+// Filters the rows by the search box's text, case-insensitive, against every cell of a row; the page's
+// address may carry the text (SEL.examples.html#medqa). The box is hidden until this runs, so without
+// JavaScript the page is a plain table.
 constexpr const char* kScript = R"(
 (function(){
 var box=document.getElementById('search'),shown=document.getElementById('shown');
 var rows=Array.prototype.slice.call(document.querySelectorAll('#examples tbody tr'));
 var texts=rows.map(function(r){return r.textContent.toLowerCase();});
-box.hidden=false;
-box.addEventListener('input',function(){
+function filter(){
 var q=box.value.toLowerCase(),n=0;
 rows.forEach(function(r,i){var m=texts[i].indexOf(q)>=0;r.hidden=!m;if(m)n++;});
 shown.textContent=String(n);
-});
+}
+box.hidden=false;
+box.addEventListener('input',filter);
+if(location.hash.length>1){box.value=decodeURIComponent(location.hash.slice(1));filter();}
 })();
 )";
 

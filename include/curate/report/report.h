@@ -209,9 +209,9 @@ inline constexpr std::size_t kExampleTextChars = 300;
 
 // The examples page as one HTML document (UTF-8): a line saying how many were selected and listed and
 // that `curate_tool explain RESULTS ID` prints any example whole; a search box that hides the rows no
-// cell of which holds its text (case-insensitive; hidden without JavaScript, when the page is a plain
-// table); a table with id, line, source, domain, cluster, score, difficulty, prompt and reasoning
-// tokens and the text's first kExampleTextChars characters. Every user string has its control
+// cell of which holds its text (case-insensitive; PAGE#TEXT opens it filtered by TEXT; hidden without
+// JavaScript, when the page is a plain table); a table with id, line, source, domain, cluster, score, difficulty,
+// prompt and reasoning tokens and the text's first kExampleTextChars characters. Every user string has its control
 // characters shown as \xNN (util/terminal.h escape_control) and is HTML-escaped.
 std::string examples_html(const ExamplesPage& page);
 

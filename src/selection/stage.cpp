@@ -138,7 +138,7 @@ void run_selection(const Options& options, const comm::Comm& comm) {
                 result.selected.size(), " of ", report.kept, " candidates -> ", files.selection.selected.string(), " (",
                 options.exported.format == "input" ? "the records as they are" : options.exported.format, "); ids ",
                 files.selection.ids.string(), ", scores ", files.selection.scores.string(), ", report ",
-                files.selection.report.string()));
+                files.selection.report.string(), ", every selected example ", files.selection.examples.string()));
 }
 
 }  // namespace curate::service

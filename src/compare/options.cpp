@@ -20,10 +20,12 @@ options::Group compare_table(CompareOptions& o) {
       .add("compare.eval_seed", o.eval_seed, "seed of the held-out draw")
       .add("compare.eval_path", o.eval_path,
            "your benchmark (JSONL, any data.* format) with checkable answers: the primary evaluation set")
+      .path()
       .add("compare.answer_field", o.answer_field, "field of an evaluation record holding its answer")
       .add("compare.extractor", o.extractor,
            "auto, number, boxed or choice: how an answer is read from a response without the field")
       .add("compare.output", o.output, "folder of the compare outputs (default: OUTPUT stem + .compare)")
+      .path()
       .add("compare.finetuning_type", o.finetuning_type, "A/B fine-tunes: full or lora")
       .add("compare.epochs", o.epochs, "A/B fine-tunes: epochs")
       .add("compare.learning_rate", o.learning_rate, "A/B fine-tunes: learning rate")

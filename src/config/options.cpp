@@ -39,13 +39,18 @@ options::Group general_table(Options& o) {
                    "print what the job will do (examples, tokens, units, result size, "
                    "GPU-hours from the [plan] table) without loading a model, then exit")
       .add("model.path", o.engine.model, "base model folder (config.json + safetensors)")
+      .path()
       .add("model.tokenizer", o.run.tokenizer, "tokenizer folder (default: model.path)")
+      .path()
       .add("data.path", o.run.dataset,
            "dataset: JSONL (plain, .gz or .zst), a JSON array, Parquet, a folder or glob of such files, or a folder "
            "from `hf download --repo-type dataset` (its train split)")
+      .path()
       .add("output.path", o.run.output, "HDF5 result file; rerun the same configuration to resume it")
+      .path()
       .add("perturb.target", o.engine.target,
-           "fine-tuned model folder: the direction of the profile checkpoints (empty: Gaussian family)");
+           "fine-tuned model folder: the direction of the profile checkpoints (empty: Gaussian family)")
+      .path();
   return g;
 }
 
@@ -131,8 +136,10 @@ std::vector<options::Group> option_groups(Options& o) {
   groups.push_back(select::filter_table(o.filter));
   groups.push_back(select::select_table(o.select));
   options::Group exported = select::export_table(o.exported);
-  exported.add("select.output", o.run.selected,
-               "the selected records, JSONL (default: OUTPUT stem + .selected.jsonl[.gz|.zst])");
+  exported
+      .add("select.output", o.run.selected,
+           "the selected records, JSONL (default: OUTPUT stem + .selected.jsonl[.gz|.zst])")
+      .path();
   groups.push_back(std::move(exported));
   groups.push_back(compare::compare_table(o.compare));
   options::Group gradients = model::gradient_table(o.gradients.numerics);
@@ -147,7 +154,22 @@ std::vector<options::Group> option_groups(Options& o) {
   return groups;
 }
 
-bool parse_options(int argc, char** argv, Options& options) {
+namespace {
+
+// INI text of a --config file or of the settings a result file records, checked and stored under
+// what the command line stored (which wins); `where` names it in messages.
+void store_ini(std::string_view bytes, const std::string& where, const po::options_description& table,
+               po::variables_map& vm) {
+  if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);  // a UTF-8 BOM (Windows editors save one)
+  std::stringstream text{std::string(bytes)};
+  reject_option_placeholders(text.str(), where);
+  po::store(po::parse_config_file(text, table), vm);
+}
+
+}  // namespace
+
+bool parse_options(int argc, char** argv, Options& options, std::string_view settings,
+                   const std::string& settings_name) {
   const std::vector<options::Group> groups = option_groups(options);
   po::options_description table, visible_table;
   for (const options::Group& group : groups) {
@@ -180,18 +202,23 @@ bool parse_options(int argc, char** argv, Options& options) {
       if (!in) throw ConfigError("cannot read --config '" + path + "'");
       std::stringstream raw;
       raw << in.rdbuf();
-      std::string_view bytes = raw.view();
-      if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);  // a UTF-8 BOM (Windows editors save one)
-      std::stringstream text{std::string(bytes)};
-      reject_option_placeholders(text.str(), "--config '" + path + "'");
-      po::store(po::parse_config_file(text, table), vm);
+      store_ini(raw.view(), "--config '" + path + "'", table, vm);
     }
+    if (!settings.empty()) store_ini(settings, settings_name, table, vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + (config.empty() ? "" : " (in " + config + " or on the command line)") +
+    const std::string where = config.empty() ? settings_name : config;
+    throw ConfigError(std::string(e.what()) + (where.empty() ? "" : " (in " + where + " or on the command line)") +
                       "; see curate_dist --help");
   }
   return true;
+}
+
+std::string settings_ini(const Options& options) {
+  Options copy = options;
+  return options::format_ini(option_groups(copy),
+                             "The settings of the curate_dist run that last wrote this file (paths absolute); "
+                             "`curate_tool explain RUN.h5 ID` reads them.");
 }
 
 void validate(Options& o) {

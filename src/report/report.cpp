@@ -119,7 +119,13 @@ std::string header_html(const ReportData& data) {
     }
     out += "</td></tr>\n";
   }
-  out += "</table>\n<div class=\"cards\">\n";
+  out += "</table>\n";
+  for (const auto& [label, name] : data.links) {
+    if (label == "examples")
+      out += "<p>Every selected example, searchable: <a href=\"" + escape(name) + "\">" + escape(name) +
+             "</a> (<code>curate_tool explain RUN.h5 ID</code> prints any example whole).</p>\n";
+  }
+  out += "<div class=\"cards\">\n";
   out += card(format_count(data.examples), "examples scored");
   out += card(format_count(data.kept),
               "kept by the difficulty filter (" + format_percent(ratio(data.kept, data.examples)) + ")");

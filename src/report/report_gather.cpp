@@ -439,7 +439,8 @@ report::ReportData gather_report(const store::H5File& f, const ReportSettings& s
   const std::filesystem::path folder = std::filesystem::absolute(files.report).parent_path();
   const std::vector<std::pair<std::string, std::filesystem::path>> outputs = {
       {"selected", files.selected}, {"ids", files.ids},   {"scores", files.scores},
-      {"summary", files.summary},   {"results", results}, {"selection", files.selection}};
+      {"summary", files.summary},   {"results", results}, {"selection", files.selection},
+      {"examples", files.examples}};
   for (const auto& [label, path] : outputs) {
     r.links.emplace_back(label, std::filesystem::absolute(path).lexically_proximate(folder).generic_string());
   }

@@ -43,6 +43,12 @@ std::string read_input_files(const store::H5File& f) {
   return f.has_attribute(kRoot, attr::kInputFiles) ? f.string_attribute(kRoot, attr::kInputFiles) : "";
 }
 
+void write_settings(store::H5File& f, const std::string& text) { f.set_attribute(kRoot, attr::kSettings, text); }
+
+std::string read_settings(const store::H5File& f) {
+  return f.has_attribute(kRoot, attr::kSettings) ? f.string_attribute(kRoot, attr::kSettings) : "";
+}
+
 void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t records,
                      const std::string& selection_file) {
   f.set_attribute(kRoot, attr::kFormat, kFormat);

@@ -6,7 +6,11 @@
 // pass, T scored tokens, U units, S calibration samples. Rows of a pass's datasets are the pass's
 // examples in record order: every record for the difficulty pass, /profile/example for the profile.
 //   /                         attrs format, version (3), fingerprint (every setting that changes results),
-//                             input_files (fingerprint.h input_files_text: the files behind its content keys)
+//                             input_files (fingerprint.h input_files_text: the files behind its content keys),
+//                             settings (config/options.h settings_ini: every setting of the run that last
+//                             opened the file for writing, as INI text with absolute paths; rewritten by each
+//                             scoring run and each selection; `curate_tool explain RUN.h5 ID` reads it; absent in
+//                             files written before it)
 //   /examples/line            i64 [N]  the record's 1-based line number in the dataset
 //   /examples/id              str [N]  the data.id_field value (or the line number as text)
 //   /examples/{source,domain} str [N]
@@ -51,7 +55,7 @@
 //   /selection/selected       i64 [S]  line numbers (/examples/line) of the selected examples, ascending
 //   /selection/{cluster i64, score f32, candidate u8} [N]
 //   /selection/allocation     str [rows + 1] the budget split, a header line first
-//   /selection/outputs        str [5] "path<TAB>bytes<TAB>hash" of the files the selection wrote (relative to
+//   /selection/outputs        str [6] "path<TAB>bytes<TAB>hash" of the files the selection wrote (relative to
 //                             the result file's folder); attrs method, features, budget, budget_unit, seed,
 //                             loss_not_rising, results (the result file's name), time (UTC)
 //   (selection files written before these datasets kept allocation and outputs as attributes; still read)
@@ -113,6 +117,7 @@ inline constexpr const char* kFormat = "format";
 inline constexpr const char* kVersion = "version";
 inline constexpr const char* kFingerprint = "fingerprint";
 inline constexpr const char* kInputFiles = "input_files";
+inline constexpr const char* kSettings = "settings";  // root: settings_ini of the last run that wrote the file
 inline constexpr const char* kTokens = "tokens";
 inline constexpr const char* kCheckpoints = "checkpoints";
 inline constexpr const char* kTokenLosses = "token_losses";
@@ -173,6 +178,10 @@ void create_examples(store::H5File& f, const std::string& fingerprint, uint64_t 
 // The root attribute input_files (fingerprint.h: input_files_text), '' in a file without it.
 void write_input_files(store::H5File& f, const std::string& text);
 std::string read_input_files(const store::H5File& f);
+
+// The root attribute settings (config/options.h settings_ini), '' in a file without it.
+void write_settings(store::H5File& f, const std::string& text);
+std::string read_settings(const store::H5File& f);
 
 // /examples/line and /examples/id (under their version-2 names in version-2 files).
 std::vector<int64_t> read_lines(const store::H5File& f);

@@ -48,18 +48,26 @@ SelectionFiles SelectionFiles::of(const std::string& selected) {
   f.scores = stem + ".scores.tsv";
   f.summary = stem + ".summary.json";
   f.report = stem + ".report.html";
+  f.examples = stem + ".examples.html";
   f.selection = stem + ".selection.h5";
   f.dataset_info = path.parent_path() / "dataset_info.json";
   return f;
 }
 
 std::vector<std::pair<std::string, std::filesystem::path>> SelectionFiles::named() const {
-  return {{"select.output", selected},        {"the selected ids", ids}, {"the scores table", scores},
-          {"the summary", summary},           {"the report", report},    {"the selection file", selection},
+  return {{"select.output", selected},
+          {"the selected ids", ids},
+          {"the scores table", scores},
+          {"the summary", summary},
+          {"the report", report},
+          {"the examples page", examples},
+          {"the selection file", selection},
           {"dataset_info.json", dataset_info}};
 }
 
-std::vector<std::filesystem::path> SelectionFiles::listed() const { return {selected, ids, scores, summary, report}; }
+std::vector<std::filesystem::path> SelectionFiles::listed() const {
+  return {selected, ids, scores, summary, report, examples};
+}
 
 OutputFiles OutputFiles::of(const Options& options) {
   return {RunFiles::of(options.run.output), SelectionFiles::of(options.run.selected)};

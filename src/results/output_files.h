@@ -4,7 +4,8 @@
 // methods, seeds or budgets) made from one result file never share a file.
 //   run:        OUTPUT, OUTPUT.journal, OUTPUT.lock, OUTPUT.base, OUTPUT.index, OUTPUT.hashes
 //   selection:  SEL.selected.jsonl[.gz|.zst] (or any select.output), SEL.selected_ids.txt, SEL.scores.tsv,
-//               SEL.summary.json, SEL.report.html, SEL.selection.h5, and the folder's dataset_info.json
+//               SEL.summary.json, SEL.report.html, SEL.examples.html, SEL.selection.h5, and the folder's
+//               dataset_info.json
 // SEL is select.output without .jsonl[.gz|.zst] and without a trailing ".selected": the default
 // select.output (OUTPUT's stem + .selected.jsonl) keeps the names of a run's first selection.
 #pragma once
@@ -31,13 +32,13 @@ struct RunFiles {
 // One selection's files.
 struct SelectionFiles {
   std::string stem;  // SEL (above)
-  std::filesystem::path selected, ids, scores, summary, report, selection, dataset_info;
+  std::filesystem::path selected, ids, scores, summary, report, examples, selection, dataset_info;
   std::string dataset_name;  // its entry in dataset_info.json: the records' file name without .jsonl[.gz|.zst]
 
   static SelectionFiles of(const std::string& selected);
   // Every file with the option or name that sets it, for messages.
   std::vector<std::pair<std::string, std::filesystem::path>> named() const;
-  // The files the selection file lists and vouches for (records, ids, scores, summary, report).
+  // The files the selection file lists and vouches for (records, ids, scores, summary, report, examples).
   std::vector<std::filesystem::path> listed() const;
 };
 

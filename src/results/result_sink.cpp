@@ -182,6 +182,7 @@ std::unique_ptr<ResultSink> open_result_sink(const Options& options, const std::
     journal->sync();
   }
   auto file = std::make_unique<RunFile>(options.run.output, print, records, files);
+  layout::write_settings(file->file(), settings_ini(options));  // what explain RUN.h5 ID reads
   return std::make_unique<ResultSink>(std::move(journal), std::move(file), options.test.writer_delay_seconds);
 }
 

@@ -97,7 +97,8 @@ class ResultSink {
 // run's prepare_output() handles): decide (prepare_output), move files (apply_output_plan), open the
 // journal, write and sync a new journal's header, and only then open or create the result file.
 // The caller holds the output's RunLock. `files` (fingerprint.h input_files_text) goes into a new file
-// and names changed input files in a refusal. Throws what those steps throw (ConfigError, StoreError).
+// and names changed input files in a refusal; the file's settings attribute is (re)written from `options`
+// (layout.h). Throws what those steps throw (ConfigError, StoreError).
 // options.test.writer_delay_seconds slows the writer thread (tests and benchmarks of a slow disk).
 std::unique_ptr<ResultSink> open_result_sink(const Options& options, const std::string& print, uint64_t records,
                                              const std::string& files = "");

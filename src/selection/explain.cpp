@@ -64,6 +64,38 @@ void print_text(const Options& job, std::size_t row, std::ostream& out) {
 
 }  // namespace
 
+Options recorded_settings(const std::filesystem::path& result, int argc, char** argv) {
+  std::string settings;
+  {
+    const store::H5File file = store::H5File::open(result, /*writable=*/false);
+    if (!layout::is_result_file(file))
+      throw ConfigError(cat(result.string(), " is not a curate_dist result file (it has no ", layout::kStatus, ")"));
+    settings = layout::read_settings(file);
+  }
+  if (settings.empty()) {
+    throw ConfigError(cat(result.string(),
+                          " records no settings (it was last written by a curate_dist older than the settings "
+                          "attribute): give the run's settings instead, curate_tool explain --config run.ini "
+                          "--output.path ",
+                          result.string(), " --id ID"));
+  }
+  Options job;
+  parse_options(argc, argv, job, settings, result.string() + "'s recorded settings");
+  job.run.output = result.string();
+  validate(job);
+  const std::string& dataset = job.run.dataset;
+  const bool pattern = dataset.find_first_of("*?[") != std::string::npos;  // a glob: its files are checked later
+  if (!pattern && !std::filesystem::exists(dataset)) {
+    throw DataError(cat("the dataset ", dataset, " that ", result.string(),
+                        " was scored from is missing (moved or deleted): give its new place with --data.path PATH, "
+                        "e.g. curate_tool explain ",
+                        result.string(),
+                        " ID --data.path PATH, or use curate_tool explain --config run.ini "
+                        "--data.path PATH --id ID"));
+  }
+  return job;
+}
+
 void explain(const Options& job, const ExplainOptions& which, std::ostream& out) {
   const OutputFiles files = OutputFiles::of(job);
   const store::H5File result = store::H5File::open(files.run.result, /*writable=*/false);

@@ -139,11 +139,13 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
   staged.write(files.ids, ids_text(columns.id, positions));
   staged.write(files.scores, scores_table(columns, checkpoints, result, method));
   nlohmann::json summary = report::summary_json(report);
-  summary["outputs"] = {{"selected", files.selected.string()}, {"ids", files.ids.string()},
-                        {"scores", files.scores.string()},     {"results", results.string()},
-                        {"report", files.report.string()},     {"selection", files.selection.string()}};
+  summary["outputs"] = {{"selected", files.selected.string()},  {"ids", files.ids.string()},
+                        {"scores", files.scores.string()},      {"results", results.string()},
+                        {"report", files.report.string()},      {"examples", files.examples.string()},
+                        {"selection", files.selection.string()}};
   staged.write(files.summary, summary.dump(2) + "\n");
   staged.write(files.report, report::html_report(report));
+  staged.write(files.examples, report::examples_html(examples_page(source, columns, result, files, results)));
 
   layout::SelectionFacts facts;
   facts.method = method;
@@ -178,11 +180,12 @@ void write_selection_outputs(const SelectionFiles& files, const fs::path& result
   staged.commit();
 }
 
-void relink_selection(const fs::path& results, const SelectionFiles& files) {
+void relink_selection(const fs::path& results, const SelectionFiles& files, const std::string& settings) {
   const std::string target = relative_to(files.selection, results);
   try {
     store::H5File file = store::H5File::open(results, /*writable=*/true);
     layout::link_selection(file, target);
+    layout::write_settings(file, settings);
     file.flush();
   } catch (const StoreError& e) {
     const std::string linked = [&] {

@@ -132,13 +132,13 @@ void run_selection(const Options& options, const comm::Comm& comm) {
   write_selection_outputs(files.selection, files.run.result, columns, layout::checkpoint_names(*file, Pass::kProfile),
                           result, options.select, source, report);
   file.reset();  // the result file is reopened for writing, to point /selection at this selection
-  relink_selection(files.run.result, files.selection);
+  relink_selection(files.run.result, files.selection, settings_ini(options));
   log::info(cat("selection (", select::select_method_name(options.select.method),
                 options.select.features == select::SelectFeatures::kGradients ? " on gradients" : "", "): ",
                 result.selected.size(), " of ", report.kept, " candidates -> ", files.selection.selected.string(), " (",
                 options.exported.format == "input" ? "the records as they are" : options.exported.format, "); ids ",
                 files.selection.ids.string(), ", scores ", files.selection.scores.string(), ", report ",
-                files.selection.report.string()));
+                files.selection.report.string(), ", every selected example ", files.selection.examples.string()));
 }
 
 }  // namespace curate::service

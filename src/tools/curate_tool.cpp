@@ -8,10 +8,12 @@
 //                          curate_conformance)
 //   curate_tool inspect    a result file summarised
 //   curate_tool explain    one example of a finished run, whole, and why it was or was not selected
+//                          (RUN.h5 ID: with the settings the result file records)
 //   curate_tool bench      scoring throughput on random weights (mirrors launch/peer_bench.py)
 // Every command's options are option tables (util/option_table.h): --help, parsing and the required
 // check come from them. A setting curate_dist also has goes by curate_dist's name (--model.path,
 // --data.path, --model.tokenizer, --score.*, --pass.*); the command's older name stays an alias.
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <exception>
@@ -174,12 +176,17 @@ data::CheckOptions check_from_config(const std::string& config, const data::Chec
   return from;
 }
 
-// explain: --id ID or --line N, and the run's settings as curate_dist reads them (--config run.ini,
-// then any --section.key value over it). Returns the exit code; prints help for --help.
+// explain RUN.h5 [ID] (the settings the result file records) or explain --config run.ini; --id ID or
+// --line N either way, then any --section.key value over the settings. Returns the exit code; prints
+// help for --help.
 int run_explain(int argc, char** argv) {
   service::ExplainOptions which;
+  std::string result;
+  int k = 1;
+  if (k < argc && argv[k][0] != '-') result = argv[k++];  // RUN.h5, then its ID
+  if (!result.empty() && k < argc && argv[k][0] != '-') which.id = argv[k++];
   std::vector<char*> rest{argv[0]};
-  for (int k = 1; k < argc; ++k) {
+  for (; k < argc; ++k) {
     const std::string arg = argv[k];
     const auto value = [&](const std::string& name) -> std::optional<std::string> {
       if (arg.starts_with(name + "=")) return arg.substr(name.size() + 1);
@@ -188,6 +195,8 @@ int run_explain(int argc, char** argv) {
       return std::nullopt;
     };
     if (const auto id = value("--id")) {
+      if (!which.id.empty())
+        throw ConfigError("explain: the id is given twice ('" + which.id + "' and --id " + *id + ")");
       which.id = *id;
     } else if (const auto line = value("--line")) {
       std::size_t used = 0;
@@ -202,18 +211,30 @@ int run_explain(int argc, char** argv) {
       rest.push_back(argv[k]);
     }
   }
-  if (rest.size() > 1 && (std::string(rest[1]) == "--help" || std::string(rest[1]) == "-h")) {
-    std::cout << "curate_tool explain --config run.ini (--id ID | --line N) [--section.key value ...]\n\n"
+  const auto asked = [&](const char* flag) {
+    return std::any_of(rest.begin() + 1, rest.end(), [&](const char* a) { return std::string(a) == flag; });
+  };
+  if (asked("--help") || asked("-h")) {
+    std::cout << "curate_tool explain RUN.h5 ID [--section.key value ...]\n"
+                 "curate_tool explain RUN.h5 (--id ID | --line N) [--section.key value ...]\n"
+                 "curate_tool explain --config run.ini (--id ID | --line N) [--section.key value ...]\n\n"
                  "one example of a finished run, whole: its text, token counts, difficulty loss, profile means, "
                  "cluster, score, rank in its cluster, allocation row, and why the latest selection took it or "
-                 "not.\n  --id ID    the example's id (data.id_field's value, or its line number)\n"
+                 "not.\n  RUN.h5     the result file: the run's settings are the ones it records (every curate_dist "
+                 "run that writes it records them, paths absolute)\n"
+                 "  ID, --id ID  the example's id (data.id_field's value, or its line number)\n"
                  "  --line N   its 1-based line in the dataset\n"
-                 "The run's settings are curate_dist's (curate_dist --help): --config and --section.key value.\n";
+                 "The run's settings are curate_dist's (curate_dist --help): --config and --section.key value, over "
+                 "RUN.h5's recorded ones (--data.path PATH when the dataset moved).\n";
     return kExitOk;
   }
   service::Options job;
-  service::parse_options(static_cast<int>(rest.size()), rest.data(), job);
-  service::validate(job);
+  if (!result.empty()) {
+    job = service::recorded_settings(result, static_cast<int>(rest.size()), rest.data());
+  } else {
+    service::parse_options(static_cast<int>(rest.size()), rest.data(), job);
+    service::validate(job);
+  }
   service::explain(job, which, std::cout);
   return kExitOk;
 }
@@ -284,8 +305,8 @@ std::map<std::string, Command> commands(ToolSettings& s) {
                   },
                   ok([&] { service::inspect(s.inspect_path, std::cout); }), "file"};
   c["explain"] = {
-      "one example of a finished run, whole (--config run.ini --id ID or --line N): its text, tokens, "
-      "losses, cluster, score and why the latest selection took it or not",
+      "one example of a finished run, whole (explain RUN.h5 ID, or --config run.ini --id ID or --line N): its "
+      "text, tokens, losses, cluster, score and why the latest selection took it or not",
       {},
       {},
       "",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <map>
 
 #include "curate/util/error.h"
@@ -92,8 +93,50 @@ Group& Group::alias(std::string name) {
   return *this;
 }
 
+Group& Group::path() {
+  entries_.back().is_path = true;
+  return *this;
+}
+
 void Group::unknown_name(const std::string& key, const std::string& text, const std::string& names) {
   throw ConfigError(cat(key, " = '", text, "' is unknown: use ", names));
+}
+
+std::string format_ini(const std::vector<Group>& groups, std::string_view comment) {
+  std::string out;
+  for (std::size_t start = 0; start < comment.size();) {
+    std::size_t end = comment.find('\n', start);
+    if (end == std::string_view::npos) end = comment.size();
+    out += cat("# ", comment.substr(start, end - start), "\n");
+    start = end + 1;
+  }
+  const auto line = [](const Entry& entry, std::string_view name) {
+    std::string value = value_text(entry.field);
+    if (entry.is_path && !value.empty()) value = std::filesystem::absolute(value).lexically_normal().string();
+    const bool blank_edge = !value.empty() && (std::string_view(" \t").find(value.front()) != std::string_view::npos ||
+                                               std::string_view(" \t").find(value.back()) != std::string_view::npos);
+    if (value.find_first_of("#\n\r") != std::string::npos || blank_edge)
+      return cat("# ", entry.key,
+                 ": not written (its value holds a '#', a line break or blanks at an end, which an "
+                 "INI line cannot hold)\n");
+    return cat(name, " = ", value, "\n");
+  };
+  std::string sectioned, section;
+  for (const Group& group : groups) {
+    for (const Entry& entry : group.entries()) {
+      if (entry.is_switch) continue;
+      const std::size_t dot = entry.key.find('.');
+      if (dot == std::string::npos) {
+        out += line(entry, entry.key);
+        continue;
+      }
+      const std::string name = entry.key.substr(0, dot);
+      if (name != section) sectioned += cat("[", name, "]\n");
+      section = name;
+      sectioned += line(entry, std::string_view(entry.key).substr(dot + 1));
+    }
+  }
+  return out + sectioned;
 }
 
 Fingerprint results_entries(const std::vector<Group>& groups) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -131,6 +132,43 @@ TEST(ServiceOptions, HelpListsTheTablesButNotTheTestKeys) {
     EXPECT_NE(help.find(key), std::string::npos) << key;
   }
   EXPECT_EQ(help.find("test.fake_worker"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace curate::service
+
+namespace curate::service {
+namespace {
+
+TEST(ServiceOptions, RecordedSettingsParseBackUnderTheCommandLine) {
+  Options o = parsed({"--select.budget", "10%", "--data.think_begin", "<think>", "--data.think_end", "</think>",
+                      "--output.path", "runs/r.h5", "--pass.profile_tokens", "77"});
+  const std::string ini = settings_ini(o);
+  EXPECT_NE(ini.find("[output]\npath = " + (std::filesystem::current_path() / "runs/r.h5").string()), std::string::npos)
+      << ini;
+  std::string arg0 = "curate_tool explain", arg1 = "--pass.difficulty_tokens", arg2 = "9";
+  char* argv[] = {arg0.data(), arg1.data(), arg2.data()};
+  Options back;
+  ASSERT_TRUE(parse_options(3, argv, back, ini, "r.h5's recorded settings"));
+  validate(back);
+  EXPECT_EQ(back.select.budget.text, "10%");
+  EXPECT_EQ(back.data.think_begin, "<think>");
+  EXPECT_EQ(back.pass.profile_tokens, 77);
+  EXPECT_EQ(back.pass.difficulty_tokens, 9);  // the command line over the recorded settings
+  EXPECT_EQ(back.run.dataset, "/data/d.jsonl");
+  EXPECT_EQ(back.run.output, (std::filesystem::current_path() / "runs/r.h5").string());
+  EXPECT_NE(settings_ini(back).find("\ndifficulty_tokens = 9\n"), std::string::npos);
+  // Every setting survives: the fingerprint of the settings read back is the original's, but for the override.
+  back.pass.difficulty_tokens = o.pass.difficulty_tokens;
+  EXPECT_EQ(options::results_entries(option_groups(back)), options::results_entries(option_groups(o)));
+  try {
+    Options bad;
+    parse_options(1, argv, bad, "[select]\nbudget_typo = 3\n", "r.h5's recorded settings");
+    FAIL() << "an unknown recorded key is refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("(in r.h5's recorded settings or on the command line)"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

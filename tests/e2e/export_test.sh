@@ -145,12 +145,12 @@ echo "ok: four concurrent selections in one folder keep every dataset_info.json 
 # Every selection owns its files: another method (USAGE's recipe) leaves the first selection's files
 # byte-identical, inspect lists both, and the result file's /selection follows the latest selection,
 # relative to the result file, after it is renamed and moved.
-first="sharegpt.selected.jsonl sharegpt.selected_ids.txt sharegpt.scores.tsv sharegpt.summary.json sharegpt.report.html sharegpt.selection.h5"
+first="sharegpt.selected.jsonl sharegpt.selected_ids.txt sharegpt.scores.tsv sharegpt.summary.json sharegpt.report.html sharegpt.examples.html sharegpt.selection.h5"
 sha256sum $first > first.sha
 "$mpiexec" -n 1 "$dist" --config run.ini --data.path sharegpt.jsonl --output.path sharegpt.h5 --stage select \
   --select.method random --select.output random.jsonl > random.log 2>&1 || { cat random.log; fail "a second method failed"; }
 sha256sum -c --quiet first.sha || fail "a second method's selection changed the first selection's files"
-for f in random.jsonl random.selected_ids.txt random.scores.tsv random.summary.json random.report.html random.selection.h5; do
+for f in random.jsonl random.selected_ids.txt random.scores.tsv random.summary.json random.report.html random.examples.html random.selection.h5; do
   [ -s $f ] || fail "the second selection did not write $f"
 done
 grep -q '"random"' dataset_info.json && grep -q '"sharegpt.selected"' dataset_info.json || fail "dataset_info.json lacks an entry"

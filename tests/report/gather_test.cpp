@@ -53,6 +53,7 @@ TEST(ReportGatherTest, CountsLinksAndSourcesComeFromTheColumns) {
   EXPECT_EQ(links.at("ids"), "a.selected_ids.txt");  // the selection's own names, relative to its report
   EXPECT_EQ(links.at("results"), "../r.h5");
   EXPECT_EQ(links.at("selection"), "a.selection.h5");
+  EXPECT_EQ(links.at("examples"), "a.examples.html");  // the searchable page of every selected example
   ASSERT_EQ(g.data.mean_all.size(), 3u);
   EXPECT_TRUE(std::isfinite(g.data.mean_all[2]));
   bool example_shown = false;

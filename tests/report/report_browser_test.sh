@@ -3,7 +3,10 @@
 # report_test's Report.RealisticReport) with console logging on; the test fails on any console message
 # (a script error, an SVG attribute the browser rejects) and checks that the loaded DOM holds every
 # section. A page with a known console error is loaded first, to show that this Chromium's messages
-# are seen at all. Exits 77 (CTest: skipped) when no Chromium is installed.
+# are seen at all. The examples page (Report's ExamplesPage tests write it: CURATE_EXAMPLES_EXAMPLE) loads
+# the same way, and its script runs: it shows the search box the page hides without JavaScript, and
+# filters the rows by the text after '#' in the page's address.
+# Exits 77 (CTest: skipped) when no Chromium is installed.
 #   report_browser_test.sh REPORT_TEST
 set -euo pipefail
 report_test=$1
@@ -43,3 +46,20 @@ done
 svgs=$(grep -o '<svg ' "$work/report.html.dom" | wc -l)
 [ "$svgs" -ge 10 ] || fail "only $svgs charts in the loaded page"
 echo "report loads in $browser without console messages: $(wc -c < "$work/report.html") bytes, $svgs charts"
+
+CURATE_EXAMPLES_EXAMPLE="$work/examples.html" "$report_test" --gtest_filter=ExamplesPage.OneRowPerExample* > "$work/gtest.log" ||
+  fail "report_test could not write the examples page: $(cat "$work/gtest.log")"
+[ -s "$work/examples.html" ] || fail "report_test wrote no examples page"
+load "$work/examples.html"
+if grep 'CONSOLE' "$work/examples.html.log"; then fail "the examples page logs console messages (above)"; fi
+grep -q '<input id="search" type="search" placeholder=' "$work/examples.html.dom" ||
+  fail "the examples page's script did not show its search box: $(grep -o '<input[^>]*>' "$work/examples.html.dom")"
+rows=$(grep -o '<tr><td>' "$work/examples.html.dom" | wc -l)
+[ "$rows" -eq 7 ] || fail "the loaded examples page holds $rows rows, not 7"
+# The search: the page opened as examples.html#rec-3 keeps the one row whose cells hold rec-3.
+load "$work/examples.html#rec-3"
+shown=$(grep -o '<tr><td>' "$work/examples.html#rec-3.dom" | wc -l)
+hidden=$(grep -o '<tr hidden=""><td>' "$work/examples.html#rec-3.dom" | wc -l)
+[ "$shown" -eq 1 ] && [ "$hidden" -eq 6 ] && grep -q '<span id="shown">1</span>' "$work/examples.html#rec-3.dom" ||
+  fail "searching rec-3 shows $shown rows and hides $hidden: $(grep -o '<tr[^>]*><td>[^<]*' "$work/examples.html#rec-3.dom")"
+echo "examples page loads in $browser without console messages; its script shows the search box over $rows rows and filters them"

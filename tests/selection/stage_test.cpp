@@ -86,7 +86,7 @@ TEST_F(SelectionStageTest, WritesEveryFileOfTheSelectionAndLeavesNoLockOrTempora
   const layout::SelectionFacts facts = layout::read_selection_facts(store::H5File::open(files.selection, false));
   EXPECT_EQ(facts.selected, 6);
   EXPECT_EQ(facts.results, "r.h5");
-  EXPECT_EQ(facts.outputs.size(), 5u);
+  EXPECT_EQ(facts.outputs.size(), 6u);
   EXPECT_FALSE(facts.time.empty());
 }
 
@@ -104,7 +104,7 @@ TEST_F(SelectionStageTest, ASecondMethodLeavesTheFirstSelectionByteIdentical) {
     EXPECT_EQ(after.at(name), digest) << name << " changed";
   }
   for (const char* name : {"random.jsonl", "random.selected_ids.txt", "random.scores.tsv", "random.summary.json",
-                           "random.report.html", "random.selection.h5"}) {
+                           "random.report.html", "random.examples.html", "random.selection.h5"}) {
     EXPECT_TRUE(after.count(name)) << name;
   }
   const std::string text = inspect_text(run_.options.run.output);

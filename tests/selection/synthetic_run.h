@@ -25,6 +25,8 @@ struct SyntheticRun {
   std::filesystem::path folder;
   int64_t records = 24, sources = 3, checkpoints = 3;
   service::Options options;
+  // The reasoning text of record i as JSON string content (escaped); default "reasoning i".
+  std::function<std::string(uint64_t)> reasoning_text = [](uint64_t i) { return "reasoning " + std::to_string(i); };
 
   // Writes FOLDER/data.jsonl and FOLDER/r.h5 and sets `options` (budget 6, method temp).
   void write() {
@@ -56,7 +58,7 @@ struct SyntheticRun {
         }
         data << R"({"id": ")" << id[i] << R"(", "source": ")" << source[i] << R"(", "domain": ")" << domain[i]
              << R"(", "messages": [{"role": "user", "content": "question )" << i
-             << R"("}, {"role": "assistant", "content": "<|begin_of_thought|>reasoning )" << i
+             << R"("}, {"role": "assistant", "content": "<|begin_of_thought|>)" << reasoning_text(i)
              << R"(<|end_of_thought|>answer"}]})"
              << "\n";
       }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -189,6 +190,60 @@ TEST(OptionTable, OlderSemicolonFormIsRefusedWithAReason) {
   const std::string text = explain_difference(old, format_fingerprint({{"run.seed", "0"}}));
   EXPECT_NE(text.find("older curate_dist"), std::string::npos) << text;
   EXPECT_THROW(parse_fingerprint("curate_dist fingerprint v2\nno equals sign\n"), ConfigError);
+}
+
+}  // namespace
+}  // namespace curate::options
+
+namespace curate::options {
+namespace {
+
+// A table with a path entry, for format_ini.
+Group file_table(Settings& s, std::string& path) {
+  Group g = table(s);
+  g.add("data.path", path, "a file").path();
+  return g;
+}
+
+TEST(OptionTable, FormatIniReadsBackToTheSameValuesWithPathsAbsolute) {
+  Settings written;
+  std::string path = "sub/data.jsonl";
+  written.batch = 3;
+  written.scale = 0.125;
+  written.name = "a name with = and spaces inside";
+  written.mode = Mode::kFast;
+  written.fresh = true;
+  const std::string ini = format_ini({file_table(written, path)}, "line one\nline two");
+  EXPECT_EQ(ini.rfind("# line one\n# line two\n[demo]\nbatch = 3\n", 0), 0u) << ini;
+  EXPECT_NE(ini.find("[data]\npath = " + (std::filesystem::current_path() / "sub/data.jsonl").string() + "\n"),
+            std::string::npos)
+      << ini;
+  EXPECT_EQ(ini.find("fresh"), std::string::npos) << ini;  // a switch is one invocation's, never an INI key
+  Settings read;
+  std::string read_path;
+  const po::options_description desc = describe(file_table(read, read_path), true);
+  po::variables_map vm;
+  std::istringstream text(ini);
+  po::store(po::parse_config_file(text, desc), vm);
+  po::notify(vm);
+  EXPECT_EQ(read.batch, 3);
+  EXPECT_EQ(read.scale, 0.125);
+  EXPECT_EQ(read.name, written.name);
+  EXPECT_EQ(read.mode, Mode::kFast);
+  EXPECT_FALSE(read.fresh);
+  EXPECT_EQ(read_path, (std::filesystem::current_path() / "sub/data.jsonl").string());
+}
+
+TEST(OptionTable, FormatIniCommentsOutWhatAnIniLineCannotHold) {
+  for (const std::string& value : {std::string("C# notes"), std::string("two\nlines"), std::string(" padded")}) {
+    Settings s;
+    s.name = value;
+    const std::string ini = format_ini({table(s)}, "");
+    EXPECT_NE(ini.find("# demo.name: not written (its value holds a '#', a line break or blanks at an end"),
+              std::string::npos)
+        << ini;
+    EXPECT_EQ(ini.find("name = "), std::string::npos) << ini;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -116,9 +117,16 @@ struct Options {
 // The option table of a run, bound to `options`: one group per component, in --help order.
 std::vector<options::Group> option_groups(Options& options);
 
-// Parses argv (and the INI file named by --config; the command line wins). Returns false after
-// printing help for --help. Throws ConfigError naming the option or file line for bad input.
-bool parse_options(int argc, char** argv, Options& options);
+// Parses argv (and the INI file named by --config; the command line wins), then `settings`, INI text
+// under both (a result file's recorded settings, settings_ini; named `settings_name` in messages).
+// Returns false after printing help for --help. Throws ConfigError naming the option or file line for
+// bad input.
+bool parse_options(int argc, char** argv, Options& options, std::string_view settings = {},
+                   const std::string& settings_name = "");
+
+// Every setting of `options` as INI text (options::format_ini: switches left out, paths absolute), with a
+// comment saying what it is: the settings a result file records (layout.h, attribute `settings`).
+std::string settings_ini(const Options& options);
 
 // Checks combinations and fills defaults that depend on other settings (tokenizer = model).
 void validate(Options& options);

@@ -1,5 +1,6 @@
-// What the selection stage did, for people and for scripts: a summary JSON with every number, and
-// one self-contained HTML page (inline CSS and SVG, no script, no external resource). Torch-free.
+// What the selection stage did, for people and for scripts: a summary JSON with every number, one
+// self-contained HTML page (inline CSS and SVG, no script, no external resource), and a page of every
+// selected example (a table with a search box: inline CSS and a small inline script). Torch-free.
 #pragma once
 
 #include <cmath>
@@ -181,6 +182,38 @@ int examples_per_status(std::size_t shown);
 // members at quantiles (j + 0.5) / count of that order. Non-finite keys sort last. Deterministic.
 std::vector<std::size_t> spread_pick(std::span<const std::size_t> members, std::span<const float> key,
                                      std::size_t count);
+
+// One selected example, a row of the examples page. Text is raw: the page escapes it.
+struct ExampleRow {
+  std::string id;  // the example's id
+  int64_t line = 0;
+  std::string source, domain;
+  int32_t cluster = -1;  // k-means cluster within the source, -1 when not clustered
+  double score = NAN, difficulty = NAN;
+  int64_t prompt_tokens = 0, reasoning_tokens = 0;
+  std::string text;  // the reasoning text (or why it cannot be shown); the page shows its beginning
+};
+
+// The examples page (SEL.examples.html): the selection's rows, in dataset order.
+struct ExamplesPage {
+  std::string title;     // the selection's records file name
+  std::string results;   // the result file as `curate_tool explain RESULTS ID` takes it
+  std::string report;    // the selection report, relative to the page ("" for no link)
+  int64_t selected = 0;  // examples selected; rows holds the first kMaxExampleRows of them
+  std::vector<ExampleRow> rows;
+};
+// The page lists at most this many rows (a budget is usually about 1,000 examples) and this many
+// characters of each one's text, so that it stays under ~10 MB; it says when it lists fewer rows.
+inline constexpr std::size_t kMaxExampleRows = 20000;
+inline constexpr std::size_t kExampleTextChars = 300;
+
+// The examples page as one HTML document (UTF-8): a line saying how many were selected and listed and
+// that `curate_tool explain RESULTS ID` prints any example whole; a search box that hides the rows no
+// cell of which holds its text (case-insensitive; PAGE#TEXT opens it filtered by TEXT; hidden without
+// JavaScript, when the page is a plain table); a table with id, line, source, domain, cluster, score, difficulty,
+// prompt and reasoning tokens and the text's first kExampleTextChars characters. Every user string has its control
+// characters shown as \xNN (util/terminal.h escape_control) and is HTML-escaped.
+std::string examples_html(const ExamplesPage& page);
 
 // Every number of `data` as JSON:
 //   run {model, dataset, method, budget, seed}; totals {examples, kept, selected, skipped};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <ostream>
 #include <string>
 
@@ -25,5 +26,12 @@ struct ExplainOptions {
 // (exit 2) when `which` is not one example or names none, and what read_columns throws for a result
 // file whose passes are not complete.
 void explain(const Options& job, const ExplainOptions& which, std::ostream& out);
+
+// The settings of the run that wrote `result` (its settings attribute, layout.h), with argv's
+// --section.key value over them (argv[0] is a program name), validated, output.path set to `result`:
+// what `curate_tool explain RUN.h5 ID` explains with. Throws ConfigError (exit 2) when the file records
+// no settings (written before it did: use the --config form) or names no dataset; DataError (exit 3)
+// naming the missing file when data.path no longer exists (the dataset moved: give --data.path).
+Options recorded_settings(const std::filesystem::path& result, int argc, char** argv);
 
 }  // namespace curate::service

@@ -34,6 +34,7 @@ struct Entry {
   bool hidden = false;               // accepted everywhere, never shown by --help (test.*)
   bool is_switch = false;            // a bool given as a bare flag: `--fresh` (never from INI with a value)
   bool required = false;             // must be given (by its key or an alias): check_required() says which is missing
+  bool is_path = false;              // a file or folder: format_ini writes it absolute
   std::vector<std::string> aliases;  // older command-line names of the same setting, named in --help
   std::string default_text;          // the value when the entry was added, as value_text writes it
 };
@@ -87,6 +88,8 @@ class Group {
   Group& required();
   // The last entry added is also accepted as `--name` (an older spelling kept for scripts).
   Group& alias(std::string name);
+  // The last entry added names a file or folder (relative to the current folder when not absolute).
+  Group& path();
 
   const std::string& caption() const { return caption_; }
   const std::vector<Entry>& entries() const { return entries_; }
@@ -107,6 +110,15 @@ const char* name_of(E value, const std::pair<const char*, E> (&names)[N]) {
   }
   return "?";
 }
+
+// Every entry of `groups` but the switches (`--fresh`: a choice of one invocation, never an INI key) as
+// INI text that Boost's parse_config_file reads back to the same values: `# comment` lines from
+// `comment` (one per line), entries without a section (no '.') first, then `[section]` headers and
+// `name = value` lines in table order (a section reopened when the table returns to it). Path entries
+// (Entry::is_path) are written absolute (std::filesystem::absolute of the current folder), not resolved.
+// A value an INI line cannot hold (a '#', which starts a comment, a newline, or leading or trailing
+// blanks) is written as a comment naming the key and why; its entry then reads back as its default.
+std::string format_ini(const std::vector<Group>& groups, std::string_view comment);
 
 // The fingerprint of a result file: an ordered list of settings that change results.
 struct Setting {

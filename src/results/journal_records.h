@@ -14,7 +14,7 @@
 //                 [difficulty: u8 status, i64 line, id, source, domain, i64 prompt, reasoning, full],
 //                 f32 mean, [profile: f32 mean over the first tokens], u8 NaN flag,
 //                 [float32: u64 count, count f32 | float16: u64 count, count binary16 bits | none: nothing]
-//               Written since journal format 2 of curate_dist (before it, every unit was a kUnit).
+//               Written since issue 29; before it, every unit was a kUnit.
 //   kClean 'C'  nothing: the result file was flushed and fsync'ed by a run that then ended cleanly
 // A journal is header, units (kUnit for the gradient stage, kStored for the other passes; a journal
 // of an older curate_dist holds kUnit records for every pass, and they replay as before), and at most

@@ -1,12 +1,12 @@
 // Benchmark of rank 0's storage path and of the two reads of the compact profile (not a test).
 //   store_bench DIR [KEPT=4096] [CHECKPOINTS=8] [TOKENS=1000] [UNIT=64] [TOKEN_LOSSES=float32] [FLUSH_UNITS=0]
 // Write: a profile pass of KEPT examples (every other record of 2 x KEPT kept) stored unit by unit as
-// the coordinator stores a result: encoded and appended to the journal, then written into the HDF5
-// file (Fletcher-32 on every chunk); every FLUSH_UNITS units (0: once per second of writing, as with
-// run.flush_seconds = 1) the journal is fsync'ed and the file flushed and fsync'ed. Prints units/s,
-// loss bytes/s and rank 0's CPU per unit. Read: one example across the checkpoints ([C, 1, T] slab)
-// for 256 random rows, one checkpoint's means ([1, K]), and the [C, N] table the selection builds.
-// Reads come from the page cache (the file was just written): they measure HDF5 and checksums.
+// the coordinator stores a result: prepared once in the file's precision (stored_unit.h), encoded and
+// appended to the journal, then written into the HDF5 file (Fletcher-32 on every chunk); every FLUSH_UNITS units (0:
+// once per second of writing, as with run.flush_seconds = 1) the journal is fsync'ed and the file flushed and fsync'ed.
+// Prints units/s, loss bytes/s and rank 0's CPU per unit. Read: one example across the checkpoints ([C, 1, T] slab) for
+// 256 random rows, one checkpoint's means ([1, K]), and the [C, N] table the selection builds. Reads come from the page
+// cache (the file was just written): they measure HDF5 and checksums.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     plan.token_losses = service::parse_token_losses(precision);
     plan.cut_evenly();
 
-    double write_seconds = 0, cpu = 0, payload = 0, journal_cpu = 0, store_cpu = 0, sync_cpu = 0;
+    double write_seconds = 0, cpu = 0, payload = 0, prepare_cpu = 0, journal_cpu = 0, store_cpu = 0, sync_cpu = 0;
     int64_t units = 0;
     {
       store::Journal journal(journal_path);
@@ -94,11 +94,13 @@ int main(int argc, char** argv) {
       auto last_flush = start;
       for (const service::UnitResult& r : results) {
         double t0 = thread_cpu_seconds();
-        journal.append(service::unit_record(r));  // ResultSink::keep: the journal first, then the file
+        const service::StoredUnit stored = service::prepare(plan, r);  // as ResultSink's writer: once, for both
         const double t1 = thread_cpu_seconds();
-        file.store(plan, r);
+        journal.append(service::stored_record(stored));  // the journal first, then the file
         const double t2 = thread_cpu_seconds();
-        journal_cpu += t1 - t0, store_cpu += t2 - t1;
+        file.store(plan, stored);
+        const double t3 = thread_cpu_seconds();
+        prepare_cpu += t1 - t0, journal_cpu += t2 - t1, store_cpu += t3 - t2;
         ++units;
         if (flush_units > 0 ? units % flush_units == 0 : since(last_flush) >= 1.0) {
           t0 = thread_cpu_seconds();
@@ -125,10 +127,10 @@ int main(int argc, char** argv) {
         payload / 1e6 / write_seconds, file_mb, journal_mb, (file_mb + journal_mb) / write_seconds);
 
     std::printf(
-        "  CPU per unit: journal (encode, CRC-32, write) %.3f ms, HDF5 store (means, Fletcher-32, write) %.3f ms, "
-        "flushes and fsyncs %.3f ms\n",
-        1e3 * journal_cpu / static_cast<double>(units), 1e3 * store_cpu / static_cast<double>(units),
-        1e3 * sync_cpu / static_cast<double>(units));
+        "  CPU per unit: prepare (means, NaN flags, float16 rounding) %.3f ms, journal (encode, CRC-32, write) "
+        "%.3f ms, HDF5 store (Fletcher-32, write) %.3f ms, flushes and fsyncs %.3f ms\n",
+        1e3 * prepare_cpu / static_cast<double>(units), 1e3 * journal_cpu / static_cast<double>(units),
+        1e3 * store_cpu / static_cast<double>(units), 1e3 * sync_cpu / static_cast<double>(units));
 
     const store::H5File file = store::H5File::open(path, false);
     const std::string losses_path = service::layout::path(service::Pass::kProfile, service::layout::dataset::kLosses);

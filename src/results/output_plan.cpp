@@ -37,7 +37,7 @@ JournalState journal_state(const std::filesystem::path& path) {
       state.base = kind == JournalRecord::kBase;
     }
     state.clean = record.size() == 1 && kind == JournalRecord::kClean;
-    if (kind == JournalRecord::kUnit) ++state.units;
+    if (kind == JournalRecord::kUnit || kind == JournalRecord::kStored) ++state.units;
     first = false;
   });
   return state;

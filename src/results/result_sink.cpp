@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 
 #include "curate/util/log.h"
@@ -52,8 +53,14 @@ void ResultSink::write_loop() {
     std::exception_ptr failed;
     try {
       if (write_delay_seconds_ > 0) std::this_thread::sleep_for(std::chrono::duration<double>(write_delay_seconds_));
-      journal_->append(unit_record(unit.result));
-      file_->store(*unit.plan, unit.result);
+      if (unit.plan->pass == Pass::kGradients) {
+        journal_->append(unit_record(unit.result));
+        file_->store(*unit.plan, unit.result);
+      } else {  // rounded once, for both: the journal holds the bytes the file gets
+        const StoredUnit stored = prepare(*unit.plan, unit.result);
+        journal_->append(stored_record(stored));
+        file_->store(*unit.plan, stored);
+      }
     } catch (...) {
       failed = std::current_exception();
     }
@@ -107,17 +114,31 @@ int64_t ResultSink::replay(const PassPlan& plan, std::vector<uint8_t>& done) {
   int64_t replayed = 0;
   const int64_t units = plan.units();
   store::Journal::read(journal_->path(), [&](std::span<const std::byte> record) {
-    if (record_kind(record) != JournalRecord::kUnit) return;
-    const UnitResult result = unit_of(record);
-    if (result.pass != plan.pass || result.slot < 0 || result.slot >= static_cast<int32_t>(plan.slots.size()) ||
-        result.index < 0 || result.index >= units ||
-        (plan.pass == Pass::kGradients && result.settings != plan.settings)) {  // of other gradient settings
-      return;
+    const std::optional<JournalRecord> kind = record_kind(record);
+    if (kind != JournalRecord::kUnit && kind != JournalRecord::kStored) return;
+    // kUnit: the gradient stage's units, and every unit of a journal an older curate_dist wrote.
+    std::optional<UnitResult> result;
+    std::optional<StoredUnit> stored;
+    if (kind == JournalRecord::kUnit) {
+      result = unit_of(record);
+    } else {
+      stored = stored_of(record);
     }
-    uint8_t& flag = done[static_cast<std::size_t>(result.slot) * static_cast<std::size_t>(units) +
-                         static_cast<std::size_t>(result.index)];
+    const Pass pass = result ? result->pass : stored->pass;
+    const int32_t slot = result ? result->slot : stored->slot;
+    const int64_t index = result ? result->index : stored->index;
+    if (pass != plan.pass || slot < 0 || slot >= static_cast<int32_t>(plan.slots.size()) || index < 0 ||
+        index >= units || (plan.pass == Pass::kGradients && result->settings != plan.settings)) {
+      return;  // another pass's, or of other gradient settings
+    }
+    uint8_t& flag =
+        done[static_cast<std::size_t>(slot) * static_cast<std::size_t>(units) + static_cast<std::size_t>(index)];
     if (flag) return;
-    file_->store(plan, result);
+    if (result) {
+      file_->store(plan, *result);
+    } else {
+      file_->store(plan, *stored);
+    }
     flag = 1;
     ++replayed;
   });

@@ -40,6 +40,8 @@ class ResultSink {
   std::vector<uint8_t> open_pass(const PassPlan& plan);
   // Queues a result of `plan`, which must equal the last open_pass()'s, for the writer thread, which
   // stores it first in the journal (one write), then in the HDF5 file (data, then its done flag).
+  // Except for kGradients, the writer prepares it once (stored_unit.h: means, NaN flags, losses in the
+  // file's type) and both get that: the journal holds no more than the file stores.
   // Returns at once unless kQueueBytes of losses are queued. Rethrows the writer's first error.
   void keep(const PassPlan& plan, UnitResult result);
   // Waits until every queued result is stored; rethrows the writer's first error (then again on
@@ -47,7 +49,8 @@ class ResultSink {
   void drain();
   // Folds into the file the journal's units of `plan` whose flag in `done` (as open_pass returned it)
   // is 0 (for kGradients: of the plan's settings tag), and sets those flags; then checkpoints if any were folded in.
-  // Returns how many.
+  // Returns how many. Reads kStored records and kUnit ones (the gradient stage's, and every unit of a
+  // journal an older curate_dist wrote); throws DistError for a record it cannot decode.
   int64_t replay(const PassPlan& plan, std::vector<uint8_t>& done);
   // Syncs the journal and flushes the file.
   void checkpoint();

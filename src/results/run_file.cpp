@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "curate/results/fingerprint.h"
+#include "curate/store/half.h"
 #include "curate/util/error.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
@@ -19,14 +20,6 @@ using layout::dataset::kExample;
 using layout::dataset::kLosses;
 using layout::dataset::kMeanLoss;
 using layout::dataset::kMeanLossFirst;
-
-float mean(const std::vector<float>& values, std::size_t count) {
-  count = std::min(count, values.size());
-  if (count == 0) return std::numeric_limits<float>::quiet_NaN();
-  double sum = 0;
-  for (std::size_t i = 0; i < count; ++i) sum += values[i];
-  return static_cast<float>(sum / static_cast<double>(count));
-}
 
 }  // namespace
 
@@ -213,12 +206,12 @@ void PassPlan::cut_by_cost(std::span<const int64_t> cost) {
   bounds.push_back(static_cast<int64_t>(positions.size()));
 }
 
-void RunFile::store_examples(std::span<const uint64_t> rows, const UnitResult& result) {
+void RunFile::store_examples(std::span<const uint64_t> rows, std::span<const ExampleResult> examples) {
   constexpr const char* kInts[] = {layout::kLine, layout::kPromptTokens, layout::kReasoningTokens, layout::kFullLength};
   std::vector<uint8_t> status;
   std::vector<std::vector<int64_t>> ints(std::size(kInts));
   std::vector<std::string> ids, sources, domains;
-  for (const auto& e : result.examples) {
+  for (const auto& e : examples) {
     status.push_back(e.status);
     ints[0].push_back(e.line), ints[1].push_back(e.prompt_tokens);
     ints[2].push_back(e.reasoning_tokens), ints[3].push_back(e.full_length);
@@ -238,50 +231,69 @@ void RunFile::store_examples(std::span<const uint64_t> rows, const UnitResult& r
 
 void RunFile::store(const PassPlan& plan, const UnitResult& result) {
   if (plan.pass == Pass::kGradients) return store_gradients(plan, result);
-  const std::string g = layout::group(plan.pass);
+  store(plan, prepare(plan, result));
+}
+
+void RunFile::store(const PassPlan& plan, const StoredUnit& unit) {
   const auto at = [&](std::string_view name) { return layout::path(plan.pass, name); };
-  const uint64_t n = result.examples.size(), slot = static_cast<uint64_t>(result.slot), slots = plan.slots.size();
-  if (result.index < 0 || result.index >= plan.units() || slot >= slots ||
-      static_cast<int64_t>(n) != plan.bounds[static_cast<std::size_t>(result.index) + 1] -
-                                     plan.bounds[static_cast<std::size_t>(result.index)]) {
+  const uint64_t n = unit.size(), slot = static_cast<uint64_t>(unit.slot), slots = plan.slots.size();
+  const TokenLosses type = plan.pass == Pass::kCalibration ? TokenLosses::kNone : plan.token_losses;
+  if (unit.pass != plan.pass || unit.index < 0 || unit.index >= plan.units() || slot >= slots ||
+      static_cast<int64_t>(n) !=
+          plan.bounds[static_cast<std::size_t>(unit.index) + 1] - plan.bounds[static_cast<std::size_t>(unit.index)]) {
     throw DistError(
-        cat("result for ", pass_name(plan.pass), " unit ", result.index, " slot ", slot, " does not fit the pass"));
+        cat("result for ", pass_name(plan.pass), " unit ", unit.index, " slot ", slot, " does not fit the pass"));
   }
-  const auto first = static_cast<std::size_t>(plan.bounds[static_cast<std::size_t>(result.index)]);
-  const std::span<const uint64_t> rows = std::span<const uint64_t>(plan.positions).subspan(first, n);
-  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // The fingerprint holds store.token_losses, so a journal's units always have the plan's type.
+  const auto t = static_cast<std::size_t>(plan.tokens);
+  bool fits = unit.token_losses == type && unit.mean_loss.size() == n && unit.nan_losses.size() == n &&
+              unit.mean_loss_first.size() == (plan.pass == Pass::kProfile ? n : 0) && unit.loss_begin.size() == n + 1 &&
+              unit.loss_begin.front() == 0 && unit.loss_begin.back() == unit.losses_f32.size() + unit.losses_f16.size();
+  for (std::size_t i = 0; fits && i < n; ++i)
+    fits = unit.loss_begin[i] <= unit.loss_begin[i + 1] && unit.loss_begin[i + 1] - unit.loss_begin[i] <= t;
+  if (!fits) {
+    throw DistError(cat("stored unit ", unit.index, " slot ", slot, " of ", pass_name(plan.pass),
+                        " does not match the pass's token losses (", kTokenLosses[static_cast<int>(type)].first,
+                        ", at most ", t, " per example)"));
+  }
+  const auto first = static_cast<std::size_t>(plan.bounds[static_cast<std::size_t>(unit.index)]);
   if (plan.pass == Pass::kCalibration) {  // rows of the calibration datasets are sample indices
-    std::vector<float> means;
-    for (const auto& e : result.examples) means.push_back(mean(e.losses, static_cast<std::size_t>(plan.tokens)));
-    file_.write(at(layout::dataset::kLoss), {slot, first}, {1, n}, std::span<const float>(means));
+    file_.write(at(layout::dataset::kLoss), {slot, first}, {1, n}, std::span<const float>(unit.mean_loss));
   } else {  // rows of the pass's datasets are indices into plan.positions: this unit's are contiguous
-    const auto t = static_cast<std::size_t>(plan.tokens);
-    std::vector<float> block(plan.token_losses == TokenLosses::kNone ? 0 : n * t, nan), all, early;
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& losses = result.examples[i].losses;
-      if (!block.empty()) {
-        std::copy_n(losses.begin(), std::min(losses.size(), t), block.begin() + static_cast<std::ptrdiff_t>(i * t));
+    // Each row holds the example's losses, then NaN to T (the datasets' fill value, written anyway).
+    const auto fill = [&](auto& block, const auto& losses, auto nan) {
+      block.assign(n * t, nan);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::copy(losses.begin() + static_cast<std::ptrdiff_t>(unit.loss_begin[i]),
+                  losses.begin() + static_cast<std::ptrdiff_t>(unit.loss_begin[i + 1]),
+                  block.begin() + static_cast<std::ptrdiff_t>(i * t));
       }
-      all.push_back(mean(losses, losses.size()));  // float32 means, before any rounding of the stored losses
-      early.push_back(mean(losses, static_cast<std::size_t>(plan.first_tokens)));
+    };
+    if (type == TokenLosses::kFloat32) {
+      std::vector<float> block;
+      fill(block, unit.losses_f32, std::numeric_limits<float>::quiet_NaN());
+      file_.write(at(kLosses), {slot, first, 0}, {1, n, t}, std::span<const float>(block));
+    } else if (type == TokenLosses::kFloat16) {
+      std::vector<uint16_t> block;
+      fill(block, unit.losses_f16, store::to_half(std::numeric_limits<float>::quiet_NaN()));
+      file_.write_f16(at(kLosses), {slot, first, 0}, {1, n, t}, std::span<const uint16_t>(block));
     }
-    if (!block.empty()) file_.write(at(kLosses), {slot, first, 0}, {1, n, t}, std::span<const float>(block));
-    file_.write(at(kMeanLoss), {slot, first}, {1, n}, std::span<const float>(all));
+    file_.write(at(kMeanLoss), {slot, first}, {1, n}, std::span<const float>(unit.mean_loss));
     if (plan.pass == Pass::kProfile)
-      file_.write(at(kMeanLossFirst), {slot, first}, {1, n}, std::span<const float>(early));
+      file_.write(at(kMeanLossFirst), {slot, first}, {1, n}, std::span<const float>(unit.mean_loss_first));
     const bool directional = plan.slots.front().family == model::Family::kDirectional;
-    const float measure = static_cast<float>(result.measure);
+    const float measure = static_cast<float>(unit.measure);
     file_.write(at(directional ? layout::dataset::kDistance : layout::dataset::kNoiseStd), {slot}, {1},
                 std::span<const float>(&measure, 1));
     // /examples/* are written once, by the difficulty pass (which covers every record): rewriting
     // their strings later would put rows the filter already read at risk from a kill mid-write.
-    if (plan.pass == Pass::kDifficulty) store_examples(rows, result);
+    if (plan.pass == Pass::kDifficulty) {
+      store_examples(std::span<const uint64_t>(plan.positions).subspan(first, n), unit.examples);
+    }
   }
-  std::vector<uint8_t> nan_flags;
-  for (const auto& e : result.examples) nan_flags.push_back(has_nan(e.losses) ? 1 : 0);
-  file_.write(at(layout::dataset::kNanLosses), {slot, first}, {1, n}, std::span<const uint8_t>(nan_flags));
+  file_.write(at(layout::dataset::kNanLosses), {slot, first}, {1, n}, std::span<const uint8_t>(unit.nan_losses));
   const uint8_t one = 1;
-  file_.write(at(kDone), {slot, static_cast<uint64_t>(result.index)}, {1, 1}, std::span<const uint8_t>(&one, 1));
+  file_.write(at(kDone), {slot, static_cast<uint64_t>(unit.index)}, {1, 1}, std::span<const uint8_t>(&one, 1));
 }
 
 }  // namespace curate::service

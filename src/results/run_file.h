@@ -12,6 +12,7 @@
 #include "curate/store/hdf5.h"
 #include "results/layout.h"
 #include "results/pass.h"
+#include "results/stored_unit.h"
 #include "results/unit_result.h"
 
 namespace curate::service {
@@ -76,12 +77,17 @@ class RunFile {
 
   // Creates the pass's datasets when missing; returns its done flags [slots × units].
   std::vector<uint8_t> open_pass(const PassPlan& plan);
+  // Stores a unit of `plan` (kGradients: gradient_store.cpp; other passes: store(prepare(...))),
+  // its data first, then its done flag. Throws DistError for a unit that does not fit the plan.
   void store(const PassPlan& plan, const UnitResult& result);
+  // Stores a prepared unit of `plan` (not kGradients), whose token losses must be of plan.token_losses
+  // (kNone for kCalibration): the float16 bits are written as they are.
+  void store(const PassPlan& plan, const StoredUnit& unit);
   void flush() { file_.flush(); }
   store::H5File& file() { return file_; }
 
  private:
-  void store_examples(std::span<const uint64_t> rows, const UnitResult& result);
+  void store_examples(std::span<const uint64_t> rows, std::span<const ExampleResult> examples);
   // open_pass and store of Pass::kGradients (gradient_store.cpp): /gradients/{example, projected, norm, done}.
   std::vector<uint8_t> open_gradients(const PassPlan& plan);
   void store_gradients(const PassPlan& plan, const UnitResult& result);

@@ -221,6 +221,12 @@ void H5File::write(const std::string& name, const std::vector<uint64_t>& offset,
   Handle type(half_type(), H5Tclose);
   write_slab(id_, path_, name, type.get(), offset, count, halves.data(), halves.size());
 }
+void H5File::write_f16(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+                       std::span<const uint16_t> bits) {
+  if (!is_half(id_, path_, name)) throw StoreError(path_.string() + ": " + name + " is not a float16 dataset");
+  Handle type(half_type(), H5Tclose);
+  write_slab(id_, path_, name, type.get(), offset, count, bits.data(), bits.size());
+}
 void H5File::write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
                    std::span<const int64_t> data) {
   write_slab(id_, path_, name, H5T_NATIVE_INT64, offset, count, data.data(), data.size());

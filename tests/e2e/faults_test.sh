@@ -2,7 +2,8 @@
 # Fault injection for curate_dist: kill -9 of rank 0 or of a worker at random moments (each trial
 # resumed, once with a second kill during the resume), every final file equal bit for bit to an
 # uninterrupted run; a result file cut short rebuilt from the journal; a damaged file without journal
-# refused with exit 5. Each stage (difficulty, profile, selection) is also killed on purpose.
+# refused with exit 5. Each stage (difficulty, profile, selection) is also killed on purpose, and
+# rank 0 with units queued for its writer, in each store.token_losses (float32, float16, none).
 #   faults_test.sh CURATE_TOOL CURATE_DIST H5_SAME MPIEXEC TOKENIZER_DIR [TRIALS]
 set -euo pipefail
 tool=$1 dist=$2 same=$3 mpiexec=$4 tokenizer=$5 trials=${6:-20}
@@ -75,9 +76,11 @@ echo "ok: kill -9 of rank 0 during the difficulty pass, the profile pass and the
 # A kill -9 of rank 0 while its writer queue holds units: each unit waits 0.3 s in the writer (a slow
 # disk), so two seconds into each pass the workers have delivered units that are in neither the
 # journal nor the file. The resumed run (no delay) schedules them again.
-for stage in "difficulty pass:" "profile pass:"; do
-  out=q$(echo "$stage" | tr -dc a-z).h5
-  timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path "$out" --test.writer_delay_seconds 0.3 \
+#   kill_queued OUTPUT STAGE [ARGS...]
+kill_queued() {
+  local out=$1 stage=$2 pid victim
+  shift 2
+  timeout 120 "$mpiexec" -n 3 "$dist" --config run.ini --output.path "$out" --test.writer_delay_seconds 0.3 "$@" \
     > "$out.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 1200); do
@@ -91,9 +94,35 @@ for stage in "difficulty pass:" "profile pass:"; do
   set +e
   wait $pid
   set -e
+}
+for stage in "difficulty pass:" "profile pass:"; do
+  out=q$(echo "$stage" | tr -dc a-z).h5
+  kill_queued "$out" "$stage"
   resume_same "$out" "a kill with units queued for the writer ('$stage')"
 done
 echo "ok: kill -9 of rank 0 with units queued for its writer thread, resumed to the same result"
+
+# The same in each store.token_losses: the journal holds the units as the file stores them (float16
+# bits, or no per-token losses), and the file rebuilt from it equals an uninterrupted run of that
+# precision bit for bit, with the float32 run's selection.
+for precision in float16 none; do
+  "$mpiexec" -n 3 "$dist" --config run.ini --output.path ref_$precision.h5 --store.token_losses $precision \
+    > ref_$precision.log 2>&1 || { cat ref_$precision.log; fail "uninterrupted $precision run failed"; }
+  sets=$datasets
+  if [ $precision = none ]; then sets=$(printf '%s\n' $datasets | grep -vx -e "$h5_difficulty_losses" -e "$h5_profile_losses"); fi
+  for stage in "difficulty pass:" "profile pass:"; do
+    out=q$precision$(echo "$stage" | tr -dc a-z).h5
+    kill_queued "$out" "$stage" --store.token_losses $precision
+    [ -s "$out.journal" ] || fail "no journal beside the killed $precision run"
+    timeout 300 "$mpiexec" -n 2 "$dist" --config run.ini --output.path "$out" --store.token_losses $precision \
+      > "$out.resume.log" 2>&1 || { cat "$out.resume.log"; fail "resume of the $precision run failed"; }
+    grep -q "restored from the journal" "$out.resume.log" \
+      || { cat "$out.resume.log"; fail "the $precision run killed in the '$stage' restored nothing from its journal"; }
+    "$same" ref_$precision.h5 "$out" $sets || fail "the $precision run killed in the '$stage' differs after its resume"
+    cmp ref.selected.jsonl "${out%.h5}.selected.jsonl" || fail "the $precision run selects other examples"
+  done
+done
+echo "ok: float16 and none runs killed with units queued resume from their journal bit for bit"
 
 # Stage by stage: the finished difficulty stage removes its journal; a kill in the profile stage that
 # follows must not lose it (the run keeps a copy of the finished file until it ends).

@@ -37,10 +37,16 @@ int main(int argc, char** argv) {
           if (service::example_ok(e.status)) e.losses = {1.5f, 2.0f, 0.25f, static_cast<float>(row)};
           result.examples.push_back(e);
         }
-        journal.append(service::unit_record(result));
-        file.store(plan, result);
-        if (unit % 2 == 0) {
-          const std::byte mark{'S'};
+        if (plan.pass == service::Pass::kGradients) {  // as ResultSink's writer journals it
+          journal.append(service::unit_record(result));
+          file.store(plan, result);
+        } else {
+          const service::StoredUnit stored = service::prepare(plan, result);
+          journal.append(service::stored_record(stored));
+          file.store(plan, stored);
+        }
+        if (unit % 2 == 0) {  // a record of a kind readers skip
+          const std::byte mark{'X'};
           journal.append(std::span<const std::byte>(&mark, 1));
         }
       }

@@ -1,8 +1,8 @@
 // The journal beside a result file (OUTPUT.h5.journal) as a restart reads it: store::Journal::read
 // over the bytes, then every record decoded as the coordinator's replay does ('F' or 'B' header,
-// 'U' unit result, 'C' clean mark). A torn or damaged journal must end at its last whole record;
-// a record that passes its CRC but does not decode gives DistError. Reopening for appends cuts the
-// torn tail, after which a read must see the same records.
+// 'U' unit result, 'S' unit as the file stores it, 'C' clean mark). A torn or damaged journal must end at its last
+// whole record; a record that passes its CRC but does not decode gives DistError. Reopening for appends cuts the torn
+// tail, after which a read must see the same records.
 //   input: [mode byte] journal bytes (seeds: corpus/journal). Mode bit 0 set: the harness first gives
 //   every whole frame the CRC of its payload, so that mutations reach the record decoder.
 #include <zlib.h>
@@ -42,10 +42,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   std::size_t records = 0;
   const uint64_t valid = store::Journal::read(path, [&](std::span<const std::byte> record) {
     ++records;
-    if (service::record_kind(record) != service::JournalRecord::kUnit) return;
+    const auto kind = service::record_kind(record);
     try {
-      const service::UnitResult result = service::unit_of(record);
-      for (const auto& e : result.examples) CURATE_FUZZ_CHECK(e.losses.size() * sizeof(float) <= record.size());
+      if (kind == service::JournalRecord::kUnit) {
+        const service::UnitResult result = service::unit_of(record);
+        for (const auto& e : result.examples) CURATE_FUZZ_CHECK(e.losses.size() * sizeof(float) <= record.size());
+      } else if (kind == service::JournalRecord::kStored) {
+        const service::StoredUnit unit = service::stored_of(record);
+        const std::size_t n = unit.size();
+        CURATE_FUZZ_CHECK(unit.mean_loss.size() == n && unit.nan_losses.size() == n && unit.loss_begin.size() == n + 1);
+        CURATE_FUZZ_CHECK(unit.loss_begin.back() == unit.losses_f32.size() + unit.losses_f16.size());
+        CURATE_FUZZ_CHECK(unit.losses_f32.size() * 4 + unit.losses_f16.size() * 2 <= record.size());
+        CURATE_FUZZ_CHECK(stored_record(unit) == std::vector<std::byte>(record.begin(), record.end()));  // one encoding
+      }
     } catch (const DistError&) {
     }
   });

@@ -79,8 +79,8 @@ TEST_F(ResultSinkTest, KeepWritesTheJournalThenTheFile) {
   sink->drain();  // keep() only queues it for the writer thread
   const auto records = journal_records(journal_path(options_));
   ASSERT_EQ(records.size(), 2u);
-  ASSERT_EQ(record_kind(records[1]), JournalRecord::kUnit);
-  EXPECT_EQ(unit_of(records[1]).index, 1);
+  ASSERT_EQ(record_kind(records[1]), JournalRecord::kStored);
+  EXPECT_EQ(stored_of(records[1]).index, 1);
   EXPECT_EQ(layout::read_done(sink->file(), Pass::kDifficulty), (std::vector<uint8_t>{0, 1, 0}));
   EXPECT_EQ(layout::read_ids(sink->file())[2], "r2");
   EXPECT_EQ(layout::read_lines(sink->file())[3], 4);
@@ -168,9 +168,9 @@ TEST_F(ResultSinkTest, UnitsStillQueuedAreStoredInOrderBeforeTheSinkCloses) {
   }  // no checkpoint: the destructor stores what is queued
   const auto records = journal_records(journal_path(options_));
   ASSERT_EQ(records.size(), 4u);
-  EXPECT_EQ(unit_of(records[1]).index, 2);
-  EXPECT_EQ(unit_of(records[2]).index, 0);
-  EXPECT_EQ(unit_of(records[3]).index, 1);
+  EXPECT_EQ(stored_of(records[1]).index, 2);
+  EXPECT_EQ(stored_of(records[2]).index, 0);
+  EXPECT_EQ(stored_of(records[3]).index, 1);
 }
 
 TEST_F(ResultSinkTest, TheWritersErrorIsRethrownByDrainAndEveryLaterCall) {
@@ -185,7 +185,7 @@ TEST_F(ResultSinkTest, TheWritersErrorIsRethrownByDrainAndEveryLaterCall) {
   EXPECT_THROW_WITH(sink->checkpoint(), DistError, "unit 7");
   const auto records = journal_records(journal_path(options_));
   ASSERT_EQ(records.size(), 3u);  // the stray unit reached the journal (the file refused it); unit 1 nothing
-  EXPECT_EQ(unit_of(records[1]).index, 0);
+  EXPECT_EQ(stored_of(records[1]).index, 0);
 }
 
 TEST_F(ResultSinkTest, WriteFilterStoresTheKeptSetAndItsCount) {
@@ -210,7 +210,7 @@ TEST(JournalRecordsTest, BytesAreTheOnDiskFormat) {
   std::memcpy(&pass, unit.data() + 1, 4);
   EXPECT_EQ(pass, 2);  // the stable code of the profile pass
   EXPECT_EQ(unit_of(unit).index, 9);
-  EXPECT_EQ(record_kind(std::vector<std::byte>{std::byte{'S'}}), std::nullopt);
+  EXPECT_EQ(record_kind(std::vector<std::byte>{std::byte{'X'}}), std::nullopt);
   EXPECT_EQ(record_kind({}), std::nullopt);
 }
 

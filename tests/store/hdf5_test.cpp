@@ -195,5 +195,28 @@ TEST(H5File, Float16DatasetsRoundOnWriteAndReadAsFloat32) {
   EXPECT_THROW_WITH(file.read_f32("/matrix/values", {0, 3, 0}, {1, 1, 2}), StoreError, "outside");
 }
 
+TEST(H5File, Float16BitsAreWrittenUnchanged) {
+  ScratchDir dir;
+  const std::vector<uint16_t> bits = {0x3555, 0x7e00, 0x0001, 0x83ff};  // 1/3, NaN, smallest subnormal, negative
+  {
+    H5File file = H5File::create(dir / "run.h5");
+    file.create_f16("/values", {2, 2}, {1, 2});
+    file.write_f16("/values", {0, 0}, {2, 2}, std::span<const uint16_t>(bits));
+    file.create_f32("/wide", {2}, {2});
+    EXPECT_THROW_WITH(file.write_f16("/wide", {0}, {2}, std::span<const uint16_t>(bits).first(2)), StoreError,
+                      "/wide is not a float16 dataset");
+    file.flush();
+  }
+  const std::vector<float> read = H5File::open(dir / "run.h5", false).read_f32("/values");
+  ASSERT_EQ(read.size(), 4u);
+  for (std::size_t i = 0; i < bits.size(); ++i) {
+    if (std::isnan(read[i])) {
+      EXPECT_EQ(bits[i], 0x7e00) << i;
+    } else {
+      EXPECT_EQ(to_half(read[i]), bits[i]) << i;  // from_half is exact, so the bits come back
+    }
+  }
+}
+
 }  // namespace
 }  // namespace curate::store

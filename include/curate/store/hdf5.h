@@ -65,6 +65,10 @@ class H5File {
   void write(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
              std::span<const uint8_t> data);
   void write(const std::string& name, uint64_t offset, std::span<const std::string> values);  // strings
+  // A hyperslab of a float16 dataset (create_f16) from IEEE binary16 bits as store/half.h to_half()
+  // makes them, written unchanged; throws StoreError for a dataset of another type.
+  void write_f16(const std::string& name, const std::vector<uint64_t>& offset, const std::vector<uint64_t>& count,
+                 std::span<const uint16_t> bits);
   // float32 or float16 datasets, as float32.
   std::vector<float> read_f32(const std::string& name) const;
   std::vector<float> read_f32(const std::string& name, const std::vector<uint64_t>& offset,

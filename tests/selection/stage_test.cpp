@@ -74,10 +74,15 @@ TEST_F(SelectionStageTest, OtherRanksHoldTheCandidatesOfWhatSelectReads) {
   std::vector<int64_t> candidates;
   for (std::size_t i = 0; i < full.records(); ++i)
     if (full.candidate[i]) candidates.push_back(static_cast<int64_t>(i));
-  for (const select::SelectMethod method : {select::SelectMethod::kTemp, select::SelectMethod::kLongest}) {
+  full.gradient_dim = 2;  // projected gradients of every record, row 23 - i of record i
+  for (int64_t i = 0; i < 24; ++i) full.gradient_row[static_cast<std::size_t>(i)] = 23 - i;  // read as -1: none
+  for (int64_t k = 0; k < 48; ++k) full.gradients.push_back(static_cast<float>((k * 7) % 11) - 5.0f);
+  for (const select::SelectMethod method :
+       {select::SelectMethod::kTemp, select::SelectMethod::kLongest, select::SelectMethod::kS2l}) {
     select::SelectOptions options = run_.options.select;
     options.method = method;
     options.token_budget = method == select::SelectMethod::kLongest ? 400 : 0;
+    if (method == select::SelectMethod::kS2l) options.features = select::SelectFeatures::kGradients;
     const select::SelectReads reads = select::select_reads(options);
     const SelectionColumns light = light_columns(full, reads);
     EXPECT_EQ(light.records(), 0u);
@@ -92,6 +97,10 @@ TEST_F(SelectionStageTest, OtherRanksHoldTheCandidatesOfWhatSelectReads) {
     EXPECT_EQ(light.domain.ids[4], full.domain.ids[6]);                              // candidate 4 is record 6
     EXPECT_EQ(light.mean_loss_first[2 * 18 + 4], full.mean_loss_first[2 * 24 + 6]);  // checkpoint 2
     if (reads.reasoning_tokens) EXPECT_EQ(light.reasoning_tokens[4], full.reasoning_tokens[6]);
+    EXPECT_EQ(light.gradient_dim, reads.gradients ? 2 : 0);
+    EXPECT_EQ(light.gradient_row.size(), reads.gradients ? 18u : 0u);
+    EXPECT_EQ(light.gradients, reads.gradients ? full.gradients : std::vector<float>());
+    if (reads.gradients) EXPECT_EQ(light.gradient_row[4], 17);  // record 6's row
     const select::SelectResult whole =
         select::select(full.select_input(), full.source.names, full.domain.names, options);
     const select::SelectResult part =

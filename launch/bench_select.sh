@@ -4,8 +4,9 @@
 # about half, profiled at 4 directional checkpoints x 16 tokens; store.token_losses = none: means
 # only), then `--stage select` (budget B, per_cluster 4) with each rank count of RANKS, each under
 # /usr/bin/time per rank: wall time, peak RSS of every rank, the outputs' sizes, and a byte
-# comparison of every output with the first rank count's. Memory: at 10M every rank holds ~1.2 GiB
-# (rank 0 ~2.5 GiB), so 16 ranks need ~20 GiB on one machine (docs/PERFORMANCE.md).
+# comparison of every output with the first rank count's. Memory at 10M: rank 0 ~2.6 GiB, every
+# other rank ~0.3 GiB (the candidates' rows of what select() reads), so 16 ranks need ~7 GiB
+# (docs/PERFORMANCE.md).
 #   launch/bench_select.sh [N=10000000] ["RANKS"="1 4 16"] [B=100000] [SCORING_RANKS=3] [WORKDIR=build/bench_select]
 #   (CURATE_BUILD_DIR: the build folder, default build; CURATE_DIST: the executable, default curate_dist_select)
 set -euo pipefail

@@ -31,19 +31,21 @@ void check_names(const char* what, std::span<const std::string> names) {
   }
 }
 
+// The sizes of the columns `reads` names (the others are not read and may be empty).
 void check_input(const SelectInput& input, std::span<const std::string> source_names,
-                 std::span<const std::string> domain_names, bool tokens) {
+                 std::span<const std::string> domain_names, const SelectReads& reads) {
   const std::size_t n = input.source.size();
   if (input.checkpoints < 1) {
     throw DataError(cat("select: ", input.checkpoints, " profile checkpoints; run the profile pass first (C >= 1)"));
   }
   const std::size_t table = static_cast<std::size_t>(input.checkpoints) * n;
+  const bool tokens = reads.full_length;
   check_size("domain", input.domain.size(), n, "N");
   check_size("kept", input.kept.size(), n, "N");
-  check_size("reasoning_tokens", input.reasoning_tokens.size(), n, "N");
-  check_size("full_length", input.full_length.size(), n, "N");
-  check_size("difficulty", input.difficulty.size(), n, "N");
-  check_size("mean_loss", input.mean_loss.size(), table, "C x N");
+  if (reads.reasoning_tokens) check_size("reasoning_tokens", input.reasoning_tokens.size(), n, "N");
+  if (tokens) check_size("full_length", input.full_length.size(), n, "N");
+  if (reads.difficulty) check_size("difficulty", input.difficulty.size(), n, "N");
+  if (reads.mean_loss) check_size("mean_loss", input.mean_loss.size(), table, "C x N");
   check_size("mean_loss_first", input.mean_loss_first.size(), table, "C x N");
   check_names("source", source_names);
   check_names("domain", domain_names);
@@ -147,9 +149,9 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
                     const RowSharing* sharing) {
   validate(options);
   const bool tokens = options.token_budget > 0;
-  check_input(input, source_names, domain_names, tokens);
-  const bool clusters = options.method == SelectMethod::kTemp || options.method == SelectMethod::kS2l;
-  if (clusters && options.features == SelectFeatures::kGradients) check_gradients(input);
+  const SelectReads reads = select_reads(options);
+  check_input(input, source_names, domain_names, reads);
+  if (reads.gradients) check_gradients(input);
   const std::size_t n = input.source.size();
   const auto last = static_cast<std::size_t>(input.checkpoints - 1) * n;
 
@@ -203,6 +205,18 @@ SelectResult select(const SelectInput& input, std::span<const std::string> sourc
   result.shortfall = budget_shortfall(input, result, options);
   if (!result.shortfall.empty()) log::warn("select: " + result.shortfall);
   return result;
+}
+
+SelectReads select_reads(const SelectOptions& options) {
+  const bool clusters = options.method == SelectMethod::kTemp || options.method == SelectMethod::kS2l;
+  SelectReads reads;
+  reads.reasoning_tokens = options.method == SelectMethod::kLongest;
+  reads.full_length = options.token_budget > 0;
+  reads.difficulty = options.method == SelectMethod::kMiddlePerplexity || options.method == SelectMethod::kDifficulty;
+  reads.mean_loss = options.method == SelectMethod::kTemp || options.method == SelectMethod::kLearnability ||
+                    (options.method == SelectMethod::kS2l && options.features == SelectFeatures::kLoss);
+  reads.gradients = clusters && options.features == SelectFeatures::kGradients;
+  return reads;
 }
 
 int64_t resolved_budget(const SelectInput& input, const SelectOptions& options) {

@@ -99,26 +99,84 @@ class Reader {
   std::optional<layout::GradientRows> gradients_;
 };
 
+// Fills each column of a light copy (light_columns) from the full columns, visited in the same order.
+class Lightener {
+ public:
+  Lightener(const SelectionColumns& full, const select::SelectReads& reads) : reads_(reads) {
+    full.for_each([&](std::string_view, const auto& member) { from_.push_back(&member); });
+    records_ = full.records();
+    for (std::size_t i = 0; i < records_; ++i)
+      if (full.candidate[i]) rows_.push_back(i);
+  }
+  void operator()(std::string_view name, int64_t& value) {
+    const int64_t full = next<int64_t>();  // every visit takes its member, sent or not
+    value = sent(name) ? full : 0;
+  }
+  template <typename T>
+  void operator()(std::string_view name, std::vector<T>& column) {
+    [[maybe_unused]] const std::vector<T>& full = next<std::vector<T>>();
+    if (!sent(name)) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      throw Error(cat("light_columns: the text column ", name, " is not one select() reads"));
+    } else if (name == "gradients") {  // [G, D], not per record
+      column = full;
+    } else {
+      column = candidate_rows(full);
+    }
+  }
+  void operator()(std::string_view, NamedIds& column) {
+    const NamedIds& full = next<NamedIds>();
+    column.names = full.names;
+    column.ids = candidate_rows(full.ids);
+  }
+
+ private:
+  // Whether select() may read the column: select::SelectReads names the ones it may skip.
+  bool sent(std::string_view name) const {
+    if (name == "id" || name == "line" || name == "status" || name == "prompt_tokens") return false;
+    if (name == "reasoning_tokens") return reads_.reasoning_tokens;
+    if (name == "full_length") return reads_.full_length;
+    if (name == "difficulty") return reads_.difficulty;
+    if (name == "mean_loss") return reads_.mean_loss;
+    if (name.starts_with("gradient")) return reads_.gradients;
+    return true;  // checkpoints, source, domain, candidate, mean_loss_first (and any new column)
+  }
+  template <typename M>
+  const M& next() {
+    return *static_cast<const M*>(from_.at(visited_++));
+  }
+  // The candidates' rows of `column` ([R, N] row-major: R >= 1 rows of N records).
+  template <typename T>
+  std::vector<T> candidate_rows(const std::vector<T>& column) const {
+    std::vector<T> out;
+    if (records_ == 0) return out;
+    const std::size_t tables = column.size() / records_;
+    out.reserve(tables * rows_.size());
+    for (std::size_t t = 0; t < tables; ++t) {
+      const T* table = column.data() + t * records_;
+      for (std::size_t i : rows_) out.push_back(table[i]);
+    }
+    return out;
+  }
+  select::SelectReads reads_;
+  std::vector<const void*> from_;  // the full columns' members, in for_each order
+  std::size_t visited_ = 0;
+  std::size_t records_ = 0;        // N
+  std::vector<std::size_t> rows_;  // the candidates
+};
+
 // Sends each column from rank 0 to every rank.
 class Sharer {
  public:
-  Sharer(const comm::Comm& comm, bool gradients) : comm_(comm), gradients_(gradients) {}
-  void operator()(std::string_view name, int64_t& value) {
-    if (skipped(name)) {
-      if (comm_.rank() != 0) value = 0;
-      return;
-    }
+  explicit Sharer(const comm::Comm& comm) : comm_(comm) {}
+  void operator()(std::string_view, int64_t& value) {
     std::vector<int64_t> one{value};
     comm_.broadcast(one);
     value = one.at(0);
   }
   template <typename T>
-  void operator()(std::string_view name, std::vector<T>& column) {
+  void operator()(std::string_view, std::vector<T>& column) {
     static_assert(std::is_trivially_copyable_v<T>);
-    if (skipped(name)) {
-      if (comm_.rank() != 0) column.clear();
-      return;
-    }
     comm_.broadcast(column);
   }
   void operator()(std::string_view, std::vector<std::string>& column) {
@@ -137,9 +195,7 @@ class Sharer {
   }
 
  private:
-  bool skipped(std::string_view name) const { return !gradients_ && name.starts_with("gradient"); }
   const comm::Comm& comm_;
-  bool gradients_ = true;
 };
 
 }  // namespace
@@ -170,9 +226,20 @@ SelectionColumns read_columns(const store::H5File& f) {
   return columns;
 }
 
-void share_columns(const comm::Comm& comm, SelectionColumns& columns, bool gradients) {
-  Sharer sharer(comm, gradients);
-  columns.for_each(sharer);
+SelectionColumns light_columns(const SelectionColumns& columns, const select::SelectReads& reads) {
+  SelectionColumns light;
+  Lightener lightener(columns, reads);
+  light.for_each(lightener);
+  return light;
+}
+
+void share_columns(const comm::Comm& comm, SelectionColumns& columns, const select::SelectReads& reads) {
+  if (comm.size() == 1) return;
+  SelectionColumns light;
+  if (comm.rank() == 0) light = light_columns(columns, reads);
+  Sharer sharer(comm);
+  light.for_each(sharer);
+  if (comm.rank() != 0) columns = std::move(light);
 }
 
 }  // namespace curate::service

@@ -1,9 +1,11 @@
 // The selection's per-example columns: read from the result file on rank 0 (read_columns), shared
-// with every rank (share_columns), viewed by select() (select_input) and by the report. They are
-// listed once, in SelectionColumns::for_each: a new column is a member and a line there (a column
-// stored as /examples/NAME needs nothing else).
+// with the other ranks as far as select() reads them (share_columns), viewed by select() (select_input)
+// and by the report. They are listed once, in SelectionColumns::for_each: a new column is a member and
+// a line there (a column stored as /examples/NAME needs nothing else; one that select() reads is also
+// a field of select::SelectReads and a line of columns.cpp's Sharer::sent).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -41,26 +43,15 @@ struct SelectionColumns {
   // visit(name, member) for every column, in this order (the order columns are read and sent).
   template <typename Visitor>
   void for_each(Visitor&& visit) {
-    visit("checkpoints", checkpoints);
-    visit("id", id);
-    visit("line", line);
-    visit("source", source);
-    visit("domain", domain);
-    visit("status", status);
-    visit("candidate", candidate);
-    visit("prompt_tokens", prompt_tokens);
-    visit("reasoning_tokens", reasoning_tokens);
-    visit("full_length", full_length);
-    visit("difficulty", difficulty);
-    visit("mean_loss", mean_loss);
-    visit("mean_loss_first", mean_loss_first);
-    visit("gradient_dim", gradient_dim);
-    visit("gradient_row", gradient_row);
-    visit("gradients", gradients);
+    visit_all(*this, visit);
+  }
+  template <typename Visitor>
+  void for_each(Visitor&& visit) const {
+    visit_all(*this, visit);
   }
 
-  std::size_t records() const { return status.size(); }
-  // The views select() reads (valid while these columns live).
+  std::size_t records() const { return status.size(); }  // N on rank 0; 0 on the others (share_columns)
+  // The views select() reads (valid while these columns live): N rows on rank 0, the candidates' on the others.
   select::SelectInput select_input() const {
     return {checkpoints,
             source.ids,
@@ -68,12 +59,33 @@ struct SelectionColumns {
             candidate,
             reasoning_tokens,
             full_length,
-            std::span<const float>(difficulty).first(records()),
+            std::span<const float>(difficulty).first(std::min(difficulty.size(), candidate.size())),
             mean_loss,
             mean_loss_first,
             gradient_dim,
             gradient_row,
             gradients};
+  }
+
+ private:
+  template <typename Self, typename Visitor>
+  static void visit_all(Self& self, Visitor& visit) {
+    visit("checkpoints", self.checkpoints);
+    visit("id", self.id);
+    visit("line", self.line);
+    visit("source", self.source);
+    visit("domain", self.domain);
+    visit("status", self.status);
+    visit("candidate", self.candidate);
+    visit("prompt_tokens", self.prompt_tokens);
+    visit("reasoning_tokens", self.reasoning_tokens);
+    visit("full_length", self.full_length);
+    visit("difficulty", self.difficulty);
+    visit("mean_loss", self.mean_loss);
+    visit("mean_loss_first", self.mean_loss_first);
+    visit("gradient_dim", self.gradient_dim);
+    visit("gradient_row", self.gradient_row);
+    visit("gradients", self.gradients);
   }
 };
 
@@ -82,10 +94,17 @@ struct SelectionColumns {
 // of an unreadable version, or a column is missing or of the wrong length (naming it).
 SelectionColumns read_columns(const store::H5File& f);
 
-// Collective: rank 0's columns on every rank. The gradient columns ([G, D] floats: 64 MiB at the default
-// 2,000 x 8,192) only with `gradients` (select.features = gradients clusters on them); without, the other
-// ranks get none (D = 0) and rank 0 keeps its own for the report.
-void share_columns(const comm::Comm& comm, SelectionColumns& columns, bool gradients = true);
+// What select() reads of `columns` under `reads`, for a rank whose select() only shares k-means rows
+// (its result is not used; select.h allows this): the candidates' rows only (candidate all 1,
+// `records()` 0) of source and domain (names and ids), candidate, mean_loss_first and the columns
+// `reads` names (gradient_dim, gradient_row and the [G, D] gradients under reads.gradients, else
+// D = 0), and checkpoints; every other column is empty (id, line, status, prompt_tokens always).
+// At 10M records, 4.5M of them candidates, temp on loss features: ~41 bytes a candidate (185 MB)
+// instead of ~125 bytes a record (1.25 GB).
+SelectionColumns light_columns(const SelectionColumns& columns, const select::SelectReads& reads);
+
+// Collective: light_columns(rank 0's columns, reads) on the other ranks; rank 0 keeps all of its own.
+void share_columns(const comm::Comm& comm, SelectionColumns& columns, const select::SelectReads& reads);
 
 // Ids of `values` into their sorted distinct names.
 NamedIds name_ids(const std::vector<std::string>& values);

@@ -1,4 +1,6 @@
-// The selection stage: rank 0 checks and reads the result file, every rank selects, rank 0 writes.
+// The selection stage: rank 0 checks and reads the result file, the other ranks get the candidates' rows
+// of the columns select() reads (share_columns), every rank selects (the others only to share the k-means
+// rows: their result is not used), rank 0 writes.
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -115,10 +117,10 @@ void run_selection(const Options& options, const comm::Comm& comm) {
     if (error) std::rethrow_exception(error);
     return;  // rank 0 reports it
   }
-  share_columns(comm, columns, options.select.features == select::SelectFeatures::kGradients);
+  share_columns(comm, columns, select::select_reads(options.select));
   const MpiRowSharing sharing(comm);
   const auto start = std::chrono::steady_clock::now();
-  // Every rank computes the same selection: its warnings are rank 0's to print.
+  // Every rank runs the same k-means steps on the same candidates: its warnings are rank 0's to print.
   std::optional<log::LevelScope> quiet;
   if (comm.rank() != 0) quiet.emplace(log::Level::kError);
   const select::SelectResult result = select::select(columns.select_input(), columns.source.names, columns.domain.names,

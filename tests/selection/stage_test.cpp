@@ -49,7 +49,7 @@ class SelectionStageTest : public ::testing::Test {
 
 TEST_F(SelectionStageTest, ColumnsAreReadOnceAndViewedBySelect) {
   SelectionColumns columns = read_columns(store::H5File::open(run_.options.run.output, false));
-  share_columns(comm_, columns);
+  share_columns(comm_, columns, select::SelectReads{});
   EXPECT_EQ(columns.records(), 24u);
   EXPECT_EQ(columns.checkpoints, 3);
   EXPECT_EQ(columns.source.names, (std::vector<std::string>{"src0", "src1", "src2"}));
@@ -64,6 +64,52 @@ TEST_F(SelectionStageTest, ColumnsAreReadOnceAndViewedBySelect) {
   int visited = 0;
   columns.for_each([&](std::string_view, auto&) { ++visited; });
   EXPECT_EQ(visited, 16);
+}
+
+// What the other ranks hold (light_columns, sent by share_columns): the candidates' rows of what
+// select() reads, nothing of the rest; select() takes from them what it takes from rank 0's columns.
+TEST_F(SelectionStageTest, OtherRanksHoldTheCandidatesOfWhatSelectReads) {
+  SelectionColumns full = read_columns(store::H5File::open(run_.options.run.output, false));
+  for (std::size_t i = 0; i < full.records(); i += 4) full.candidate[i] = 0;  // 18 candidates of 24
+  std::vector<int64_t> candidates;
+  for (std::size_t i = 0; i < full.records(); ++i)
+    if (full.candidate[i]) candidates.push_back(static_cast<int64_t>(i));
+  full.gradient_dim = 2;  // projected gradients of every record, row 23 - i of record i
+  for (int64_t i = 0; i < 24; ++i) full.gradient_row[static_cast<std::size_t>(i)] = 23 - i;  // read as -1: none
+  for (int64_t k = 0; k < 48; ++k) full.gradients.push_back(static_cast<float>((k * 7) % 11) - 5.0f);
+  for (const select::SelectMethod method :
+       {select::SelectMethod::kTemp, select::SelectMethod::kLongest, select::SelectMethod::kS2l}) {
+    select::SelectOptions options = run_.options.select;
+    options.method = method;
+    options.token_budget = method == select::SelectMethod::kLongest ? 400 : 0;
+    if (method == select::SelectMethod::kS2l) options.features = select::SelectFeatures::kGradients;
+    const select::SelectReads reads = select::select_reads(options);
+    const SelectionColumns light = light_columns(full, reads);
+    EXPECT_EQ(light.records(), 0u);
+    EXPECT_TRUE(light.id.empty() && light.line.empty() && light.status.empty() && light.prompt_tokens.empty());
+    EXPECT_EQ(light.reasoning_tokens.size(), reads.reasoning_tokens ? 18u : 0u);
+    EXPECT_EQ(light.full_length.size(), reads.full_length ? 18u : 0u);
+    EXPECT_EQ(light.mean_loss.size(), reads.mean_loss ? 54u : 0u);
+    EXPECT_TRUE(light.difficulty.empty());
+    EXPECT_EQ(light.checkpoints, 3);
+    EXPECT_EQ(light.candidate, std::vector<uint8_t>(18, 1));
+    EXPECT_EQ(light.source.names, full.source.names);
+    EXPECT_EQ(light.domain.ids[4], full.domain.ids[6]);                              // candidate 4 is record 6
+    EXPECT_EQ(light.mean_loss_first[2 * 18 + 4], full.mean_loss_first[2 * 24 + 6]);  // checkpoint 2
+    if (reads.reasoning_tokens) EXPECT_EQ(light.reasoning_tokens[4], full.reasoning_tokens[6]);
+    EXPECT_EQ(light.gradient_dim, reads.gradients ? 2 : 0);
+    EXPECT_EQ(light.gradient_row.size(), reads.gradients ? 18u : 0u);
+    EXPECT_EQ(light.gradients, reads.gradients ? full.gradients : std::vector<float>());
+    if (reads.gradients) EXPECT_EQ(light.gradient_row[4], 17);  // record 6's row
+    const select::SelectResult whole =
+        select::select(full.select_input(), full.source.names, full.domain.names, options);
+    const select::SelectResult part =
+        select::select(light.select_input(), light.source.names, light.domain.names, options);
+    std::vector<int64_t> selected;
+    for (int64_t j : part.selected) selected.push_back(candidates[static_cast<std::size_t>(j)]);
+    EXPECT_EQ(selected, whole.selected) << select::select_method_name(method);
+    EXPECT_FALSE(selected.empty());
+  }
 }
 
 TEST_F(SelectionStageTest, WritesEveryFileOfTheSelectionAndLeavesNoLockOrTemporary) {

@@ -15,7 +15,7 @@ namespace curate::select {
 
 // Per-example arrays of N examples and C profile checkpoints (views: the caller owns the data and
 // keeps it alive during select). [C, N] arrays are row-major: value of example i at checkpoint c is
-// at c * N + i.
+// at c * N + i. Columns that select_reads does not name for the options in force may be empty.
 struct SelectInput {
   int64_t checkpoints = 0;                    // C >= 1
   std::span<const int32_t> source;            // [N] index into source_names
@@ -45,6 +45,18 @@ struct SelectResult {
                                           // resolved against the candidates (resolved_budget)
   std::string shortfall;                  // why fewer examples (or tokens) than the budget were selected; "" when met
 };
+
+// The columns of SelectInput that select() reads under `options`: checkpoints, source, domain, kept
+// and mean_loss_first always (the groups, their allocation and the loss check), the others by method
+// and options as marked. A column not named may be empty: select() neither checks nor reads it.
+struct SelectReads {
+  bool reasoning_tokens = false;  // longest
+  bool full_length = false;       // select.token_budget (an item's cost)
+  bool difficulty = false;        // middle-perplexity, difficulty
+  bool mean_loss = false;         // temp (its pick and loss features), learnability, s2l on loss features
+  bool gradients = false;         // temp and s2l on select.features = gradients: gradient_dim, _row, gradients
+};
+SelectReads select_reads(const SelectOptions& options);
 
 // The rows the per-source k-means of temp and s2l clusters, [members, feature_dim] row-major, for
 // `members` (example indices of one group): select.features = loss gives the C mean_loss values (NaN
@@ -81,8 +93,11 @@ std::string budget_shortfall(const SelectInput& input, const SelectResult& resul
 // Items are taken in ranked order while they fit (cost 1, or full_length under a token budget), so
 // with an example budget a group allocated m examples gets exactly m (m <= its candidates).
 // Same input, options and seed give the same bits whatever the order of the names, the number of
-// processes sharing k-means rows (`sharing`, collective: every rank calls select identically) or
-// threads: random streams are seeded by hash_seed(seed, source name).
+// processes sharing k-means rows (`sharing`) or threads: random streams are seeded by hash_seed(seed,
+// source name). With `sharing` select is collective: every rank calls it with the same options and
+// names, and the same candidates (kept rows) in the same order with the same values of the columns
+// select_reads names. The rows that are not candidates, and the other columns, may differ or be left
+// out: a rank whose result is not used may pass only the candidates (its result then indexes them).
 // A selection that misses its budget sets result.shortfall (budget_shortfall) and logs it as a warning.
 // Throws ConfigError for invalid options, and under select.features = gradients when there are no
 // gradient rows or a candidate has none (naming how many); DataError for inconsistent sizes or ids.

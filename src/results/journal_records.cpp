@@ -10,11 +10,7 @@ std::vector<std::byte> stored_record(const StoredUnit& unit) {
   w.put(static_cast<int32_t>(unit.pass)).put(unit.slot).put(unit.index).put(unit.measure);
   w.put(static_cast<uint8_t>(unit.token_losses)).put<uint64_t>(unit.size());
   for (std::size_t i = 0; i < unit.size(); ++i) {
-    if (unit.pass == Pass::kDifficulty) {
-      const ExampleResult& e = unit.examples[i];
-      w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
-      w.put(e.prompt_tokens).put(e.reasoning_tokens).put(e.full_length);
-    }
+    if (unit.pass == Pass::kDifficulty) put_example_facts(w, unit.examples[i]);
     w.put(unit.mean_loss[i]);
     if (unit.pass == Pass::kProfile) w.put(unit.mean_loss_first[i]);
     w.put(unit.nan_losses[i]);
@@ -56,17 +52,7 @@ StoredUnit stored_of(std::span<const std::byte> record) {
   u.examples.resize(n);
   u.loss_begin.assign(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    if (u.pass == Pass::kDifficulty) {
-      ExampleResult& e = u.examples[i];
-      e.status = r.get<uint8_t>();
-      e.line = r.get<int64_t>();
-      e.id = r.get_string();
-      e.source = r.get_string();
-      e.domain = r.get_string();
-      e.prompt_tokens = r.get<int64_t>();
-      e.reasoning_tokens = r.get<int64_t>();
-      e.full_length = r.get<int64_t>();
-    }
+    if (u.pass == Pass::kDifficulty) get_example_facts(r, u.examples[i]);
     u.mean_loss.push_back(r.get<float>());
     if (u.pass == Pass::kProfile) u.mean_loss_first.push_back(r.get<float>());
     u.nan_losses.push_back(r.get<uint8_t>());

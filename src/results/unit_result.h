@@ -71,11 +71,28 @@ inline Unit decode_unit(comm::Reader& r) {
   return u;
 }
 
+// An example's record facts (status, line, id, source, domain, token counts), the part every
+// message and journal record of an example shares, in this order.
+inline void put_example_facts(comm::Writer& w, const ExampleResult& e) {
+  w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
+  w.put(e.prompt_tokens).put(e.reasoning_tokens).put(e.full_length);
+}
+inline void get_example_facts(comm::Reader& r, ExampleResult& e) {
+  e.status = r.get<uint8_t>();
+  e.line = r.get<int64_t>();
+  e.id = r.get_string();
+  e.source = r.get_string();
+  e.domain = r.get_string();
+  e.prompt_tokens = r.get<int64_t>();
+  e.reasoning_tokens = r.get<int64_t>();
+  e.full_length = r.get<int64_t>();
+}
+
 inline void encode(comm::Writer& w, const UnitResult& u) {
   w.put(static_cast<int32_t>(u.pass)).put(u.slot).put(u.index).put(u.measure).put<uint64_t>(u.examples.size());
   for (const auto& e : u.examples) {
-    w.put(e.status).put(e.line).put(e.id).put(e.source).put(e.domain);
-    w.put(e.prompt_tokens).put(e.reasoning_tokens).put(e.full_length).put(e.losses);
+    put_example_facts(w, e);
+    w.put(e.losses);
     if (u.pass == Pass::kGradients) w.put(e.norm);
   }
   if (u.pass == Pass::kGradients) w.put(u.settings);
@@ -94,14 +111,7 @@ inline UnitResult decode_result(comm::Reader& r) {
   }
   u.examples.resize(n);
   for (auto& e : u.examples) {
-    e.status = r.get<uint8_t>();
-    e.line = r.get<int64_t>();
-    e.id = r.get_string();
-    e.source = r.get_string();
-    e.domain = r.get_string();
-    e.prompt_tokens = r.get<int64_t>();
-    e.reasoning_tokens = r.get<int64_t>();
-    e.full_length = r.get<int64_t>();
+    get_example_facts(r, e);
     e.losses = r.get_vector<float>();
     if (u.pass == Pass::kGradients) e.norm = r.get<float>();
   }

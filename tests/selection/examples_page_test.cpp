@@ -21,8 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using curate::testing::read_file;
-using curate::testing::ScratchDir;
-using curate::testing::SyntheticRun;
+using curate::testing::SyntheticRunTest;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -46,13 +45,7 @@ std::string listed_entry(const SelectionFiles& files, const fs::path& path) {
   return "";
 }
 
-class ExamplesPageTest : public ::testing::Test {
- protected:
-  void SetUp() override { run_.folder = dir_.path(); }
-  ScratchDir dir_;
-  SyntheticRun run_;
-  const comm::Comm comm_ = comm::Comm::world();
-};
+using ExamplesPageTest = SyntheticRunTest;
 
 TEST_F(ExamplesPageTest, ListsEverySelectedExampleIsLinkedFromTheReportAndVouchedForByTheSelectionFile) {
   run_.write();

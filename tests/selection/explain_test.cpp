@@ -18,8 +18,7 @@ namespace curate::service {
 namespace {
 
 namespace fs = std::filesystem;
-using curate::testing::ScratchDir;
-using curate::testing::SyntheticRun;
+using curate::testing::SyntheticRunTest;
 
 // recorded_settings(result, ["explain", args...]).
 Options recorded(const fs::path& result, std::vector<std::string> args = {}) {
@@ -49,15 +48,12 @@ class CurrentFolder {
   fs::path before_;
 };
 
-class ExplainTest : public ::testing::Test {
+class ExplainTest : public SyntheticRunTest {
  protected:
   void SetUp() override {
-    run_.folder = dir_.path();
+    SyntheticRunTest::SetUp();
     run_.write();
   }
-  ScratchDir dir_;
-  SyntheticRun run_;
-  const comm::Comm comm_ = comm::Comm::world();
 };
 
 TEST_F(ExplainTest, TheRecordedSettingsExplainAnExampleWholeFromAnyFolder) {

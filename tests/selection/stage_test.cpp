@@ -21,6 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using curate::testing::ScratchDir;
 using curate::testing::SyntheticRun;
+using curate::testing::SyntheticRunTest;
 
 // Every file of the folder with its digest.
 std::map<std::string, std::string> digests(const fs::path& folder) {
@@ -36,15 +37,12 @@ std::string inspect_text(const fs::path& path) {
   return out.str();
 }
 
-class SelectionStageTest : public ::testing::Test {
+class SelectionStageTest : public SyntheticRunTest {
  protected:
   void SetUp() override {
-    run_.folder = dir_.path();
+    SyntheticRunTest::SetUp();
     run_.write();
   }
-  ScratchDir dir_;
-  SyntheticRun run_;
-  const comm::Comm comm_ = comm::Comm::world();
 };
 
 TEST_F(SelectionStageTest, ColumnsAreReadOnceAndViewedBySelect) {

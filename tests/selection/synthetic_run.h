@@ -12,12 +12,16 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "curate/comm/mpi.h"
 #include "curate/config/options.h"
 #include "curate/data/dataset.h"
 #include "curate/results/fingerprint.h"
 #include "curate/store/hdf5.h"
 #include "results/layout.h"
 #include "results/output_files.h"
+#include "support/test_support.h"
 
 namespace curate::testing {
 
@@ -127,6 +131,16 @@ struct SyntheticRun {
     f.set_attribute(layout::kGradients, "examples", static_cast<int64_t>(g));
     f.flush();
   }
+};
+
+// A test with a SyntheticRun in its own scratch folder (not yet written: a test sets its shape and
+// calls run_.write(), or a fixture's SetUp does) and the world communicator (one rank).
+class SyntheticRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override { run_.folder = dir_.path(); }
+  ScratchDir dir_;
+  SyntheticRun run_;
+  const comm::Comm comm_ = comm::Comm::world();
 };
 
 }  // namespace curate::testing

@@ -25,7 +25,7 @@ fi
 
 mkdir -p "$work"
 bench=$work/phdf5_bench
-mpicxx -std=c++20 -O2 -I/usr/include/hdf5/openmpi "$root/launch/bench/phdf5_bench.cpp" -L$flavour \
+mpicxx -std=c++20 -O2 -I/usr/include/hdf5/openmpi -I"$root/include" "$root/launch/bench/phdf5_bench.cpp" -L$flavour \
   -Wl,-rpath,$flavour -lhdf5 -o "$bench"
 
 echo "# $(nproc) cores; $(mpiexec --version | head -1); $(grep -o 'HDF5 Version: [0-9.]*' $flavour/libhdf5.settings)"

@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <mpi.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,24 +31,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <vector>
 
+#include "curate/util/clock.h"
+
 namespace {
-
-double thread_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-}
 
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "phdf5_bench: %s\n", what.c_str());
@@ -161,14 +148,14 @@ int main(int argc, char** argv) {
   if (const char* mark = std::getenv("PHDF5_BENCH_CREATED"); mark && rank == 0) {  // the kill test waits for it
     if (FILE* f = std::fopen(mark, "w")) std::fclose(f);
   }
-  const double start = MPI_Wtime(), cpu_start = cpu_seconds(), create = start - create_start;
+  const double start = MPI_Wtime(), cpu_start = curate::process_cpu_seconds(), create = start - create_start;
   double last_flush = start;
   long flushes = 0;
   double io_cpu = 0;  // this rank's CPU inside H5Dwrite, H5Fflush and fsync (no MPI polling outside them)
   const auto timed = [&](auto&& call) {
-    const double t0 = thread_cpu_seconds();
+    const double t0 = curate::thread_cpu_seconds();
     call();
-    io_cpu += thread_cpu_seconds() - t0;
+    io_cpu += curate::thread_cpu_seconds() - t0;
   };
   const auto flush = [&] {
     timed([&] {
@@ -211,7 +198,7 @@ int main(int argc, char** argv) {
   }
   if (file >= 0) flush();
   MPI_Barrier(MPI_COMM_WORLD);
-  const double wall = MPI_Wtime() - start, cpu = cpu_seconds() - cpu_start;
+  const double wall = MPI_Wtime() - start, cpu = curate::process_cpu_seconds() - cpu_start;
   double cpu_sum = 0;
   MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
   if (set >= 0) H5Dclose(set);

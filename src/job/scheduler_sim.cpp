@@ -11,7 +11,6 @@
 // by store_bench). A failed worker ends the job as in a real run (kFailure): the simulated operator
 // resumes it at once; units in flight are lost and redone, and the restart costs --restart-seconds.
 // Prints one JSON line per worker count, then a Markdown table.
-#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -23,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "curate/util/clock.h"
 #include "curate/util/error.h"
 #include "curate/util/strings.h"
 #include "job/scheduler.h"
@@ -31,12 +31,6 @@ namespace {
 
 using namespace curate;
 using namespace curate::service;
-
-double thread_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
 
 struct Settings {
   std::vector<int> workers = {1, 4, 16, 64, 256, 1024, 2048, 4096};

@@ -7,40 +7,22 @@
 // Prints units/s, loss bytes/s and rank 0's CPU per unit. Read: one example across the checkpoints ([C, 1, T] slab) for
 // 256 random rows, one checkpoint's means ([1, K]), and the [C, N] table the selection builds. Reads come from the page
 // cache (the file was just written): they measure HDF5 and checksums.
-#include <sys/resource.h>
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <numeric>
 #include <random>
 #include <string>
 
 #include "curate/store/journal.h"
+#include "curate/util/clock.h"
 #include "curate/util/error.h"
 #include "job/worker.h"
 #include "results/journal_records.h"
 #include "results/layout.h"
 #include "results/run_file.h"
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-double thread_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   using namespace curate;
@@ -89,8 +71,8 @@ int main(int argc, char** argv) {
           results.push_back(std::move(r));
         }
       }
-      const auto start = Clock::now();
-      const double cpu_start = cpu_seconds();
+      const auto start = SteadyClock::now();
+      const double cpu_start = process_cpu_seconds();
       auto last_flush = start;
       for (const service::UnitResult& r : results) {
         double t0 = thread_cpu_seconds();
@@ -102,18 +84,18 @@ int main(int argc, char** argv) {
         const double t3 = thread_cpu_seconds();
         prepare_cpu += t1 - t0, journal_cpu += t2 - t1, store_cpu += t3 - t2;
         ++units;
-        if (flush_units > 0 ? units % flush_units == 0 : since(last_flush) >= 1.0) {
+        if (flush_units > 0 ? units % flush_units == 0 : seconds_since(last_flush) >= 1.0) {
           t0 = thread_cpu_seconds();
           journal.sync();
           file.flush();
           sync_cpu += thread_cpu_seconds() - t0;
-          last_flush = Clock::now();
+          last_flush = SteadyClock::now();
         }
       }
       journal.sync();
       file.flush();
-      write_seconds = since(start);
-      cpu = cpu_seconds() - cpu_start;
+      write_seconds = seconds_since(start);
+      cpu = process_cpu_seconds() - cpu_start;
     }
     const double file_mb = static_cast<double>(std::filesystem::file_size(path)) / 1e6;
     const double journal_mb = static_cast<double>(std::filesystem::file_size(journal_path)) / 1e6;
@@ -138,7 +120,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(1);
     if (file.exists(losses_path)) {
       const auto chunk = file.chunk(losses_path);
-      const auto start = Clock::now();
+      const auto start = SteadyClock::now();
       constexpr int kRows = 256;
       double sum = 0;
       for (int i = 0; i < kRows; ++i) {
@@ -150,16 +132,16 @@ int main(int argc, char** argv) {
       std::printf(
           "read one example across %d checkpoints ([C, 1, T], chunks [1, %llu, %llu]): %.3f ms each (checksum %.3g)\n",
           checkpoints, static_cast<unsigned long long>(chunk.at(1)), static_cast<unsigned long long>(chunk.at(2)),
-          1e3 * since(start) / kRows, sum);
+          1e3 * seconds_since(start) / kRows, sum);
     }
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     for (int c = 0; c < checkpoints; ++c) file.read_f32(means_path, {static_cast<uint64_t>(c), 0}, {1, kept});
     std::printf("read one checkpoint's means ([1, K] of %llu, chunks [1, %llu]): %.3f ms each\n",
                 static_cast<unsigned long long>(kept), static_cast<unsigned long long>(file.chunk(means_path).at(1)),
-                1e3 * since(start) / checkpoints);
-    start = Clock::now();
+                1e3 * seconds_since(start) / checkpoints);
+    start = SteadyClock::now();
     const auto table = service::layout::read_profile_table(file, service::layout::dataset::kMeanLoss, records);
-    std::printf("read the [C, N] mean table (%zu values): %.3f ms\n", table.size(), 1e3 * since(start));
+    std::printf("read the [C, N] mean table (%zu values): %.3f ms\n", table.size(), 1e3 * seconds_since(start));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "store_bench: %s\n", e.what());

@@ -1,11 +1,10 @@
 #include "results/result_sink.h"
 
-#include <time.h>
-
 #include <chrono>
 #include <optional>
 #include <stdexcept>
 
+#include "curate/util/clock.h"
 #include "curate/util/log.h"
 #include "curate/util/strings.h"
 #include "results/journal_records.h"
@@ -40,10 +39,7 @@ void ResultSink::write_loop() {
   for (;;) {
     changed_.wait(lock, [&] { return stopping_ || (!queue_.empty() && !error_); });
     if (stopping_ && (queue_.empty() || error_)) {
-      timespec cpu{};
-      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-      log::debug(cat("result writer: ", units, " unit(s) stored, ",
-                     static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec), " s CPU"));
+      log::debug(cat("result writer: ", units, " unit(s) stored, ", thread_cpu_seconds(), " s CPU"));
       return;
     }
     Queued unit = std::move(queue_.front());

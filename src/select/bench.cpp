@@ -20,17 +20,9 @@
 namespace {
 
 namespace sel = curate::select;
+using curate::process_cpu_seconds;
 using curate::seconds_since;
 constexpr int64_t kCheckpoints = 8;
-
-// CPU seconds of the process so far (all threads, user + system): unlike wall time, barely changed by
-// other processes competing for the cores.
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
-}
 
 double peak_rss_mib() {
   rusage usage{};
@@ -102,7 +94,7 @@ int main(int argc, char** argv) {
 
   // The per-source k-means of the temp method (features = mean_loss rows, k = n_source / per_cluster).
   double kmeans_seconds = 0;
-  const double kmeans_cpu = cpu_seconds();
+  const double kmeans_cpu = process_cpu_seconds();
   int64_t clusters = 0;
   for (int k = 0; k < sources; ++k) {
     std::vector<float> features;
@@ -129,7 +121,7 @@ int main(int argc, char** argv) {
                 fit.converged ? " (converged)" : "");
   }
   std::printf("kmeans   all sources: k = %lld in total, %.2f s wall, %.2f s CPU\n", static_cast<long long>(clusters),
-              kmeans_seconds, cpu_seconds() - kmeans_cpu);
+              kmeans_seconds, process_cpu_seconds() - kmeans_cpu);
 
   sel::SelectInput input;
   input.checkpoints = kCheckpoints;
@@ -142,11 +134,11 @@ int main(int argc, char** argv) {
   input.mean_loss = s.mean_loss;
   input.mean_loss_first = s.first;
   start = curate::SteadyClock::now();
-  const double select_cpu = cpu_seconds();
+  const double select_cpu = process_cpu_seconds();
   const sel::SelectResult result = sel::select(input, source_names, domain_names, options);
   std::printf("select   temp, budget %lld: %.2f s wall, %.2f s CPU (including its k-means), %zu selected\n",
-              static_cast<long long>(options.budget.resolve(n)), seconds_since(start), cpu_seconds() - select_cpu,
-              result.selected.size());
+              static_cast<long long>(options.budget.resolve(n)), seconds_since(start),
+              process_cpu_seconds() - select_cpu, result.selected.size());
   std::printf("peak RSS %.0f MiB\n", peak_rss_mib());
   return 0;
 }
